@@ -1,0 +1,56 @@
+# Aduan developer entry points. `make up` and `make test` are the two commands a newcomer needs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+UV_VERSION := 0.13.8
+RUN := $(UV) run --frozen
+PROTO_DIR := protos
+GEN_DIR := libs/aduan-platform/src
+PROTOS := $(wildcard $(PROTO_DIR)/aduan/v1/*.proto)
+
+.PHONY: help uv sync up test lint fmt protos protos-check unit integration e2e chart bench faults clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+uv: ## Install uv with pip when it is missing
+	@command -v $(UV) >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --user "uv==$(UV_VERSION)" \
+		|| $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
+
+sync: uv ## Install the workspace from the committed lock file
+	$(UV) sync --frozen --all-packages
+
+up: sync ## Run NATS and the four services locally (Ctrl-C stops everything)
+	$(RUN) aduan up
+
+test: sync lint protos-check ## Lint, then unit, integration, chart and e2e tests
+	$(RUN) pytest
+
+unit: sync ## Unit tests only (no network)
+	$(RUN) pytest -m "not integration and not e2e and not faults"
+
+integration: sync
+	$(RUN) pytest -m integration
+
+e2e: sync
+	$(RUN) pytest tests/e2e
+
+lint: sync ## ruff and mypy
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy
+
+fmt: sync
+	$(RUN) ruff check --fix .
+	$(RUN) ruff format .
+
+protos: sync ## Regenerate the committed protobuf and gRPC code
+	$(RUN) python -m aduan.protogen $(PROTO_DIR) $(GEN_DIR)
+
+protos-check: sync ## Fail when the committed generated code is stale
+	$(RUN) python -m aduan.protogen --check $(PROTO_DIR) $(GEN_DIR)
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Aduan intake service."""

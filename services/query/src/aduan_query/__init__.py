@@ -1,0 +1,1 @@
+"""Aduan query service."""

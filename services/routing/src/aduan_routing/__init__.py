@@ -1,0 +1,1 @@
+"""Aduan routing service."""
