@@ -1,0 +1,68 @@
+"""Wiring shared by the write services: store + NATS link + outbox relay + EventLog servicer.
+
+A write service's composition root builds its application and translator, then calls
+`WriteBackbone(...)` and adds `backbone.registrars`, `backbone.workers`, ... to its runtime.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import grpc
+
+from aduan.envelopes import EnvelopeTranslator
+from aduan.eventlog import EventLogServicer
+from aduan.jetstream import LinkPublisher, NatsLink
+from aduan.outbox import OutboxRelay
+from aduan.runtime import HealthCheck, Hook, Registrar, Worker
+from aduan.settings import ServiceSettings
+from aduan.store import AduanApplication
+from aduan.v1 import eventlog_pb2, eventlog_pb2_grpc
+
+
+class WriteBackbone:
+    def __init__(self, settings: ServiceSettings, app: AduanApplication, translator: EnvelopeTranslator) -> None:
+        self.settings = settings
+        self.app = app
+        self.translator = translator
+        self.link = NatsLink(settings)
+        self.relay = OutboxRelay(app, translator, LinkPublisher(self.link), poll_seconds=settings.relay_poll_seconds)
+        self.eventlog = EventLogServicer(app, translator)
+
+    @property
+    def service_names(self) -> Sequence[str]:
+        return [eventlog_pb2.DESCRIPTOR.services_by_name["EventLog"].full_name]
+
+    @property
+    def registrars(self) -> Sequence[Registrar]:
+        def register(server: grpc.aio.Server) -> None:
+            eventlog_pb2_grpc.add_EventLogServicer_to_server(self.eventlog, server)
+
+        return [register]
+
+    @property
+    def workers(self) -> Sequence[Worker]:
+        return [self.link, self.relay]
+
+    @property
+    def health_checks(self) -> Sequence[HealthCheck]:
+        return [self.link.healthy, self.store_healthy]
+
+    @property
+    def shutdown_hooks(self) -> Sequence[Hook]:
+        return [self.flush_relay, self.link.drain, self.close_store]
+
+    async def store_healthy(self) -> bool:
+        try:
+            await asyncio.wait_for(asyncio.to_thread(self.app.head_position), timeout=2.0)
+        except Exception:
+            return False
+        return True
+
+    async def flush_relay(self) -> None:
+        if self.link.is_connected():
+            await self.relay.flush(timeout=5.0)
+
+    async def close_store(self) -> None:
+        self.app.close()

@@ -1,0 +1,113 @@
+"""Translation between stored domain events and the published `aduan.v1.Envelope` contract.
+
+Each write service registers one payload builder per domain-event class (its adapter layer);
+the envelope fields common to all events (ids, position, actor, causation, trace context) are
+filled here from the event's `meta`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.persistence import Notification
+from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from aduan.context import Actor, ActorKind, CommandContext
+from aduan.v1 import common_pb2, events_pb2
+
+PayloadBuilder = Callable[[Any], Message]
+
+_PAYLOAD_FIELD_BY_TYPE: dict[str, str] = {
+    field.message_type.name: field.name
+    for field in events_pb2.Envelope.DESCRIPTOR.oneofs_by_name["payload"].fields
+}
+
+_ACTOR_KINDS = {
+    ActorKind.OFFICER: common_pb2.ACTOR_KIND_OFFICER,
+    ActorKind.SERVICE: common_pb2.ACTOR_KIND_SERVICE,
+    ActorKind.SYSTEM: common_pb2.ACTOR_KIND_SYSTEM,
+    ActorKind.REPORTER: common_pb2.ACTOR_KIND_REPORTER,
+    ActorKind.GATEWAY: common_pb2.ACTOR_KIND_GATEWAY,
+}
+
+
+def snake_case(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def subject_for(service: str, event_type: str) -> str:
+    return f"aduan.{service}.{snake_case(event_type)}"
+
+
+def timestamp(moment: datetime | None) -> Timestamp:
+    stamp = Timestamp()
+    if moment is not None:
+        stamp.FromDatetime(moment)
+    return stamp
+
+
+def event_id(service: str, position: int) -> str:
+    return f"{service}:{position}"
+
+
+def payload_of(envelope: events_pb2.Envelope) -> Message | None:
+    kind = envelope.WhichOneof("payload")
+    return None if kind is None else getattr(envelope, kind)
+
+
+class EnvelopeTranslator:
+    """Stored event -> Envelope, for one service."""
+
+    def __init__(self, service: str, builders: Mapping[type, PayloadBuilder]) -> None:
+        self.service = service
+        self._builders = dict(builders)
+
+    def translate(self, notification: Notification, event: Any) -> events_pb2.Envelope | None:
+        """The envelope for a stored event, or None for events outside the published contract."""
+        builder = self._builders.get(type(event))
+        if builder is None:
+            return None
+        payload = builder(event)
+        event_type = payload.DESCRIPTOR.name
+        field = _PAYLOAD_FIELD_BY_TYPE.get(event_type)
+        if field is None:
+            raise TypeError(f"{event_type} is not a payload of aduan.v1.Envelope")
+        ctx = CommandContext.from_meta(getattr(event, "meta", None) or {})
+        envelope = events_pb2.Envelope(
+            event_id=event_id(self.service, notification.id),
+            event_type=event_type,
+            complaint_id=str(getattr(event, "complaint_id", "") or event.originator_id),
+            service=self.service,
+            position=notification.id,
+            occurred_at=timestamp(event.timestamp),
+            actor=common_pb2.Actor(
+                id=ctx.actor.id,
+                kind=_ACTOR_KINDS[ctx.actor.kind],
+                role=ctx.actor.role,
+                office_code=ctx.actor.office_code,
+            ),
+            causation_id=ctx.causation_id,
+            correlation_id=ctx.correlation_id,
+            traceparent=ctx.traceparent,
+            tracestate=ctx.tracestate,
+            aggregate_id=str(event.originator_id),
+            aggregate_version=event.originator_version,
+        )
+        getattr(envelope, field).CopyFrom(payload)
+        return envelope
+
+
+def reaction_context(envelope: events_pb2.Envelope, actor: Actor) -> CommandContext:
+    """The context for work `actor` does in reaction to `envelope`: same correlation and trace,
+    caused by the envelope's event."""
+    return CommandContext(
+        actor=actor,
+        correlation_id=envelope.correlation_id,
+        causation_id=envelope.event_id,
+        traceparent=envelope.traceparent,
+        tracestate=envelope.tracestate,
+    )

@@ -1,0 +1,354 @@
+"""NATS JetStream plumbing: connection, the ADUAN stream, the relay's publisher and the tracked
+pull consumer that every consuming service uses (ARCHITECTURE rules 1 and 2)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import nats
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
+from nats.js.errors import BadRequestError, NotFoundError
+
+from aduan.outbox import OutboundMessage
+from aduan.settings import ServiceSettings
+from aduan.v1 import events_pb2
+
+log = logging.getLogger(__name__)
+
+STREAM_NAME = "ADUAN"
+STREAM_SUBJECTS = ["aduan.>"]
+DEAD_LETTER_PREFIX = "aduan.deadletter"
+DUPLICATE_WINDOW_SECONDS = 15 * 60
+
+
+async def connect(settings: ServiceSettings, *, name: str | None = None) -> NATS:
+    """Connect, retrying forever until it works: a service must start even while NATS is down,
+    and keeps accepting commands (the relay catches up later)."""
+    options: dict[str, Any] = {
+        "servers": [settings.nats_url],
+        "name": name or f"aduan-{settings.service}",
+        "allow_reconnect": True,
+        "max_reconnect_attempts": -1,
+        "reconnect_time_wait": 0.5,
+        "connect_timeout": 2,
+        "error_cb": _log_nats_error,
+        "disconnected_cb": _log_disconnected,
+        "reconnected_cb": _log_reconnected,
+    }
+    if settings.nats_user:
+        options["user"] = settings.nats_user
+        options["password"] = settings.nats_password
+    if settings.nats_creds:
+        options["user_credentials"] = settings.nats_creds
+    delay = 0.2
+    while True:
+        try:
+            return await nats.connect(**options)
+        except (OSError, nats.errors.NoServersError, NatsTimeoutError, asyncio.TimeoutError) as error:
+            log.warning("NATS not reachable yet", extra={"error": repr(error), "url": settings.nats_url})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+async def _log_nats_error(error: Exception) -> None:
+    log.warning("NATS error", extra={"error": repr(error)})
+
+
+async def _log_disconnected() -> None:
+    log.warning("NATS disconnected")
+
+
+async def _log_reconnected() -> None:
+    log.info("NATS reconnected")
+
+
+async def ensure_stream(js: JetStreamContext, replicas: int = 1) -> None:
+    """Create the ADUAN stream, or bring its configuration up to date; safe to call at every start."""
+    config = StreamConfig(
+        name=STREAM_NAME,
+        subjects=STREAM_SUBJECTS,
+        storage=StorageType.FILE,
+        max_age=0,
+        duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        num_replicas=replicas,
+        description="Aduan integration events (aduan.v1.Envelope); rebuildable from the stores",
+    )
+    try:
+        await js.stream_info(STREAM_NAME)
+    except NotFoundError:
+        try:
+            await js.add_stream(config)
+            return
+        except BadRequestError:
+            pass  # another service created it meanwhile
+    await js.update_stream(config)
+
+
+class JetStreamPublisher:
+    """Publishes a batch pipelined (publish_async) and waits for every PubAck."""
+
+    def __init__(self, js: JetStreamContext, *, ack_timeout: float = 5.0) -> None:
+        self.js = js
+        self.ack_timeout = ack_timeout
+
+    async def publish_batch(self, messages: Sequence[OutboundMessage]) -> None:
+        futures = [
+            await self.js.publish_async(m.subject, m.data, headers=m.headers, wait_stall=self.ack_timeout)
+            for m in messages
+        ]
+        acks = await asyncio.wait_for(asyncio.gather(*futures), timeout=self.ack_timeout)
+        for message, ack in zip(messages, acks, strict=True):
+            if ack.stream != STREAM_NAME:
+                raise RuntimeError(f"event {message.position} stored in {ack.stream}, not {STREAM_NAME}")
+
+
+# -- consuming ----------------------------------------------------------------------------------
+
+
+class DuplicateEventError(Exception):
+    """The event was already processed (its tracking record exists)."""
+
+
+class PoisonMessageError(Exception):
+    """The message can never be processed; it goes to the dead-letter subject."""
+
+
+class EnvelopeProcessor(Protocol):
+    """What a consuming service provides: its effect plus the tracking record, atomically."""
+
+    def last_position(self, upstream: str) -> int:
+        """Highest position of `upstream` already processed (0 when none)."""
+
+    def process(self, envelope: events_pb2.Envelope) -> None:
+        """Write the effect and the tracking record (envelope.service, envelope.position) in one
+        transaction. Raise DuplicateEventError when the tracking record already exists."""
+
+
+GapFiller = Callable[[str, int, int], Awaitable[list[events_pb2.Envelope]]]
+"""(upstream service, after position, up to position inclusive) -> envelopes read from its EventLog."""
+
+
+@dataclass
+class ConsumerStats:
+    processed: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+    repaired: int = 0
+    pending: int = 0
+
+
+class TrackedConsumer:
+    """A durable pull consumer that feeds envelopes, in order, to an EnvelopeProcessor.
+
+    Per message: decode -> skip if already tracked -> repair a gap from the EventLog -> process
+    -> ack. Undecodable messages go to `aduan.deadletter.<durable>` and are terminated, never
+    redelivered forever. Transient failures are nak'ed with a delay and retried.
+    """
+
+    def __init__(
+        self,
+        link: NatsLink,
+        *,
+        durable: str,
+        upstreams: Sequence[str],
+        processor: EnvelopeProcessor,
+        gap_filler: GapFiller | None = None,
+        batch_size: int = 64,
+        ack_wait_seconds: float = 30.0,
+        dropped: Callable[[events_pb2.Envelope], bool] | None = None,
+    ) -> None:
+        self.link = link
+        self.durable = durable
+        self.upstreams = list(upstreams)
+        self.processor = processor
+        self.gap_filler = gap_filler
+        self.batch_size = batch_size
+        self.ack_wait_seconds = ack_wait_seconds
+        # Test hook: drop selected messages on the way (acked but not processed), to prove that
+        # the EventLog repairs what NATS loses.
+        self.dropped = dropped
+        self.stats = ConsumerStats()
+        self._stopping = asyncio.Event()
+
+    @property
+    def dead_letter_subject(self) -> str:
+        return f"{DEAD_LETTER_PREFIX}.{self.durable}"
+
+    @property
+    def js(self) -> JetStreamContext:
+        assert self.link.js is not None
+        return self.link.js
+
+    async def _subscribe(self) -> JetStreamContext.PullSubscription:
+        await self.link.ready()
+        config = ConsumerConfig(
+            durable_name=self.durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=self.ack_wait_seconds,
+            max_deliver=-1,
+            max_ack_pending=1000,
+            filter_subjects=[f"aduan.{u}.>" for u in self.upstreams],
+        )
+        try:
+            await self.js.add_consumer(STREAM_NAME, config)
+        except BadRequestError as error:
+            # An existing durable with other settings keeps its settings; say so and carry on.
+            log.warning("consumer exists with other settings", extra={"consumer": self.durable, "error": repr(error)})
+        return await self.js.pull_subscribe_bind(durable=self.durable, stream=STREAM_NAME)
+
+    async def run(self) -> None:
+        subscription: JetStreamContext.PullSubscription | None = None
+        while not self._stopping.is_set():
+            try:
+                if subscription is None:
+                    subscription = await self._subscribe()
+                try:
+                    messages = await subscription.fetch(self.batch_size, timeout=1.0)
+                except NatsTimeoutError:
+                    continue
+                for message in messages:
+                    await self.handle(message)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                log.warning("consumer loop error; retrying", extra={"consumer": self.durable, "error": repr(error)})
+                subscription = None
+                await asyncio.sleep(1.0)
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def handle(self, message: Msg) -> None:
+        try:
+            envelope = decode_envelope(message.data)
+        except PoisonMessageError as error:
+            await self._dead_letter(message, str(error))
+            return
+        if self.dropped is not None and self.dropped(envelope):
+            await message.ack()
+            return
+        try:
+            await self.process_in_order(envelope)
+        except PoisonMessageError as error:
+            await self._dead_letter(message, str(error))
+            return
+        except Exception as error:
+            log.warning(
+                "processing failed; will retry",
+                extra={"consumer": self.durable, "event_id": envelope.event_id, "error": repr(error)},
+            )
+            await message.nak(delay=1.0)
+            return
+        await message.ack()
+
+    async def process_in_order(self, envelope: events_pb2.Envelope) -> None:
+        """Process `envelope` unless already done, repairing any gap before it from the EventLog."""
+        last = await asyncio.to_thread(self.processor.last_position, envelope.service)
+        if envelope.position <= last:
+            self.stats.duplicates += 1
+            return
+        if envelope.previous_position > last and self.gap_filler is not None:
+            missing = await self.gap_filler(envelope.service, last, envelope.position - 1)
+            for earlier in missing:
+                if await self._process_one(earlier):
+                    self.stats.repaired += 1
+        await self._process_one(envelope)
+
+    async def _process_one(self, envelope: events_pb2.Envelope) -> bool:
+        try:
+            await asyncio.to_thread(self.processor.process, envelope)
+        except DuplicateEventError:
+            self.stats.duplicates += 1
+            return False
+        self.stats.processed += 1
+        return True
+
+    async def _dead_letter(self, message: Msg, reason: str) -> None:
+        headers = dict(message.headers or {})
+        headers.update({"Aduan-Dead-Letter-Reason": reason[:500], "Aduan-Original-Subject": message.subject})
+        headers.pop("Nats-Msg-Id", None)
+        await self.js.publish(self.dead_letter_subject, message.data, headers=headers)
+        await message.term()
+        self.stats.dead_lettered += 1
+        log.error("message dead-lettered", extra={"consumer": self.durable, "reason": reason, "subject": message.subject})
+
+
+def decode_envelope(data: bytes) -> events_pb2.Envelope:
+    envelope = events_pb2.Envelope()
+    try:
+        envelope.ParseFromString(data)
+    except Exception as error:
+        raise PoisonMessageError(f"undecodable envelope: {error}") from error
+    if envelope.WhichOneof("payload") is None:
+        raise PoisonMessageError(f"unknown or missing payload type {envelope.event_type!r}")
+    if not envelope.service or envelope.position <= 0:
+        raise PoisonMessageError("envelope without service or position")
+    return envelope
+
+
+class NatsLink:
+    """The service's NATS connection, made in the background so that the service starts (and
+    takes commands) while NATS is down. The stream is ensured on every (re)connection."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
+        self.nc: NATS | None = None
+        self.js: JetStreamContext | None = None
+        self._ready = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    async def run(self) -> None:
+        self.nc = await connect(self.settings)
+        self.js = self.nc.jetstream(timeout=5.0)
+        while not self._stopping.is_set():
+            try:
+                await ensure_stream(self.js, self.settings.stream_replicas)
+                break
+            except Exception as error:
+                log.warning("cannot ensure the ADUAN stream yet", extra={"error": repr(error)})
+                await asyncio.sleep(1.0)
+        self._ready.set()
+        await self._stopping.wait()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def ready(self) -> JetStreamContext:
+        await self._ready.wait()
+        assert self.js is not None
+        return self.js
+
+    def is_connected(self) -> bool:
+        return self.nc is not None and self.nc.is_connected and self._ready.is_set()
+
+    async def healthy(self) -> bool:
+        return self.is_connected()
+
+    async def drain(self) -> None:
+        if self.nc is not None and not self.nc.is_closed:
+            try:
+                await asyncio.wait_for(self.nc.drain(), timeout=5.0)
+            except Exception:
+                await self.nc.close()
+
+
+class LinkPublisher:
+    """A JetStreamPublisher over a NatsLink; fails fast (the relay backs off) until connected."""
+
+    def __init__(self, link: NatsLink, *, ack_timeout: float = 5.0) -> None:
+        self.link = link
+        self.ack_timeout = ack_timeout
+
+    async def publish_batch(self, messages: Sequence[OutboundMessage]) -> None:
+        if not self.link.is_connected() or self.link.js is None:
+            raise ConnectionError("NATS is not connected")
+        await JetStreamPublisher(self.link.js, ack_timeout=self.ack_timeout).publish_batch(messages)

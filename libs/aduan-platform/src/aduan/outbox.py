@@ -1,0 +1,175 @@
+"""The outbox relay: follows a write service's notification log and publishes each stored event
+to JetStream (ARCHITECTURE rule 1).
+
+Nothing is published from a command handler. The relay is woken right after each save (and polls
+as a fallback), publishes a batch pipelined, and records its position in the service's own store
+only after every PubAck of the batch. `Nats-Msg-Id: <service>:<position>` makes a republished
+event a duplicate that JetStream drops inside its window; consumers are idempotent beyond it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from aduan.envelopes import EnvelopeTranslator, event_id, subject_for
+from aduan.store import AduanApplication
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    subject: str
+    data: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+    position: int = 0
+
+
+class Publisher(Protocol):
+    async def publish_batch(self, messages: Sequence[OutboundMessage]) -> None:
+        """Publish every message and return only when all are acknowledged; raise otherwise."""
+
+
+@dataclass
+class RelayStats:
+    published: int = 0
+    batches: int = 0
+    failures: int = 0
+    position: int = 0
+    head: int = 0
+
+    @property
+    def lag(self) -> int:
+        return max(0, self.head - self.position)
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        app: AduanApplication,
+        translator: EnvelopeTranslator,
+        publisher: Publisher,
+        *,
+        batch_size: int = 256,
+        poll_seconds: float = 1.0,
+        max_backoff_seconds: float = 5.0,
+    ) -> None:
+        self.app = app
+        self.translator = translator
+        self.publisher = publisher
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self.max_backoff_seconds = max_backoff_seconds
+        self.stats = RelayStats()
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # Called from whichever thread saved the events.
+    def _on_saved(self, position: int) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._wake.set)
+
+    async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.app.add_listener(self._on_saved)
+        backoff = 0.1
+        try:
+            while not self._stopping.is_set():
+                try:
+                    published = await self.relay_once()
+                    backoff = 0.1
+                except asyncio.CancelledError:
+                    raise
+                except Exception as error:
+                    self.stats.failures += 1
+                    log.warning(
+                        "relay publish failed; retrying",
+                        extra={"error": repr(error), "retry_in": round(backoff, 2)},
+                    )
+                    await self._sleep(backoff * (0.5 + random.random()))  # noqa: S311 - jitter
+                    backoff = min(backoff * 2, self.max_backoff_seconds)
+                    continue
+                if published == 0:
+                    await self._wait_for_work()
+        finally:
+            self.app.remove_listener(self._on_saved)
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+        except TimeoutError:
+            pass
+
+    async def _wait_for_work(self) -> None:
+        wake = asyncio.ensure_future(self._wake.wait())
+        stop = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({wake, stop}, timeout=self.poll_seconds, return_when="FIRST_COMPLETED")
+        finally:
+            wake.cancel()
+            stop.cancel()
+        self._wake.clear()
+
+    async def relay_once(self) -> int:
+        """Publish the next batch after the saved position; returns how many were published."""
+        position = await asyncio.to_thread(self.app.tracked_position, AduanApplication.OUTBOX_TRACKING_NAME)
+        notifications = await asyncio.to_thread(self.app.read_notifications, position, self.batch_size)
+        self.stats.position = position
+        self.stats.head = max(self.stats.head, notifications[-1].id if notifications else position)
+        if not notifications:
+            return 0
+        messages = []
+        previous = position
+        for notification in notifications:
+            envelope = self.translator.translate(notification, self.app.decode(notification))
+            if envelope is None:
+                continue
+            envelope.previous_position = previous
+            previous = notification.id
+            messages.append(
+                OutboundMessage(
+                    subject=subject_for(self.translator.service, envelope.event_type),
+                    data=envelope.SerializeToString(),
+                    headers=_headers(self.translator.service, notification.id, envelope.traceparent, envelope.tracestate),
+                    position=notification.id,
+                )
+            )
+        if messages:
+            await self.publisher.publish_batch(messages)
+        last = notifications[-1].id
+        await asyncio.to_thread(self.app.save_tracking, AduanApplication.OUTBOX_TRACKING_NAME, last)
+        self.stats.position = last
+        self.stats.published += len(messages)
+        self.stats.batches += 1
+        return len(notifications)
+
+    async def flush(self, timeout: float = 10.0) -> bool:
+        """Publish everything stored so far (used at shutdown); False when it could not."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            try:
+                if await self.relay_once() == 0:
+                    return True
+            except Exception as error:
+                log.warning("relay flush failed", extra={"error": repr(error)})
+                await asyncio.sleep(0.2)
+        return False
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+
+def _headers(service: str, position: int, traceparent: str, tracestate: str) -> dict[str, str]:
+    headers = {"Nats-Msg-Id": event_id(service, position)}
+    if traceparent:
+        headers["traceparent"] = traceparent
+    if tracestate:
+        headers["tracestate"] = tracestate
+    return headers

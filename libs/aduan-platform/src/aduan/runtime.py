@@ -1,0 +1,144 @@
+"""Lifecycle of one service process: the gRPC server scaffold, background workers, health and
+graceful shutdown. Each service's composition root builds a `ServiceRuntime` and calls `serve()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from aduan.grpcerrors import ErrorMappingInterceptor
+from aduan.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+Registrar = Callable[[grpc.aio.Server], None]
+HealthCheck = Callable[[], Awaitable[bool]]
+Hook = Callable[[], Awaitable[None]]
+
+
+class Worker(Protocol):
+    async def run(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def server_options(settings: ServiceSettings) -> list[tuple[str, Any]]:
+    return [
+        ("grpc.max_receive_message_length", settings.max_message_bytes),
+        ("grpc.max_send_message_length", settings.max_message_bytes),
+        ("grpc.so_reuseport", 0),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+    ]
+
+
+@dataclass
+class ServiceRuntime:
+    settings: ServiceSettings
+    # Fully-qualified gRPC service names served (for reflection and health), e.g. "aduan.v1.Intake".
+    service_names: Sequence[str]
+    registrars: Sequence[Registrar]
+    workers: Sequence[Worker] = ()
+    health_checks: Sequence[HealthCheck] = ()
+    # Run after the server stopped accepting and in-flight calls finished (flush relay, drain NATS).
+    shutdown_hooks: Sequence[Hook] = ()
+    interceptors: Sequence[grpc.aio.ServerInterceptor] = ()
+    health_interval_seconds: float = 2.0
+    server: grpc.aio.Server | None = None
+    bound_port: int = 0
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _health: health.aio.HealthServicer | None = None
+
+    async def start(self) -> None:
+        self.server = grpc.aio.server(
+            interceptors=[*self.interceptors, ErrorMappingInterceptor()],
+            options=server_options(self.settings),
+        )
+        for register in self.registrars:
+            register(self.server)
+        self._health = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, self.server)
+        if self.settings.reflection:
+            names = [*self.service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name]
+            reflection.enable_server_reflection([*names, reflection.SERVICE_NAME], self.server)
+        self.bound_port = self.server.add_insecure_port(self.settings.grpc_address)
+        if self.bound_port == 0:
+            raise OSError(f"cannot bind gRPC port {self.settings.grpc_address}")
+        await self.server.start()
+        await self._set_health(False)
+        log.info("gRPC server listening", extra={"address": f"{self.settings.grpc_host}:{self.bound_port}"})
+
+    async def _set_health(self, serving: bool) -> None:
+        assert self._health is not None
+        status = (
+            health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        for name in ("", self.settings.service, *self.service_names):
+            await self._health.set(name, status)
+
+    async def _monitor_health(self) -> None:
+        serving: bool | None = None
+        while not self._stop.is_set():
+            try:
+                results = await asyncio.gather(*(check() for check in self.health_checks))
+                now_serving = all(results)
+            except Exception as error:
+                log.warning("health check failed", extra={"error": repr(error)})
+                now_serving = False
+            if now_serving != serving:
+                serving = now_serving
+                await self._set_health(serving)
+                log.info("health changed", extra={"serving": serving})
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=self.health_interval_seconds)
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def serve(self) -> None:
+        """Run until SIGTERM/SIGINT (or request_stop), then shut down gracefully."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self.request_stop)
+        await self.start()
+        tasks = [asyncio.create_task(w.run(), name=type(w).__name__) for w in self.workers]
+        tasks.append(asyncio.create_task(self._monitor_health(), name="health"))
+        stop_wait = asyncio.create_task(self._stop.wait())
+        await asyncio.wait([stop_wait, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        for task in tasks:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                log.error("background worker died", exc_info=task.exception())
+        await self.shutdown(tasks)
+
+    async def shutdown(self, tasks: Sequence[asyncio.Task[Any]] = ()) -> None:
+        log.info("shutting down")
+        self._stop.set()
+        if self._health is not None:
+            await self._health.enter_graceful_shutdown()
+        if self.server is not None:
+            await self.server.stop(self.settings.shutdown_grace_seconds)
+        for worker in self.workers:
+            worker.stop()
+        # Workers finish their current step; the shutdown hooks (relay flush, NATS drain) must not
+        # race with them.
+        _, still_running = await asyncio.wait(tasks, timeout=5.0) if tasks else (set(), set())
+        for task in still_running:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for hook in self.shutdown_hooks:
+            try:
+                await hook()
+            except Exception:
+                log.exception("shutdown hook failed")
+        log.info("stopped")

@@ -1,0 +1,107 @@
+"""One typed settings object per service, read from environment variables.
+
+Every service's composition root calls `ServiceSettings.from_env(...)` once and passes the
+result down; nothing else reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+WRITE_SERVICES = ("intake", "routing", "notification")
+ALL_SERVICES = (*WRITE_SERVICES, "query")
+DEFAULT_GRPC_PORTS = {"intake": 50051, "routing": 50052, "notification": 50053, "query": 50054}
+DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or malformed; the service refuses to start."""
+
+
+def _bool(value: str, name: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be true or false, not {value!r}")
+
+
+def _int(value: str, name: str, minimum: int = 0) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, not {value!r}") from None
+    if number < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, not {number}")
+    return number
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    service: str
+    grpc_host: str
+    grpc_port: int
+    store_url: str
+    nats_url: str
+    nats_user: str = ""
+    nats_password: str = ""
+    nats_creds: str = ""
+    stream_replicas: int = 1
+    peers: Mapping[str, str] = field(default_factory=dict)
+    log_level: str = "INFO"
+    log_format: str = "json"
+    reflection: bool = True
+    max_message_bytes: int = 4 * 1024 * 1024
+    relay_poll_seconds: float = 1.0
+    shutdown_grace_seconds: float = 10.0
+    data_dir: Path = Path("var")
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, service: str, env: Mapping[str, str] | None = None) -> ServiceSettings:
+        env = os.environ if env is None else env
+        if service not in ALL_SERVICES:
+            raise SettingsError(f"unknown service {service!r}")
+
+        def get(name: str, default: str = "") -> str:
+            return env.get(f"ADUAN_{name}", default)
+
+        data_dir = Path(get("DATA_DIR", "var"))
+        default_store = f"sqlite:///{data_dir / (service + '.sqlite')}"
+        peers = {
+            name: get(f"{name.upper()}_ADDR", f"127.0.0.1:{DEFAULT_GRPC_PORTS[name]}")
+            for name in ALL_SERVICES
+        }
+        log_format = get("LOG_FORMAT", "json")
+        if log_format not in {"json", "text"}:
+            raise SettingsError(f"ADUAN_LOG_FORMAT must be json or text, not {log_format!r}")
+        return cls(
+            service=service,
+            grpc_host=get("GRPC_HOST", "127.0.0.1"),
+            grpc_port=_int(get("GRPC_PORT", str(DEFAULT_GRPC_PORTS[service])), "ADUAN_GRPC_PORT"),
+            store_url=get("STORE_URL", default_store),
+            nats_url=get("NATS_URL", env.get("NATS_URL", DEFAULT_NATS_URL)),
+            nats_user=get("NATS_USER"),
+            nats_password=get("NATS_PASSWORD"),
+            nats_creds=get("NATS_CREDS"),
+            stream_replicas=_int(get("STREAM_REPLICAS", "1"), "ADUAN_STREAM_REPLICAS", 1),
+            peers=peers,
+            log_level=get("LOG_LEVEL", "INFO").upper(),
+            log_format=log_format,
+            reflection=_bool(get("REFLECTION", "true"), "ADUAN_REFLECTION"),
+            max_message_bytes=_int(
+                get("MAX_MESSAGE_BYTES", str(4 * 1024 * 1024)), "ADUAN_MAX_MESSAGE_BYTES", 1024
+            ),
+            relay_poll_seconds=float(get("RELAY_POLL_SECONDS", "1.0")),
+            shutdown_grace_seconds=float(get("SHUTDOWN_GRACE_SECONDS", "10")),
+            data_dir=data_dir,
+            extra={k[len("ADUAN_") :]: v for k, v in env.items() if k.startswith("ADUAN_")},
+        )
+
+    @property
+    def grpc_address(self) -> str:
+        return f"{self.grpc_host}:{self.grpc_port}"

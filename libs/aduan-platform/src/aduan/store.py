@@ -1,0 +1,140 @@
+"""The event store of a write service: one `eventsourcing` Application with its own database.
+
+SQLite (a file under `var/` by default) or PostgreSQL (a schema per service). Every application
+uses a *process recorder*, so that a consumer can write its effect together with the tracking
+record of the upstream event in one transaction, and the outbox relay can keep its position in
+the same database.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import parse_qs, unquote, urlparse
+
+from eventsourcing.application import Application
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import Notification, ProcessRecorder, Tracking
+
+Listener = Callable[[int], None]
+
+
+def store_env(store_url: str, service: str) -> dict[str, str]:
+    """Translate `sqlite:///path` or `postgresql://user:pw@host:port/db?schema=x` into the
+    environment that `eventsourcing` reads."""
+    parsed = urlparse(store_url)
+    if parsed.scheme == "sqlite":
+        path = unquote(parsed.path)
+        if store_url.startswith("sqlite:////"):
+            db_name = path
+        elif path in {"", "/"} or path == "/:memory:":
+            db_name = ":memory:"
+        else:
+            db_name = path.lstrip("/")
+        if db_name != ":memory:" and not db_name.startswith("file:"):
+            Path(db_name).parent.mkdir(parents=True, exist_ok=True)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": db_name,
+            "SQLITE_LOCK_TIMEOUT": "10",
+        }
+    if parsed.scheme in {"postgres", "postgresql"}:
+        query = parse_qs(parsed.query)
+        schema = query.get("schema", [service])[0]
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": parsed.path.lstrip("/") or "postgres",
+            "POSTGRES_HOST": parsed.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(parsed.port or 5432),
+            "POSTGRES_USER": unquote(parsed.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(parsed.password or ""),
+            "POSTGRES_SCHEMA": schema,
+            "POSTGRES_POOL_SIZE": query.get("pool_size", ["10"])[0],
+            "POSTGRES_MAX_OVERFLOW": query.get("max_overflow", ["10"])[0],
+            "POSTGRES_CONNECT_TIMEOUT": query.get("connect_timeout", ["5"])[0],
+            "POSTGRES_PRE_PING": "y",
+        }
+        ensure_postgres_schema(env)
+        return env
+    if parsed.scheme == "memory":
+        return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+    raise ValueError(f"unsupported store URL scheme {parsed.scheme!r} (sqlite, postgresql, memory)")
+
+
+def ensure_postgres_schema(env: Mapping[str, str]) -> None:
+    """eventsourcing creates tables but not the schema that holds them."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(
+        dbname=env["POSTGRES_DBNAME"],
+        host=env["POSTGRES_HOST"],
+        port=int(env["POSTGRES_PORT"]),
+        user=env["POSTGRES_USER"],
+        password=env["POSTGRES_PASSWORD"] or None,
+        connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]),
+        autocommit=True,
+    ) as conn:
+        conn.execute(
+            sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(env["POSTGRES_SCHEMA"]))
+        )
+
+
+class AduanApplication(Application[Any]):
+    """Base class of the write services' applications.
+
+    Adds: a process recorder; listeners woken after every save (the outbox relay and the
+    EventLog's followers use them instead of polling); and helpers to read the notification log.
+    """
+
+    # The upstream name under which the outbox relay keeps its position.
+    OUTBOX_TRACKING_NAME: ClassVar[str] = "outbox:jetstream"
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        self._listeners: list[Listener] = []
+        self._listeners_lock = threading.Lock()
+        super().__init__(env)
+        self.recorder: ProcessRecorder
+
+    def construct_recorder(self) -> ProcessRecorder:
+        return self.factory.process_recorder()
+
+    def add_listener(self, listener: Listener) -> None:
+        with self._listeners_lock:
+            self._listeners.append(listener)
+
+    def remove_listener(self, listener: Listener) -> None:
+        with self._listeners_lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+    def _notify(self, recordings: list[Any]) -> None:
+        super()._notify(recordings)
+        if not recordings:
+            return
+        last_id = recordings[-1].notification.id
+        with self._listeners_lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(last_id)
+
+    # -- reading the log -------------------------------------------------------------------
+    def head_position(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    def read_notifications(self, after: int, limit: int) -> Sequence[Notification]:
+        return self.recorder.select_notifications(
+            start=after, limit=limit, inclusive_of_start=False
+        )
+
+    def decode(self, notification: Notification) -> DomainEventProtocol[Any]:
+        return self.mapper.to_domain_event(notification)
+
+    # -- tracking (positions of upstream logs and of the relay) ----------------------------
+    def tracked_position(self, upstream: str) -> int:
+        return self.recorder.max_tracking_id(upstream) or 0
+
+    def save_tracking(self, upstream: str, position: int) -> None:
+        self.recorder.insert_tracking(Tracking(upstream, position))
