@@ -9,6 +9,7 @@ the same database.
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -16,7 +17,14 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 from eventsourcing.application import Application
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import Notification, ProcessRecorder, Tracking
+from eventsourcing.persistence import (
+    AggregateRecorder,
+    IntegrityError,
+    Notification,
+    ProcessRecorder,
+    StoredEvent,
+    Tracking,
+)
 
 Listener = Callable[[int], None]
 
@@ -101,6 +109,12 @@ class AduanApplication(Application[Any]):
     def construct_recorder(self) -> ProcessRecorder:
         return self.factory.process_recorder()
 
+    @property
+    def claims(self) -> UniqueClaims:
+        if not hasattr(self, "_claims"):
+            self._claims = UniqueClaims(self.factory.aggregate_recorder(purpose="claims"))
+        return self._claims
+
     def add_listener(self, listener: Listener) -> None:
         with self._listeners_lock:
             self._listeners.append(listener)
@@ -138,3 +152,39 @@ class AduanApplication(Application[Any]):
 
     def save_tracking(self, upstream: str, position: int) -> None:
         self.recorder.insert_tracking(Tracking(upstream, position))
+
+
+CLAIMS_NAMESPACE = uuid.UUID("d7c8a0f4-3b7e-4a1c-9d52-6f1e2b8c4a70")
+
+
+class UniqueClaims:
+    """Unique keys (ticket numbers, inbound message ids) claimed in a side table of the store.
+
+    Bookkeeping, not history: claims live outside the notification log, so every event in the log
+    is a published event and positions stay dense. The store's primary key enforces uniqueness.
+    """
+
+    def __init__(self, recorder: AggregateRecorder) -> None:
+        self.recorder = recorder
+
+    @staticmethod
+    def _id(namespace: str, key: str) -> uuid.UUID:
+        return uuid.uuid5(CLAIMS_NAMESPACE, f"{namespace}:{key}")
+
+    def claim(self, namespace: str, key: str, value: str) -> str:
+        """Claim `key` for `value`; returns the value that holds the key (ours, or an earlier one)."""
+        claim_id = self._id(namespace, key)
+        try:
+            self.recorder.insert_events(
+                [StoredEvent(originator_id=claim_id, originator_version=1, topic=namespace, state=value.encode())]
+            )
+        except IntegrityError:
+            holder = self.get(namespace, key)
+            if holder is None:
+                raise
+            return holder
+        return value
+
+    def get(self, namespace: str, key: str) -> str | None:
+        found = self.recorder.select_events(self._id(namespace, key), limit=1)
+        return found[0].state.decode() if found else None

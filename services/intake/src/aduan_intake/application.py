@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
 
-from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError
 
 from aduan.context import CommandContext
@@ -15,21 +13,7 @@ from aduan.store import AduanApplication
 from aduan_intake.domain import Category, Channel, Complaint, ticket_number_for
 from aduan_intake.validation import validate_filing
 
-TICKET_NAMESPACE = uuid.UUID("0f9b3c62-8a51-4a8e-b6e4-0b0c7d2f6a93")
-
-
-class TicketNumber(Aggregate):
-    """Claims a ticket number: saved atomically with the complaint, so two complaints can never
-    share one (the store's uniqueness constraint enforces it)."""
-
-    @staticmethod
-    def create_id(ticket_number: str) -> uuid.UUID:
-        return uuid.uuid5(TICKET_NAMESPACE, ticket_number)
-
-    @event("Claimed")
-    def __init__(self, ticket_number: str, complaint_id: uuid.UUID) -> None:
-        self.ticket_number = ticket_number
-        self.complaint_id = complaint_id
+TICKETS = "ticket"
 
 
 @dataclass(frozen=True)
@@ -70,6 +54,8 @@ class IntakeApplication(AduanApplication):
             return FilingResult(complaint_id, existing.ticket_number, False, self.head_position())
         for attempt in range(5):
             ticket = ticket_number_for(complaint_id, ctx_year(), attempt)
+            if self.claims.claim(TICKETS, ticket, str(complaint_id)) != str(complaint_id):
+                continue  # held by another complaint: pick the next candidate
             complaint = Complaint.file(
                 ctx=ctx,
                 channel=valid.channel,
@@ -87,14 +73,14 @@ class IntakeApplication(AduanApplication):
                 description=valid.description,
                 attachments=valid.attachments,
             )
-            claim = TicketNumber(ticket_number=ticket, complaint_id=complaint_id)
             try:
-                recordings = self.save(complaint, claim)
+                recordings = self.save(complaint)
             except IntegrityError:
                 existing = self._find(complaint_id)
-                if existing is not None:  # a concurrent duplicate won
-                    return FilingResult(complaint_id, existing.ticket_number, False, self.head_position())
-                continue  # ticket collision: pick the next candidate
+                if existing is None:
+                    raise
+                # A concurrent duplicate won.
+                return FilingResult(complaint_id, existing.ticket_number, False, self.head_position())
             return FilingResult(complaint_id, ticket, True, recordings[-1].notification.id)
         raise ConcurrencyConflictError("could not allocate a unique ticket number; retry")
 
@@ -112,11 +98,10 @@ class IntakeApplication(AduanApplication):
             return uuid.UUID(ref)
         except ValueError:
             pass
-        try:
-            claim: Any = self.repository.get(TicketNumber.create_id(ref.upper()))
-        except Exception:
-            raise NotFoundError(f"complaint {complaint_ref!r} not found") from None
-        return uuid.UUID(str(claim.complaint_id))
+        holder = self.claims.get(TICKETS, ref.upper())
+        if holder is None:
+            raise NotFoundError(f"complaint {complaint_ref!r} not found")
+        return uuid.UUID(holder)
 
     def _find(self, complaint_id: uuid.UUID) -> Complaint | None:
         try:

@@ -1,2 +1,81 @@
-def main() -> None:
-    raise SystemExit("not yet wired")
+"""Composition root of the query service."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+import grpc
+from sqlalchemy import text
+
+from aduan.eventlog import EventLogReader
+from aduan.jetstream import NatsLink, TrackedConsumer
+from aduan.logs import configure_logging
+from aduan.runtime import ServiceRuntime
+from aduan.settings import WRITE_SERVICES, ServiceSettings
+from aduan.v1 import query_pb2, query_pb2_grpc
+from aduan_query.projector import Projector
+from aduan_query.readmodels import create_schema, make_engine
+from aduan_query.servicer import QueryServicer
+from aduan_query.views import ComplaintQueries, ProgressWaiter
+
+SERVICE = "query"
+
+
+def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
+    engine = make_engine(settings.store_url)
+    create_schema(engine)
+    projector = Projector(engine)
+    link = NatsLink(settings)
+    reader = EventLogReader({name: settings.peers[name] for name in WRITE_SERVICES})
+    consumer = TrackedConsumer(
+        link,
+        durable="query-projector",
+        upstreams=WRITE_SERVICES,
+        processor=projector,
+        gap_filler=reader.read_range,
+    )
+    servicer = QueryServicer(ComplaintQueries(engine), ProgressWaiter(projector))
+
+    def register(server: grpc.aio.Server) -> None:
+        query_pb2_grpc.add_QueryServicer_to_server(servicer, server)
+
+    async def database_healthy() -> bool:
+        def ping() -> None:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+
+        try:
+            await asyncio.wait_for(asyncio.to_thread(ping), timeout=2.0)
+        except Exception:
+            return False
+        return True
+
+    async def close() -> None:
+        await reader.close()
+        engine.dispose()
+
+    return ServiceRuntime(
+        settings=settings,
+        service_names=[query_pb2.DESCRIPTOR.services_by_name["Query"].full_name],
+        registrars=[register],
+        workers=[link, consumer],
+        health_checks=[link.healthy, database_healthy],
+        shutdown_hooks=[link.drain, close],
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="aduan-query",
+        description="Aduan query service (gRPC aduan.v1.Query): read models, audit trail, statistics. "
+        "Configured by ADUAN_* environment variables; see docs/operations.md.",
+    )
+    parser.parse_args(argv)
+    settings = ServiceSettings.from_env(SERVICE)
+    configure_logging(SERVICE, settings.log_level, settings.log_format)
+    asyncio.run(build_runtime(settings).serve())
+
+
+if __name__ == "__main__":
+    main()
