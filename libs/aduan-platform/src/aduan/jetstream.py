@@ -19,6 +19,7 @@ from nats.js.errors import BadRequestError, NotFoundError
 
 from aduan.outbox import OutboundMessage
 from aduan.settings import ServiceSettings
+from aduan.store import DuplicateEventError
 from aduan.v1 import events_pb2
 
 log = logging.getLogger(__name__)
@@ -111,10 +112,6 @@ class JetStreamPublisher:
 
 
 # -- consuming ----------------------------------------------------------------------------------
-
-
-class DuplicateEventError(Exception):
-    """The event was already processed (its tracking record exists)."""
 
 
 class PoisonMessageError(Exception):
@@ -352,3 +349,17 @@ class LinkPublisher:
         if not self.link.is_connected() or self.link.js is None:
             raise ConnectionError("NATS is not connected")
         await JetStreamPublisher(self.link.js, ack_timeout=self.ack_timeout).publish_batch(messages)
+
+
+__all__ = [
+    "DuplicateEventError",
+    "EnvelopeProcessor",
+    "JetStreamPublisher",
+    "LinkPublisher",
+    "NatsLink",
+    "PoisonMessageError",
+    "TrackedConsumer",
+    "connect",
+    "decode_envelope",
+    "ensure_stream",
+]

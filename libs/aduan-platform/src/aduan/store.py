@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, unquote, urlparse
 
-from eventsourcing.application import Application
+from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import (
     AggregateRecorder,
@@ -27,6 +27,10 @@ from eventsourcing.persistence import (
 )
 
 Listener = Callable[[int], None]
+
+
+class DuplicateEventError(Exception):
+    """The upstream event was already processed: its tracking record exists."""
 
 
 def store_env(store_url: str, service: str) -> dict[str, str]:
@@ -145,6 +149,24 @@ class AduanApplication(Application[Any]):
 
     def decode(self, notification: Notification) -> DomainEventProtocol[Any]:
         return self.mapper.to_domain_event(notification)
+
+    # -- reacting to upstream events --------------------------------------------------------
+    def save_reaction(self, upstream: str, position: int, *objs: Any) -> list[Any]:
+        """Save the aggregates changed in reaction to event `position` of `upstream` together with
+        its tracking record, in one transaction (ARCHITECTURE rule 2). Returns the recordings.
+
+        Raises `DuplicateEventError` when that event was already processed."""
+        processing_event: ProcessingEvent[Any] = ProcessingEvent(tracking=Tracking(upstream, position))
+        processing_event.collect_events(*objs)
+        try:
+            recordings = self._record(processing_event)
+        except IntegrityError:
+            if self.tracked_position(upstream) >= position:
+                raise DuplicateEventError(f"{upstream}:{position}") from None
+            raise
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        return recordings
 
     # -- tracking (positions of upstream logs and of the relay) ----------------------------
     def tracked_position(self, upstream: str) -> int:

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from aduan.jetstream import DuplicateEventError
+from aduan.store import DuplicateEventError
 from aduan.v1 import common_pb2, events_pb2
 from aduan_query.readmodels import audit_trail, complaints, tracking
 
