@@ -34,7 +34,9 @@ def postgres_url() -> Iterator[str]:
     """A new, empty database on the PostgreSQL server named by ADUAN_TEST_POSTGRES_URL."""
     base = os.environ.get("ADUAN_TEST_POSTGRES_URL")
     if not base:
-        pytest.skip("ADUAN_TEST_POSTGRES_URL is not set (e.g. postgresql://postgres@127.0.0.1:5432/postgres)")
+        pytest.skip(
+            "ADUAN_TEST_POSTGRES_URL is not set (e.g. postgresql://postgres@127.0.0.1:5432/postgres)"
+        )
     import psycopg
 
     name = f"aduan_test_{uuid.uuid4().hex[:12]}"

@@ -41,6 +41,7 @@ def _rows(name: str) -> list[dict[str, str]]:
 def area_registry() -> AreaRegistry:
     provinces = {row["code"]: Province(row["code"], row["name"]) for row in _rows("provinces.csv")}
     regencies = {
-        row["code"]: Regency(row["code"], row["province_code"], row["name"]) for row in _rows("regencies.csv")
+        row["code"]: Regency(row["code"], row["province_code"], row["name"])
+        for row in _rows("regencies.csv")
     }
     return AreaRegistry(provinces, regencies)

@@ -22,12 +22,16 @@ from aduan.v1 import eventlog_pb2, eventlog_pb2_grpc
 
 
 class WriteBackbone:
-    def __init__(self, settings: ServiceSettings, app: AduanApplication, translator: EnvelopeTranslator) -> None:
+    def __init__(
+        self, settings: ServiceSettings, app: AduanApplication, translator: EnvelopeTranslator
+    ) -> None:
         self.settings = settings
         self.app = app
         self.translator = translator
         self.link = NatsLink(settings)
-        self.relay = OutboxRelay(app, translator, LinkPublisher(self.link), poll_seconds=settings.relay_poll_seconds)
+        self.relay = OutboxRelay(
+            app, translator, LinkPublisher(self.link), poll_seconds=settings.relay_poll_seconds
+        )
         self.eventlog = EventLogServicer(app, translator)
 
     @property
@@ -62,7 +66,7 @@ class WriteBackbone:
 
     async def flush_relay(self) -> None:
         if self.link.is_connected():
-            await self.relay.flush(timeout=5.0)
+            await self.relay.flush(within_seconds=5.0)
 
     async def close_store(self) -> None:
         self.app.close()

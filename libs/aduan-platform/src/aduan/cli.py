@@ -32,7 +32,9 @@ or, without grpcurl:  uv run aduan demo
 
 def cmd_up(args: argparse.Namespace) -> int:
     nats_url = args.nats_url or os.environ.get("NATS_URL")
-    stack = LocalStack(data_dir=Path(args.data_dir), nats_url=nats_url, nats_port=args.nats_port, log_format="text")
+    stack = LocalStack(
+        data_dir=Path(args.data_dir), nats_url=nats_url, nats_port=args.nats_port, log_format="text"
+    )
     stopping = False
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -41,8 +43,11 @@ def cmd_up(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    print(f"starting NATS ({nats_url or 'embedded, data in ' + str(Path(args.data_dir) / 'nats')}) and "
-          f"{', '.join(ALL_SERVICES)} ...", flush=True)
+    print(
+        f"starting NATS ({nats_url or 'embedded, data in ' + str(Path(args.data_dir) / 'nats')}) and "
+        f"{', '.join(ALL_SERVICES)} ...",
+        flush=True,
+    )
     try:
         stack.start_nats()
         for name in ALL_SERVICES:
@@ -54,12 +59,19 @@ def cmd_up(args: argparse.Namespace) -> int:
         for name, service in stack.services.items():
             print(f"  {name:<14} {service.address}   logs: {service.log_path}")
         print()
-        print(EXAMPLE.format(intake=stack.services["intake"].address, query=stack.services["query"].address))
+        print(
+            EXAMPLE.format(
+                intake=stack.services["intake"].address, query=stack.services["query"].address
+            )
+        )
         print("Ctrl-C stops everything.", flush=True)
         while not stopping:
             dead = [name for name, service in stack.services.items() if not service.alive()]
             if dead:
-                print(f"service exited unexpectedly: {', '.join(dead)} (see var/logs); stopping", file=sys.stderr)
+                print(
+                    f"service exited unexpectedly: {', '.join(dead)} (see var/logs); stopping",
+                    file=sys.stderr,
+                )
                 return 1
             time.sleep(0.5)
         return 0
@@ -78,7 +90,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     from aduan.v1 import common_pb2, intake_pb2, intake_pb2_grpc, query_pb2, query_pb2_grpc
 
-    with grpc.insecure_channel(args.intake) as intake_channel, grpc.insecure_channel(args.query) as query_channel:
+    with (
+        grpc.insecure_channel(args.intake) as intake_channel,
+        grpc.insecure_channel(args.query) as query_channel,
+    ):
         filed = intake_pb2_grpc.IntakeStub(intake_channel).FileComplaint(
             intake_pb2.FileComplaintRequest(
                 idempotency_key=f"demo-{uuid.uuid4().hex[:8]}",
@@ -94,14 +109,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
         consistency = query_pb2.Consistency(min_positions=[filed.position])
         query = query_pb2_grpc.QueryStub(query_channel)
         complaint = query.GetComplaint(
-            query_pb2.GetComplaintRequest(complaint_id=filed.ticket_number, consistency=consistency), timeout=10
+            query_pb2.GetComplaintRequest(
+                complaint_id=filed.ticket_number, consistency=consistency
+            ),
+            timeout=10,
         )
         print("GetComplaint  ->", json_format.MessageToJson(complaint, indent=2))
         trail = query.GetAuditTrail(
-            query_pb2.GetAuditTrailRequest(complaint_id=filed.complaint_id, consistency=consistency), timeout=10
+            query_pb2.GetAuditTrailRequest(
+                complaint_id=filed.complaint_id, consistency=consistency
+            ),
+            timeout=10,
         )
         for entry in trail.entries:
-            print(f"  {entry.occurred_at.ToJsonString()}  {entry.service:<12} {entry.event_type:<20} by {entry.actor.id}")
+            print(
+                f"  {entry.occurred_at.ToJsonString()}  {entry.service:<12} {entry.event_type:<20} by {entry.actor.id}"
+            )
     return 0
 
 
@@ -110,11 +133,22 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser("up", help="run NATS and the four services locally until Ctrl-C")
     up.add_argument("--data-dir", default="var", help="stores, NATS data and logs (default: var)")
-    up.add_argument("--nats-url", default=None, help="use this NATS instead of an embedded one (default: $NATS_URL)")
-    up.add_argument("--nats-port", type=int, default=DEFAULT_NATS_PORT, help="embedded NATS port (0: any free port)")
+    up.add_argument(
+        "--nats-url",
+        default=None,
+        help="use this NATS instead of an embedded one (default: $NATS_URL)",
+    )
+    up.add_argument(
+        "--nats-port",
+        type=int,
+        default=DEFAULT_NATS_PORT,
+        help="embedded NATS port (0: any free port)",
+    )
     up.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for SERVING")
     up.set_defaults(func=cmd_up)
-    demo = commands.add_parser("demo", help="file a sample complaint and read it back from the query service")
+    demo = commands.add_parser(
+        "demo", help="file a sample complaint and read it back from the query service"
+    )
     demo.add_argument("--intake", default="127.0.0.1:50051")
     demo.add_argument("--query", default="127.0.0.1:50054")
     demo.set_defaults(func=cmd_demo)

@@ -37,7 +37,12 @@ class Actor:
         return cls(id=f"service:{name}", kind=ActorKind.SERVICE, role="service")
 
     def as_dict(self) -> dict[str, str]:
-        return {"id": self.id, "kind": self.kind.value, "role": self.role, "office": self.office_code}
+        return {
+            "id": self.id,
+            "kind": self.kind.value,
+            "role": self.role,
+            "office": self.office_code,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, str]) -> Actor:

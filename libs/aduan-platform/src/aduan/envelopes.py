@@ -24,6 +24,7 @@ PayloadBuilder = Callable[[Any], Message]
 _PAYLOAD_FIELD_BY_TYPE: dict[str, str] = {
     field.message_type.name: field.name
     for field in events_pb2.Envelope.DESCRIPTOR.oneofs_by_name["payload"].fields
+    if field.message_type is not None
 }
 
 _ACTOR_KINDS = {

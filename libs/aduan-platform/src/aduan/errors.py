@@ -29,7 +29,9 @@ class ValidationError(AduanError):
             violations = [violations]
         self.violations = violations
         super().__init__(
-            "; ".join(f"{v.field}: {v.description}" if v.field else v.description for v in violations)
+            "; ".join(
+                f"{v.field}: {v.description}" if v.field else v.description for v in violations
+            )
         )
 
 

@@ -7,6 +7,7 @@ auditors replay it. The client side (`EventLogReader`) is used by those readers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -20,7 +21,9 @@ READ_BATCH = 500
 
 
 class EventLogServicer(eventlog_pb2_grpc.EventLogServicer):
-    def __init__(self, app: AduanApplication, translator: EnvelopeTranslator, poll_seconds: float = 1.0) -> None:
+    def __init__(
+        self, app: AduanApplication, translator: EnvelopeTranslator, poll_seconds: float = 1.0
+    ) -> None:
         self.app = app
         self.translator = translator
         self.poll_seconds = poll_seconds
@@ -35,7 +38,9 @@ class EventLogServicer(eventlog_pb2_grpc.EventLogServicer):
         async for envelope in self.read(request.after_position, request.limit, request.follow):
             yield envelope
 
-    async def read(self, after: int, limit: int = 0, follow: bool = False) -> AsyncIterator[events_pb2.Envelope]:
+    async def read(
+        self, after: int, limit: int = 0, follow: bool = False
+    ) -> AsyncIterator[events_pb2.Envelope]:
         sent = 0
         previous = after
         wake = asyncio.Event()
@@ -50,9 +55,13 @@ class EventLogServicer(eventlog_pb2_grpc.EventLogServicer):
             while True:
                 wake.clear()
                 batch_size = READ_BATCH if not limit else min(READ_BATCH, limit - sent)
-                notifications = await asyncio.to_thread(self.app.read_notifications, after, batch_size)
+                notifications = await asyncio.to_thread(
+                    self.app.read_notifications, after, batch_size
+                )
                 for notification in notifications:
-                    envelope = self.translator.translate(notification, self.app.decode(notification))
+                    envelope = self.translator.translate(
+                        notification, self.app.decode(notification)
+                    )
                     after = notification.id
                     if envelope is None:
                         continue
@@ -66,10 +75,8 @@ class EventLogServicer(eventlog_pb2_grpc.EventLogServicer):
                     continue
                 if not follow:
                     return
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), timeout=self.poll_seconds)
-                except TimeoutError:
-                    pass
         finally:
             if follow:
                 self.app.remove_listener(on_saved)
@@ -84,7 +91,9 @@ class EventLogServicer(eventlog_pb2_grpc.EventLogServicer):
 class EventLogReader:
     """Reads the EventLogs of the write services over gRPC (addresses by service name)."""
 
-    def __init__(self, addresses: Mapping[str, str], channel_options: list[tuple[str, Any]] | None = None) -> None:
+    def __init__(
+        self, addresses: Mapping[str, str], channel_options: list[tuple[str, Any]] | None = None
+    ) -> None:
         self.addresses = dict(addresses)
         self._options = channel_options or []
         self._channels: dict[str, grpc.aio.Channel] = {}
@@ -111,7 +120,11 @@ class EventLogReader:
         """Envelopes with after < position <= until (the consumer's gap filler)."""
         if until <= after:
             return []
-        return [e async for e in self.read(service, after=after, limit=until - after) if e.position <= until]
+        return [
+            e
+            async for e in self.read(service, after=after, limit=until - after)
+            if e.position <= until
+        ]
 
     async def head(self, service: str) -> int:
         response = await self._stub(service).GetHead(eventlog_pb2.GetHeadRequest(), timeout=5)

@@ -50,7 +50,9 @@ def _rich_status(error: errors.ValidationError) -> status_pb2.Status:
     detail.Pack(
         error_details_pb2.BadRequest(
             field_violations=[
-                error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+                error_details_pb2.BadRequest.FieldViolation(
+                    field=v.field, description=v.description
+                )
                 for v in error.violations
             ]
         )
@@ -58,7 +60,9 @@ def _rich_status(error: errors.ValidationError) -> status_pb2.Status:
     return status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=str(error), details=[detail])
 
 
-async def abort_for(error: Exception, context: grpc.aio.ServicerContext[Any, Any], method: str) -> None:
+async def abort_for(
+    error: Exception, context: grpc.aio.ServicerContext[Any, Any], method: str
+) -> None:
     if isinstance(error, errors.ValidationError):
         await context.abort_with_status(rpc_status.to_status(_rich_status(error)))
     mapped = status_for(error)

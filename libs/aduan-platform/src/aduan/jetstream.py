@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import nats
-from nats.aio.client import Client as NATS
+from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
@@ -30,7 +30,7 @@ DEAD_LETTER_PREFIX = "aduan.deadletter"
 DUPLICATE_WINDOW_SECONDS = 15 * 60
 
 
-async def connect(settings: ServiceSettings, *, name: str | None = None) -> NATS:
+async def connect(settings: ServiceSettings, *, name: str | None = None) -> NatsClient:
     """Connect, retrying forever until it works: a service must start even while NATS is down,
     and keeps accepting commands (the relay catches up later)."""
     options: dict[str, Any] = {
@@ -53,8 +53,10 @@ async def connect(settings: ServiceSettings, *, name: str | None = None) -> NATS
     while True:
         try:
             return await nats.connect(**options)
-        except (OSError, nats.errors.NoServersError, NatsTimeoutError, asyncio.TimeoutError) as error:
-            log.warning("NATS not reachable yet", extra={"error": repr(error), "url": settings.nats_url})
+        except (TimeoutError, OSError, nats.errors.NoServersError, NatsTimeoutError) as error:
+            log.warning(
+                "NATS not reachable yet", extra={"error": repr(error), "url": settings.nats_url}
+            )
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
 
@@ -102,13 +104,17 @@ class JetStreamPublisher:
 
     async def publish_batch(self, messages: Sequence[OutboundMessage]) -> None:
         futures = [
-            await self.js.publish_async(m.subject, m.data, headers=m.headers, wait_stall=self.ack_timeout)
+            await self.js.publish_async(
+                m.subject, m.data, headers=m.headers, wait_stall=self.ack_timeout
+            )
             for m in messages
         ]
         acks = await asyncio.wait_for(asyncio.gather(*futures), timeout=self.ack_timeout)
         for message, ack in zip(messages, acks, strict=True):
             if ack.stream != STREAM_NAME:
-                raise RuntimeError(f"event {message.position} stored in {ack.stream}, not {STREAM_NAME}")
+                raise RuntimeError(
+                    f"event {message.position} stored in {ack.stream}, not {STREAM_NAME}"
+                )
 
 
 # -- consuming ----------------------------------------------------------------------------------
@@ -199,7 +205,10 @@ class TrackedConsumer:
             await self.js.add_consumer(STREAM_NAME, config)
         except BadRequestError as error:
             # An existing durable with other settings keeps its settings; say so and carry on.
-            log.warning("consumer exists with other settings", extra={"consumer": self.durable, "error": repr(error)})
+            log.warning(
+                "consumer exists with other settings",
+                extra={"consumer": self.durable, "error": repr(error)},
+            )
         return await self.js.pull_subscribe_bind(durable=self.durable, stream=STREAM_NAME)
 
     async def run(self) -> None:
@@ -217,7 +226,10 @@ class TrackedConsumer:
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                log.warning("consumer loop error; retrying", extra={"consumer": self.durable, "error": repr(error)})
+                log.warning(
+                    "consumer loop error; retrying",
+                    extra={"consumer": self.durable, "error": repr(error)},
+                )
                 subscription = None
                 await asyncio.sleep(1.0)
 
@@ -241,7 +253,11 @@ class TrackedConsumer:
         except Exception as error:
             log.warning(
                 "processing failed; will retry",
-                extra={"consumer": self.durable, "event_id": envelope.event_id, "error": repr(error)},
+                extra={
+                    "consumer": self.durable,
+                    "event_id": envelope.event_id,
+                    "error": repr(error),
+                },
             )
             await message.nak(delay=1.0)
             return
@@ -271,12 +287,17 @@ class TrackedConsumer:
 
     async def _dead_letter(self, message: Msg, reason: str) -> None:
         headers = dict(message.headers or {})
-        headers.update({"Aduan-Dead-Letter-Reason": reason[:500], "Aduan-Original-Subject": message.subject})
+        headers.update(
+            {"Aduan-Dead-Letter-Reason": reason[:500], "Aduan-Original-Subject": message.subject}
+        )
         headers.pop("Nats-Msg-Id", None)
         await self.js.publish(self.dead_letter_subject, message.data, headers=headers)
         await message.term()
         self.stats.dead_lettered += 1
-        log.error("message dead-lettered", extra={"consumer": self.durable, "reason": reason, "subject": message.subject})
+        log.error(
+            "message dead-lettered",
+            extra={"consumer": self.durable, "reason": reason, "subject": message.subject},
+        )
 
 
 def decode_envelope(data: bytes) -> events_pb2.Envelope:
@@ -298,7 +319,7 @@ class NatsLink:
 
     def __init__(self, settings: ServiceSettings) -> None:
         self.settings = settings
-        self.nc: NATS | None = None
+        self.nc: NatsClient | None = None
         self.js: JetStreamContext | None = None
         self._ready = asyncio.Event()
         self._stopping = asyncio.Event()

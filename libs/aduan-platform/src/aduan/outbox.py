@@ -10,6 +10,7 @@ event a duplicate that JetStream drops inside its window; consumers are idempote
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Sequence
@@ -93,7 +94,7 @@ class OutboxRelay:
                         "relay publish failed; retrying",
                         extra={"error": repr(error), "retry_in": round(backoff, 2)},
                     )
-                    await self._sleep(backoff * (0.5 + random.random()))  # noqa: S311 - jitter
+                    await self._sleep(backoff * (0.5 + random.random()))
                     backoff = min(backoff * 2, self.max_backoff_seconds)
                     continue
                 if published == 0:
@@ -102,16 +103,16 @@ class OutboxRelay:
             self.app.remove_listener(self._on_saved)
 
     async def _sleep(self, seconds: float) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
-        except TimeoutError:
-            pass
 
     async def _wait_for_work(self) -> None:
         wake = asyncio.ensure_future(self._wake.wait())
         stop = asyncio.ensure_future(self._stopping.wait())
         try:
-            await asyncio.wait({wake, stop}, timeout=self.poll_seconds, return_when="FIRST_COMPLETED")
+            await asyncio.wait(
+                {wake, stop}, timeout=self.poll_seconds, return_when="FIRST_COMPLETED"
+            )
         finally:
             wake.cancel()
             stop.cancel()
@@ -119,8 +120,12 @@ class OutboxRelay:
 
     async def relay_once(self) -> int:
         """Publish the next batch after the saved position; returns how many were published."""
-        position = await asyncio.to_thread(self.app.tracked_position, AduanApplication.OUTBOX_TRACKING_NAME)
-        notifications = await asyncio.to_thread(self.app.read_notifications, position, self.batch_size)
+        position = await asyncio.to_thread(
+            self.app.tracked_position, AduanApplication.OUTBOX_TRACKING_NAME
+        )
+        notifications = await asyncio.to_thread(
+            self.app.read_notifications, position, self.batch_size
+        )
         self.stats.position = position
         self.stats.head = max(self.stats.head, notifications[-1].id if notifications else position)
         if not notifications:
@@ -137,7 +142,12 @@ class OutboxRelay:
                 OutboundMessage(
                     subject=subject_for(self.translator.service, envelope.event_type),
                     data=envelope.SerializeToString(),
-                    headers=_headers(self.translator.service, notification.id, envelope.traceparent, envelope.tracestate),
+                    headers=_headers(
+                        self.translator.service,
+                        notification.id,
+                        envelope.traceparent,
+                        envelope.tracestate,
+                    ),
                     position=notification.id,
                 )
             )
@@ -150,9 +160,9 @@ class OutboxRelay:
         self.stats.batches += 1
         return len(notifications)
 
-    async def flush(self, timeout: float = 10.0) -> bool:
+    async def flush(self, within_seconds: float = 10.0) -> bool:
         """Publish everything stored so far (used at shutdown); False when it could not."""
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = asyncio.get_running_loop().time() + within_seconds
         while asyncio.get_running_loop().time() < deadline:
             try:
                 if await self.relay_once() == 0:

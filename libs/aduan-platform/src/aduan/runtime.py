@@ -69,19 +69,27 @@ class ServiceRuntime:
         self._health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self.server)
         if self.settings.reflection:
-            names = [*self.service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name]
+            names = [
+                *self.service_names,
+                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            ]
             reflection.enable_server_reflection([*names, reflection.SERVICE_NAME], self.server)
         self.bound_port = self.server.add_insecure_port(self.settings.grpc_address)
         if self.bound_port == 0:
             raise OSError(f"cannot bind gRPC port {self.settings.grpc_address}")
         await self.server.start()
         await self._set_health(False)
-        log.info("gRPC server listening", extra={"address": f"{self.settings.grpc_host}:{self.bound_port}"})
+        log.info(
+            "gRPC server listening",
+            extra={"address": f"{self.settings.grpc_host}:{self.bound_port}"},
+        )
 
     async def _set_health(self, serving: bool) -> None:
         assert self._health is not None
         status = (
-            health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+            health_pb2.HealthCheckResponse.SERVING
+            if serving
+            else health_pb2.HealthCheckResponse.NOT_SERVING
         )
         for name in ("", self.settings.service, *self.service_names):
             await self._health.set(name, status)

@@ -69,7 +69,9 @@ class LocalStack:
         if self.nats_url:
             return
         self.nats = EmbeddedNats(
-            self.data_dir / "nats", port=self.nats_port, log_file=self.data_dir / "logs" / "nats.log"
+            self.data_dir / "nats",
+            port=self.nats_port,
+            log_file=self.data_dir / "logs" / "nats.log",
         )
         (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
         self.nats.start()
@@ -87,7 +89,9 @@ class LocalStack:
                 "PYTHONUNBUFFERED": "1",
             }
         )
-        env.update({f"ADUAN_{peer.upper()}_ADDR": f"127.0.0.1:{port}" for peer, port in self.ports.items()})
+        env.update(
+            {f"ADUAN_{peer.upper()}_ADDR": f"127.0.0.1:{port}" for peer, port in self.ports.items()}
+        )
         env.update(self.env)
         env.update(self.service_env.get(name, {}))
         return env
@@ -95,7 +99,9 @@ class LocalStack:
     def start_service(self, name: str) -> ServiceProcess:
         log_dir = self.data_dir / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
-        service = self.services.get(name) or ServiceProcess(name, self.ports[name], log_dir / f"{name}.log")
+        service = self.services.get(name) or ServiceProcess(
+            name, self.ports[name], log_dir / f"{name}.log"
+        )
         log_file = open(service.log_path, "ab")  # noqa: SIM115 - owned by the child process
         service.process = subprocess.Popen(
             [sys.executable, "-m", f"aduan_{name}"],

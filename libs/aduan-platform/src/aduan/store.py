@@ -38,13 +38,8 @@ def store_env(store_url: str, service: str) -> dict[str, str]:
     environment that `eventsourcing` reads."""
     parsed = urlparse(store_url)
     if parsed.scheme == "sqlite":
-        path = unquote(parsed.path)
-        if store_url.startswith("sqlite:////"):
-            db_name = path
-        elif path in {"", "/"} or path == "/:memory:":
-            db_name = ":memory:"
-        else:
-            db_name = path.lstrip("/")
+        # sqlite:///relative/path or sqlite:////absolute/path, as SQLAlchemy spells them.
+        db_name = unquote(store_url.removeprefix("sqlite:///")) or ":memory:"
         if db_name != ":memory:" and not db_name.startswith("file:"):
             Path(db_name).parent.mkdir(parents=True, exist_ok=True)
         return {
@@ -156,7 +151,9 @@ class AduanApplication(Application[Any]):
         its tracking record, in one transaction (ARCHITECTURE rule 2). Returns the recordings.
 
         Raises `DuplicateEventError` when that event was already processed."""
-        processing_event: ProcessingEvent[Any] = ProcessingEvent(tracking=Tracking(upstream, position))
+        processing_event: ProcessingEvent[Any] = ProcessingEvent(
+            tracking=Tracking(upstream, position)
+        )
         processing_event.collect_events(*objs)
         try:
             recordings = self._record(processing_event)
@@ -198,7 +195,14 @@ class UniqueClaims:
         claim_id = self._id(namespace, key)
         try:
             self.recorder.insert_events(
-                [StoredEvent(originator_id=claim_id, originator_version=1, topic=namespace, state=value.encode())]
+                [
+                    StoredEvent(
+                        originator_id=claim_id,
+                        originator_version=1,
+                        topic=namespace,
+                        state=value.encode(),
+                    )
+                ]
             )
         except IntegrityError:
             holder = self.get(namespace, key)

@@ -1,0 +1,3 @@
+from notes_service import notes_app
+
+__all__ = ["notes_app"]
