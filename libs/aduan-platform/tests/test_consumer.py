@@ -175,3 +175,19 @@ async def test_a_transient_failure_is_nacked_for_redelivery_and_then_processed()
     assert failed.outcome == "nak"
     assert redelivered.outcome == "ack"
     assert processor.processed == ["intake:1"]
+
+
+async def test_reconcile_fetches_what_the_broker_never_delivered() -> None:
+    history = [envelope(p) for p in range(1, 4)]
+    processor = RecordingProcessor()
+    subject = consumer(processor, history)
+
+    async def head(service: str) -> int:
+        return 3
+
+    subject.head_reader = head
+    await subject.handle(FakeMsg(history[0].SerializeToString()))
+
+    # Events 2 and 3 were lost and nothing later arrived to reveal the gap.
+    assert await subject.reconcile() == 2
+    assert processor.processed == ["intake:1", "intake:2", "intake:3"]

@@ -167,6 +167,8 @@ class TrackedConsumer:
         batch_size: int = 64,
         ack_wait_seconds: float = 30.0,
         dropped: Callable[[events_pb2.Envelope], bool] | None = None,
+        head_reader: Callable[[str], Awaitable[int]] | None = None,
+        reconcile_seconds: float = 5.0,
     ) -> None:
         self.link = link
         self.durable = durable
@@ -178,8 +180,14 @@ class TrackedConsumer:
         # Test hook: drop selected messages on the way (acked but not processed), to prove that
         # the EventLog repairs what NATS loses.
         self.dropped = dropped
+        # NATS can lose acknowledged messages in bad faults (and a lost *last* message leaves no
+        # later one to reveal the gap), so an idle consumer compares its positions with the
+        # upstreams' EventLog heads now and then and repairs what is missing.
+        self.head_reader = head_reader
+        self.reconcile_seconds = reconcile_seconds
         self.stats = ConsumerStats()
         self._stopping = asyncio.Event()
+        self._last_reconciled = 0.0
 
     @property
     def dead_letter_subject(self) -> str:
@@ -220,6 +228,7 @@ class TrackedConsumer:
                 try:
                     messages = await subscription.fetch(self.batch_size, timeout=1.0)
                 except NatsTimeoutError:
+                    await self.reconcile_when_due()
                     continue
                 for message in messages:
                     await self.handle(message)
@@ -235,6 +244,34 @@ class TrackedConsumer:
 
     def stop(self) -> None:
         self._stopping.set()
+
+    async def reconcile_when_due(self) -> None:
+        now = asyncio.get_running_loop().time()
+        if self.head_reader is None or now - self._last_reconciled < self.reconcile_seconds:
+            return
+        self._last_reconciled = now
+        try:
+            await self.reconcile()
+        except Exception as error:
+            log.warning("reconciliation failed", extra={"consumer": self.durable, "error": repr(error)})
+
+    async def reconcile(self) -> int:
+        """Process every event an upstream stored beyond what this consumer has; returns how many."""
+        if self.head_reader is None or self.gap_filler is None:
+            return 0
+        repaired = 0
+        for upstream in self.upstreams:
+            head = await self.head_reader(upstream)
+            last = await asyncio.to_thread(self.processor.last_position, upstream)
+            if head <= last:
+                continue
+            for envelope in await self.gap_filler(upstream, last, head):
+                if await self._process_one(envelope):
+                    repaired += 1
+        self.stats.repaired += repaired
+        if repaired:
+            log.warning("repaired events missing from NATS", extra={"consumer": self.durable, "count": repaired})
+        return repaired
 
     async def handle(self, message: Msg) -> None:
         try:

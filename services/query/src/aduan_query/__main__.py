@@ -34,6 +34,7 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
         upstreams=WRITE_SERVICES,
         processor=projector,
         gap_filler=reader.read_range,
+        head_reader=reader.head,
     )
     servicer = QueryServicer(ComplaintQueries(engine), ProgressWaiter(projector))
 
