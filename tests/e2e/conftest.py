@@ -1,0 +1,64 @@
+"""End-to-end fixtures. By default the tests start the local process stack (the same code path as
+`make up`); with ADUAN_E2E_TARGET=k8s they talk to a cluster through the given endpoints
+(e.g. kubectl port-forward): ADUAN_E2E_INTAKE, ADUAN_E2E_ROUTING, ADUAN_E2E_NOTIFICATION,
+ADUAN_E2E_QUERY as host:port."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+
+from aduan.settings import ALL_SERVICES
+from aduan.stack import LocalStack
+
+TARGET = os.environ.get("ADUAN_E2E_TARGET", "local")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/e2e/" in str(item.path):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """One local stack shared by the tests that only talk gRPC (processes on free loopback ports)."""
+    if TARGET != "local":
+        pytest.skip("the local process stack is not the target")
+    with LocalStack.on_free_ports(tmp_path_factory.mktemp("stack") / "var") as running:
+        yield running
+
+
+@pytest.fixture
+def fresh_stack(tmp_path: Path) -> Iterator[LocalStack]:
+    """A stack of its own, for tests that kill and restart processes. Local target only."""
+    if TARGET != "local":
+        pytest.skip("needs the local process stack (kills and restarts processes)")
+    with LocalStack.on_free_ports(tmp_path / "var") as running:
+        yield running
+
+
+@pytest.fixture
+def endpoints(request: pytest.FixtureRequest) -> dict[str, str]:
+    """gRPC address per service, for tests that only talk gRPC (any target)."""
+    if TARGET == "k8s":
+        missing = [s for s in ALL_SERVICES if not os.environ.get(f"ADUAN_E2E_{s.upper()}")]
+        if missing:
+            pytest.fail(f"ADUAN_E2E_TARGET=k8s needs ADUAN_E2E_{{{','.join(s.upper() for s in missing)}}}")
+        return {s: os.environ[f"ADUAN_E2E_{s.upper()}"] for s in ALL_SERVICES}
+    running: LocalStack = request.getfixturevalue("stack")
+    return {name: service.address for name, service in running.services.items()}
+
+
+@pytest.fixture
+def channels(endpoints: dict[str, str]) -> Iterator[dict[str, grpc.Channel]]:
+    opened = {name: grpc.insecure_channel(address) for name, address in endpoints.items()}
+    try:
+        yield opened
+    finally:
+        for channel in opened.values():
+            channel.close()
