@@ -48,7 +48,9 @@ def endpoints(request: pytest.FixtureRequest) -> dict[str, str]:
     if TARGET == "k8s":
         missing = [s for s in ALL_SERVICES if not os.environ.get(f"ADUAN_E2E_{s.upper()}")]
         if missing:
-            pytest.fail(f"ADUAN_E2E_TARGET=k8s needs ADUAN_E2E_{{{','.join(s.upper() for s in missing)}}}")
+            pytest.fail(
+                f"ADUAN_E2E_TARGET=k8s needs ADUAN_E2E_{{{','.join(s.upper() for s in missing)}}}"
+            )
         return {s: os.environ[f"ADUAN_E2E_{s.upper()}"] for s in ALL_SERVICES}
     running: LocalStack = request.getfixturevalue("stack")
     return {name: service.address for name, service in running.services.items()}

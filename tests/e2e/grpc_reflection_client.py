@@ -7,7 +7,9 @@ from typing import Any
 
 import grpc
 from google.protobuf import descriptor_pool, json_format, message_factory
-from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
+from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
+    ProtoReflectionDescriptorDatabase,
+)
 
 
 class ReflectionClient:
@@ -19,7 +21,9 @@ class ReflectionClient:
     def services(self) -> list[str]:
         return list(self.database.get_services())
 
-    def call(self, full_method: str, request_json: dict[str, Any], timeout: float = 10) -> dict[str, Any]:
+    def call(
+        self, full_method: str, request_json: dict[str, Any], timeout: float = 10
+    ) -> dict[str, Any]:
         """Call "package.Service/Method" with a JSON request; returns the JSON response."""
         service_name, method_name = full_method.split("/")
         method = self.pool.FindServiceByName(service_name).FindMethodByName(method_name)

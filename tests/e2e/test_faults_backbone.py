@@ -33,7 +33,9 @@ def file_complaint(stub: intake_pb2_grpc.IntakeStub, n: int) -> intake_pb2.FileC
     return response
 
 
-def wait_all_projected_once(stack: LocalStack, filed: list[intake_pb2.FileComplaintResponse], timeout: float) -> None:
+def wait_all_projected_once(
+    stack: LocalStack, filed: list[intake_pb2.FileComplaintResponse], timeout: float
+) -> None:
     with grpc.insecure_channel(stack.services["query"].address) as channel:
         query = query_pb2_grpc.QueryStub(channel)
         deadline = time.monotonic() + timeout
@@ -41,22 +43,32 @@ def wait_all_projected_once(stack: LocalStack, filed: list[intake_pb2.FileCompla
         while missing:
             for complaint_id in sorted(missing):
                 try:
-                    query.GetComplaint(query_pb2.GetComplaintRequest(complaint_id=complaint_id), timeout=5)
+                    query.GetComplaint(
+                        query_pb2.GetComplaintRequest(complaint_id=complaint_id), timeout=5
+                    )
                 except grpc.RpcError as error:
                     if error.code() != grpc.StatusCode.NOT_FOUND:
                         raise
                     continue
                 missing.discard(complaint_id)
             if missing:
-                assert time.monotonic() < deadline, f"{len(missing)} complaints never reached the query service"
+                assert time.monotonic() < deadline, (
+                    f"{len(missing)} complaints never reached the query service"
+                )
                 time.sleep(0.2)
         for response in filed:
-            trail = query.GetAuditTrail(query_pb2.GetAuditTrailRequest(complaint_id=response.complaint_id), timeout=5)
+            trail = query.GetAuditTrail(
+                query_pb2.GetAuditTrailRequest(complaint_id=response.complaint_id), timeout=5
+            )
             filed_events = [e for e in trail.entries if e.event_type == "ComplaintFiled"]
-            assert len(filed_events) == 1, f"{response.ticket_number} projected {len(filed_events)} times"
+            assert len(filed_events) == 1, (
+                f"{response.ticket_number} projected {len(filed_events)} times"
+            )
 
 
-def test_filing_survives_nats_being_killed_and_every_complaint_arrives_once(fresh_stack: LocalStack) -> None:
+def test_filing_survives_nats_being_killed_and_every_complaint_arrives_once(
+    fresh_stack: LocalStack,
+) -> None:
     assert fresh_stack.nats is not None
     filed: list[intake_pb2.FileComplaintResponse] = []
     with grpc.insecure_channel(fresh_stack.services["intake"].address) as channel:

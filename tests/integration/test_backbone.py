@@ -15,10 +15,9 @@ import pytest
 from notes_service import Note, NotesApplication, notes_translator
 
 from aduan.context import Actor, CommandContext
-from aduan.jetstream import STREAM_NAME, NatsLink, TrackedConsumer, ensure_stream
+from aduan.jetstream import STREAM_NAME, LinkPublisher, NatsLink, TrackedConsumer, ensure_stream
 from aduan.natsserver import EmbeddedNats
 from aduan.outbox import OutboxRelay
-from aduan.jetstream import LinkPublisher
 from aduan.settings import ServiceSettings
 from aduan.store import AduanApplication, store_env
 from aduan.v1 import events_pb2
@@ -57,8 +56,8 @@ class NotesProjector:
         return [self.app.decode(n).text for n in notifications]  # type: ignore[attr-defined]
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 15.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 15.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
     while not await check():
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not reached in time")
@@ -145,7 +144,9 @@ async def test_consumer_applies_each_event_exactly_once_despite_redelivery(
     projector = NotesProjector(downstream)
     link = NatsLink(settings_for("intake", nats_server))
     relay = OutboxRelay(upstream, notes_translator(), LinkPublisher(link))
-    consumer = TrackedConsumer(link, durable="notes-test", upstreams=["intake"], processor=projector)
+    consumer = TrackedConsumer(
+        link, durable="notes-test", upstreams=["intake"], processor=projector
+    )
     for i in range(10):
         upstream.write(f"pesan {i}")
 
@@ -157,18 +158,26 @@ async def test_consumer_applies_each_event_exactly_once_despite_redelivery(
         for notification in upstream.read_notifications(0, 100):
             envelope = notes_translator().translate(notification, upstream.decode(notification))
             assert envelope is not None
-            await js.publish("aduan.intake.complaint_filed", envelope.SerializeToString(),
-                             headers={"Nats-Msg-Id": f"replay:{notification.id}"})
+            await js.publish(
+                "aduan.intake.complaint_filed",
+                envelope.SerializeToString(),
+                headers={"Nats-Msg-Id": f"replay:{notification.id}"},
+            )
         await js.publish("aduan.intake.complaint_filed", b"\x00garbage")
-        await eventually(lambda: _true(consumer.stats.duplicates >= 10 and consumer.stats.dead_lettered == 1))
-        dead = await js.pull_subscribe("aduan.deadletter.notes-test", durable="dlq-reader", stream=STREAM_NAME)
+        await eventually(
+            lambda: _true(consumer.stats.duplicates >= 10 and consumer.stats.dead_lettered == 1)
+        )
+        dead = await js.pull_subscribe(
+            "aduan.deadletter.notes-test", durable="dlq-reader", stream=STREAM_NAME
+        )
         [dead_message] = await dead.fetch(1, timeout=5)
         await nc.close()
 
     assert projector.texts() == [f"pesan {i}" for i in range(10)]
     assert downstream.tracked_position("intake") == 10
     assert dead_message.data == b"\x00garbage"
-    assert dead_message.headers is not None and "undecodable" in dead_message.headers["Aduan-Dead-Letter-Reason"]
+    assert dead_message.headers is not None
+    assert "undecodable" in dead_message.headers["Aduan-Dead-Letter-Reason"]
     upstream.close()
     downstream.close()
 
@@ -186,5 +195,6 @@ async def test_stream_set_up_is_idempotent(nats_server: EmbeddedNats) -> None:
     await nc.close()
 
     assert info.config.subjects == ["aduan.>"]
-    assert info.config.duplicate_window is not None and info.config.duplicate_window >= 600
+    assert info.config.duplicate_window is not None
+    assert info.config.duplicate_window >= 600
     assert info.config.max_age in (0, None)

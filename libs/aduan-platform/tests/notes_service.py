@@ -31,7 +31,9 @@ class NotesApplication(AduanApplication):
         return int(self.save(note)[-1].notification.id)
 
 
-CTX = CommandContext(actor=Actor.system("tests"), traceparent="00-" + "1" * 32 + "-" + "2" * 16 + "-01")
+CTX = CommandContext(
+    actor=Actor.system("tests"), traceparent="00-" + "1" * 32 + "-" + "2" * 16 + "-01"
+)
 
 
 def notes_translator(service: str = "intake") -> EnvelopeTranslator:

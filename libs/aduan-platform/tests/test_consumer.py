@@ -11,7 +11,9 @@ from aduan.store import DuplicateEventError
 from aduan.v1 import events_pb2
 
 
-def envelope(position: int, previous: int | None = None, service: str = "intake") -> events_pb2.Envelope:
+def envelope(
+    position: int, previous: int | None = None, service: str = "intake"
+) -> events_pb2.Envelope:
     return events_pb2.Envelope(
         event_id=f"{service}:{position}",
         event_type="ComplaintFiled",
@@ -44,7 +46,9 @@ class FakeMsg:
 class FakeJetStream:
     published: list[tuple[str, bytes, dict[str, str]]] = field(default_factory=list)
 
-    async def publish(self, subject: str, data: bytes, headers: dict[str, str] | None = None) -> None:
+    async def publish(
+        self, subject: str, data: bytes, headers: dict[str, str] | None = None
+    ) -> None:
         self.published.append((subject, data, headers or {}))
 
 
@@ -72,7 +76,9 @@ class RecordingProcessor:
         self.positions[envelope.service] = envelope.position
 
 
-def consumer(processor: RecordingProcessor, history: list[events_pb2.Envelope] | None = None) -> TrackedConsumer:
+def consumer(
+    processor: RecordingProcessor, history: list[events_pb2.Envelope] | None = None
+) -> TrackedConsumer:
     async def gap_filler(service: str, after: int, until: int) -> list[events_pb2.Envelope]:
         return [e for e in history or [] if e.service == service and after < e.position <= until]
 
@@ -100,7 +106,10 @@ async def test_processes_in_order_and_acks() -> None:
 async def test_a_redelivered_event_is_acked_and_skipped() -> None:
     processor = RecordingProcessor()
     subject = consumer(processor)
-    first, again = FakeMsg(envelope(1).SerializeToString()), FakeMsg(envelope(1).SerializeToString())
+    first, again = (
+        FakeMsg(envelope(1).SerializeToString()),
+        FakeMsg(envelope(1).SerializeToString()),
+    )
 
     await subject.handle(first)
     await subject.handle(again)
@@ -153,7 +162,9 @@ async def test_undecodable_message_goes_to_the_dead_letter_subject_and_is_termin
 async def test_unknown_payload_type_is_dead_lettered() -> None:
     processor = RecordingProcessor()
     subject = consumer(processor)
-    no_payload = events_pb2.Envelope(event_id="intake:1", event_type="FromTheFuture", service="intake", position=1)
+    no_payload = events_pb2.Envelope(
+        event_id="intake:1", event_type="FromTheFuture", service="intake", position=1
+    )
     message = FakeMsg(no_payload.SerializeToString())
 
     await subject.handle(message)

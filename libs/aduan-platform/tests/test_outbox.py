@@ -34,7 +34,9 @@ def envelopes(publisher: RecordingPublisher) -> list[events_pb2.Envelope]:
     return result
 
 
-async def test_publishes_each_event_with_its_message_id_subject_and_trace(notes_app: NotesApplication) -> None:
+async def test_publishes_each_event_with_its_message_id_subject_and_trace(
+    notes_app: NotesApplication,
+) -> None:
     for text in ("pertama", "kedua", "ketiga"):
         notes_app.write(text)
     publisher = RecordingPublisher()
@@ -42,7 +44,11 @@ async def test_publishes_each_event_with_its_message_id_subject_and_trace(notes_
 
     assert await relay.relay_once() == 3
 
-    assert [m.headers["Nats-Msg-Id"] for m in publisher.published] == ["intake:1", "intake:2", "intake:3"]
+    assert [m.headers["Nats-Msg-Id"] for m in publisher.published] == [
+        "intake:1",
+        "intake:2",
+        "intake:3",
+    ]
     assert {m.subject for m in publisher.published} == {"aduan.intake.complaint_filed"}
     assert all(m.headers["traceparent"] == CTX.traceparent for m in publisher.published)
     published = envelopes(publisher)

@@ -21,7 +21,11 @@ def test_defaults_are_the_local_development_stack() -> None:
 def test_environment_overrides_and_nats_url_fallback() -> None:
     settings = ServiceSettings.from_env(
         "query",
-        env={"NATS_URL": "nats://127.0.0.1:4333", "ADUAN_GRPC_PORT": "6000", "ADUAN_REFLECTION": "off"},
+        env={
+            "NATS_URL": "nats://127.0.0.1:4333",
+            "ADUAN_GRPC_PORT": "6000",
+            "ADUAN_REFLECTION": "off",
+        },
     )
 
     assert settings.nats_url == "nats://127.0.0.1:4333"
@@ -37,7 +41,9 @@ def test_environment_overrides_and_nats_url_fallback() -> None:
         ("ADUAN_STREAM_REPLICAS", "0", "ADUAN_STREAM_REPLICAS must be at least 1"),
     ],
 )
-def test_bad_settings_are_refused_with_the_variable_named(name: str, value: str, message: str) -> None:
+def test_bad_settings_are_refused_with_the_variable_named(
+    name: str, value: str, message: str
+) -> None:
     with pytest.raises(SettingsError, match=message):
         ServiceSettings.from_env("intake", env={name: value})
 

@@ -253,7 +253,9 @@ class TrackedConsumer:
         try:
             await self.reconcile()
         except Exception as error:
-            log.warning("reconciliation failed", extra={"consumer": self.durable, "error": repr(error)})
+            log.warning(
+                "reconciliation failed", extra={"consumer": self.durable, "error": repr(error)}
+            )
 
     async def reconcile(self) -> int:
         """Process every event an upstream stored beyond what this consumer has; returns how many."""
@@ -270,7 +272,10 @@ class TrackedConsumer:
                     repaired += 1
         self.stats.repaired += repaired
         if repaired:
-            log.warning("repaired events missing from NATS", extra={"consumer": self.durable, "count": repaired})
+            log.warning(
+                "repaired events missing from NATS",
+                extra={"consumer": self.durable, "count": repaired},
+            )
         return repaired
 
     async def handle(self, message: Msg) -> None:
