@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 from types import FrameType
 
-from aduan.settings import ALL_SERVICES
+from aduan.settings import ALL_SERVICES, DEFAULT_GRPC_PORTS
 from aduan.stack import DEFAULT_NATS_PORT, LocalStack
 
 EXAMPLE = """\
@@ -145,6 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="embedded NATS port (0: any free port)",
     )
     up.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for SERVING")
+    up.add_argument(
+        "--base-port",
+        type=int,
+        default=DEFAULT_GRPC_PORTS["intake"],
+        help="gRPC port of intake; routing, notification and query take the next three",
+    )
     up.set_defaults(func=cmd_up)
     demo = commands.add_parser(
         "demo", help="file a sample complaint and read it back from the query service"

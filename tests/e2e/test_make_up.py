@@ -1,0 +1,113 @@
+"""`aduan up` (what `make up` runs): all four services SERVING, an example call that works, and
+Ctrl-C / SIGTERM stops every child with nothing left behind."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from aduan.natsserver import port_is_free
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("ADUAN_E2E_TARGET", "local") != "local", reason="runs the local stack itself"
+)
+
+
+def free_port_block(size: int = 4) -> int:
+    for _ in range(100):
+        base = random.randint(20_000, 40_000)
+        if all(port_is_free(base + i) for i in range(size)):
+            return base
+    raise RuntimeError("no block of free ports")
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                stat = (proc / "stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            if ppid == pid:
+                found.append(int(proc.name))
+    return found
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_up_serves_then_stops_every_child_cleanly(
+    tmp_path: Path, stop_signal: signal.Signals
+) -> None:
+    base = free_port_block()
+    up = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "aduan.cli",
+            "up",
+            "--data-dir",
+            str(tmp_path / "var"),
+            "--nats-port",
+            "0",
+            "--base-port",
+            str(base),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert up.stdout is not None
+    output = []
+    started = time.monotonic()
+    try:
+        for line in up.stdout:
+            output.append(line)
+            if "Ctrl-C stops everything" in line:
+                break
+            assert time.monotonic() - started < 90, "".join(output)
+        text = "".join(output)
+        assert "Aduan is up" in text, text
+        assert f"127.0.0.1:{base}" in text and f"127.0.0.1:{base + 3}" in text
+        assert "aduan.v1.Intake/FileComplaint" in text
+
+        children = children_of(up.pid)
+        assert len(children) == 5, f"expected NATS + 4 services, found {children}"
+        demo = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "aduan.cli",
+                "demo",
+                "--intake",
+                f"127.0.0.1:{base}",
+                "--query",
+                f"127.0.0.1:{base + 3}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert demo.returncode == 0, demo.stderr
+        assert "COMPLAINT_STATUS_RECEIVED" in demo.stdout
+
+        up.send_signal(stop_signal)
+        assert up.wait(timeout=60) == 0
+        rest = up.stdout.read()
+        assert "stopped." in rest
+        for pid in children:
+            assert (
+                not Path(f"/proc/{pid}").exists()
+                or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+            ), f"orphan {pid}"
+    finally:
+        if up.poll() is None:
+            up.kill()
