@@ -75,7 +75,8 @@ def test_up_serves_then_stops_every_child_cleanly(
             assert time.monotonic() - started < 90, "".join(output)
         text = "".join(output)
         assert "Aduan is up" in text, text
-        assert f"127.0.0.1:{base}" in text and f"127.0.0.1:{base + 3}" in text
+        assert f"127.0.0.1:{base}" in text
+        assert f"127.0.0.1:{base + 3}" in text
         assert "aduan.v1.Intake/FileComplaint" in text
 
         children = children_of(up.pid)

@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 from types import FrameType
 
+from aduan.natsserver import free_port, port_is_free
 from aduan.settings import ALL_SERVICES, DEFAULT_GRPC_PORTS
 from aduan.stack import DEFAULT_NATS_PORT, LocalStack
 
@@ -32,8 +33,27 @@ or, without grpcurl:  uv run aduan demo
 
 def cmd_up(args: argparse.Namespace) -> int:
     nats_url = args.nats_url or os.environ.get("NATS_URL")
+    ports = {name: args.base_port + offset for offset, name in enumerate(ALL_SERVICES)}
+    busy = [f"{name} ({port})" for name, port in ports.items() if not port_is_free(port)]
+    if busy:
+        print(
+            f"error: ports in use: {', '.join(busy)}; is another `make up` running?",
+            file=sys.stderr,
+        )
+        return 1
+    nats_port = args.nats_port
+    if not nats_url and nats_port and not port_is_free(nats_port):
+        nats_port = free_port()
+        print(
+            f"port {args.nats_port} is taken; the embedded NATS uses {nats_port} instead",
+            flush=True,
+        )
     stack = LocalStack(
-        data_dir=Path(args.data_dir), nats_url=nats_url, nats_port=args.nats_port, log_format="text"
+        data_dir=Path(args.data_dir),
+        nats_url=nats_url,
+        nats_port=nats_port,
+        ports=ports,
+        log_format="text",
     )
     stopping = False
 
