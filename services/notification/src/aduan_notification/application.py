@@ -1,9 +1,295 @@
-"""The notification application (its aggregates arrive with the notification issue)."""
+"""The notification application: schedules deliveries in reaction to upstream events (exactly once
+per event, recipient and channel) and records every attempt and its outcome. Pure domain: the
+consumer, the sender worker and the servicer are the adapters around it."""
 
 from __future__ import annotations
 
-from aduan.store import AduanApplication
+import threading
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from eventsourcing.persistence import IntegrityError
+
+from aduan.context import Actor, CommandContext
+from aduan.errors import ConcurrencyConflictError, NotFoundError, ValidationError
+from aduan.store import AduanApplication, DuplicateEventError
+from aduan_notification.directory import TICKETS, ComplaintDirectory
+from aduan_notification.domain import (
+    Delivery,
+    DeliveryChannel,
+    DeliveryStatus,
+    RetryPolicy,
+    SkipReason,
+)
+from aduan_notification.rules import ComplaintContact, PlannedDelivery, UpstreamEvent, plan
+from aduan_notification.templates import TemplateCatalog
+
+Clock = Callable[[], datetime]
+SENDER = Actor.system("notification-sender")
+CONSUMER = Actor.service("notification")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class ChannelPolicy:
+    """Which channels really send. In log mode (the default of `make up`) everything goes to the
+    log channel; in live mode a channel without configuration also falls back to the log, and the
+    delivery record says so (channel LOG)."""
+
+    live: bool = False
+    configured: frozenset[DeliveryChannel] = frozenset()
+
+    def resolve(self, channel: DeliveryChannel) -> DeliveryChannel:
+        if self.live and channel in self.configured:
+            return channel
+        return DeliveryChannel.LOG
 
 
 class NotificationApplication(AduanApplication):
     name = "notification"
+
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        *,
+        catalog: TemplateCatalog | None = None,
+        channels: ChannelPolicy | None = None,
+        retry_policy: RetryPolicy | None = None,
+        clock: Clock = utcnow,
+    ) -> None:
+        super().__init__(env)
+        self.catalog = catalog or TemplateCatalog.load_packaged()
+        self.channels = channels or ChannelPolicy()
+        self.retry_policy = retry_policy or RetryPolicy()
+        self.clock = clock
+        self.directory = ComplaintDirectory(self.factory.aggregate_recorder(purpose="contacts"))
+        self.index = DeliveryIndex(self)
+
+    # -- reacting to upstream events ----------------------------------------------------------
+    def react(self, event: UpstreamEvent) -> list[Delivery]:
+        """Schedule the deliveries `event` causes, with its tracking record, in one transaction.
+
+        Raises DuplicateEventError when the event was processed before: nothing is scheduled
+        twice. The complaint record is written first and idempotently (see directory.py)."""
+        if event.position <= self.tracked_position(event.service):
+            raise DuplicateEventError(event.event_id)
+        contact = self.directory.get(event.complaint_id)
+        outcome = plan(event, contact)
+        if outcome.contact_changed and outcome.contact is not None:
+            self.directory.put(outcome.contact)
+            if event.event_type == "ComplaintFiled":
+                self.claims.claim(TICKETS, outcome.contact.ticket_number, event.complaint_id)
+        deliveries = [self._delivery(event, planned) for planned in outcome.deliveries]
+        try:
+            self.save_reaction(event.service, event.position, *deliveries)
+        except IntegrityError:
+            # A delivery with one of these ids exists although this event was never tracked:
+            # impossible unless the store was edited; refuse rather than send twice.
+            raise ConcurrencyConflictError(
+                f"deliveries of {event.event_id} already exist; not scheduling them again"
+            ) from None
+        return deliveries
+
+    def _delivery(self, event: UpstreamEvent, planned: PlannedDelivery) -> Delivery:
+        template = self.catalog.get(planned.template)
+        missing = template.missing(planned.variables)
+        if missing:
+            # A programming error in rules.py; the rules tests cover every event type.
+            raise ValidationError(
+                f"template {template.name} needs {sorted(missing)} from {event.event_type}"
+            )
+        ctx = CommandContext.from_meta(event.meta)
+        delivery = Delivery.schedule(
+            complaint_id=event.complaint_id,
+            meta=ctx.meta(),
+            recipient_kind=planned.recipient_kind,
+            recipient=planned.recipient,
+            recipient_masked=planned.recipient_masked,
+            channel=self.channels.resolve(planned.channel),
+            template=planned.template,
+            language=planned.language,
+            source_event_id=event.event_id,
+            source_event_type=event.event_type,
+            variables={
+                k: planned.variables[k] for k in template.variables if k in planned.variables
+            },
+            due_at=self.clock(),
+        )
+        if planned.skip_reason:
+            delivery.skip(SkipReason(planned.skip_reason), ctx.meta())
+        return delivery
+
+    # -- the sender's bookkeeping ---------------------------------------------------------------
+    def get_delivery(self, delivery_id: uuid.UUID | str) -> Delivery:
+        try:
+            key = delivery_id if isinstance(delivery_id, uuid.UUID) else uuid.UUID(delivery_id)
+        except ValueError:
+            raise NotFoundError(f"delivery {delivery_id!r} not found") from None
+        try:
+            delivery: Delivery = self.repository.get(key)
+        except Exception as error:
+            if type(error).__name__ == "AggregateNotFoundError":
+                raise NotFoundError(f"delivery {delivery_id} not found") from None
+            raise
+        return delivery
+
+    def _sender_meta(self, delivery: Delivery) -> dict[str, Any]:
+        origin = CommandContext.from_meta(delivery.meta)
+        return replace(origin, actor=SENDER, causation_id=delivery.source_event_id).meta()
+
+    def _save(self, delivery: Delivery) -> int:
+        try:
+            recordings = self.save(delivery)
+        except IntegrityError:
+            raise ConcurrencyConflictError(
+                f"delivery {delivery.id} was changed concurrently"
+            ) from None
+        return int(recordings[-1].notification.id) if recordings else self.head_position()
+
+    def record_attempt(self, delivery_id: uuid.UUID) -> tuple[Delivery, int]:
+        """Record the next attempt (before sending). Returns the delivery and attempt number;
+        ConcurrencyConflictError when another sender got there first."""
+        delivery = self.get_delivery(delivery_id)
+        attempt = delivery.attempt(self._sender_meta(delivery))
+        self._save(delivery)
+        return delivery, attempt
+
+    def record_sent(self, delivery_id: uuid.UUID, attempt: int, provider_message_id: str) -> int:
+        delivery = self.get_delivery(delivery_id)
+        delivery.record_sent(attempt, provider_message_id, self._sender_meta(delivery))
+        return self._save(delivery)
+
+    def record_failure(
+        self,
+        delivery_id: uuid.UUID,
+        attempt: int,
+        error: str,
+        *,
+        retryable: bool,
+        retry_after_seconds: float | None = None,
+    ) -> int:
+        delivery = self.get_delivery(delivery_id)
+        delivery.record_failure(
+            attempt,
+            error,
+            retryable=retryable,
+            retry_after_seconds=retry_after_seconds,
+            policy=self.retry_policy,
+            now=self.clock(),
+            meta=self._sender_meta(delivery),
+        )
+        return self._save(delivery)
+
+    def record_skipped(self, delivery_id: uuid.UUID, reason: SkipReason) -> int:
+        delivery = self.get_delivery(delivery_id)
+        delivery.skip(reason, self._sender_meta(delivery))
+        return self._save(delivery)
+
+    # -- operators ------------------------------------------------------------------------------
+    def retry_delivery(self, delivery_id: str, ctx: CommandContext) -> tuple[Delivery, int]:
+        delivery = self.get_delivery(delivery_id)
+        delivery.reschedule(self.clock(), ctx.meta())
+        return delivery, self._save(delivery)
+
+    def resolve_complaint(self, complaint_ref: str) -> str:
+        """A complaint id or ticket number -> the complaint id notification knows."""
+        ref = complaint_ref.strip()
+        if not ref:
+            raise ValidationError("complaint_id: required (a complaint id or ticket number)")
+        holder = self.claims.get(TICKETS, ref.upper())
+        if holder is not None:
+            return holder
+        if self.directory.get(ref) is not None or self.index.by_complaint(ref):
+            return ref
+        raise NotFoundError(f"no notifications known for complaint {complaint_ref!r}")
+
+    def list_deliveries(self, complaint_ref: str) -> list[Delivery]:
+        complaint_id = self.resolve_complaint(complaint_ref)
+        return [self.get_delivery(i) for i in self.index.by_complaint(complaint_id)]
+
+    def contact(self, complaint_id: str) -> ComplaintContact | None:
+        return self.directory.get(complaint_id)
+
+
+@dataclass
+class _Pending:
+    status: DeliveryStatus
+    due_at: datetime | None
+
+
+@dataclass
+class DeliveryIndex:
+    """An in-memory view of this service's own log: deliveries per complaint, and the ones the
+    sender still has to work on. Rebuilt from the log at start (so deliveries left ATTEMPTING by
+    a crash are found again) and caught up before every use."""
+
+    app: NotificationApplication
+    position: int = 0
+    _by_complaint: dict[str, list[uuid.UUID]] = field(default_factory=dict)
+    _pending: dict[uuid.UUID, _Pending] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def catch_up(self) -> int:
+        with self._lock:
+            while True:
+                notifications = self.app.read_notifications(self.position, 500)
+                if not notifications:
+                    return self.position
+                for notification in notifications:
+                    self._apply(self.app.decode(notification))
+                    self.position = notification.id
+
+    def _apply(self, event: Any) -> None:
+        delivery_id = event.originator_id
+        if isinstance(event, Delivery.Scheduled):
+            self._by_complaint.setdefault(event.complaint_id, []).append(delivery_id)
+            self._pending[delivery_id] = _Pending(DeliveryStatus.SCHEDULED, event.due_at)
+        elif isinstance(event, Delivery.Attempted):
+            self._pending[delivery_id] = _Pending(DeliveryStatus.ATTEMPTING, None)
+        elif isinstance(event, Delivery.Failed):
+            self._pending[delivery_id] = _Pending(DeliveryStatus.FAILED, event.retry_at)
+        elif isinstance(event, Delivery.Rescheduled):
+            self._pending[delivery_id] = _Pending(DeliveryStatus.SCHEDULED, event.due_at)
+        elif isinstance(event, Delivery.Sent | Delivery.GaveUp | Delivery.Skipped):
+            self._pending.pop(delivery_id, None)
+
+    def by_complaint(self, complaint_id: str) -> list[uuid.UUID]:
+        self.catch_up()
+        with self._lock:
+            return list(self._by_complaint.get(complaint_id, []))
+
+    def due(
+        self, now: datetime, exclude: Sequence[uuid.UUID] | set[uuid.UUID], limit: int
+    ) -> list[uuid.UUID]:
+        """Deliveries to work on now, oldest first: due SCHEDULED/FAILED ones and ATTEMPTING ones
+        nobody in this process is working on (interrupted by a crash)."""
+        excluded = set(exclude)
+        with self._lock:
+            ready = [
+                (pending.due_at or now, delivery_id)
+                for delivery_id, pending in self._pending.items()
+                if delivery_id not in excluded
+                and pending.status is not DeliveryStatus.GAVE_UP
+                and (pending.due_at is None or pending.due_at <= now)
+            ]
+        ready.sort()
+        return [delivery_id for _, delivery_id in ready[:limit]]
+
+    def next_due_at(self, exclude: set[uuid.UUID]) -> datetime | None:
+        with self._lock:
+            times = [
+                p.due_at
+                for i, p in self._pending.items()
+                if i not in exclude and p.due_at is not None
+            ]
+        return min(times) if times else None
+
+    def pending_count(self) -> int:
+        with self._lock:
+            return len(self._pending)

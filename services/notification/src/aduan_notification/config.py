@@ -1,0 +1,132 @@
+"""Notification's own settings, read from `ServiceSettings.extra` (the ADUAN_* variables).
+
+Secrets may come from files (Kubernetes secrets mounted as volumes): for ADUAN_WHATSAPP_TOKEN,
+ADUAN_SMTP_PASSWORD and ADUAN_OFFICE_WEBHOOK_SECRET, a variable of the same name with the suffix
+_FILE names a file whose content is used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from aduan.settings import SettingsError
+from aduan_notification.application import ChannelPolicy
+from aduan_notification.channels import SmtpConfig, WebhookConfig, WhatsAppConfig
+from aduan_notification.domain import DeliveryChannel, RetryPolicy
+
+MODES = ("log", "live")
+
+
+def _secret(extra: Mapping[str, str], name: str) -> str:
+    path = extra.get(f"{name}_FILE")
+    if path:
+        try:
+            return Path(path).read_text(encoding="utf-8").strip()
+        except OSError as error:
+            raise SettingsError(f"ADUAN_{name}_FILE cannot be read: {error.strerror}") from None
+    return extra.get(name, "")
+
+
+def _number(extra: Mapping[str, str], name: str, default: float, minimum: float) -> float:
+    raw = extra.get(name, "")
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"ADUAN_{name} must be a number, not {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"ADUAN_{name} must be at least {minimum}, not {value}")
+    return value
+
+
+def _flag(extra: Mapping[str, str], name: str) -> bool | None:
+    raw = extra.get(name, "").strip().lower()
+    if not raw:
+        return None
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"ADUAN_{name} must be true or false, not {raw!r}")
+
+
+@dataclass(frozen=True)
+class NotificationConfig:
+    live: bool
+    retry: RetryPolicy
+    send_timeout_seconds: float
+    concurrency: int
+    poll_seconds: float
+    whatsapp: WhatsAppConfig | None
+    smtp: SmtpConfig | None
+    webhook: WebhookConfig | None
+
+    @classmethod
+    def from_extra(cls, extra: Mapping[str, str]) -> NotificationConfig:
+        mode = extra.get("NOTIFY_CHANNEL_MODE", "log").strip().lower() or "log"
+        if mode not in MODES:
+            raise SettingsError(f"ADUAN_NOTIFY_CHANNEL_MODE must be log or live, not {mode!r}")
+        whatsapp = None
+        wa_values = {
+            "WHATSAPP_BASE_URL": extra.get("WHATSAPP_BASE_URL", ""),
+            "WHATSAPP_TOKEN": _secret(extra, "WHATSAPP_TOKEN"),
+            "WHATSAPP_PHONE_NUMBER_ID": extra.get("WHATSAPP_PHONE_NUMBER_ID", ""),
+        }
+        if any(wa_values.values()):
+            missing = [f"ADUAN_{k}" for k, v in wa_values.items() if not v]
+            if missing:
+                raise SettingsError(f"WhatsApp is partly configured; missing {missing}")
+            whatsapp = WhatsAppConfig(
+                base_url=wa_values["WHATSAPP_BASE_URL"],
+                token=wa_values["WHATSAPP_TOKEN"],
+                phone_number_id=wa_values["WHATSAPP_PHONE_NUMBER_ID"],
+            )
+        smtp = None
+        if extra.get("SMTP_HOST"):
+            smtp = SmtpConfig(
+                host=extra["SMTP_HOST"],
+                port=int(_number(extra, "SMTP_PORT", 587, 1)),
+                username=extra.get("SMTP_USERNAME", ""),
+                password=_secret(extra, "SMTP_PASSWORD"),
+                sender=extra.get("SMTP_FROM") or SmtpConfig.sender,
+                start_tls=_flag(extra, "SMTP_STARTTLS"),
+                use_tls=bool(_flag(extra, "SMTP_TLS")),
+            )
+        webhook = None
+        if extra.get("OFFICE_WEBHOOK_URL"):
+            secret = _secret(extra, "OFFICE_WEBHOOK_SECRET")
+            if not secret:
+                raise SettingsError("ADUAN_OFFICE_WEBHOOK_URL needs ADUAN_OFFICE_WEBHOOK_SECRET")
+            webhook = WebhookConfig(url=extra["OFFICE_WEBHOOK_URL"], secret=secret)
+        return cls(
+            live=mode == "live",
+            retry=RetryPolicy(
+                max_attempts=int(_number(extra, "DELIVERY_MAX_ATTEMPTS", 6, 1)),
+                base_seconds=_number(extra, "DELIVERY_BACKOFF_BASE_SECONDS", 5.0, 0.0),
+                cap_seconds=_number(extra, "DELIVERY_BACKOFF_CAP_SECONDS", 3600.0, 0.0),
+            ),
+            send_timeout_seconds=_number(extra, "DELIVERY_SEND_TIMEOUT_SECONDS", 10.0, 0.01),
+            concurrency=int(_number(extra, "DELIVERY_CONCURRENCY", 8, 1)),
+            poll_seconds=_number(extra, "DELIVERY_POLL_SECONDS", 1.0, 0.01),
+            whatsapp=whatsapp,
+            smtp=smtp,
+            webhook=webhook,
+        )
+
+    @property
+    def configured_channels(self) -> frozenset[DeliveryChannel]:
+        channels = set()
+        if self.whatsapp is not None:
+            channels.add(DeliveryChannel.WHATSAPP)
+        if self.smtp is not None:
+            channels.add(DeliveryChannel.EMAIL)
+        if self.webhook is not None:
+            channels.add(DeliveryChannel.OFFICE_WEBHOOK)
+        return frozenset(channels)
+
+    @property
+    def channel_policy(self) -> ChannelPolicy:
+        return ChannelPolicy(live=self.live, configured=self.configured_channels)

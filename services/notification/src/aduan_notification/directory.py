@@ -1,0 +1,62 @@
+"""Notification's own per-complaint facts (ComplaintContact), kept in a side table of its store.
+
+Not an aggregate: its changes are bookkeeping derived from other services' events, not history of
+this service, and every event in the notification log must be a published one. Each update is a
+new version row (so concurrent writers collide instead of overwriting). Updates are idempotent:
+the consumer writes the new record first and then the deliveries with the tracking record, so a
+crash in between only makes the redelivered event write the same record again.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from eventsourcing.persistence import AggregateRecorder, IntegrityError, StoredEvent
+
+from aduan.errors import ConcurrencyConflictError
+from aduan_notification.rules import ComplaintContact
+
+DIRECTORY_NAMESPACE = uuid.UUID("6a1d2f0e-58b3-4c7e-a0d9-3b4f5e6c7d81")
+TOPIC = "aduan_notification:ComplaintContact"
+TICKETS = "ticket"
+
+
+class ComplaintDirectory:
+    def __init__(self, recorder: AggregateRecorder) -> None:
+        self.recorder = recorder
+
+    @staticmethod
+    def _id(complaint_id: str) -> uuid.UUID:
+        return uuid.uuid5(DIRECTORY_NAMESPACE, complaint_id)
+
+    def get(self, complaint_id: str) -> ComplaintContact | None:
+        found = self._latest(complaint_id)
+        return None if found is None else found[0]
+
+    def _latest(self, complaint_id: str) -> tuple[ComplaintContact, int] | None:
+        rows = self.recorder.select_events(self._id(complaint_id), desc=True, limit=1)
+        if not rows:
+            return None
+        return ComplaintContact.from_dict(json.loads(rows[0].state)), rows[0].originator_version
+
+    def put(self, contact: ComplaintContact) -> None:
+        latest = self._latest(contact.complaint_id)
+        if latest is not None and latest[0] == contact:
+            return
+        version = 1 if latest is None else latest[1] + 1
+        try:
+            self.recorder.insert_events(
+                [
+                    StoredEvent(
+                        originator_id=self._id(contact.complaint_id),
+                        originator_version=version,
+                        topic=TOPIC,
+                        state=json.dumps(contact.as_dict(), sort_keys=True).encode(),
+                    )
+                ]
+            )
+        except IntegrityError:
+            raise ConcurrencyConflictError(
+                f"complaint record {contact.complaint_id} changed concurrently; retry"
+            ) from None

@@ -1,0 +1,146 @@
+"""gRPC adapter for aduan.v1.Notification: ListDeliveries, RetryDelivery, PreviewTemplate."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import grpc
+
+from aduan.context import Actor, ActorKind, CommandContext
+from aduan.envelopes import timestamp
+from aduan.errors import FieldViolation, ValidationError
+from aduan.v1 import common_pb2, events_pb2, notification_pb2, notification_pb2_grpc
+from aduan_notification.application import NotificationApplication
+from aduan_notification.contract import SERVICE, delivery_channel, recipient_kind
+from aduan_notification.domain import Delivery
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+
+
+def _stamp(moment: datetime | None) -> Any:
+    return timestamp(moment) if moment is not None else None
+
+
+def _status(delivery: Delivery) -> Any:
+    return notification_pb2.DeliveryStatus.Value(f"DELIVERY_STATUS_{delivery.status.value}")
+
+
+def delivery_message(delivery: Delivery) -> notification_pb2.Delivery:
+    return notification_pb2.Delivery(
+        delivery_id=str(delivery.id),
+        complaint_id=delivery.complaint_id,
+        recipient_kind=recipient_kind(delivery.recipient_kind.value),
+        recipient=delivery.recipient,
+        channel=delivery_channel(delivery.channel.value),
+        template=delivery.template,
+        language=delivery.language,
+        status=_status(delivery),
+        attempts=delivery.attempts,
+        last_error=delivery.last_error,
+        provider_message_id=delivery.provider_message_id,
+        source_event_id=delivery.source_event_id,
+        scheduled_at=timestamp(delivery.scheduled_at),
+        next_attempt_at=_stamp(delivery.next_attempt_at),
+        sent_at=_stamp(delivery.sent_at),
+        skip_reason=delivery.skip_reason,
+    )
+
+
+def _offset(token: str) -> int:
+    if not token:
+        return 0
+    try:
+        kind, _, value = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
+        offset = int(value)
+    except ValueError:
+        offset = -1
+        kind = ""
+    if kind != "o" or offset < 0:
+        raise ValidationError(FieldViolation("page.page_token", "not a token from this service"))
+    return offset
+
+
+def _token(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
+
+
+def caller_context(context: grpc.aio.ServicerContext[Any, Any]) -> CommandContext:
+    metadata = dict(context.invocation_metadata() or ())
+    actor = Actor(
+        id=str(metadata.get("x-aduan-actor", "operator")),
+        kind=ActorKind.OFFICER,
+        role=str(metadata.get("x-aduan-role", "operator")),
+        office_code=str(metadata.get("x-aduan-office", "")),
+    )
+    return CommandContext(actor=actor, traceparent=str(metadata.get("traceparent", "")))
+
+
+class NotificationServicer(notification_pb2_grpc.NotificationServicer):
+    def __init__(
+        self, app: NotificationApplication, on_retry: Callable[[], None] | None = None
+    ) -> None:
+        self.app = app
+        self.on_retry = on_retry
+
+    async def ListDeliveries(  # noqa: N802 - gRPC method name
+        self,
+        request: notification_pb2.ListDeliveriesRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
+    ) -> notification_pb2.ListDeliveriesResponse:
+        size = request.page.page_size or DEFAULT_PAGE_SIZE
+        if size < 0 or size > MAX_PAGE_SIZE:
+            raise ValidationError(
+                FieldViolation("page.page_size", f"must be between 1 and {MAX_PAGE_SIZE}")
+            )
+        offset = _offset(request.page.page_token)
+        deliveries = await asyncio.to_thread(self.app.list_deliveries, request.complaint_id)
+        page = deliveries[offset : offset + size]
+        more = offset + size < len(deliveries)
+        return notification_pb2.ListDeliveriesResponse(
+            deliveries=[delivery_message(d) for d in page],
+            page=common_pb2.PageResponse(next_page_token=_token(offset + size) if more else ""),
+        )
+
+    async def RetryDelivery(  # noqa: N802 - gRPC method name
+        self,
+        request: notification_pb2.RetryDeliveryRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
+    ) -> notification_pb2.RetryDeliveryResponse:
+        if not request.delivery_id:
+            raise ValidationError(FieldViolation("delivery_id", "required"))
+        delivery, position = await asyncio.to_thread(
+            self.app.retry_delivery, request.delivery_id, caller_context(context)
+        )
+        if self.on_retry is not None:
+            self.on_retry()
+        return notification_pb2.RetryDeliveryResponse(
+            delivery=delivery_message(delivery),
+            position=common_pb2.EventPosition(service=SERVICE, position=position),
+        )
+
+    async def PreviewTemplate(  # noqa: N802 - gRPC method name
+        self,
+        request: notification_pb2.PreviewTemplateRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
+    ) -> notification_pb2.PreviewTemplateResponse:
+        if not request.template:
+            raise ValidationError(FieldViolation("template", "required"))
+        channel = ""
+        if request.channel not in (
+            events_pb2.DELIVERY_CHANNEL_UNSPECIFIED,
+            events_pb2.DELIVERY_CHANNEL_LOG,
+        ):
+            channel = str(events_pb2.DeliveryChannel.Name(request.channel)).removeprefix(
+                "DELIVERY_CHANNEL_"
+            )
+        rendered = self.app.catalog.preview(
+            request.template, request.language or "id", channel, dict(request.variables)
+        )
+        return notification_pb2.PreviewTemplateResponse(
+            subject=rendered.subject, body=rendered.body, version=rendered.version
+        )

@@ -1,0 +1,262 @@
+"""The sender: picks due deliveries, records the attempt, fetches the contact, renders, sends,
+and records the outcome.
+
+Exactly once, as far as it can be had: the attempt is recorded *before* the send and the outcome
+after, so a crash in between leaves the delivery ATTEMPTING. At start the index (rebuilt from the
+log) lists it as due again, and it is sent again with the same provider key (the delivery id).
+A provider that deduplicates on that key sends it once; one that does not may send it twice,
+but only for a delivery whose process died inside that window. See docs/notification.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Mapping
+
+from aduan.errors import ConcurrencyConflictError, InvalidStateError
+from aduan_notification.application import NotificationApplication
+from aduan_notification.channels import OutgoingMessage, Sender, SendError
+from aduan_notification.contacts import (
+    ContactNotFoundError,
+    ContactSource,
+    ContactUnavailableError,
+    ReporterContact,
+    ReporterErasedError,
+)
+from aduan_notification.domain import Delivery, DeliveryChannel, RecipientKind, SkipReason
+
+log = logging.getLogger(__name__)
+
+CONTACT_CHANNELS = frozenset({DeliveryChannel.WHATSAPP, DeliveryChannel.EMAIL})
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        app: NotificationApplication,
+        senders: Mapping[DeliveryChannel, Sender],
+        contacts: ContactSource,
+        *,
+        concurrency: int = 8,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self.app = app
+        self.senders = dict(senders)
+        self.contacts = contacts
+        self.concurrency = concurrency
+        self.poll_seconds = poll_seconds
+        self.sent = 0
+        self._in_flight: set[uuid.UUID] = set()
+        # Deliveries finished here, held back until the index has read their final event.
+        self._finished: dict[uuid.UUID, int] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _on_saved(self, _: int) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._wake.set)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.app.add_listener(self._on_saved)
+        try:
+            while not self._stopping.is_set():
+                try:
+                    await self.dispatch_due()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("delivery dispatch failed; retrying")
+                await self._wait()
+        finally:
+            self.app.remove_listener(self._on_saved)
+            if self._tasks:
+                await asyncio.wait(self._tasks, timeout=10.0)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    async def _wait(self) -> None:
+        timeout = self.poll_seconds
+        next_due = self.app.index.next_due_at(self._busy())
+        if next_due is not None:
+            until = (next_due - self.app.clock()).total_seconds()
+            timeout = max(0.01, min(timeout, until))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+        self._wake.clear()
+
+    def _busy(self) -> set[uuid.UUID]:
+        return self._in_flight | set(self._finished)
+
+    async def dispatch_due(self) -> int:
+        """Start work on every due delivery (up to the concurrency); returns how many started."""
+        position = await asyncio.to_thread(self.app.index.catch_up)
+        for delivery_id, final_position in list(self._finished.items()):
+            if position >= final_position:
+                del self._finished[delivery_id]
+        free = self.concurrency - len(self._in_flight)
+        if free <= 0:
+            return 0
+        due = self.app.index.due(self.app.clock(), self._busy(), free)
+        for delivery_id in due:
+            self._in_flight.add(delivery_id)
+            task = asyncio.create_task(self._deliver_and_release(delivery_id))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return len(due)
+
+    async def _deliver_and_release(self, delivery_id: uuid.UUID) -> None:
+        final_position = 0
+        try:
+            final_position = await self.deliver(delivery_id)
+        except Exception:
+            log.exception("delivery failed unexpectedly", extra={"delivery_id": str(delivery_id)})
+        finally:
+            self._in_flight.discard(delivery_id)
+            self._finished[delivery_id] = final_position
+            self._wake.set()
+
+    async def deliver(self, delivery_id: uuid.UUID) -> int:
+        """One attempt of one delivery; returns the position of the last event it stored."""
+        current = await asyncio.to_thread(self.app.get_delivery, delivery_id)
+        if not current.is_due(self.app.clock()):
+            return 0
+        try:
+            delivery, attempt = await asyncio.to_thread(self.app.record_attempt, delivery_id)
+        except (ConcurrencyConflictError, InvalidStateError):
+            return 0  # another sender took it, or it finished meanwhile
+        context = {
+            "delivery_id": str(delivery_id),
+            "template": delivery.template,
+            "channel": delivery.channel.value,
+            "attempt": attempt,
+        }
+        try:
+            contact = await self._contact(delivery)
+        except ReporterErasedError:
+            log.info("reporter erased; delivery skipped", extra=context)
+            return await asyncio.to_thread(self.app.record_skipped, delivery_id, SkipReason.ERASED)
+        except ContactNotFoundError:
+            log.info("no contact; delivery skipped", extra=context)
+            return await asyncio.to_thread(
+                self.app.record_skipped, delivery_id, SkipReason.NO_CONTACT
+            )
+        except ContactUnavailableError as error:
+            return await self._failed(delivery_id, attempt, str(error), True, None, context)
+        message = await asyncio.to_thread(self._message, delivery, contact)
+        if message is None:
+            log.info("contact has no address for the channel; skipped", extra=context)
+            return await asyncio.to_thread(
+                self.app.record_skipped, delivery_id, SkipReason.NO_CONTACT
+            )
+        sender = self.senders.get(delivery.channel)
+        if sender is None:
+            return await self._failed(
+                delivery_id,
+                attempt,
+                f"no sender for {delivery.channel.value}",
+                False,
+                None,
+                context,
+            )
+        try:
+            provider_message_id = await sender.send(message)
+        except SendError as error:
+            return await self._failed(
+                delivery_id,
+                attempt,
+                error.summary,
+                error.retryable,
+                error.retry_after_seconds,
+                context,
+            )
+        position = await asyncio.to_thread(
+            self.app.record_sent, delivery_id, attempt, provider_message_id
+        )
+        self.sent += 1
+        log.info("delivery sent", extra=context)
+        return position
+
+    async def _failed(
+        self,
+        delivery_id: uuid.UUID,
+        attempt: int,
+        error: str,
+        retryable: bool,
+        retry_after: float | None,
+        context: Mapping[str, object],
+    ) -> int:
+        log.warning("delivery attempt failed", extra={**context, "error": error})
+        return await asyncio.to_thread(
+            lambda: self.app.record_failure(
+                delivery_id,
+                attempt,
+                error,
+                retryable=retryable,
+                retry_after_seconds=retry_after,
+            )
+        )
+
+    async def _contact(self, delivery: Delivery) -> ReporterContact | None:
+        if delivery.recipient_kind is not RecipientKind.REPORTER:
+            return None
+        if delivery.channel not in CONTACT_CHANNELS:
+            return None  # the log channel needs no address: intake is not asked
+        return await self.contacts.reporter_contact(
+            delivery.complaint_id, f"notification:{delivery.source_event_type}"
+        )
+
+    def _message(
+        self, delivery: Delivery, contact: ReporterContact | None
+    ) -> OutgoingMessage | None:
+        template = self.app.catalog.get(delivery.template)
+        channel = delivery.channel
+        address = ""
+        if channel is DeliveryChannel.WHATSAPP:
+            address = contact.phone if contact else ""
+        elif channel is DeliveryChannel.EMAIL:
+            address = contact.email if contact else ""
+        if channel in CONTACT_CHANNELS and not address:
+            return None
+        variables = dict(delivery.variables)
+        if "reporter_name" in template.variables:
+            variables["reporter_name"] = contact.name if contact else ""
+        render_channel = (
+            template.default_channel() if channel is DeliveryChannel.LOG else channel.value
+        )
+        rendered = template.render(delivery.language, render_channel, variables)
+        within_window = True
+        if channel is DeliveryChannel.WHATSAPP:
+            record = self.app.contact(delivery.complaint_id)
+            within_window = record is not None and record.within_whatsapp_window(self.app.clock())
+        return OutgoingMessage(
+            delivery_id=str(delivery.id),
+            provider_key=delivery.provider_key,
+            channel=channel,
+            template=delivery.template,
+            template_version=rendered.version,
+            language=delivery.language,
+            recipient=delivery.recipient,
+            recipient_masked=delivery.recipient_masked,
+            complaint_id=delivery.complaint_id,
+            source_event_id=delivery.source_event_id,
+            source_event_type=delivery.source_event_type,
+            address=address,
+            subject=rendered.subject,
+            body=rendered.body,
+            variables=dict(delivery.variables),
+            within_service_window=within_window,
+            whatsapp_template=template.whatsapp_template_name,
+            whatsapp_parameters=template.whatsapp_parameters,
+        )
