@@ -14,7 +14,7 @@ import grpc
 from aduan.envelopes import EnvelopeTranslator
 from aduan.eventlog import EventLogServicer
 from aduan.jetstream import LinkPublisher, NatsLink
-from aduan.outbox import OutboxRelay
+from aduan.outbox import OutboxRelay, observe_relay
 from aduan.runtime import HealthCheck, Hook, Registrar, Worker
 from aduan.settings import ServiceSettings
 from aduan.store import AduanApplication
@@ -33,6 +33,7 @@ class WriteBackbone:
             app, translator, LinkPublisher(self.link), poll_seconds=settings.relay_poll_seconds
         )
         self.eventlog = EventLogServicer(app, translator)
+        observe_relay(self.relay)
 
     @property
     def service_names(self) -> Sequence[str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 from types import FrameType
 
 from aduan.natsserver import free_port, port_is_free
-from aduan.settings import ALL_SERVICES, DEFAULT_GRPC_PORTS
+from aduan.settings import ALL_SERVICES, DEFAULT_GRPC_PORTS, DEFAULT_METRICS_PORTS
 from aduan.stack import DEFAULT_NATS_PORT, LocalStack
 
 EXAMPLE = """\
@@ -48,11 +48,16 @@ def cmd_up(args: argparse.Namespace) -> int:
             f"port {args.nats_port} is taken; the embedded NATS uses {nats_port} instead",
             flush=True,
         )
+    metrics_ports = {
+        name: port if port_is_free(port) else free_port()
+        for name, port in DEFAULT_METRICS_PORTS.items()
+    }
     stack = LocalStack(
         data_dir=Path(args.data_dir),
         nats_url=nats_url,
         nats_port=nats_port,
         ports=ports,
+        metrics_ports=metrics_ports,
         log_format="text",
     )
     stopping = False
@@ -77,7 +82,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"\nAduan is up (SERVING after {time.monotonic() - started:.1f}s):", flush=True)
         print(f"  NATS           {stack.resolved_nats_url}")
         for name, service in stack.services.items():
-            print(f"  {name:<14} {service.address}   logs: {service.log_path}")
+            metrics = f"http://127.0.0.1:{metrics_ports[name]}/metrics"
+            print(f"  {name:<14} {service.address}   metrics: {metrics}   logs: {service.log_path}")
         print()
         print(
             EXAMPLE.format(

@@ -17,6 +17,7 @@ from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from aduan.context import Actor, ActorKind, CommandContext
+from aduan.telemetry import current_trace_headers
 from aduan.v1 import common_pb2, events_pb2
 
 PayloadBuilder = Callable[[Any], Message]
@@ -105,10 +106,11 @@ class EnvelopeTranslator:
 def reaction_context(envelope: events_pb2.Envelope, actor: Actor) -> CommandContext:
     """The context for work `actor` does in reaction to `envelope`: same correlation and trace,
     caused by the envelope's event."""
+    active = current_trace_headers()
     return CommandContext(
         actor=actor,
         correlation_id=envelope.correlation_id,
         causation_id=envelope.event_id,
-        traceparent=envelope.traceparent,
-        tracestate=envelope.tracestate,
+        traceparent=active.get("traceparent", envelope.traceparent),
+        tracestate=active.get("tracestate", envelope.tracestate),
     )

@@ -16,10 +16,13 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
+from opentelemetry.metrics import Observation
+from opentelemetry.trace import SpanKind
 
 from aduan.outbox import OutboundMessage
 from aduan.settings import ServiceSettings
 from aduan.store import DuplicateEventError
+from aduan.telemetry import continued_span, meter
 from aduan.v1 import events_pb2
 
 log = logging.getLogger(__name__)
@@ -228,10 +231,12 @@ class TrackedConsumer:
                 try:
                     messages = await subscription.fetch(self.batch_size, timeout=1.0)
                 except NatsTimeoutError:
+                    self.stats.pending = 0
                     await self.reconcile_when_due()
                     continue
                 for message in messages:
                     await self.handle(message)
+                self.stats.pending = _pending_after(messages[-1]) if messages else 0
             except asyncio.CancelledError:
                 raise
             except Exception as error:
@@ -287,8 +292,19 @@ class TrackedConsumer:
         if self.dropped is not None and self.dropped(envelope):
             await message.ack()
             return
+        headers = message.headers or {}
         try:
-            await self.process_in_order(envelope)
+            with continued_span(
+                f"process {envelope.event_type}",
+                headers.get("traceparent", envelope.traceparent),
+                headers.get("tracestate", envelope.tracestate),
+                kind=SpanKind.CONSUMER,
+                **{
+                    "messaging.consumer.group.name": self.durable,
+                    "aduan.event_id": envelope.event_id,
+                },
+            ):
+                await self.process_in_order(envelope)
         except PoisonMessageError as error:
             await self._dead_letter(message, str(error))
             return
@@ -314,8 +330,11 @@ class TrackedConsumer:
         if envelope.previous_position > last and self.gap_filler is not None:
             missing = await self.gap_filler(envelope.service, last, envelope.position - 1)
             for earlier in missing:
-                if await self._process_one(earlier):
-                    self.stats.repaired += 1
+                with continued_span(
+                    f"repair {earlier.event_type}", earlier.traceparent, earlier.tracestate
+                ):
+                    if await self._process_one(earlier):
+                        self.stats.repaired += 1
         await self._process_one(envelope)
 
     async def _process_one(self, envelope: events_pb2.Envelope) -> bool:
@@ -340,6 +359,40 @@ class TrackedConsumer:
             "message dead-lettered",
             extra={"consumer": self.durable, "reason": reason, "subject": message.subject},
         )
+
+
+def _pending_after(message: Msg) -> int:
+    try:
+        return int(message.metadata.num_pending)
+    except Exception:
+        return 0
+
+
+def observe_consumer(consumer: TrackedConsumer) -> None:
+    """Consumer lag and outcomes as metrics (`aduan_consumer_*`)."""
+    attributes = {"consumer": consumer.durable}
+    instruments = meter()
+
+    def gauge(name: str, read: Callable[[ConsumerStats], int], description: str) -> None:
+        instruments.create_observable_gauge(
+            name,
+            callbacks=[lambda _options: [Observation(read(consumer.stats), attributes)]],
+            description=description,
+        )
+
+    gauge(
+        "aduan.consumer.lag",
+        lambda s: s.pending,
+        "messages in the stream not yet delivered to the consumer",
+    )
+    gauge("aduan.consumer.processed", lambda s: s.processed, "events processed")
+    gauge("aduan.consumer.duplicates", lambda s: s.duplicates, "redelivered events skipped")
+    gauge(
+        "aduan.consumer.dead_letters",
+        lambda s: s.dead_lettered,
+        "messages sent to the dead-letter subject",
+    )
+    gauge("aduan.consumer.repaired", lambda s: s.repaired, "events repaired from the EventLog")
 
 
 def decode_envelope(data: bytes) -> events_pb2.Envelope:

@@ -17,8 +17,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from opentelemetry.metrics import Observation
+from opentelemetry.trace import Span, SpanKind
+
 from aduan.envelopes import EnvelopeTranslator, event_id, subject_for
 from aduan.store import AduanApplication
+from aduan.telemetry import meter, record_span_error, start_continued_span, trace_headers_of
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +135,7 @@ class OutboxRelay:
         if not notifications:
             return 0
         messages = []
+        spans: list[Span] = []
         previous = position
         for notification in notifications:
             envelope = self.translator.translate(notification, self.app.decode(notification))
@@ -138,21 +143,38 @@ class OutboxRelay:
                 continue
             envelope.previous_position = previous
             previous = notification.id
+            subject = subject_for(self.translator.service, envelope.event_type)
+            span = start_continued_span(
+                f"publish {subject}",
+                envelope.traceparent,
+                envelope.tracestate,
+                kind=SpanKind.PRODUCER,
+                attributes={
+                    "messaging.system": "nats",
+                    "messaging.destination.name": subject,
+                    "aduan.event_id": envelope.event_id,
+                },
+            )
+            spans.append(span)
+            trace_headers = trace_headers_of(span)
             messages.append(
                 OutboundMessage(
-                    subject=subject_for(self.translator.service, envelope.event_type),
+                    subject=subject,
                     data=envelope.SerializeToString(),
-                    headers=_headers(
-                        self.translator.service,
-                        notification.id,
-                        envelope.traceparent,
-                        envelope.tracestate,
-                    ),
+                    headers=_headers(self.translator.service, notification.id, trace_headers),
                     position=notification.id,
                 )
             )
-        if messages:
-            await self.publisher.publish_batch(messages)
+        try:
+            if messages:
+                await self.publisher.publish_batch(messages)
+        except Exception as error:
+            for span in spans:
+                record_span_error(span, error)
+            raise
+        finally:
+            for span in spans:
+                span.end()
         last = notifications[-1].id
         await asyncio.to_thread(self.app.save_tracking, AduanApplication.OUTBOX_TRACKING_NAME, last)
         self.stats.position = last
@@ -176,10 +198,29 @@ class OutboxRelay:
         self._stopping.set()
 
 
-def _headers(service: str, position: int, traceparent: str, tracestate: str) -> dict[str, str]:
-    headers = {"Nats-Msg-Id": event_id(service, position)}
-    if traceparent:
-        headers["traceparent"] = traceparent
-    if tracestate:
-        headers["tracestate"] = tracestate
-    return headers
+def observe_relay(relay: OutboxRelay) -> None:
+    """Relay lag (stored minus published position) and throughput as metrics."""
+    attributes = {"service": relay.translator.service}
+
+    def lag(_options: object) -> list[Observation]:
+        head = relay.app.head_position()
+        return [Observation(max(0, head - relay.stats.position), attributes)]
+
+    instruments = meter()
+    instruments.create_observable_gauge(
+        "aduan.relay.lag", callbacks=[lag], description="stored but not yet published events"
+    )
+    instruments.create_observable_gauge(
+        "aduan.relay.published",
+        callbacks=[lambda _options: [Observation(relay.stats.published, attributes)]],
+        description="events published since start",
+    )
+    instruments.create_observable_gauge(
+        "aduan.relay.failures",
+        callbacks=[lambda _options: [Observation(relay.stats.failures, attributes)]],
+        description="failed publish attempts since start",
+    )
+
+
+def _headers(service: str, position: int, trace_headers: dict[str, str]) -> dict[str, str]:
+    return {"Nats-Msg-Id": event_id(service, position), **trace_headers}

@@ -17,7 +17,9 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from aduan.grpcerrors import ErrorMappingInterceptor
+from aduan.logs import configure_logging
 from aduan.settings import ServiceSettings
+from aduan.telemetry import configure_metrics, configure_tracing, server_interceptors
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,15 @@ class Worker(Protocol):
     async def run(self) -> None: ...
 
     def stop(self) -> None: ...
+
+
+def bootstrap(service: str) -> ServiceSettings:
+    """What every composition root does first: settings, logs, traces, metrics."""
+    settings = ServiceSettings.from_env(service)
+    configure_logging(service, settings.log_level, settings.log_format)
+    configure_tracing(service)
+    configure_metrics(service, settings.metrics_port)
+    return settings
 
 
 def server_options(settings: ServiceSettings) -> list[tuple[str, Any]]:
@@ -61,7 +72,7 @@ class ServiceRuntime:
 
     async def start(self) -> None:
         self.server = grpc.aio.server(
-            interceptors=[*self.interceptors, ErrorMappingInterceptor()],
+            interceptors=[*server_interceptors(), *self.interceptors, ErrorMappingInterceptor()],
             options=server_options(self.settings),
         )
         for register in self.registrars:

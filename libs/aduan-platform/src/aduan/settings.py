@@ -14,6 +14,7 @@ from pathlib import Path
 WRITE_SERVICES = ("intake", "routing", "notification")
 ALL_SERVICES = (*WRITE_SERVICES, "query")
 DEFAULT_GRPC_PORTS = {"intake": 50051, "routing": 50052, "notification": 50053, "query": 50054}
+DEFAULT_METRICS_PORTS = {"intake": 9464, "routing": 9465, "notification": 9466, "query": 9467}
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 
 
@@ -56,6 +57,8 @@ class ServiceSettings:
     log_format: str = "json"
     reflection: bool = True
     max_message_bytes: int = 4 * 1024 * 1024
+    # Prometheus endpoint; 0 disables it.
+    metrics_port: int = 0
     relay_poll_seconds: float = 1.0
     shutdown_grace_seconds: float = 10.0
     data_dir: Path = Path("var")
@@ -95,6 +98,9 @@ class ServiceSettings:
             reflection=_bool(get("REFLECTION", "true"), "ADUAN_REFLECTION"),
             max_message_bytes=_int(
                 get("MAX_MESSAGE_BYTES", str(4 * 1024 * 1024)), "ADUAN_MAX_MESSAGE_BYTES", 1024
+            ),
+            metrics_port=_int(
+                get("METRICS_PORT", str(DEFAULT_METRICS_PORTS[service])), "ADUAN_METRICS_PORT"
             ),
             relay_poll_seconds=float(get("RELAY_POLL_SECONDS", "1.0")),
             shutdown_grace_seconds=float(get("SHUTDOWN_GRACE_SECONDS", "10")),

@@ -14,12 +14,13 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from aduan.natsserver import EmbeddedNats, free_port
-from aduan.settings import ALL_SERVICES, DEFAULT_GRPC_PORTS
+from aduan.settings import ALL_SERVICES, DEFAULT_GRPC_PORTS, DEFAULT_METRICS_PORTS
 
 DEFAULT_NATS_PORT = 4222
 
@@ -46,6 +47,7 @@ class LocalStack:
     nats_url: str | None = None
     nats_port: int = 0
     ports: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_GRPC_PORTS))
+    metrics_ports: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_METRICS_PORTS))
     # Extra environment for every service (e.g. ADUAN_STORE_URL overrides for PostgreSQL).
     env: Mapping[str, str] = field(default_factory=dict)
     # Per-service environment.
@@ -55,8 +57,13 @@ class LocalStack:
     services: dict[str, ServiceProcess] = field(default_factory=dict)
 
     @classmethod
-    def on_free_ports(cls, data_dir: Path, **kwargs: object) -> LocalStack:
-        return cls(data_dir=data_dir, ports={s: free_port() for s in ALL_SERVICES}, **kwargs)  # type: ignore[arg-type]
+    def on_free_ports(cls, data_dir: Path, **kwargs: Any) -> LocalStack:
+        return cls(
+            data_dir=data_dir,
+            ports={s: free_port() for s in ALL_SERVICES},
+            metrics_ports={s: free_port() for s in ALL_SERVICES},
+            **kwargs,
+        )
 
     @property
     def resolved_nats_url(self) -> str:
@@ -83,6 +90,7 @@ class LocalStack:
             {
                 "ADUAN_GRPC_HOST": "127.0.0.1",
                 "ADUAN_GRPC_PORT": str(self.ports[name]),
+                "ADUAN_METRICS_PORT": str(self.metrics_ports.get(name, 0)),
                 "ADUAN_NATS_URL": self.resolved_nats_url,
                 "ADUAN_DATA_DIR": str(self.data_dir),
                 "ADUAN_LOG_FORMAT": self.log_format,

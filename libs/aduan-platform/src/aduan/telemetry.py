@@ -1,0 +1,193 @@
+"""Tracing and metrics with OpenTelemetry.
+
+Tracing: one trace follows a complaint from the inbound request through the store (the W3C
+context is saved with each event), the relay's publish (continued from the stored context), every
+consumer's processing and the events it stores in reaction, to the notification send. The exporter
+is configured by the standard variables: `OTEL_TRACES_EXPORTER` = `otlp` (with the
+`OTEL_EXPORTER_OTLP_*` variables), `console` or `none` (the default for local development).
+
+Metrics: OpenTelemetry instruments read by a Prometheus endpoint per service
+(`ADUAN_METRICS_PORT`; 0 disables it).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import grpc
+from opentelemetry import context as otel_context
+from opentelemetry import metrics, trace
+from opentelemetry.propagate import extract, inject
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+
+log = logging.getLogger(__name__)
+
+TRACER_NAME = "aduan"
+_configured_service: str | None = None
+
+
+def configure_tracing(service: str, extra_processors: list[SpanProcessor] | None = None) -> None:
+    """Install the process's tracer provider once (composition roots call this first)."""
+    global _configured_service
+    if _configured_service is not None:
+        return
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": f"aduan-{service}", "service.namespace": "aduan"})
+    )
+    exporter_name = os.environ.get("OTEL_TRACES_EXPORTER", "none").strip().lower()
+    if exporter_name == "otlp":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    elif exporter_name == "console":
+        provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
+    for processor in extra_processors or []:
+        provider.add_span_processor(processor)
+    trace.set_tracer_provider(provider)
+    _configured_service = service
+
+
+def tracer() -> trace.Tracer:
+    return trace.get_tracer(TRACER_NAME)
+
+
+def current_trace_headers() -> dict[str, str]:
+    """The W3C `traceparent` (and `tracestate`) of the active span, to store with an event."""
+    carrier: dict[str, str] = {}
+    inject(carrier)
+    return carrier
+
+
+@contextmanager
+def continued_span(
+    name: str,
+    traceparent: str,
+    tracestate: str = "",
+    kind: SpanKind = SpanKind.INTERNAL,
+    **attributes: Any,
+) -> Iterator[Span]:
+    """A span that continues the trace whose context was stored with an event."""
+    carrier = {"traceparent": traceparent} if traceparent else {}
+    if tracestate:
+        carrier["tracestate"] = tracestate
+    parent = extract(carrier) if carrier else otel_context.get_current()
+    with tracer().start_as_current_span(
+        name, context=parent, kind=kind, attributes=attributes
+    ) as span:
+        yield span
+
+
+def start_continued_span(
+    name: str,
+    traceparent: str,
+    tracestate: str = "",
+    kind: SpanKind = SpanKind.INTERNAL,
+    attributes: dict[str, Any] | None = None,
+) -> Span:
+    """Like continued_span, for a span the caller ends itself (e.g. after a batch's PubAcks)."""
+    carrier = {"traceparent": traceparent} if traceparent else {}
+    if tracestate:
+        carrier["tracestate"] = tracestate
+    return tracer().start_span(
+        name, context=extract(carrier) if carrier else None, kind=kind, attributes=attributes
+    )
+
+
+def trace_headers_of(span: Span) -> dict[str, str]:
+    carrier: dict[str, str] = {}
+    inject(carrier, context=trace.set_span_in_context(span))
+    return carrier
+
+
+def server_interceptors() -> list[grpc.aio.ServerInterceptor]:
+    from opentelemetry.instrumentation.grpc import aio_server_interceptor
+
+    return [aio_server_interceptor(), RpcMetricsInterceptor()]  # type: ignore[no-untyped-call]
+
+
+def client_interceptors() -> list[Any]:
+    from opentelemetry.instrumentation.grpc import aio_client_interceptors
+
+    return list(aio_client_interceptors())  # type: ignore[no-untyped-call]
+
+
+# -- metrics ------------------------------------------------------------------------------------
+
+_meter_provider: MeterProvider | None = None
+
+
+def configure_metrics(service: str, port: int) -> None:
+    """Serve Prometheus metrics on `port` (0: keep instruments but serve nothing)."""
+    global _meter_provider
+    if _meter_provider is not None:
+        return
+    readers = []
+    if port:
+        from opentelemetry.exporter.prometheus import PrometheusMetricReader
+        from prometheus_client import start_http_server
+
+        start_http_server(port, addr=os.environ.get("ADUAN_METRICS_HOST", "127.0.0.1"))
+        readers.append(PrometheusMetricReader())
+    _meter_provider = MeterProvider(
+        metric_readers=readers, resource=Resource.create({"service.name": f"aduan-{service}"})
+    )
+    metrics.set_meter_provider(_meter_provider)
+    log.info("metrics configured", extra={"metrics_port": port})
+
+
+def meter() -> metrics.Meter:
+    return metrics.get_meter(TRACER_NAME)
+
+
+class RpcMetricsInterceptor(grpc.aio.ServerInterceptor):
+    """RPC rate, latency and errors: `aduan_rpc_duration_seconds{method, code}`."""
+
+    def __init__(self) -> None:
+        self.duration = meter().create_histogram(
+            "aduan.rpc.duration",
+            unit="s",
+            description="gRPC server call duration by method and status code",
+        )
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        inner = handler.unary_unary
+        method = handler_call_details.method
+        duration = self.duration
+
+        async def timed(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+            started = time.perf_counter()
+            code = "OK"
+            try:
+                return await inner(request, context)
+            except Exception:
+                code = context.code().name if context.code() is not None else "UNKNOWN"
+                raise
+            finally:
+                duration.record(time.perf_counter() - started, {"method": method, "code": code})
+
+        return grpc.unary_unary_rpc_method_handler(
+            timed,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+def record_span_error(span: Span, error: BaseException) -> None:
+    span.record_exception(error)
+    span.set_status(Status(StatusCode.ERROR, type(error).__name__))
