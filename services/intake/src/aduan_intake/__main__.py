@@ -8,39 +8,64 @@ import asyncio
 import grpc
 
 from aduan.backbone import WriteBackbone
+from aduan.eventlog import EventLogReader
+from aduan.jetstream import TrackedConsumer
 from aduan.logs import configure_logging
 from aduan.runtime import ServiceRuntime
 from aduan.settings import ServiceSettings
 from aduan.store import store_env
 from aduan.v1 import intake_pb2, intake_pb2_grpc
 from aduan_intake.application import IntakeApplication
+from aduan_intake.casestatus import DURABLE, UPSTREAMS, CaseStatusProcessor
 from aduan_intake.contract import SERVICE, translator
-from aduan_intake.servicer import IntakeServicer
+from aduan_intake.inbound import WhatsAppInbound
+from aduan_intake.sealing import MasterKey
+from aduan_intake.servicer import IntakeServicer, parse_allowlist
+from aduan_intake.webhook import WebhookServer, WebhookSettings
 
 
 def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
-    app = IntakeApplication(env=store_env(settings.store_url, SERVICE))
+    master_key = MasterKey.from_setting(settings.extra.get("MASTER_KEY"))
+    app = IntakeApplication(env=store_env(settings.store_url, SERVICE), master_key=master_key)
     backbone = WriteBackbone(settings, app, translator())
-    servicer = IntakeServicer(app)
+    servicer = IntakeServicer(app, parse_allowlist(settings.extra.get("CONTACT_ALLOWLIST")))
+    webhook = WebhookServer(
+        WhatsAppInbound(app), WebhookSettings.from_extra(settings.extra, settings.grpc_host)
+    )
+    reader = EventLogReader({name: settings.peers[name] for name in UPSTREAMS})
+    case_status = TrackedConsumer(
+        backbone.link,
+        durable=DURABLE,
+        upstreams=UPSTREAMS,
+        processor=CaseStatusProcessor(app),
+        gap_filler=reader.read_range,
+        head_reader=reader.head,
+    )
 
     def register(server: grpc.aio.Server) -> None:
         intake_pb2_grpc.add_IntakeServicer_to_server(servicer, server)
 
+    async def close_reader() -> None:
+        await reader.close()
+
     return ServiceRuntime(
         settings=settings,
-        service_names=[intake_pb2.DESCRIPTOR.services_by_name["Intake"].full_name, *backbone.service_names],
+        service_names=[
+            intake_pb2.DESCRIPTOR.services_by_name["Intake"].full_name,
+            *backbone.service_names,
+        ],
         registrars=[register, *backbone.registrars],
-        workers=backbone.workers,
+        workers=[*backbone.workers, case_status, webhook],
         health_checks=backbone.health_checks,
-        shutdown_hooks=backbone.shutdown_hooks,
+        shutdown_hooks=[close_reader, *backbone.shutdown_hooks],
     )
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="aduan-intake",
-        description="Aduan intake service (gRPC aduan.v1.Intake and aduan.v1.EventLog). "
-        "Configured by ADUAN_* environment variables; see docs/operations.md.",
+        description="Aduan intake service (gRPC aduan.v1.Intake and aduan.v1.EventLog, and the "
+        "WhatsApp webhook). Configured by ADUAN_* environment variables; see docs/intake.md.",
     )
     parser.parse_args(argv)
     settings = ServiceSettings.from_env(SERVICE)

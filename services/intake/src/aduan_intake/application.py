@@ -1,30 +1,71 @@
-"""The intake application: files complaints exactly once. Pure domain: no transport."""
+"""The intake application: files complaints exactly once, takes the reporter's follow-up actions,
+and keeps the reporter's identity sealed. Pure domain: no transport."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 from eventsourcing.persistence import IntegrityError
 
 from aduan.context import CommandContext
-from aduan.errors import ConcurrencyConflictError, NotFoundError
+from aduan.errors import (
+    ConcurrencyConflictError,
+    InvalidStateError,
+    NotFoundError,
+)
 from aduan.store import AduanApplication
-from aduan_intake.domain import Category, Channel, Complaint, ticket_number_for
-from aduan_intake.validation import validate_filing
+from aduan_intake.domain import (
+    CaseStatus,
+    Category,
+    Channel,
+    Complaint,
+    reporter_id_for,
+    ticket_number_for,
+)
+from aduan_intake.sealing import (
+    Identity,
+    MasterKey,
+    masked_contact,
+    open_identity,
+    seal_identity,
+)
+from aduan_intake.sidetables import SideTables, StoredIdentity, side_tables_for
+from aduan_intake.validation import (
+    MAX_MESSAGE_TEXT,
+    MAX_REASON,
+    Violations,
+    check_attachments,
+    check_key,
+    check_text,
+    validate_filing,
+)
 
+T = TypeVar("T")
+
+# Namespaces of `app.claims` (unique keys outside the event log).
 TICKETS = "ticket"
+FILED_POSITIONS = "filed-position"
+MESSAGE_POSITIONS = "message-position"
+STATUS_POSITIONS = "status-position"
+ERASURE_POSITIONS = "erasure-position"
+
+FOLLOW_UP_WINDOW = timedelta(days=30)
+MAX_UPDATE_ATTEMPTS = 20
 
 
 @dataclass(frozen=True)
 class FilingRequest:
     idempotency_key: str
-    channel: Channel
+    channel: Channel | None  # None: not given (or not a known channel)
     description: str
     subject: str = ""
-    category: Category = Category.UNCLASSIFIED
-    location: dict[str, str] = field(default_factory=dict)
-    parcel: dict[str, str] = field(default_factory=dict)
+    category: Category | None = Category.UNCLASSIFIED  # None: not a known category
+    location: Mapping[str, str] = field(default_factory=dict)
+    parcel: Mapping[str, str] = field(default_factory=dict)
     attachments: list[dict[str, str]] = field(default_factory=list)
     reporter_name: str = ""
     reporter_phone: str = ""
@@ -33,6 +74,9 @@ class FilingRequest:
     anonymous: bool = False
     confidential: bool = False
     language: str = "id"
+
+    def __repr__(self) -> str:  # personal data stays out of tracebacks and logs
+        return f"FilingRequest(channel={self.channel}, key={self.idempotency_key!r}, <redacted>)"
 
 
 @dataclass(frozen=True)
@@ -43,17 +87,53 @@ class FilingResult:
     position: int
 
 
+@dataclass(frozen=True)
+class MessageResult:
+    complaint_id: uuid.UUID
+    message_id: str
+    created: bool
+    position: int
+
+
+@dataclass(frozen=True)
+class RevealedContact:
+    reporter_id: str
+    identity: Identity
+    position: int
+
+
 class IntakeApplication(AduanApplication):
     name = "intake"
 
+    def __init__(
+        self, env: Mapping[str, str] | None = None, master_key: MasterKey | None = None
+    ) -> None:
+        super().__init__(env)
+        self.master_key = master_key or MasterKey.development_key()
+        self.tables: SideTables = side_tables_for(self.factory)
+
+    # -- filing ----------------------------------------------------------------------------
+
     def file_complaint(self, request: FilingRequest, ctx: CommandContext) -> FilingResult:
         valid = validate_filing(request)
+        assert valid.channel is not None
         complaint_id = Complaint.create_id(valid.channel, valid.idempotency_key)
         existing = self._find(complaint_id)
         if existing is not None:
-            return FilingResult(complaint_id, existing.ticket_number, False, self.head_position())
+            return self._repeated_filing(existing)
+        reporter_id, masked = "", ""
+        if valid.identity is not None:
+            reporter_id = reporter_id_for(complaint_id)
+            identity = self._seal(reporter_id, complaint_id, valid.identity)
+            masked = masked_contact(identity)
+            if identity.phone:
+                # Indexed before the complaint is saved, so that no complaint is ever missing
+                # from the index; lookups skip ids whose complaint does not exist (yet).
+                self.tables.index_phone(
+                    self.master_key.phone_digest(identity.phone), str(complaint_id), reporter_id
+                )
         for attempt in range(5):
-            ticket = ticket_number_for(complaint_id, ctx_year(), attempt)
+            ticket = ticket_number_for(complaint_id, _year(), attempt)
             if self.claims.claim(TICKETS, ticket, str(complaint_id)) != str(complaint_id):
                 continue  # held by another complaint: pick the next candidate
             complaint = Complaint.file(
@@ -61,8 +141,8 @@ class IntakeApplication(AduanApplication):
                 channel=valid.channel,
                 idempotency_key=valid.idempotency_key,
                 ticket_number=ticket,
-                reporter_id="",
-                masked_contact=valid.masked_contact,
+                reporter_id=reporter_id,
+                masked_contact=masked,
                 anonymous=valid.anonymous,
                 confidential=valid.confidential,
                 language=valid.language,
@@ -76,13 +156,226 @@ class IntakeApplication(AduanApplication):
             try:
                 recordings = self.save(complaint)
             except IntegrityError:
+                # A concurrent duplicate of this filing was saved first.
                 existing = self._find(complaint_id)
                 if existing is None:
                     raise
-                # A concurrent duplicate won.
-                return FilingResult(complaint_id, existing.ticket_number, False, self.head_position())
-            return FilingResult(complaint_id, ticket, True, recordings[-1].notification.id)
+                return self._repeated_filing(existing)
+            position = recordings[-1].notification.id
+            self.claims.claim(FILED_POSITIONS, str(complaint_id), str(position))
+            return FilingResult(complaint_id, ticket, True, position)
         raise ConcurrencyConflictError("could not allocate a unique ticket number; retry")
+
+    def _repeated_filing(self, existing: Complaint) -> FilingResult:
+        return FilingResult(
+            existing.id,
+            existing.ticket_number,
+            False,
+            self._recorded_position(FILED_POSITIONS, str(existing.id)),
+        )
+
+    def _recorded_position(self, namespace: str, key: str) -> int:
+        """The position an earlier call recorded for `key`; the head when that call has not
+        recorded it yet (a later position is still a correct read-your-writes token)."""
+        recorded = self.claims.get(namespace, key)
+        return int(recorded) if recorded is not None else self.head_position()
+
+    # -- reporter actions ------------------------------------------------------------------
+
+    def add_reporter_message(
+        self,
+        complaint_ref: str,
+        *,
+        idempotency_key: str,
+        channel: Channel | None,
+        text: str,
+        attachments: list[dict[str, str]],
+        ctx: CommandContext,
+    ) -> MessageResult:
+        violations = Violations()
+        key = check_key(violations, idempotency_key)
+        if channel is None:
+            violations.add("channel", "required")
+        text = check_text(violations, "text", text, maximum=MAX_MESSAGE_TEXT)
+        cleaned = check_attachments(violations, attachments)
+        if not text and not attachments:
+            violations.add("text", "a message needs text or an attachment")
+        violations.raise_if_any()
+        assert channel is not None
+        complaint_id = self.resolve(complaint_ref)
+        message_id, position = self._update(
+            complaint_id,
+            lambda c: c.add_message(
+                idempotency_key=key, channel=channel, text=text, attachments=cleaned, ctx=ctx
+            ),
+        )
+        if position is not None:
+            self.claims.claim(MESSAGE_POSITIONS, message_id, str(position))
+            return MessageResult(complaint_id, message_id, True, position)
+        return MessageResult(
+            complaint_id, message_id, False, self._recorded_position(MESSAGE_POSITIONS, message_id)
+        )
+
+    def withdraw_complaint(self, complaint_ref: str, reason: str, ctx: CommandContext) -> int:
+        violations = Violations()
+        reason = check_text(violations, "reason", reason, maximum=MAX_REASON)
+        violations.raise_if_any()
+        complaint_id = self.resolve(complaint_ref)
+        status = self.case_status(complaint_id)
+        _, position = self._update(
+            complaint_id, lambda c: c.withdraw(reason=reason, case_status=status, ctx=ctx)
+        )
+        assert position is not None
+        return position
+
+    def rate_resolution(
+        self, complaint_ref: str, rating: int, comment: str, ctx: CommandContext
+    ) -> int:
+        violations = Violations()
+        if not 1 <= rating <= 5:
+            violations.add("rating", "must be 1 to 5")
+        comment = check_text(violations, "comment", comment, maximum=MAX_REASON)
+        violations.raise_if_any()
+        complaint_id = self.resolve(complaint_ref)
+        status = self.case_status(complaint_id)
+        _, position = self._update(
+            complaint_id,
+            lambda c: c.rate(rating=rating, comment=comment, case_status=status, ctx=ctx),
+        )
+        assert position is not None
+        return position
+
+    def request_status(
+        self,
+        complaint_ref: str,
+        *,
+        channel: Channel | None,
+        idempotency_key: str,
+        ctx: CommandContext,
+    ) -> int:
+        violations = Violations()
+        if channel is None:
+            violations.add("channel", "required")
+        # Without a key every call is a new request.
+        key = check_key(violations, idempotency_key or f"auto:{uuid.uuid4()}")
+        violations.raise_if_any()
+        assert channel is not None
+        complaint_id = self.resolve(complaint_ref)
+        _, position = self._update(
+            complaint_id,
+            lambda c: c.request_status(channel=channel, idempotency_key=key, ctx=ctx),
+        )
+        claim_key = f"{complaint_id}:{key}"
+        if position is not None:
+            self.claims.claim(STATUS_POSITIONS, claim_key, str(position))
+            return position
+        return self._recorded_position(STATUS_POSITIONS, claim_key)
+
+    # -- the sealed identity ---------------------------------------------------------------
+
+    def _seal(self, reporter_id: str, complaint_id: uuid.UUID, identity: Identity) -> Identity:
+        """Seals the identity under the reporter's data key; returns the identity that is stored
+        (a concurrent duplicate filing may have stored its own first: first writer wins)."""
+        wrapped = self.tables.put_data_key(
+            reporter_id, self.master_key.new_wrapped_data_key(reporter_id)
+        )
+        data_key = self.master_key.unwrap(wrapped, reporter_id)
+        stored = self.tables.put_identity(
+            StoredIdentity(
+                reporter_id, str(complaint_id), seal_identity(identity, data_key, reporter_id)
+            )
+        )
+        return open_identity(stored.sealed, data_key, reporter_id)
+
+    def reveal_contact(
+        self, complaint_ref: str, purpose: str, ctx: CommandContext
+    ) -> RevealedContact:
+        """The reporter's identity, for an authorised caller; the reveal is recorded first."""
+        violations = Violations()
+        purpose = check_text(violations, "purpose", purpose, maximum=200)
+        if not purpose:
+            violations.add("purpose", "required: why the contact is needed")
+        violations.raise_if_any()
+        complaint = self.get_complaint(complaint_ref)
+        complaint.check_contact_revealable()
+        reporter_id = complaint.reporter_id
+        wrapped = self.tables.get_data_key(reporter_id)
+        stored = self.tables.get_identity(reporter_id)
+        if wrapped is None or stored is None:
+            raise InvalidStateError(
+                f"the reporter of complaint {complaint.ticket_number} was erased: no contact"
+            )
+        data_key = self.master_key.unwrap(wrapped, reporter_id)
+        identity = open_identity(stored.sealed, data_key, reporter_id)
+        _, position = self._update(
+            complaint.id, lambda c: c.reveal_contact(purpose=purpose, ctx=ctx)
+        )
+        assert position is not None
+        return RevealedContact(reporter_id, identity, position)
+
+    def erase_reporter(self, reporter_id: str, reason: str, ctx: CommandContext) -> int:
+        """Destroys the reporter's data key (and their phone index entries), then records the
+        erasure. A retry after a failure in between completes the record."""
+        violations = Violations()
+        reporter_id = reporter_id.strip()
+        if not reporter_id:
+            violations.add("reporter_id", "required")
+        reason = check_text(violations, "reason", reason, maximum=MAX_REASON)
+        if not reason:
+            violations.add("reason", "required: why the identity is erased")
+        violations.raise_if_any()
+        stored = self.tables.get_identity(reporter_id)
+        if stored is None:
+            raise NotFoundError(f"reporter {reporter_id!r} not found")
+        self.tables.destroy_data_key(reporter_id)
+        complaint_id = uuid.UUID(stored.complaint_id)
+        _, position = self._update(complaint_id, lambda c: c.erase_reporter(reason=reason, ctx=ctx))
+        if position is not None:
+            self.claims.claim(ERASURE_POSITIONS, reporter_id, str(position))
+            return position
+        return self._recorded_position(ERASURE_POSITIONS, reporter_id)
+
+    def identity_is_recoverable(self, reporter_id: str) -> bool:
+        return self.tables.get_data_key(reporter_id) is not None
+
+    # -- routing's view of the case --------------------------------------------------------
+
+    def case_status(self, complaint_id: uuid.UUID) -> CaseStatus:
+        record = self.tables.case_status(str(complaint_id))
+        return CaseStatus.ACTIVE if record is None else CaseStatus(record.status)
+
+    def note_case_status(
+        self, upstream: str, position: int, complaint_id: str, status: CaseStatus | None
+    ) -> None:
+        """Records routing's case status (when `status` is given) and that event `position` of
+        `upstream` is processed. The status write is idempotent (a later routing position wins),
+        so a crash between the two writes is repaired by the redelivery.
+
+        Raises DuplicateEventError when the event was processed already."""
+        if status is not None and complaint_id:
+            self.tables.note_case_status(complaint_id, status.value, position)
+        self.save_reaction(upstream, position)
+
+    # -- follow-up threading ---------------------------------------------------------------
+
+    def open_complaint_for_phone(self, phone: str, now: datetime | None = None) -> Complaint | None:
+        """The newest complaint from `phone` (E.164) that is neither withdrawn nor closed and was
+        filed within the follow-up window."""
+        now = now or datetime.now(UTC)
+        newest: Complaint | None = None
+        for complaint_id in self.tables.complaints_for_phone(self.master_key.phone_digest(phone)):
+            complaint = self._find(uuid.UUID(complaint_id))
+            if complaint is None or complaint.withdrawn:
+                continue
+            if complaint.filed_at < now - FOLLOW_UP_WINDOW:
+                continue
+            if self.case_status(complaint.id) == CaseStatus.CLOSED:
+                continue
+            if newest is None or complaint.filed_at > newest.filed_at:
+                newest = complaint
+        return newest
+
+    # -- reading ---------------------------------------------------------------------------
 
     def get_complaint(self, complaint_ref: str) -> Complaint:
         complaint_id = self.resolve(complaint_ref)
@@ -92,16 +385,22 @@ class IntakeApplication(AduanApplication):
         return complaint
 
     def resolve(self, complaint_ref: str) -> uuid.UUID:
-        """A complaint id, or a ticket number, to the complaint id."""
+        """A complaint id, or a ticket number, to the id of an existing complaint."""
         ref = complaint_ref.strip()
+        if not ref:
+            from aduan.errors import FieldViolation, ValidationError
+
+            raise ValidationError(FieldViolation("complaint_id", "required"))
         try:
-            return uuid.UUID(ref)
+            complaint_id = uuid.UUID(ref)
         except ValueError:
-            pass
-        holder = self.claims.get(TICKETS, ref.upper())
-        if holder is None:
+            holder = self.claims.get(TICKETS, ref.upper())
+            if holder is None:
+                raise NotFoundError(f"complaint {complaint_ref!r} not found") from None
+            complaint_id = uuid.UUID(holder)
+        if self._find(complaint_id) is None:
             raise NotFoundError(f"complaint {complaint_ref!r} not found")
-        return uuid.UUID(holder)
+        return complaint_id
 
     def _find(self, complaint_id: uuid.UUID) -> Complaint | None:
         try:
@@ -112,8 +411,33 @@ class IntakeApplication(AduanApplication):
             raise
         return complaint
 
+    def _update(
+        self, complaint_id: uuid.UUID, change: Callable[[Complaint], T]
+    ) -> tuple[T, int | None]:
+        """Applies `change` to the current complaint and saves what it recorded, retrying on a
+        concurrent write. Returns the change's result and the position of the last stored event
+        (None when the change recorded nothing, e.g. a repeated command)."""
+        for _ in range(MAX_UPDATE_ATTEMPTS):
+            complaint = self._find(complaint_id)
+            if complaint is None:
+                raise NotFoundError(f"complaint {complaint_id} not found")
+            result = change(complaint)
+            try:
+                recordings = self.save(complaint)
+            except IntegrityError:
+                continue  # another writer changed the complaint first: decide again
+            return result, (recordings[-1].notification.id if recordings else None)
+        raise ConcurrencyConflictError(f"complaint {complaint_id} is busy; retry")
 
-def ctx_year() -> int:
-    from datetime import UTC, datetime
 
+def _year() -> int:
     return datetime.now(UTC).year
+
+
+__all__: list[Any] = [
+    "FilingRequest",
+    "FilingResult",
+    "IntakeApplication",
+    "MessageResult",
+    "RevealedContact",
+]

@@ -1,0 +1,168 @@
+"""HTTP adapter: the WhatsApp inbound webhook (Cloud API format), served in the intake process on
+its own port (ADUAN_WEBHOOK_PORT, default 8081) as a worker of the ServiceRuntime.
+
+- GET  /webhook/whatsapp  the verification challenge (hub.mode, hub.verify_token, hub.challenge)
+- POST /webhook/whatsapp  messages, signed with X-Hub-Signature-256 (HMAC-SHA256 of the raw body
+                          with the app secret): 401 on a missing or bad signature (nothing is
+                          stored), 400 on malformed JSON, 200 with one result per message,
+                          500 when the store failed (the gateway retries; retries are harmless)
+- GET  /healthz           liveness of the webhook listener
+
+No access log: the challenge's query string carries the verify token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from aduan_intake.inbound import PayloadError, WhatsAppInbound, parse_payload
+
+log = logging.getLogger(__name__)
+
+PATH = "/webhook/whatsapp"
+MAX_BODY_BYTES = 1024 * 1024
+DEV_VERIFY_TOKEN = "aduan-dev-verify-token"
+DEV_APP_SECRET = "aduan-dev-app-secret"
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    host: str = "127.0.0.1"
+    port: int = 8081
+    verify_token: str = DEV_VERIFY_TOKEN
+    app_secret: str = DEV_APP_SECRET
+
+    @classmethod
+    def from_extra(cls, extra: Mapping[str, str], default_host: str) -> WebhookSettings:
+        """From ADUAN_WEBHOOK_HOST, ADUAN_WEBHOOK_PORT, ADUAN_WHATSAPP_VERIFY_TOKEN and
+        ADUAN_WHATSAPP_APP_SECRET (`settings.extra`); development defaults with a warning."""
+        port_text = extra.get("WEBHOOK_PORT", "8081").strip()
+        try:
+            port = int(port_text)
+        except ValueError:
+            raise ValueError(f"ADUAN_WEBHOOK_PORT must be an integer, not {port_text!r}") from None
+        verify_token = extra.get("WHATSAPP_VERIFY_TOKEN", "")
+        app_secret = extra.get("WHATSAPP_APP_SECRET", "")
+        if not verify_token or not app_secret:
+            log.warning(
+                "ADUAN_WHATSAPP_VERIFY_TOKEN or ADUAN_WHATSAPP_APP_SECRET is not set: the WhatsApp "
+                "webhook uses the published DEVELOPMENT values; set both in any real deployment"
+            )
+        return cls(
+            host=extra.get("WEBHOOK_HOST", default_host) or default_host,
+            port=port,
+            verify_token=verify_token or DEV_VERIFY_TOKEN,
+            app_secret=app_secret or DEV_APP_SECRET,
+        )
+
+
+def signature_for(body: bytes, app_secret: str) -> str:
+    """The X-Hub-Signature-256 value for `body` (also used by tests and the gateway simulator)."""
+    return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def signature_valid(body: bytes, header: str, app_secret: str) -> bool:
+    return bool(header) and hmac.compare_digest(header.strip(), signature_for(body, app_secret))
+
+
+def build_web_app(inbound: WhatsAppInbound, settings: WebhookSettings) -> web.Application:
+    async def verify(request: web.Request) -> web.Response:
+        mode = request.query.get("hub.mode", "")
+        token = request.query.get("hub.verify_token", "")
+        challenge = request.query.get("hub.challenge", "")
+        if mode == "subscribe" and hmac.compare_digest(token, settings.verify_token) and challenge:
+            return web.Response(text=challenge)
+        return web.Response(status=403, text="verification failed")
+
+    async def receive(request: web.Request) -> web.Response:
+        body = await request.read()
+        if not signature_valid(
+            body, request.headers.get("X-Hub-Signature-256", ""), settings.app_secret
+        ):
+            log.warning("WhatsApp webhook call with a missing or bad signature rejected")
+            return web.json_response({"error": "invalid signature"}, status=401)
+        try:
+            messages = parse_payload(json.loads(body))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return web.json_response({"error": "malformed JSON"}, status=400)
+        except PayloadError as error:
+            return web.json_response({"error": str(error)}, status=400)
+        results = []
+        for message in messages:
+            try:
+                outcome = await asyncio.to_thread(inbound.handle, message)
+            except Exception:
+                log.exception(
+                    "inbound WhatsApp message failed; the gateway will retry",
+                    extra={"message_id": message.message_id},
+                )
+                return web.json_response({"error": "temporarily unavailable"}, status=500)
+            results.append(outcome.as_dict())
+        return web.json_response({"results": results})
+
+    async def healthz(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    app.router.add_get(PATH, verify)
+    app.router.add_post(PATH, receive)
+    app.router.add_get("/healthz", healthz)
+    return app
+
+
+class WebhookServer:
+    """A Worker of the ServiceRuntime. If the port is taken it logs and keeps retrying instead of
+    taking the gRPC service down with it."""
+
+    def __init__(
+        self, inbound: WhatsAppInbound, settings: WebhookSettings, retry_seconds: float = 5.0
+    ) -> None:
+        self.settings = settings
+        self.web_app = build_web_app(inbound, settings)
+        self.retry_seconds = retry_seconds
+        self.bound_port = 0
+        self._stopping = asyncio.Event()
+        self._listening = asyncio.Event()
+
+    async def run(self) -> None:
+        runner = web.AppRunner(self.web_app, access_log=None)
+        await runner.setup()
+        try:
+            while not self._stopping.is_set():
+                site = web.TCPSite(runner, self.settings.host, self.settings.port)
+                try:
+                    await site.start()
+                except OSError as error:
+                    log.error(
+                        "cannot listen for the WhatsApp webhook; retrying",
+                        extra={"port": self.settings.port, "error": repr(error)},
+                    )
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stopping.wait(), self.retry_seconds)
+                    continue
+                addresses = runner.addresses  # the bound port, also when 0 was asked for
+                self.bound_port = int(addresses[0][1]) if addresses else self.settings.port
+                self._listening.set()
+                log.info(
+                    "WhatsApp webhook listening",
+                    extra={"address": f"{self.settings.host}:{self.bound_port}", "path": PATH},
+                )
+                await self._stopping.wait()
+        finally:
+            await runner.cleanup()
+
+    async def listening(self) -> int:
+        await self._listening.wait()
+        return self.bound_port
+
+    def stop(self) -> None:
+        self._stopping.set()
