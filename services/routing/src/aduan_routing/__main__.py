@@ -1,36 +1,66 @@
-"""Composition root of the routing service."""
+"""Composition root of the routing service: reads settings, wires everything, serves."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 
 import grpc
 
 from aduan.backbone import WriteBackbone
+from aduan.eventlog import EventLogReader
+from aduan.jetstream import TrackedConsumer
 from aduan.logs import configure_logging
-from aduan.runtime import ServiceRuntime
+from aduan.runtime import ServiceRuntime, Worker
 from aduan.settings import ServiceSettings
 from aduan.store import store_env
 from aduan.v1 import routing_pb2, routing_pb2_grpc
 from aduan_routing.application import RoutingApplication
+from aduan_routing.config import STARTUP_ERRORS, RoutingConfig
+from aduan_routing.consumer import IntakeReactor
 from aduan_routing.contract import SERVICE, translator
+from aduan_routing.servicer import RoutingServicer
+from aduan_routing.ticker import SlaTicker
+
+INTAKE_DURABLE = "routing-intake"
 
 
 def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
-    app = RoutingApplication(env=store_env(settings.store_url, SERVICE))
-    backbone = WriteBackbone(settings, app, translator())
+    """Raises one of STARTUP_ERRORS when the routing data or settings are invalid."""
+    config = RoutingConfig.from_extra(settings.extra)
+    app = RoutingApplication(env=store_env(settings.store_url, SERVICE), policy=config.policy)
+    backbone = WriteBackbone(settings, app, translator(config.policy.registry))
+    reader = EventLogReader({"intake": settings.peers["intake"]})
+    consumer = TrackedConsumer(
+        backbone.link,
+        durable=INTAKE_DURABLE,
+        upstreams=["intake"],
+        processor=IntakeReactor(app),
+        gap_filler=reader.read_range,
+        head_reader=reader.head,
+    )
+    servicer = RoutingServicer(app)
+    workers: list[Worker] = [*backbone.workers, consumer]
+    if config.ticker_enabled:
+        workers.append(SlaTicker(app, config.tick_seconds))
 
     def register(server: grpc.aio.Server) -> None:
-        routing_pb2_grpc.add_RoutingServicer_to_server(routing_pb2_grpc.RoutingServicer(), server)
+        routing_pb2_grpc.add_RoutingServicer_to_server(servicer, server)
+
+    async def close_reader() -> None:
+        await reader.close()
 
     return ServiceRuntime(
         settings=settings,
-        service_names=[routing_pb2.DESCRIPTOR.services_by_name["Routing"].full_name, *backbone.service_names],
+        service_names=[
+            routing_pb2.DESCRIPTOR.services_by_name["Routing"].full_name,
+            *backbone.service_names,
+        ],
         registrars=[register, *backbone.registrars],
-        workers=backbone.workers,
+        workers=workers,
         health_checks=backbone.health_checks,
-        shutdown_hooks=backbone.shutdown_hooks,
+        shutdown_hooks=[close_reader, *backbone.shutdown_hooks],
     )
 
 
@@ -38,12 +68,16 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="aduan-routing",
         description="Aduan routing service (gRPC aduan.v1.Routing and aduan.v1.EventLog). "
-        "Configured by ADUAN_* environment variables; see docs/operations.md.",
+        "Configured by ADUAN_* environment variables; see docs/operations.md and docs/routing.md.",
     )
     parser.parse_args(argv)
     settings = ServiceSettings.from_env(SERVICE)
     configure_logging(SERVICE, settings.log_level, settings.log_format)
-    asyncio.run(build_runtime(settings).serve())
+    try:
+        runtime = build_runtime(settings)
+    except STARTUP_ERRORS as error:
+        sys.exit(f"aduan-routing: refusing to start: {error}")
+    asyncio.run(runtime.serve())
 
 
 if __name__ == "__main__":

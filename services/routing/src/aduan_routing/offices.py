@@ -1,0 +1,205 @@
+"""The office registry: Pusat units, one Kanwil per served province group, one Kantah per regency
+or city, and the escalation tree Kantah -> Kanwil -> Pusat triage.
+
+Versioned data: `data/offices.yaml` (Pusat units, which Kanwil serves the provinces that have none
+of their own) plus the Kemendagri area codes from `aduan.areas` (ODbL 1.0, credit idn-area-data
+contributors). Transport-free.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from aduan.areas import AreaRegistry, area_registry
+
+
+class OfficeLevel(StrEnum):
+    PUSAT = "PUSAT"
+    KANWIL = "KANWIL"
+    KANTAH = "KANTAH"
+
+
+@dataclass(frozen=True)
+class Office:
+    code: str
+    level: OfficeLevel
+    name: str
+    # Empty for the Pusat triage desk, the root of the escalation tree.
+    parent_code: str = ""
+    province_codes: tuple[str, ...] = ()
+    regency_code: str = ""
+
+
+class OfficeRegistryError(ValueError):
+    """The office data is inconsistent; the service refuses to start."""
+
+
+@dataclass(frozen=True)
+class OfficeRegistry:
+    version: str
+    triage_code: str
+    offices: Mapping[str, Office]
+    # Province code -> code of the Kanwil that serves it.
+    kanwil_by_province: Mapping[str, str]
+    areas: AreaRegistry = field(repr=False)
+
+    # -- lookups ----------------------------------------------------------------------------
+    def get(self, code: str) -> Office | None:
+        return self.offices.get(code)
+
+    def __contains__(self, code: object) -> bool:
+        return code in self.offices
+
+    def require(self, code: str) -> Office:
+        office = self.offices.get(code)
+        if office is None:
+            raise KeyError(code)
+        return office
+
+    @property
+    def triage(self) -> Office:
+        return self.offices[self.triage_code]
+
+    def kanwil_for_province(self, province_code: str) -> Office | None:
+        code = self.kanwil_by_province.get(province_code)
+        return None if code is None else self.offices[code]
+
+    def kantah_for_regency(self, regency_code: str) -> Office | None:
+        return self.offices.get(f"KANTAH.{regency_code}")
+
+    def parent(self, code: str) -> Office | None:
+        office = self.offices.get(code)
+        if office is None or not office.parent_code:
+            return None
+        return self.offices[office.parent_code]
+
+    def ancestors(self, code: str) -> list[Office]:
+        """Every office above `code`, nearest first."""
+        chain: list[Office] = []
+        current = self.parent(code)
+        while current is not None:
+            chain.append(current)
+            current = self.parent(current.code)
+        return chain
+
+    def is_ancestor(self, ancestor_code: str, code: str) -> bool:
+        return any(office.code == ancestor_code for office in self.ancestors(code))
+
+    def supervisor_of(self, codes: Iterable[str]) -> Office:
+        """The lowest office that supervises every office in `codes`: their lowest common
+        ancestor, or its parent when that ancestor is itself one of them (it cannot supervise
+        itself); the triage desk at the top."""
+        wanted = [c for c in dict.fromkeys(codes) if c in self.offices]
+        if not wanted:
+            return self.triage
+        common: list[str] | None = None
+        for code in wanted:
+            chain = [code, *(o.code for o in self.ancestors(code))]
+            common = chain if common is None else [c for c in common if c in chain]
+        assert common is not None
+        for code in common:
+            if code not in wanted:
+                return self.offices[code]
+        return self.triage
+
+    def list(
+        self,
+        *,
+        level: OfficeLevel | None = None,
+        parent_code: str = "",
+        province_code: str = "",
+    ) -> list[Office]:
+        """Offices in registry order (Pusat, then Kanwil and Kantah by code), filtered."""
+        found: list[Office] = []
+        for office in self.offices.values():
+            if level is not None and office.level != level:
+                continue
+            if parent_code and office.parent_code != parent_code:
+                continue
+            if province_code and province_code not in office.province_codes:
+                continue
+            found.append(office)
+        return found
+
+
+def _kanwil_name(province_names: list[str]) -> str:
+    return f"Kantor Wilayah BPN Provinsi {province_names[0]}"
+
+
+def build_registry(config: Mapping[str, Any], areas: AreaRegistry) -> OfficeRegistry:
+    """The registry from the YAML document `config` and the area codes."""
+    try:
+        triage_code = str(config["triage_office"])
+        pusat_rows = list(config["pusat"])
+        served_by = {str(k): str(v) for k, v in (config.get("served_by_kanwil_of") or {}).items()}
+        version = f"{config['version']}+idn-area-{config['area_data_version']}"
+    except (KeyError, TypeError) as error:
+        raise OfficeRegistryError(f"office registry data is missing {error}") from None
+
+    offices: dict[str, Office] = {}
+    for row in pusat_rows:
+        code = str(row["code"])
+        if not code.startswith("PUSAT."):
+            raise OfficeRegistryError(f"Pusat unit {code!r} must be named PUSAT.<unit>")
+        offices[code] = Office(
+            code=code,
+            level=OfficeLevel.PUSAT,
+            name=str(row["name"]),
+            parent_code="" if code == triage_code else triage_code,
+        )
+    if triage_code not in offices:
+        raise OfficeRegistryError(f"triage office {triage_code!r} is not a Pusat unit")
+
+    for province, serving in served_by.items():
+        if province not in areas.provinces or serving not in areas.provinces:
+            raise OfficeRegistryError(
+                f"served_by_kanwil_of {province}: {serving}: unknown province"
+            )
+        if serving in served_by:
+            raise OfficeRegistryError(
+                f"province {serving} serves {province} but has no Kanwil itself"
+            )
+
+    served: dict[str, list[str]] = {}
+    for province in sorted(areas.provinces):
+        served.setdefault(served_by.get(province, province), []).append(province)
+    kanwil_by_province: dict[str, str] = {}
+    for own, provinces in served.items():
+        code = f"KANWIL.{own}"
+        offices[code] = Office(
+            code=code,
+            level=OfficeLevel.KANWIL,
+            name=_kanwil_name([areas.provinces[own].name]),
+            parent_code=triage_code,
+            province_codes=tuple(provinces),
+        )
+        for province in provinces:
+            kanwil_by_province[province] = code
+
+    for regency in sorted(areas.regencies.values(), key=lambda r: r.code):
+        code = f"KANTAH.{regency.code}"
+        offices[code] = Office(
+            code=code,
+            level=OfficeLevel.KANTAH,
+            name=f"Kantor Pertanahan {regency.name}",
+            parent_code=kanwil_by_province[regency.province_code],
+            province_codes=(regency.province_code,),
+            regency_code=regency.code,
+        )
+    return OfficeRegistry(version, triage_code, offices, kanwil_by_province, areas)
+
+
+def packaged_text(name: str) -> str:
+    return resources.files("aduan_routing").joinpath("data", name).read_text(encoding="utf-8")
+
+
+@cache
+def default_registry() -> OfficeRegistry:
+    return build_registry(yaml.safe_load(packaged_text("offices.yaml")), area_registry())
