@@ -14,6 +14,7 @@ import grpc
 from aduan.envelopes import EnvelopeTranslator
 from aduan.eventlog import EventLogServicer
 from aduan.jetstream import LinkPublisher, NatsLink
+from aduan.leader import leadership_for
 from aduan.outbox import OutboxRelay, observe_relay
 from aduan.runtime import HealthCheck, Hook, Registrar, Worker
 from aduan.settings import ServiceSettings
@@ -29,8 +30,14 @@ class WriteBackbone:
         self.app = app
         self.translator = translator
         self.link = NatsLink(settings)
+        # With replicas on PostgreSQL, one instance relays; the others stand by.
+        self.leadership = leadership_for(settings.store_url, f"aduan:{settings.service}:relay")
         self.relay = OutboxRelay(
-            app, translator, LinkPublisher(self.link), poll_seconds=settings.relay_poll_seconds
+            app,
+            translator,
+            LinkPublisher(self.link),
+            poll_seconds=settings.relay_poll_seconds,
+            leadership=self.leadership,
         )
         self.eventlog = EventLogServicer(app, translator)
         observe_relay(self.relay)
@@ -48,7 +55,7 @@ class WriteBackbone:
 
     @property
     def workers(self) -> Sequence[Worker]:
-        return [self.link, self.relay]
+        return [self.leadership, self.link, self.relay]
 
     @property
     def health_checks(self) -> Sequence[HealthCheck]:

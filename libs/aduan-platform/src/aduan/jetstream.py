@@ -4,6 +4,7 @@ pull consumer that every consuming service uses (ARCHITECTURE rules 1 and 2)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from nats.js.errors import BadRequestError, NotFoundError
 from opentelemetry.metrics import Observation
 from opentelemetry.trace import SpanKind
 
+from aduan.leader import Leadership
 from aduan.outbox import OutboundMessage
 from aduan.settings import ServiceSettings
 from aduan.store import DuplicateEventError
@@ -172,6 +174,7 @@ class TrackedConsumer:
         dropped: Callable[[events_pb2.Envelope], bool] | None = None,
         head_reader: Callable[[str], Awaitable[int]] | None = None,
         reconcile_seconds: float = 5.0,
+        leadership: Leadership | None = None,
     ) -> None:
         self.link = link
         self.durable = durable
@@ -188,6 +191,7 @@ class TrackedConsumer:
         # upstreams' EventLog heads now and then and repairs what is missing.
         self.head_reader = head_reader
         self.reconcile_seconds = reconcile_seconds
+        self.leadership = leadership or Leadership()
         self.stats = ConsumerStats()
         self._stopping = asyncio.Event()
         self._last_reconciled = 0.0
@@ -225,6 +229,11 @@ class TrackedConsumer:
     async def run(self) -> None:
         subscription: JetStreamContext.PullSubscription | None = None
         while not self._stopping.is_set():
+            if not self.leadership.is_leader:
+                # Only the leader consumes; a follower waits (re-checking now and then for stop).
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.leadership.wait_until_leader(), timeout=1.0)
+                continue
             try:
                 if subscription is None:
                     subscription = await self._subscribe()

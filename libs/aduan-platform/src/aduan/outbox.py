@@ -21,6 +21,7 @@ from opentelemetry.metrics import Observation
 from opentelemetry.trace import Span, SpanKind
 
 from aduan.envelopes import EnvelopeTranslator, event_id, subject_for
+from aduan.leader import Leadership
 from aduan.store import AduanApplication
 from aduan.telemetry import meter, record_span_error, start_continued_span, trace_headers_of
 
@@ -63,6 +64,7 @@ class OutboxRelay:
         batch_size: int = 256,
         poll_seconds: float = 1.0,
         max_backoff_seconds: float = 5.0,
+        leadership: Leadership | None = None,
     ) -> None:
         self.app = app
         self.translator = translator
@@ -70,6 +72,7 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
         self.max_backoff_seconds = max_backoff_seconds
+        self.leadership = leadership or Leadership()
         self.stats = RelayStats()
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -87,6 +90,9 @@ class OutboxRelay:
         backoff = 0.1
         try:
             while not self._stopping.is_set():
+                if not self.leadership.is_leader:
+                    await self._until_leader_or_stopped()
+                    continue
                 try:
                     published = await self.relay_once()
                     backoff = 0.1
@@ -105,6 +111,15 @@ class OutboxRelay:
                     await self._wait_for_work()
         finally:
             self.app.remove_listener(self._on_saved)
+
+    async def _until_leader_or_stopped(self) -> None:
+        leader = asyncio.ensure_future(self.leadership.wait_until_leader())
+        stop = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({leader, stop}, return_when="FIRST_COMPLETED")
+        finally:
+            leader.cancel()
+            stop.cancel()
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -184,6 +199,8 @@ class OutboxRelay:
 
     async def flush(self, within_seconds: float = 10.0) -> bool:
         """Publish everything stored so far (used at shutdown); False when it could not."""
+        if not self.leadership.is_leader:
+            return True  # the leader publishes
         deadline = asyncio.get_running_loop().time() + within_seconds
         while asyncio.get_running_loop().time() < deadline:
             try:
