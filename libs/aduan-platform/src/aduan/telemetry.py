@@ -148,6 +148,9 @@ def meter() -> metrics.Meter:
     return metrics.get_meter(TRACER_NAME)
 
 
+LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]
+
+
 class RpcMetricsInterceptor(grpc.aio.ServerInterceptor):
     """RPC rate, latency and errors: `aduan_rpc_duration_seconds{method, code}`."""
 
@@ -156,6 +159,7 @@ class RpcMetricsInterceptor(grpc.aio.ServerInterceptor):
             "aduan.rpc.duration",
             unit="s",
             description="gRPC server call duration by method and status code",
+            explicit_bucket_boundaries_advisory=LATENCY_BUCKETS,
         )
 
     async def intercept_service(
