@@ -1,0 +1,27 @@
+"""Fixtures of the notification tests; the helpers live in aduan_notification.testing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from aduan_notification.testing import CANARY, FakeIntake, StandInProvider
+
+
+@pytest.fixture
+def provider() -> Iterator[StandInProvider]:
+    server = StandInProvider().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def intake_server() -> Iterator[FakeIntake]:
+    server = FakeIntake(default=CANARY).start()
+    try:
+        yield server
+    finally:
+        server.stop()

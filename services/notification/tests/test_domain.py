@@ -1,0 +1,168 @@
+"""The Delivery aggregate and the retry policy."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from aduan.errors import InvalidStateError
+from aduan_notification.domain import (
+    Delivery,
+    DeliveryChannel,
+    DeliveryStatus,
+    RecipientKind,
+    RetryPolicy,
+    SkipReason,
+    delivery_id_for,
+    idempotency_key_for,
+)
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def scheduled(channel: DeliveryChannel = DeliveryChannel.WHATSAPP) -> Delivery:
+    return Delivery.schedule(
+        complaint_id="c-1",
+        meta={},
+        recipient_kind=RecipientKind.REPORTER,
+        recipient="rep-1",
+        recipient_masked="+62812****0001",
+        channel=channel,
+        template="complaint_filed",
+        language="id",
+        source_event_id="intake:7",
+        source_event_type="ComplaintFiled",
+        variables={"ticket_number": "ADU-2026-AAAAAA"},
+        due_at=NOW,
+    )
+
+
+def test_delivery_id_is_derived_from_event_recipient_and_channel() -> None:
+    first = scheduled()
+    again = scheduled()
+    assert first.id == again.id == delivery_id_for("intake:7|REPORTER:rep-1|WHATSAPP")
+    assert first.idempotency_key == idempotency_key_for(
+        "intake:7", RecipientKind.REPORTER, "rep-1", DeliveryChannel.WHATSAPP
+    )
+    assert scheduled(DeliveryChannel.EMAIL).id != first.id
+
+
+def test_attempt_then_sent_records_the_provider_message_id() -> None:
+    delivery = scheduled()
+    assert delivery.is_due(NOW)
+    attempt = delivery.attempt({})
+    delivery.record_sent(attempt, "wamid.1", {})
+    assert delivery.status is DeliveryStatus.SENT
+    assert delivery.provider_message_id == "wamid.1"
+    assert not delivery.is_due(NOW + timedelta(days=1))
+    with pytest.raises(InvalidStateError):
+        delivery.attempt({})
+
+
+def test_failure_schedules_a_retry_with_backoff_and_honours_retry_after() -> None:
+    policy = RetryPolicy(max_attempts=6, base_seconds=10, cap_seconds=100, jitter=lambda: 1.0)
+    delivery = scheduled()
+    attempt = delivery.attempt({})
+    delivery.record_failure(
+        attempt,
+        "whatsapp HTTP 429",
+        retryable=True,
+        retry_after_seconds=42,
+        policy=policy,
+        now=NOW,
+        meta={},
+    )
+    assert delivery.status is DeliveryStatus.FAILED
+    assert delivery.next_attempt_at == NOW + timedelta(seconds=42)
+    assert not delivery.is_due(NOW + timedelta(seconds=41))
+    assert delivery.is_due(NOW + timedelta(seconds=42))
+
+
+def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
+    policy = RetryPolicy(base_seconds=1, cap_seconds=30, jitter=lambda: 1.0)
+    assert [policy.delay(n) for n in (1, 2, 3, 4, 5, 6)] == [1, 2, 4, 8, 16, 30]
+    low = RetryPolicy(base_seconds=8, cap_seconds=30, jitter=lambda: 0.0)
+    assert low.delay(1) == 4  # jitter scales into [0.5, 1] of the backoff
+    assert low.delay(1, retry_after_seconds=60) == 60
+
+
+def test_gives_up_after_the_maximum_attempts() -> None:
+    policy = RetryPolicy(max_attempts=3, base_seconds=0, jitter=lambda: 0.0)
+    delivery = scheduled()
+    for _ in range(3):
+        attempt = delivery.attempt({})
+        delivery.record_failure(
+            attempt,
+            "whatsapp HTTP 500",
+            retryable=True,
+            retry_after_seconds=None,
+            policy=policy,
+            now=NOW,
+            meta={},
+        )
+    assert delivery.status is DeliveryStatus.GAVE_UP
+    assert delivery.attempts == 3
+    assert delivery.last_error == "whatsapp HTTP 500"
+    assert not delivery.is_due(NOW + timedelta(days=1))
+
+
+def test_a_permanent_error_gives_up_at_once() -> None:
+    delivery = scheduled()
+    attempt = delivery.attempt({})
+    delivery.record_failure(
+        attempt,
+        "whatsapp HTTP 400",
+        retryable=False,
+        retry_after_seconds=None,
+        policy=RetryPolicy(),
+        now=NOW,
+        meta={},
+    )
+    assert delivery.status is DeliveryStatus.GAVE_UP
+
+
+def test_an_operator_retry_gives_a_fresh_budget() -> None:
+    policy = RetryPolicy(max_attempts=1, base_seconds=0)
+    delivery = scheduled()
+    attempt = delivery.attempt({})
+    delivery.record_failure(
+        attempt,
+        "smtp 451",
+        retryable=True,
+        retry_after_seconds=None,
+        policy=policy,
+        now=NOW,
+        meta={},
+    )
+    assert delivery.status is DeliveryStatus.GAVE_UP
+    delivery.reschedule(NOW, {})
+    assert delivery.status is DeliveryStatus.SCHEDULED
+    assert delivery.is_due(NOW)
+    assert delivery.attempt({}) == 2
+    delivery.record_sent(2, "id-2", {})
+    with pytest.raises(InvalidStateError):
+        delivery.reschedule(NOW, {})
+
+
+def test_an_interrupted_attempt_is_due_again() -> None:
+    delivery = scheduled()
+    delivery.attempt({})
+    assert delivery.status is DeliveryStatus.ATTEMPTING
+    assert delivery.is_due(NOW)
+
+
+def test_skipping_is_final() -> None:
+    delivery = scheduled()
+    delivery.skip(SkipReason.ERASED, {})
+    assert delivery.status is DeliveryStatus.SKIPPED
+    assert delivery.skip_reason == "ERASED"
+    with pytest.raises(InvalidStateError):
+        delivery.skip(SkipReason.ERASED, {})
+
+
+def test_outcomes_belong_to_the_current_attempt() -> None:
+    delivery = scheduled()
+    delivery.attempt({})
+    with pytest.raises(InvalidStateError):
+        delivery.record_sent(2, "x", {})
