@@ -72,9 +72,7 @@ def make_worker(
     )
 
 
-async def run_until(
-    worker: DeliveryWorker, done: Callable[[], bool], timeout: float = 15.0
-) -> None:
+async def run_until(worker: DeliveryWorker, done: Callable[[], bool], within: float = 15.0) -> None:
     task = asyncio.create_task(worker.run())
     deadline = time.monotonic() + within
     try:
