@@ -15,7 +15,8 @@ from aduan.runtime import ServiceRuntime
 from aduan.settings import WRITE_SERVICES, ServiceSettings
 from aduan.v1 import query_pb2, query_pb2_grpc
 from aduan_query.projector import Projector
-from aduan_query.readmodels import create_schema, make_engine
+from aduan_query.readmodels import make_engine, migrate
+from aduan_query.rebuild import Rebuilder
 from aduan_query.servicer import QueryServicer
 from aduan_query.views import ComplaintQueries, ProgressWaiter
 
@@ -24,7 +25,7 @@ SERVICE = "query"
 
 def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
     engine = make_engine(settings.store_url)
-    create_schema(engine)
+    migrate(engine)
     projector = Projector(engine)
     link = NatsLink(settings)
     reader = EventLogReader({name: settings.peers[name] for name in WRITE_SERVICES})
@@ -36,7 +37,10 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
         gap_filler=reader.read_range,
         head_reader=reader.head,
     )
-    servicer = QueryServicer(ComplaintQueries(engine), ProgressWaiter(projector))
+    rebuilder = Rebuilder(engine, reader, WRITE_SERVICES, live=projector)
+    servicer = QueryServicer(
+        ComplaintQueries(engine), ProgressWaiter(projector), projector, rebuilder
+    )
 
     def register(server: grpc.aio.Server) -> None:
         query_pb2_grpc.add_QueryServicer_to_server(servicer, server)

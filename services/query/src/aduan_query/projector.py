@@ -1,125 +1,351 @@
 """Projects integration events (aduan.v1.Envelope) into the read models.
 
 Each envelope is applied in one transaction together with its upstream's tracking record, so a
-redelivered event is recognised and skipped (DuplicateEventError).
+redelivered event is recognised and skipped (DuplicateEventError). The tracking row is read FOR
+UPDATE (PostgreSQL) or under SQLite's write lock, so two projectors (the service's consumer and a
+rebuild's catch-up) never apply the same event twice.
+
+Order independence across upstreams: the complaint view is the fold of the complaint's events in
+history order (see `history.py`). An event that belongs after everything folded so far (the
+normal case) is applied to the current row; one that belongs earlier (e.g. intake's event arrives
+after routing's later ones) re-folds the complaint's versions from that moment on, out of the
+envelopes kept in the audit trail.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 
 from aduan.store import DuplicateEventError
-from aduan.v1 import common_pb2, events_pb2
-from aduan_query.readmodels import audit_trail, complaints, tracking
+from aduan.v1 import events_pb2
+from aduan_query.history import (
+    CUSTODY_EVENTS,
+    VIEW_EVENTS,
+    State,
+    apply,
+    as_utc,
+    audit_row,
+    custody_target,
+    empty_state,
+    history_key,
+    normalise,
+    row_key,
+    stamp,
+)
+from aduan_query.offices import ancestors
+from aduan_query.readmodels import LIVE, TableSet, writer
 
 
-def _dt(stamp: Any) -> datetime:
-    return stamp.ToDatetime(tzinfo=UTC)
+@dataclass(frozen=True)
+class ComplaintChange:
+    """A complaint's view changed because of an event (for WatchComplaints)."""
+
+    complaint_id: str
+    event_type: str
+    event_id: str
 
 
-def _enum(enum: Any, value: int, prefix: str) -> str:
-    return str(enum.Name(value)).removeprefix(prefix)
+ProgressListener = Callable[[str, int], None]
+ChangeListener = Callable[[Sequence[ComplaintChange]], None]
+
+
+class _Statements:
+    """Statements built once per table set; values are bound at execution (cheap and cached)."""
+
+    def __init__(self, t: TableSet) -> None:
+        complaints, versions, audit, tracking = t.complaints, t.versions, t.audit, t.tracking
+        same_complaint = versions.c.complaint_id == bindparam("_id")
+        self.tracked = (
+            select(tracking.c.position)
+            .where(tracking.c.upstream == bindparam("_upstream"))
+            .with_for_update()
+        )
+        self.insert_tracking = insert(tracking)
+        self.update_tracking = (
+            update(tracking)
+            .where(tracking.c.upstream == bindparam("_upstream"))
+            .values(position=bindparam("position"))
+        )
+        self.insert_audit = insert(audit)
+        self.complaint = select(complaints).where(complaints.c.complaint_id == bindparam("_id"))
+        self.insert_complaint = insert(complaints)
+        self.update_complaint = update(complaints).where(
+            complaints.c.complaint_id == bindparam("_id")
+        )
+        self.insert_version = insert(versions)
+        self.update_version = update(versions).where(
+            same_complaint, versions.c.valid_from == bindparam("_from")
+        )
+        self.close_version = (
+            update(versions)
+            .where(same_complaint, versions.c.valid_to.is_(None))
+            .values(valid_to=bindparam("valid_to"))
+        )
+        self.set_version_end = (
+            update(versions)
+            .where(same_complaint, versions.c.valid_from == bindparam("_from"))
+            .values(valid_to=bindparam("valid_to"))
+        )
+        self.version_before = (
+            select(versions)
+            .where(same_complaint, versions.c.valid_from < bindparam("_since"))
+            .order_by(versions.c.valid_from.desc())
+            .limit(1)
+        )
+        self.delete_versions_since = delete(versions).where(
+            same_complaint, versions.c.valid_from >= bindparam("_since")
+        )
+        self.history_since = (
+            select(audit.c.envelope)
+            .where(
+                audit.c.complaint_id == bindparam("_id"),
+                audit.c.occurred_at >= bindparam("_since"),
+            )
+            .order_by(audit.c.occurred_at, audit.c.service, audit.c.position)
+        )
+        self.delete_queue = delete(t.queue).where(t.queue.c.complaint_id == bindparam("_id"))
+        self.insert_queue = insert(t.queue)
 
 
 class Projector:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, tables: TableSet = LIVE) -> None:
         self.engine = engine
-        self._listeners: list[Callable[[str, int], None]] = []
+        self.tables = tables
+        self._sql = _Statements(tables)
+        self._writer = writer(engine)
+        self._listeners: list[ProgressListener] = []
+        self._change_listeners: list[ChangeListener] = []
         self._lock = threading.Lock()
 
-    def add_listener(self, listener: Callable[[str, int], None]) -> None:
+    # -- listeners ----------------------------------------------------------------------------
+    def add_listener(self, listener: ProgressListener) -> None:
         with self._lock:
             self._listeners.append(listener)
 
-    def remove_listener(self, listener: Callable[[str, int], None]) -> None:
+    def remove_listener(self, listener: ProgressListener) -> None:
         with self._lock:
             if listener in self._listeners:
                 self._listeners.remove(listener)
 
+    def add_change_listener(self, listener: ChangeListener) -> None:
+        with self._lock:
+            self._change_listeners.append(listener)
+
+    def remove_change_listener(self, listener: ChangeListener) -> None:
+        with self._lock:
+            if listener in self._change_listeners:
+                self._change_listeners.remove(listener)
+
+    def _notify(self, progress: Mapping[str, int], changes: Sequence[ComplaintChange]) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+            change_listeners = list(self._change_listeners)
+        for service, position in progress.items():
+            for listener in listeners:
+                listener(service, position)
+        if changes:
+            for change_listener in change_listeners:
+                change_listener(changes)
+
     # -- EnvelopeProcessor ------------------------------------------------------------------
     def last_position(self, upstream: str) -> int:
+        tracking = self.tables.tracking
         with self.engine.connect() as conn:
-            value = conn.execute(select(tracking.c.position).where(tracking.c.upstream == upstream)).scalar()
+            value = conn.execute(
+                select(tracking.c.position).where(tracking.c.upstream == upstream)
+            ).scalar()
         return int(value or 0)
 
     def positions(self) -> dict[str, int]:
+        tracking = self.tables.tracking
         with self.engine.connect() as conn:
             return {row.upstream: int(row.position) for row in conn.execute(select(tracking))}
 
     def process(self, envelope: events_pb2.Envelope) -> None:
-        with self.engine.begin() as conn:
-            current = conn.execute(
-                select(tracking.c.position).where(tracking.c.upstream == envelope.service)
-            ).scalar()
-            if current is not None and envelope.position <= current:
-                raise DuplicateEventError(envelope.event_id)
-            self.apply(conn, envelope)
-            if current is None:
-                conn.execute(insert(tracking).values(upstream=envelope.service, position=envelope.position))
-            else:
-                conn.execute(
-                    update(tracking)
-                    .where(tracking.c.upstream == envelope.service)
-                    .values(position=envelope.position)
-                )
-        with self._lock:
-            listeners = list(self._listeners)
-        for listener in listeners:
-            listener(envelope.service, envelope.position)
+        with self._writer.begin() as conn:
+            change = self._process(conn, envelope)
+        self._notify({envelope.service: envelope.position}, [change] if change else [])
+
+    def process_batch(self, envelopes: Iterable[events_pb2.Envelope]) -> int:
+        """Project many envelopes in one transaction, skipping those already tracked (rebuilds
+        and catch-up). Returns how many were projected."""
+        progress: dict[str, int] = {}
+        changes: list[ComplaintChange] = []
+        projected = 0
+        with self._writer.begin() as conn:
+            for envelope in envelopes:
+                try:
+                    change = self._process(conn, envelope)
+                except DuplicateEventError:
+                    continue
+                projected += 1
+                progress[envelope.service] = envelope.position
+                if change is not None:
+                    changes.append(change)
+        self._notify(progress, changes)
+        return projected
+
+    def _process(self, conn: Connection, envelope: events_pb2.Envelope) -> ComplaintChange | None:
+        sql = self._sql
+        current = conn.execute(sql.tracked, {"_upstream": envelope.service}).scalar()
+        if current is not None and envelope.position <= current:
+            raise DuplicateEventError(envelope.event_id)
+        change = self.apply(conn, envelope)
+        conn.execute(
+            sql.insert_tracking if current is None else sql.update_tracking,
+            {
+                "upstream": envelope.service,
+                "position": envelope.position,
+                "_upstream": envelope.service,
+            },
+        )
+        return change
 
     # -- projections --------------------------------------------------------------------------
-    def apply(self, conn: Connection, envelope: events_pb2.Envelope) -> None:
+    def apply(self, conn: Connection, envelope: events_pb2.Envelope) -> ComplaintChange | None:
         kind = envelope.WhichOneof("payload")
-        handler = getattr(self, f"_on_{kind}", None)
-        if handler is not None:
-            handler(conn, envelope, getattr(envelope, kind))
-        self._audit(conn, envelope)
+        conn.execute(self._sql.insert_audit, audit_row(envelope))
+        if not envelope.complaint_id:
+            return None
+        if envelope.service == "routing" and kind in CUSTODY_EVENTS:
+            self._custody(conn, envelope)
+        if kind in VIEW_EVENTS and self._complaint(conn, envelope):
+            return ComplaintChange(envelope.complaint_id, envelope.event_type, envelope.event_id)
+        return None
 
-    def _on_complaint_filed(self, conn: Connection, envelope: events_pb2.Envelope, event: events_pb2.ComplaintFiled) -> None:
-        conn.execute(
-            insert(complaints).values(
-                complaint_id=envelope.complaint_id,
-                ticket_number=event.ticket_number,
-                status="RECEIVED",
-                category=_enum(common_pb2.Category, event.category, "CATEGORY_"),
-                scope="",
-                channel=_enum(common_pb2.Channel, event.channel, "CHANNEL_"),
-                province_code=event.location.province_code,
-                regency_code=event.location.regency_code,
-                address=event.location.address,
-                subject=event.subject,
-                description=event.description,
-                holding_office="",
-                masked_contact=event.masked_contact,
-                anonymous=event.anonymous,
-                confidential=event.confidential,
-                reporter_erased=False,
-                reassignment_count=0,
-                filed_at=_dt(envelope.occurred_at),
-                updated_at=_dt(envelope.occurred_at),
-                last_event_id=envelope.event_id,
-            )
-        )
+    def _complaint(self, conn: Connection, envelope: events_pb2.Envelope) -> bool:
+        complaint_id = envelope.complaint_id
+        row = conn.execute(self._sql.complaint, {"_id": complaint_id}).mappings().first()
+        before = normalise(dict(row)) if row is not None else None
+        if before is not None and history_key(envelope) < row_key(before):
+            after = self._refold(conn, complaint_id, stamp(envelope.occurred_at))
+        else:
+            after = dict(before) if before is not None else empty_state(complaint_id)
+            apply(after, envelope)
+            self._append_version(conn, before, after)
+        self._write_current(conn, before, after)
+        return before != after
 
-    def _audit(self, conn: Connection, envelope: events_pb2.Envelope) -> None:
-        conn.execute(
-            insert(audit_trail).values(
-                event_id=envelope.event_id,
-                complaint_id=envelope.complaint_id,
-                service=envelope.service,
-                position=envelope.position,
-                event_type=envelope.event_type,
-                occurred_at=_dt(envelope.occurred_at),
-                actor_id=envelope.actor.id,
-                actor_kind=_enum(common_pb2.ActorKind, envelope.actor.kind, "ACTOR_KIND_"),
-                actor_role=envelope.actor.role,
-                actor_office=envelope.actor.office_code,
-                summary=envelope.event_type,
-                aggregate_version=envelope.aggregate_version,
+    def _append_version(self, conn: Connection, before: State | None, after: State) -> None:
+        sql = self._sql
+        at = after["last_occurred_at"]
+        if before is not None and before["last_occurred_at"] == at:
+            # Several events at one instant make one version: the state after the last of them.
+            conn.execute(sql.update_version, {**after, "_id": after["complaint_id"], "_from": at})
+            return
+        if before is not None:
+            conn.execute(sql.close_version, {"_id": after["complaint_id"], "valid_to": at})
+        conn.execute(sql.insert_version, {**after, "valid_from": at, "valid_to": None})
+
+    def _refold(self, conn: Connection, complaint_id: str, since: datetime) -> State:
+        """Recompute the versions valid from `since` on, from the envelopes in the audit trail."""
+        sql = self._sql
+        key = {"_id": complaint_id, "_since": since}
+        base = conn.execute(sql.version_before, key).mappings().first()
+        conn.execute(sql.delete_versions_since, key)
+        state = normalise(dict(base)) if base is not None else empty_state(complaint_id)
+        rebuilt: list[State] = []
+        for (data,) in conn.execute(sql.history_since, key):
+            envelope = events_pb2.Envelope.FromString(data)
+            if not apply(state, envelope):
+                continue
+            if rebuilt and rebuilt[-1]["last_occurred_at"] == state["last_occurred_at"]:
+                rebuilt[-1] = dict(state)
+            else:
+                rebuilt.append(dict(state))
+        if base is not None:
+            conn.execute(
+                sql.set_version_end,
+                {
+                    "_id": complaint_id,
+                    "_from": base["valid_from"],
+                    "valid_to": rebuilt[0]["last_occurred_at"] if rebuilt else None,
+                },
             )
+        if rebuilt:
+            conn.execute(
+                sql.insert_version,
+                [
+                    {
+                        **version,
+                        "valid_from": version["last_occurred_at"],
+                        "valid_to": rebuilt[i + 1]["last_occurred_at"]
+                        if i + 1 < len(rebuilt)
+                        else None,
+                    }
+                    for i, version in enumerate(rebuilt)
+                ],
+            )
+        return state
+
+    def _write_current(self, conn: Connection, before: State | None, after: State) -> None:
+        sql = self._sql
+        complaint_id = after["complaint_id"]
+        if before is None:
+            conn.execute(sql.insert_complaint, after)
+        elif before != after:
+            conn.execute(sql.update_complaint, {**after, "_id": complaint_id})
+        if before is None or before["holding_office"] != after["holding_office"]:
+            conn.execute(sql.delete_queue, {"_id": complaint_id})
+            chain = ancestors(after["holding_office"])
+            if chain:
+                conn.execute(
+                    sql.insert_queue,
+                    [
+                        {"office_code": office, "complaint_id": complaint_id, "depth": depth}
+                        for depth, office in enumerate(chain)
+                    ],
+                )
+
+    def _custody(self, conn: Connection, envelope: events_pb2.Envelope) -> None:
+        custody = self.tables.custody
+        complaint_id = envelope.complaint_id
+        mine = custody.c.complaint_id == complaint_id
+        last = (
+            conn.execute(select(custody).where(mine).order_by(custody.c.seq.desc()).limit(1))
+            .mappings()
+            .first()
         )
+        holding = last if last is not None and last["until_at"] is None else None
+        at = stamp(envelope.occurred_at)
+
+        def close(handed_to: str) -> None:
+            assert holding is not None
+            held = int((at - as_utc(holding["from_at"])).total_seconds())
+            conn.execute(
+                update(custody)
+                .where(mine, custody.c.seq == holding["seq"])
+                .values(until_at=at, held_seconds=max(held, 0), handed_to=handed_to)
+            )
+
+        def open_(office: str, received_from: str) -> None:
+            conn.execute(
+                insert(custody).values(
+                    complaint_id=complaint_id,
+                    seq=(last["seq"] if last is not None else 0) + 1,
+                    office_code=office,
+                    received_from=received_from,
+                    handed_to="",
+                    from_at=at,
+                    until_at=None,
+                    held_seconds=None,
+                )
+            )
+
+        target = custody_target(envelope)
+        kind = envelope.WhichOneof("payload")
+        if target:
+            if holding is not None and holding["office_code"] == target:
+                return
+            if holding is not None:
+                close(target)
+            open_(target, last["office_code"] if last is not None else "")
+        elif kind == "case_closed" and holding is not None:
+            close("")
+        elif kind == "case_reopened" and holding is None and last is not None:
+            open_(last["office_code"], "")

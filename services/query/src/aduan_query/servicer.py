@@ -1,21 +1,28 @@
-"""gRPC adapter for aduan.v1.Query."""
+"""gRPC adapter for aduan.v1.Query: proto <-> the query functions in `views` and `rebuild`."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import grpc
+from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from aduan.errors import FieldViolation, ValidationError
 from aduan.v1 import common_pb2, query_pb2, query_pb2_grpc
-from aduan_query.views import ComplaintQueries, ProgressWaiter, as_utc
+from aduan_query.history import as_utc, enum_name, is_overdue
+from aduan_query.offices import ancestors
+from aduan_query.projector import ComplaintChange, Projector
+from aduan_query.rebuild import Rebuilder
+from aduan_query.views import ComplaintFilter, ComplaintQueries, ProgressWaiter, Row
 
 DEFAULT_CONSISTENCY_TIMEOUT = 5.0
 
 
-def _ts(value: Any) -> Timestamp | None:
+def _ts(value: datetime | None) -> Timestamp | None:
     if value is None:
         return None
     stamp = Timestamp()
@@ -23,25 +30,59 @@ def _ts(value: Any) -> Timestamp | None:
     return stamp
 
 
-def complaint_view(row: Mapping[str, Any]) -> query_pb2.ComplaintView:
+def _duration(seconds: float) -> Duration:
+    duration = Duration()
+    duration.FromNanoseconds(int(seconds * 1e9))
+    return duration
+
+
+def _office(code: str) -> common_pb2.OfficeRef | None:
+    if not code:
+        return None
+    level = code.split(".", 1)[0]
+    return common_pb2.OfficeRef(
+        code=code,
+        level=f"OFFICE_LEVEL_{level}"
+        if level in {"PUSAT", "KANWIL", "KANTAH"}
+        else "OFFICE_LEVEL_UNSPECIFIED",
+    )
+
+
+def complaint_view(row: Mapping[str, Any], at: datetime) -> query_pb2.ComplaintView:
+    """The view of a read-model row; `overdue` is judged at `at` (now, or the as_of moment)."""
     return query_pb2.ComplaintView(
         complaint_id=row["complaint_id"],
-        ticket_number=row["ticket_number"],
-        status=common_pb2.ComplaintStatus.Value(f"COMPLAINT_STATUS_{row['status']}"),
-        category=common_pb2.Category.Value(f"CATEGORY_{row['category']}"),
-        channel=common_pb2.Channel.Value(f"CHANNEL_{row['channel']}"),
+        ticket_number=row["ticket_number"] or "",
+        status=f"COMPLAINT_STATUS_{row['status']}",
+        category=f"CATEGORY_{row['category']}",
         location=common_pb2.Location(
-            province_code=row["province_code"], regency_code=row["regency_code"], address=row["address"]
+            province_code=row["province_code"],
+            regency_code=row["regency_code"],
+            address=row["address"],
         ),
+        scope=f"SCOPE_{row['scope']}",
+        channel=f"CHANNEL_{row['channel']}",
         subject=row["subject"],
         description=row["description"],
-        holding_office=common_pb2.OfficeRef(code=row["holding_office"]) if row["holding_office"] else None,
+        holding_office=_office(row["holding_office"]),
+        accept_due=_ts(row["accept_due"]),
+        response_due=_ts(row["response_due"]),
+        resolution_due=_ts(row["resolution_due"]),
+        breached=[f"SLA_KIND_{kind}" for kind in row["breached"].split(",") if kind],
+        overdue=is_overdue(row, at),
         masked_contact=row["masked_contact"],
         anonymous=row["anonymous"],
         confidential=row["confidential"],
         reporter_erased=row["reporter_erased"],
         reassignment_count=row["reassignment_count"],
+        ping_pong_flagged=row["ping_pong_flagged"],
+        rating=row["rating"],
         filed_at=_ts(row["filed_at"]),
+        assigned_at=_ts(row["assigned_at"]),
+        accepted_at=_ts(row["accepted_at"]),
+        first_response_at=_ts(row["first_response_at"]),
+        resolved_at=_ts(row["resolved_at"]),
+        closed_at=_ts(row["closed_at"]),
         updated_at=_ts(row["updated_at"]),
     )
 
@@ -55,12 +96,13 @@ def audit_entry(row: Mapping[str, Any]) -> query_pb2.AuditEntry:
         occurred_at=_ts(row["occurred_at"]),
         actor=common_pb2.Actor(
             id=row["actor_id"],
-            kind=common_pb2.ActorKind.Value(f"ACTOR_KIND_{row['actor_kind'] or 'UNSPECIFIED'}"),
+            kind=f"ACTOR_KIND_{row['actor_kind'] or 'UNSPECIFIED'}",
             role=row["actor_role"],
             office_code=row["actor_office"],
         ),
-        from_office=common_pb2.OfficeRef(code=row["from_office"]) if row["from_office"] else None,
-        to_office=common_pb2.OfficeRef(code=row["to_office"]) if row["to_office"] else None,
+        from_office=_office(row["from_office"]),
+        to_office=_office(row["to_office"]),
+        reason_code=f"REASON_CODE_{row['reason_code'] or 'UNSPECIFIED'}",
         note=row["note"],
         rule_id=row["rule_id"],
         ruleset_version=row["ruleset_version"],
@@ -69,10 +111,59 @@ def audit_entry(row: Mapping[str, Any]) -> query_pb2.AuditEntry:
     )
 
 
+def _optional_time(message: Any, name: str) -> datetime | None:
+    return as_utc(getattr(message, name).ToDatetime()) if message.HasField(name) else None
+
+
+def complaint_filter(message: query_pb2.ComplaintFilter) -> ComplaintFilter:
+    violations: list[FieldViolation] = []
+    office = message.office_code.strip().upper()
+    if office and len(ancestors(office)) == 0:
+        violations.append(FieldViolation("filter.office_code", "is not an office code"))
+    start = _optional_time(message.filed, "start") if message.HasField("filed") else None
+    end = _optional_time(message.filed, "end") if message.HasField("filed") else None
+    if start is not None and end is not None and end <= start:
+        violations.append(FieldViolation("filter.filed", "end must be after start"))
+    if violations:
+        raise ValidationError(violations)
+    return ComplaintFilter(
+        office_code=office,
+        include_descendants=message.include_descendants,
+        province_code=message.province_code.strip(),
+        regency_code=message.regency_code.strip(),
+        statuses=tuple(
+            sorted(
+                enum_name(common_pb2.ComplaintStatus, s, "COMPLAINT_STATUS_")
+                for s in set(message.statuses)
+                if s != common_pb2.COMPLAINT_STATUS_UNSPECIFIED
+            )
+        ),
+        categories=tuple(
+            sorted(
+                enum_name(common_pb2.Category, c, "CATEGORY_")
+                for c in set(message.categories)
+                if c != common_pb2.CATEGORY_UNSPECIFIED
+            )
+        ),
+        overdue_only=message.overdue_only,
+        filed_from=start,
+        filed_until=end,
+        text=message.text.strip(),
+    )
+
+
 class QueryServicer(query_pb2_grpc.QueryServicer):
-    def __init__(self, queries: ComplaintQueries, waiter: ProgressWaiter) -> None:
+    def __init__(
+        self,
+        queries: ComplaintQueries,
+        waiter: ProgressWaiter,
+        projector: Projector | None = None,
+        rebuilder: Rebuilder | None = None,
+    ) -> None:
         self.queries = queries
         self.waiter = waiter
+        self.projector = projector or waiter.projector
+        self.rebuilder = rebuilder
 
     async def _consistent(self, consistency: query_pb2.Consistency) -> None:
         minimum: dict[str, int] = {}
@@ -85,18 +176,162 @@ class QueryServicer(query_pb2_grpc.QueryServicer):
         )
         await self.waiter.wait_for(minimum, timeout)
 
+    def _moment(self, request: Any) -> datetime | None:
+        return _optional_time(request, "as_of")
+
     async def GetComplaint(  # noqa: N802 - gRPC method name
         self, request: query_pb2.GetComplaintRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> query_pb2.GetComplaintResponse:
         await self._consistent(request.consistency)
-        row = await asyncio.to_thread(self.queries.get_complaint, request.complaint_id)
-        return query_pb2.GetComplaintResponse(complaint=complaint_view(row))
+        as_of = self._moment(request)
+        row = await asyncio.to_thread(self.queries.get_complaint, request.complaint_id, as_of)
+        return query_pb2.GetComplaintResponse(
+            complaint=complaint_view(row, as_of or self.queries.clock())
+        )
+
+    async def ListComplaints(  # noqa: N802 - gRPC method name
+        self, request: query_pb2.ListComplaintsRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> query_pb2.ListComplaintsResponse:
+        spec = complaint_filter(request.filter)
+        await self._consistent(request.consistency)
+        as_of = self._moment(request)
+        page = await asyncio.to_thread(
+            self.queries.list_complaints,
+            spec,
+            request.page.page_size,
+            request.page.page_token,
+            as_of,
+        )
+        at = as_of or self.queries.clock()
+        return query_pb2.ListComplaintsResponse(
+            complaints=[complaint_view(row, at) for row in page.rows],
+            page=common_pb2.PageResponse(next_page_token=page.next_token),
+        )
 
     async def GetAuditTrail(  # noqa: N802 - gRPC method name
         self, request: query_pb2.GetAuditTrailRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> query_pb2.GetAuditTrailResponse:
         await self._consistent(request.consistency)
-        complaint_id, rows = await asyncio.to_thread(self.queries.audit_trail, request.complaint_id)
+        complaint_id, page = await asyncio.to_thread(
+            self.queries.audit_trail,
+            request.complaint_id,
+            request.page.page_size,
+            request.page.page_token,
+        )
         return query_pb2.GetAuditTrailResponse(
-            complaint_id=complaint_id, entries=[audit_entry(r) for r in rows]
+            complaint_id=complaint_id,
+            entries=[audit_entry(r) for r in page.rows],
+            page=common_pb2.PageResponse(next_page_token=page.next_token),
+        )
+
+    async def WatchComplaints(  # noqa: N802 - gRPC method name
+        self,
+        request: query_pb2.WatchComplaintsRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
+    ) -> AsyncIterator[query_pb2.ComplaintChange]:
+        """Changes of matching complaints, including the change that makes a complaint leave the
+        filter (e.g. reassigned away from the watched queue). Time alone does not emit changes:
+        a complaint becoming overdue shows with its next event."""
+        spec = complaint_filter(request.filter)
+        loop = asyncio.get_running_loop()
+        inbox: asyncio.Queue[Sequence[ComplaintChange]] = asyncio.Queue()
+
+        def on_change(changes: Sequence[ComplaintChange]) -> None:
+            loop.call_soon_threadsafe(inbox.put_nowait, changes)
+
+        # Listen before reading the initial state, so that no change falls in between.
+        self.projector.add_change_listener(on_change)
+        try:
+            members: set[str] = set()
+            rows = await asyncio.to_thread(lambda: list(self.queries.iterate_complaints(spec)))
+            now = self.queries.clock()
+            for row in rows:
+                members.add(row["complaint_id"])
+                if request.include_initial:
+                    yield query_pb2.ComplaintChange(complaint=complaint_view(row, now))
+            while True:
+                changes = list(await inbox.get())
+                while not inbox.empty():
+                    changes.extend(inbox.get_nowait())
+                latest = {change.complaint_id: change for change in changes}
+                ids = list(latest)
+                matching = await asyncio.to_thread(self.queries.matching, spec, ids)
+                leaving = [i for i in ids if i in members and i not in matching]
+                left = await asyncio.to_thread(self.queries.current, leaving) if leaving else {}
+                now = self.queries.clock()
+                for complaint_id, change in latest.items():
+                    changed: Row | None = matching.get(complaint_id) or left.get(complaint_id)
+                    if changed is None:
+                        continue
+                    if complaint_id in matching:
+                        members.add(complaint_id)
+                    else:
+                        members.discard(complaint_id)
+                    yield query_pb2.ComplaintChange(
+                        complaint=complaint_view(changed, now),
+                        event_type=change.event_type,
+                        event_id=change.event_id,
+                    )
+        finally:
+            self.projector.remove_change_listener(on_change)
+
+    async def GetStats(  # noqa: N802 - gRPC method name
+        self, request: query_pb2.GetStatsRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> query_pb2.GetStatsResponse:
+        start = _optional_time(request.period, "start") if request.HasField("period") else None
+        end = _optional_time(request.period, "end") if request.HasField("period") else None
+        office = request.office_code.strip().upper()
+        if office and not ancestors(office):
+            raise ValidationError(FieldViolation("office_code", "is not an office code"))
+        stats = await asyncio.to_thread(self.queries.stats, start, end, office)
+
+        def counts(values: Mapping[str, int]) -> list[query_pb2.CountByKey]:
+            return [query_pb2.CountByKey(key=k, count=v) for k, v in sorted(values.items())]
+
+        response = query_pb2.GetStatsResponse(
+            total=stats.total,
+            by_status=counts(stats.by_status),
+            by_office=counts(stats.by_office),
+            by_province=counts(stats.by_province),
+            by_category=counts(stats.by_category),
+            sla_compliance=stats.sla_compliance,
+            reassignments_per_complaint=stats.reassignments_per_complaint,
+            ping_pong_count=stats.ping_pong_count,
+            time_held=[
+                query_pb2.OfficeHolding(
+                    office_code=h.office_code,
+                    held=_duration(h.held.total_seconds()),
+                    complaints=h.complaints,
+                )
+                for h in stats.time_held
+            ],
+        )
+        if stats.median_time_to_first_response is not None:
+            response.median_time_to_first_response.CopyFrom(
+                _duration(stats.median_time_to_first_response.total_seconds())
+            )
+        if stats.median_time_to_resolution is not None:
+            response.median_time_to_resolution.CopyFrom(
+                _duration(stats.median_time_to_resolution.total_seconds())
+            )
+        return response
+
+    async def RebuildProjections(  # noqa: N802 - gRPC method name
+        self,
+        request: query_pb2.RebuildProjectionsRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
+    ) -> query_pb2.RebuildProjectionsResponse:
+        if self.rebuilder is None:
+            from aduan.errors import UnavailableError
+
+            raise UnavailableError("this query service has no EventLogs to rebuild from")
+        result = await self.rebuilder.rebuild()
+        return query_pb2.RebuildProjectionsResponse(
+            events_processed=result.events,
+            duration=_duration(result.seconds),
+            events_per_second=result.events_per_second,
+            positions=[
+                common_pb2.EventPosition(service=s, position=p)
+                for s, p in sorted(result.positions.items())
+            ],
         )

@@ -1,0 +1,397 @@
+"""The auditor's command line: `aduan-audit trail|export|replay|verify|rebuild`.
+
+trail, export and replay read the query service's read models directly (read-only, any number of
+copies); verify and rebuild read every write service's EventLog over gRPC. Configuration comes
+from the same ADUAN_* variables as the query service (ADUAN_STORE_URL, ADUAN_<SERVICE>_ADDR), and
+flags override them.
+
+The platform's `aduan` command can mount these commands with `register_commands(subparsers)`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from aduan.errors import AduanError
+from aduan.eventlog import EventLogReader
+from aduan.settings import WRITE_SERVICES, ServiceSettings
+from aduan_query.history import as_utc, is_overdue
+from aduan_query.readmodels import make_engine, migrate
+from aduan_query.rebuild import Rebuilder, verify
+from aduan_query.views import ComplaintFilter, ComplaintQueries
+
+EXPORT_COLUMNS = (
+    "event_id",
+    "complaint_id",
+    "service",
+    "position",
+    "event_type",
+    "occurred_at",
+    "actor_id",
+    "actor_kind",
+    "actor_role",
+    "actor_office",
+    "from_office",
+    "to_office",
+    "reason_code",
+    "rule_id",
+    "ruleset_version",
+    "note",
+    "summary",
+    "aggregate_version",
+    "correlation_id",
+    "causation_id",
+)
+
+REPLAY_COLUMNS = (
+    "complaint_id",
+    "ticket_number",
+    "status",
+    "category",
+    "province_code",
+    "regency_code",
+    "holding_office",
+    "reassignment_count",
+    "breached",
+    "overdue",
+    "filed_at",
+    "updated_at",
+)
+
+
+def moment(text: str) -> datetime:
+    """ISO 8601 date or date-time; without an offset it is read as UTC."""
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 time, e.g. 2026-03-01 or 2026-03-01T09:00:00+07:00"
+        ) from None
+    return as_utc(value)
+
+
+def _settings() -> ServiceSettings:
+    return ServiceSettings.from_env("query")
+
+
+def _store_url(args: argparse.Namespace) -> str:
+    return str(args.store_url or _settings().store_url)
+
+
+def _eventlogs(args: argparse.Namespace) -> dict[str, str]:
+    addresses = {name: _settings().peers[name] for name in WRITE_SERVICES}
+    for item in args.eventlog or []:
+        service, _, address = item.partition("=")
+        if service not in WRITE_SERVICES or not address:
+            raise SystemExit(f"--eventlog takes SERVICE=HOST:PORT with SERVICE in {WRITE_SERVICES}")
+        addresses[service] = address
+    return addresses
+
+
+def _console(out: TextIO | None = None) -> Console:
+    stream = out or sys.stdout
+    terminal = stream.isatty()
+    return Console(file=stream, width=None if terminal else 200, highlight=False)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return as_utc(value).isoformat()
+    return str(value)
+
+
+def _held(seconds: float) -> str:
+    return str(timedelta(seconds=int(seconds)))
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+def cmd_trail(args: argparse.Namespace) -> int:
+    queries = ComplaintQueries(make_engine(_store_url(args)))
+    complaint = queries.get_complaint(args.complaint)
+    complaint_id, rows = queries.full_audit_trail(complaint["complaint_id"])
+    console = _console()
+    table = Table(
+        title=f"Audit trail of {complaint['ticket_number'] or complaint_id} ({len(rows)} events)",
+        show_lines=False,
+    )
+    for column in ("#", "occurred at (UTC)", "event", "actor", "from", "to", "reason", "summary"):
+        table.add_column(column, overflow="fold")
+    for number, row in enumerate(rows, 1):
+        actor = row["actor_id"] + (f" @ {row['actor_office']}" if row["actor_office"] else "")
+        table.add_row(
+            str(number),
+            as_utc(row["occurred_at"]).strftime("%Y-%m-%d %H:%M:%S"),
+            f"{row['event_type']} ({row['event_id']})",
+            f"{actor} [{row['actor_kind'].lower()}]",
+            row["from_office"],
+            row["to_office"],
+            row["reason_code"],
+            row["summary"],
+        )
+    console.print(table)
+    custody = queries.custody(complaint_id)
+    if custody:
+        chain = Table(title="Custody")
+        for column in ("office", "received from", "from", "until", "held", "handed to"):
+            chain.add_column(column)
+        now = datetime.now(UTC)
+        for segment in custody:
+            seconds = (
+                segment["held_seconds"]
+                if segment["held_seconds"] is not None
+                else (now - as_utc(segment["from_at"])).total_seconds()
+            )
+            chain.add_row(
+                segment["office_code"],
+                segment["received_from"],
+                _text(segment["from_at"]),
+                _text(segment["until_at"]) or "(holding)",
+                _held(seconds),
+                segment["handed_to"],
+            )
+        console.print(chain)
+    return 0
+
+
+def export_rows(
+    queries: ComplaintQueries, since: datetime | None, until: datetime | None
+) -> Iterator[dict[str, Any]]:
+    for row in queries.audit_events(since, until):
+        yield {
+            name: _text(row[name]) if name == "occurred_at" else row[name]
+            for name in EXPORT_COLUMNS
+        }
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    queries = ComplaintQueries(make_engine(_store_url(args)))
+    rows = export_rows(queries, args.since, args.until)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8", newline="") as out:
+            write_export(rows, args.format, out)
+    else:
+        write_export(rows, args.format, sys.stdout)
+    return 0
+
+
+def write_export(rows: Iterator[dict[str, Any]], format_: str, out: TextIO) -> None:
+    if format_ == "csv":
+        writer = csv.DictWriter(out, fieldnames=list(EXPORT_COLUMNS))
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        for row in rows:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    queries = ComplaintQueries(make_engine(_store_url(args)))
+    spec = ComplaintFilter(
+        office_code=(args.office or "").upper(), include_descendants=bool(args.office)
+    )
+    rows = list(queries.iterate_complaints(spec, as_of=args.as_of))
+    records = [
+        {
+            name: (is_overdue(row, args.as_of) if name == "overdue" else _text(row[name]))
+            for name in REPLAY_COLUMNS
+        }
+        for row in rows
+    ]
+    if args.format == "jsonl":
+        for record in records:
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        return 0
+    table = Table(
+        title=f"What the system showed at {args.as_of.isoformat()} ({len(rows)} complaints)"
+    )
+    for column in REPLAY_COLUMNS:
+        table.add_column(column, overflow="fold")
+    for record in records:
+        table.add_row(*(str(record[c]) for c in REPLAY_COLUMNS))
+    _console().print(table)
+    return 0
+
+
+def _progress_bar(console: Console) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]:>10.0f} events/s"),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
+async def _verify(args: argparse.Namespace, console: Console) -> int:
+    engine = make_engine(_store_url(args))
+    reader = EventLogReader(_eventlogs(args))
+    try:
+        with _progress_bar(console) as bar:
+            task = bar.add_task("rebuilding for comparison", total=None, rate=0.0)
+            started = datetime.now(UTC)
+
+            def progress(done: int, expected: int) -> None:
+                elapsed = (datetime.now(UTC) - started).total_seconds() or 1e-9
+                bar.update(task, completed=done, total=expected, rate=done / elapsed)
+
+            report = await verify(engine, reader, WRITE_SERVICES, progress=progress)
+    finally:
+        await reader.close()
+        engine.dispose()
+    positions = ", ".join(f"{s} {p}" for s, p in sorted(report.positions.items()))
+    compared = ", ".join(f"{t} {n}" for t, n in report.rows_compared.items())
+    console.print(f"compared at positions: {positions or 'none'}; rows: {compared}")
+    if report.ok:
+        console.print("[green]OK: the live read models equal a fresh rebuild[/green]")
+        return 0
+    console.print(f"[red]{len(report.differences)} differences:[/red]")
+    for difference in report.differences[: args.limit]:
+        console.print(f"  {difference}")
+    if len(report.differences) > args.limit:
+        console.print(f"  ... and {len(report.differences) - args.limit} more")
+    return 1
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    return asyncio.run(_verify(args, _console()))
+
+
+async def _rebuild(args: argparse.Namespace, console: Console) -> int:
+    engine = make_engine(_store_url(args))
+    reader = EventLogReader(_eventlogs(args))
+    try:
+        await asyncio.to_thread(migrate, engine)
+        rebuilder = Rebuilder(engine, reader, WRITE_SERVICES)
+        with _progress_bar(console) as bar:
+            task = bar.add_task("rebuilding read models", total=None, rate=0.0)
+            started = datetime.now(UTC)
+
+            def progress(done: int, expected: int) -> None:
+                elapsed = (datetime.now(UTC) - started).total_seconds() or 1e-9
+                bar.update(task, completed=done, total=expected, rate=done / elapsed)
+
+            result = await rebuilder.rebuild(progress)
+    finally:
+        await reader.close()
+        engine.dispose()
+    positions = ", ".join(f"{s} {p}" for s, p in sorted(result.positions.items()))
+    console.print(
+        f"rebuilt and swapped in: {result.events} events in {result.seconds:.1f}s "
+        f"({result.events_per_second:.0f} events/s); positions {positions or 'none'}"
+    )
+    return 0
+
+
+def cmd_rebuild(args: argparse.Namespace) -> int:
+    return asyncio.run(_rebuild(args, _console()))
+
+
+# -- parser ----------------------------------------------------------------------------------------
+
+
+def _common(parser: argparse.ArgumentParser, eventlogs: bool = False) -> None:
+    parser.add_argument(
+        "--store-url", default=None, help="query read models (default: $ADUAN_STORE_URL)"
+    )
+    if eventlogs:
+        parser.add_argument(
+            "--eventlog",
+            action="append",
+            metavar="SERVICE=HOST:PORT",
+            help="EventLog address of a write service (default: $ADUAN_<SERVICE>_ADDR)",
+        )
+
+
+def add_audit_commands(commands: Any) -> None:
+    """Add trail, export, replay and verify to an argparse subparsers object."""
+    trail = commands.add_parser("trail", help="the audit trail and custody of one complaint")
+    trail.add_argument("complaint", help="ticket number or complaint id")
+    _common(trail)
+    trail.set_defaults(func=cmd_trail)
+
+    export = commands.add_parser("export", help="every event with actor and offices")
+    export.add_argument("--since", type=moment, default=None, help="from this time (inclusive)")
+    export.add_argument("--until", type=moment, default=None, help="to this time (exclusive)")
+    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    export.add_argument("--output", default=None, help="file to write (default: stdout)")
+    _common(export)
+    export.set_defaults(func=cmd_export)
+
+    replay = commands.add_parser("replay", help="every complaint as the system showed it then")
+    replay.add_argument("--as-of", type=moment, required=True, help="ISO 8601 time")
+    replay.add_argument("--office", default=None, help="only this office and its descendants")
+    replay.add_argument("--format", choices=("table", "jsonl"), default="table")
+    _common(replay)
+    replay.set_defaults(func=cmd_replay)
+
+    check = commands.add_parser(
+        "verify", help="compare the live read models with a fresh rebuild from the EventLogs"
+    )
+    check.add_argument("--limit", type=int, default=50, help="differences to print")
+    _common(check, eventlogs=True)
+    check.set_defaults(func=cmd_verify)
+
+
+def add_rebuild_command(commands: Any) -> None:
+    rebuild = commands.add_parser(
+        "rebuild", help="rebuild the read models from the EventLogs and swap them in"
+    )
+    _common(rebuild, eventlogs=True)
+    rebuild.set_defaults(func=cmd_rebuild)
+
+
+def register_commands(commands: Any) -> None:
+    """Mount `audit <trail|export|replay|verify>` and `rebuild` on another CLI's subparsers."""
+    audit = commands.add_parser("audit", help="auditor tools: trail, export, replay, verify")
+    add_audit_commands(audit.add_subparsers(dest="audit_command", required=True))
+    add_rebuild_command(commands)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aduan-audit",
+        description="Audit Aduan's history: trails, exports, replays and verification.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    add_audit_commands(commands)
+    add_rebuild_command(commands)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run a parsed command; domain errors become a message and exit status 2."""
+    try:
+        return int(args.func(args))
+    except AduanError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run(build_parser().parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

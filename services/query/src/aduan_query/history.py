@@ -1,0 +1,413 @@
+"""Pure functions from integration events to read-model rows: the complaint fold, audit rows and
+custody moves. The projector, the rebuild and the time-travel queries all use these, so that a
+live projection, a rebuild and a replay cannot disagree.
+
+The complaint view is a fold of the complaint's events in *history order*: (occurred_at, service,
+position). Intake and routing are independent upstreams, so their events can be projected in any
+interleaving; folding in history order (the projector re-folds when an event arrives late) makes
+the result independent of arrival order, and makes "the state as of T" simply the fold of the
+events that occurred up to T.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from aduan.v1 import common_pb2, events_pb2
+from aduan_query.offices import chain_text
+
+State = dict[str, Any]
+HistoryKey = tuple[datetime, str, int]
+
+OPEN_STATUSES = ("RECEIVED", "ASSIGNED", "IN_PROGRESS")
+ERASED_CONTACT = "[erased]"
+
+# Events that change the complaint view. Notification events and audit-only intake events
+# (status requests, contact reveals) appear in the audit trail but leave the view unchanged.
+VIEW_EVENTS = frozenset(
+    {
+        "complaint_filed",
+        "reporter_message_added",
+        "complaint_withdrawn",
+        "resolution_rated",
+        "reporter_erased",
+        "case_opened",
+        "case_routed",
+        "case_classified",
+        "case_accepted",
+        "case_reassigned",
+        "reporter_answered",
+        "case_resolved",
+        "case_reopened",
+        "case_closed",
+        "sla_breached",
+        "ping_pong_flagged",
+    }
+)
+
+# Routing events that move or end custody of a case.
+CUSTODY_EVENTS = frozenset(
+    {"case_routed", "case_reassigned", "sla_breached", "case_closed", "case_reopened"}
+)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """Databases hand back naive (SQLite) or zoned (PostgreSQL) datetimes; compare them in UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def stamp(value: Any) -> datetime:
+    return as_utc(value.ToDatetime(tzinfo=UTC))
+
+
+def optional_stamp(message: Any, field: str) -> datetime | None:
+    return stamp(getattr(message, field)) if message.HasField(field) else None
+
+
+def enum_name(enum: Any, value: int, prefix: str) -> str:
+    return str(enum.Name(value)).removeprefix(prefix)
+
+
+def history_key(envelope: events_pb2.Envelope) -> HistoryKey:
+    return (stamp(envelope.occurred_at), envelope.service, envelope.position)
+
+
+def row_key(row: Mapping[str, Any]) -> HistoryKey:
+    return (as_utc(row["last_occurred_at"]), row["last_service"], int(row["last_position"]))
+
+
+def empty_state(complaint_id: str) -> State:
+    return {
+        "complaint_id": complaint_id,
+        "ticket_number": None,
+        "status": "RECEIVED",
+        "routing_status": "",
+        "withdrawn": False,
+        "filed": False,
+        "classified": False,
+        "category": "UNSPECIFIED",
+        "scope": "UNSPECIFIED",
+        "channel": "UNSPECIFIED",
+        "province_code": "",
+        "regency_code": "",
+        "address": "",
+        "subject": "",
+        "description": "",
+        "holding_office": "",
+        "office_chain": "",
+        "accept_due": None,
+        "response_due": None,
+        "resolution_due": None,
+        "breached": "",
+        "masked_contact": "",
+        "anonymous": False,
+        "confidential": False,
+        "reporter_erased": False,
+        "reassignment_count": 0,
+        "ping_pong_flagged": False,
+        "rating": 0,
+        "filed_at": None,
+        "assigned_at": None,
+        "accepted_at": None,
+        "first_response_at": None,
+        "resolved_at": None,
+        "closed_at": None,
+        "updated_at": None,
+        "last_occurred_at": None,
+        "last_service": "",
+        "last_position": 0,
+        "last_event_id": "",
+    }
+
+
+STATE_COLUMNS = tuple(empty_state("").keys())
+
+
+def normalise(row: Mapping[str, Any]) -> State:
+    """A stored row as a fold state: only state columns, datetimes in UTC."""
+    return {
+        name: as_utc(row[name]) if isinstance(row[name], datetime) else row[name]
+        for name in STATE_COLUMNS
+    }
+
+
+def _place(state: State, office: str, at: datetime) -> None:
+    """The case now sits with `office`, which has not accepted it yet."""
+    state["holding_office"] = office
+    state["office_chain"] = chain_text(office)
+    state["assigned_at"] = at
+    state["accepted_at"] = None
+    state["response_due"] = None
+    if state["routing_status"] in {"", "ASSIGNED", "IN_PROGRESS"}:
+        state["routing_status"] = "ASSIGNED"
+
+
+def _location(state: State, location: common_pb2.Location) -> None:
+    state["province_code"] = location.province_code
+    state["regency_code"] = location.regency_code
+    state["address"] = location.address
+
+
+def apply(state: State, envelope: events_pb2.Envelope) -> bool:
+    """Fold one event into `state` (in place). False when the event does not touch the view."""
+    kind = envelope.WhichOneof("payload")
+    if kind not in VIEW_EVENTS:
+        return False
+    at = stamp(envelope.occurred_at)
+    event: Any = getattr(envelope, kind)
+    if kind == "complaint_filed":
+        state["filed"] = True
+        state["ticket_number"] = event.ticket_number or state["ticket_number"]
+        state["channel"] = enum_name(common_pb2.Channel, event.channel, "CHANNEL_")
+        state["anonymous"] = event.anonymous
+        state["confidential"] = state["confidential"] or event.confidential
+        state["masked_contact"] = (
+            ERASED_CONTACT if state["reporter_erased"] else event.masked_contact
+        )
+        state["subject"] = event.subject
+        state["description"] = event.description
+        state["filed_at"] = at
+        if not state["classified"]:
+            state["category"] = enum_name(common_pb2.Category, event.category, "CATEGORY_")
+            _location(state, event.location)
+    elif kind == "complaint_withdrawn":
+        state["withdrawn"] = True
+    elif kind == "resolution_rated":
+        state["rating"] = event.rating
+    elif kind == "reporter_erased":
+        state["reporter_erased"] = True
+        state["masked_contact"] = ERASED_CONTACT
+    elif kind == "case_opened":
+        state["ticket_number"] = state["ticket_number"] or event.ticket_number or None
+        state["confidential"] = state["confidential"] or event.confidential
+        if not state["classified"] and not state["filed"]:
+            state["category"] = enum_name(common_pb2.Category, event.category, "CATEGORY_")
+            _location(state, event.location)
+        if state["filed_at"] is None:
+            state["filed_at"] = optional_stamp(event, "filed_at") or at
+        state["resolution_due"] = optional_stamp(event, "resolution_due")
+    elif kind == "case_routed":
+        _place(state, event.to_office.code, at)
+        state["accept_due"] = optional_stamp(event, "accept_due")
+    elif kind == "case_classified":
+        state["classified"] = True
+        if event.category != common_pb2.CATEGORY_UNSPECIFIED:
+            state["category"] = enum_name(common_pb2.Category, event.category, "CATEGORY_")
+        if event.HasField("location") and event.location.province_code:
+            _location(state, event.location)
+        if event.scope != common_pb2.SCOPE_UNSPECIFIED:
+            state["scope"] = enum_name(common_pb2.Scope, event.scope, "SCOPE_")
+    elif kind == "case_accepted":
+        if event.office.code and event.office.code != state["holding_office"]:
+            state["holding_office"] = event.office.code
+            state["office_chain"] = chain_text(event.office.code)
+        state["routing_status"] = "IN_PROGRESS"
+        state["accepted_at"] = at
+        state["response_due"] = optional_stamp(event, "response_due")
+    elif kind == "case_reassigned":
+        _place(state, event.to_office.code, at)
+        state["reassignment_count"] += 1
+        state["accept_due"] = optional_stamp(event, "accept_due")
+    elif kind == "reporter_answered":
+        state["first_response_at"] = state["first_response_at"] or at
+    elif kind == "case_resolved":
+        state["routing_status"] = "RESOLVED"
+        state["resolved_at"] = at
+        state["closed_at"] = None
+    elif kind == "case_reopened":
+        state["routing_status"] = "IN_PROGRESS" if state["accepted_at"] else "ASSIGNED"
+        state["resolved_at"] = None
+        state["closed_at"] = None
+    elif kind == "case_closed":
+        state["routing_status"] = "CLOSED"
+        state["closed_at"] = at
+    elif kind == "sla_breached":
+        breached = set(filter(None, state["breached"].split(",")))
+        breached.add(enum_name(common_pb2.SlaKind, event.sla, "SLA_KIND_"))
+        state["breached"] = ",".join(sorted(breached))
+        target = event.escalated_to.code
+        if target and target != state["holding_office"]:
+            _place(state, target, at)
+    elif kind == "ping_pong_flagged":
+        state["ping_pong_flagged"] = True
+    if state["filed_at"] is None:
+        state["filed_at"] = at
+    state["status"] = "WITHDRAWN" if state["withdrawn"] else (state["routing_status"] or "RECEIVED")
+    state["updated_at"] = at
+    state["last_occurred_at"] = at
+    state["last_service"] = envelope.service
+    state["last_position"] = envelope.position
+    state["last_event_id"] = envelope.event_id
+    return True
+
+
+def is_overdue(row: Mapping[str, Any], at: datetime) -> bool:
+    """Open and past a deadline that still applies (the same rule as `views.overdue_condition`)."""
+    status = row["status"]
+    if status not in OPEN_STATUSES:
+        return False
+
+    def past(name: str) -> bool:
+        value = row[name]
+        return value is not None and as_utc(value) < at
+
+    return (
+        (status == "ASSIGNED" and past("accept_due"))
+        or (status == "IN_PROGRESS" and row["first_response_at"] is None and past("response_due"))
+        or past("resolution_due")
+    )
+
+
+# -- audit trail ------------------------------------------------------------------------------
+
+
+def _office(ref: common_pb2.OfficeRef) -> str:
+    return str(ref.code)
+
+
+def audit_details(envelope: events_pb2.Envelope) -> dict[str, str]:
+    """from/to office, reason, note, rule and a one-line summary of an event."""
+    kind = envelope.WhichOneof("payload") or ""
+    event: Any = getattr(envelope, kind) if kind else None
+    details = {
+        "from_office": "",
+        "to_office": "",
+        "reason_code": "",
+        "note": "",
+        "rule_id": "",
+        "ruleset_version": "",
+        "summary": envelope.event_type,
+    }
+    if event is None:
+        return details
+    if kind == "complaint_filed":
+        details["summary"] = f"Filed {event.ticket_number} via " + enum_name(
+            common_pb2.Channel, event.channel, "CHANNEL_"
+        )
+    elif kind == "reporter_message_added":
+        details["summary"] = "Reporter added a message"
+    elif kind == "complaint_withdrawn":
+        details["note"] = event.reason
+        details["summary"] = "Withdrawn by the reporter"
+    elif kind == "resolution_rated":
+        details["note"] = event.comment
+        details["summary"] = f"Resolution rated {event.rating}/5"
+    elif kind == "status_requested":
+        details["summary"] = "Reporter asked for the status"
+    elif kind == "contact_revealed":
+        details["note"] = event.purpose
+        details["summary"] = f"Contact revealed for {event.purpose}"
+    elif kind == "reporter_erased":
+        details["note"] = event.reason
+        details["summary"] = "Reporter's personal data erased"
+    elif kind == "case_opened":
+        details["summary"] = "Case opened"
+    elif kind == "case_routed":
+        details["to_office"] = _office(event.to_office)
+        details["rule_id"] = event.rule_id
+        details["ruleset_version"] = event.ruleset_version
+        details["summary"] = f"Routed to {event.to_office.code} by rule {event.rule_id}"
+    elif kind == "case_classified":
+        details["note"] = event.note
+        details["summary"] = "Classified as " + enum_name(
+            common_pb2.Category, event.category, "CATEGORY_"
+        )
+    elif kind == "case_accepted":
+        details["to_office"] = _office(event.office)
+        details["summary"] = f"Accepted by {event.office.code}"
+    elif kind == "case_reassigned":
+        reassignment = enum_name(common_pb2.ReassignmentKind, event.kind, "REASSIGNMENT_KIND_")
+        details["from_office"] = _office(event.from_office)
+        details["to_office"] = _office(event.to_office)
+        details["reason_code"] = enum_name(common_pb2.ReasonCode, event.reason_code, "REASON_CODE_")
+        details["note"] = event.note
+        details["rule_id"] = event.rule_id
+        details["ruleset_version"] = event.ruleset_version
+        details["summary"] = (
+            f"{reassignment.replace('_', ' ').capitalize()} {event.from_office.code} -> "
+            f"{event.to_office.code} ({details['reason_code']})"
+        )
+    elif kind == "reporter_answered":
+        details["from_office"] = _office(event.office)
+        details["note"] = event.text
+        details["summary"] = f"{event.office.code} answered the reporter" + (
+            " (first response)" if event.first_response else ""
+        )
+    elif kind == "case_resolved":
+        details["from_office"] = _office(event.office)
+        details["note"] = event.summary
+        details["summary"] = f"Resolved by {event.office.code}"
+    elif kind == "case_reopened":
+        details["note"] = event.reason
+        details["summary"] = "Reopened" + (" by the reporter" if event.by_reporter else "")
+    elif kind == "case_closed":
+        details["note"] = event.reason
+        details["summary"] = "Closed automatically" if event.automatic else "Closed"
+    elif kind == "sla_breached":
+        sla = enum_name(common_pb2.SlaKind, event.sla, "SLA_KIND_")
+        details["from_office"] = _office(event.office)
+        details["to_office"] = _office(event.escalated_to)
+        details["reason_code"] = "SLA_BREACH"
+        details["summary"] = f"{sla} deadline missed by {event.office.code}" + (
+            f", escalated to {event.escalated_to.code}" if event.escalated_to.code else ""
+        )
+    elif kind == "ping_pong_flagged":
+        details["from_office"] = _office(event.returned_to)
+        details["to_office"] = _office(event.supervising_office)
+        details["summary"] = (
+            f"Ping-pong flagged after {event.reassignment_count} reassignments; "
+            f"supervisor {event.supervising_office.code}"
+        )
+    elif kind.startswith("delivery_"):
+        delivery = event.delivery_id
+        if kind == "delivery_scheduled":
+            recipient = enum_name(events_pb2.RecipientKind, event.recipient_kind, "RECIPIENT_KIND_")
+            details["summary"] = f"Message {event.template} scheduled for {recipient.lower()}"
+            if event.recipient_kind == events_pb2.RECIPIENT_KIND_OFFICE:
+                details["to_office"] = event.recipient
+        elif kind == "delivery_failed":
+            details["note"] = event.error
+            details["summary"] = f"Delivery {delivery} attempt {event.attempt} failed"
+        elif kind == "delivery_gave_up":
+            details["note"] = event.last_error
+            details["summary"] = f"Delivery {delivery} gave up after {event.attempts} attempts"
+        elif kind == "delivery_skipped":
+            details["note"] = event.reason
+            details["summary"] = f"Delivery {delivery} skipped ({event.reason})"
+        else:
+            details["summary"] = f"{envelope.event_type} {delivery}"
+    return details
+
+
+def audit_row(envelope: events_pb2.Envelope) -> dict[str, Any]:
+    return {
+        "event_id": envelope.event_id,
+        "complaint_id": envelope.complaint_id,
+        "service": envelope.service,
+        "position": envelope.position,
+        "event_type": envelope.event_type,
+        "occurred_at": stamp(envelope.occurred_at),
+        "actor_id": envelope.actor.id,
+        "actor_kind": enum_name(common_pb2.ActorKind, envelope.actor.kind, "ACTOR_KIND_"),
+        "actor_role": envelope.actor.role,
+        "actor_office": envelope.actor.office_code,
+        "aggregate_version": envelope.aggregate_version,
+        "correlation_id": envelope.correlation_id,
+        "causation_id": envelope.causation_id,
+        "envelope": envelope.SerializeToString(deterministic=True),
+        **audit_details(envelope),
+    }
+
+
+def custody_target(envelope: events_pb2.Envelope) -> str | None:
+    """The office that receives custody with this routing event, if any."""
+    kind = envelope.WhichOneof("payload")
+    if kind == "case_routed":
+        return str(envelope.case_routed.to_office.code)
+    if kind == "case_reassigned":
+        return str(envelope.case_reassigned.to_office.code)
+    if kind == "sla_breached" and envelope.sla_breached.escalated_to.code:
+        return str(envelope.sla_breached.escalated_to.code)
+    return None
