@@ -10,8 +10,7 @@ import grpc
 from aduan.backbone import WriteBackbone
 from aduan.eventlog import EventLogReader
 from aduan.jetstream import TrackedConsumer
-from aduan.logs import configure_logging
-from aduan.runtime import ServiceRuntime
+from aduan.runtime import ServiceRuntime, bootstrap
 from aduan.settings import ServiceSettings
 from aduan.store import store_env
 from aduan.v1 import intake_pb2, intake_pb2_grpc
@@ -68,8 +67,7 @@ def main(argv: list[str] | None = None) -> None:
         "WhatsApp webhook). Configured by ADUAN_* environment variables; see docs/intake.md.",
     )
     parser.parse_args(argv)
-    settings = ServiceSettings.from_env(SERVICE)
-    configure_logging(SERVICE, settings.log_level, settings.log_format)
+    settings = bootstrap(SERVICE)
     asyncio.run(build_runtime(settings).serve())
 
 
