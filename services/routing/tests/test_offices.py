@@ -1,0 +1,80 @@
+"""The office registry: every province and regency has its office, and the escalation tree is
+Kantah -> Kanwil -> Pusat triage."""
+
+from __future__ import annotations
+
+from aduan.areas import area_registry
+from aduan_routing.offices import OfficeLevel, default_registry
+
+
+def test_the_registry_has_pusat_units_33_kanwil_and_a_kantah_per_regency() -> None:
+    registry = default_registry()
+    areas = area_registry()
+    kanwil = registry.list(level=OfficeLevel.KANWIL)
+    kantah = registry.list(level=OfficeLevel.KANTAH)
+    assert len(areas.provinces) == 38
+    assert len(kanwil) == 33
+    assert len(kantah) == len(areas.regencies) == 514
+    pusat = {o.code for o in registry.list(level=OfficeLevel.PUSAT)}
+    assert {"PUSAT.IP3", "PUSAT.PSKP", "PUSAT.ITJEN", "PUSAT.HAK_TANAH"} <= pusat
+    assert {"PUSAT.TATA_RUANG", "PUSAT.PENGADAAN_TANAH"} <= pusat
+    assert registry.version.endswith("+idn-area-4.0.1")
+
+
+def test_every_province_is_served_by_exactly_one_kanwil() -> None:
+    registry = default_registry()
+    served = [
+        p for office in registry.list(level=OfficeLevel.KANWIL) for p in office.province_codes
+    ]
+    assert sorted(served) == sorted(area_registry().provinces)
+
+
+def test_provinces_without_a_kanwil_are_served_by_the_kanwil_they_were_split_from() -> None:
+    registry = default_registry()
+    assert registry.get("KANWIL.93") is None
+    for province, kanwil in {
+        "65": "KANWIL.64",
+        "93": "KANWIL.91",
+        "94": "KANWIL.91",
+        "95": "KANWIL.91",
+        "96": "KANWIL.92",
+    }.items():
+        found = registry.kanwil_for_province(province)
+        assert found is not None
+        assert found.code == kanwil
+    # A Kantah in Papua Selatan reports to the Kanwil in Papua.
+    kantah = next(r for r in area_registry().regencies.values() if r.province_code == "93")
+    assert registry.require(f"KANTAH.{kantah.code}").parent_code == "KANWIL.91"
+
+
+def test_every_kantah_escalates_to_its_kanwil_then_to_the_triage_desk() -> None:
+    registry = default_registry()
+    for regency in area_registry().regencies.values():
+        chain = [o.code for o in registry.ancestors(f"KANTAH.{regency.code}")]
+        expected_kanwil = registry.kanwil_by_province[regency.province_code]
+        assert chain == [expected_kanwil, "PUSAT.IP3"]
+    assert registry.ancestors("PUSAT.IP3") == []
+    assert [o.code for o in registry.ancestors("PUSAT.ITJEN")] == ["PUSAT.IP3"]
+
+
+def test_names_come_from_the_area_codes() -> None:
+    registry = default_registry()
+    assert registry.require("KANTAH.32.73").name == "Kantor Pertanahan Kota Bandung"
+    assert registry.require("KANWIL.32").name == "Kantor Wilayah BPN Provinsi Jawa Barat"
+
+
+def test_the_supervising_office_of_a_bounce_is_the_lowest_office_above_both() -> None:
+    registry = default_registry()
+    assert registry.supervisor_of(["KANTAH.32.73", "KANTAH.32.01"]).code == "KANWIL.32"
+    assert registry.supervisor_of(["KANTAH.32.73", "KANWIL.32"]).code == "PUSAT.IP3"
+    assert registry.supervisor_of(["KANTAH.32.73", "KANTAH.33.01"]).code == "PUSAT.IP3"
+
+
+def test_filters() -> None:
+    registry = default_registry()
+    under_jabar = registry.list(parent_code="KANWIL.32")
+    assert under_jabar
+    assert all(o.level is OfficeLevel.KANTAH for o in under_jabar)
+    assert len(under_jabar) == len(area_registry().regencies_of("32"))
+    papua = registry.list(province_code="94", level=OfficeLevel.KANWIL)
+    assert [o.code for o in papua] == ["KANWIL.91"]
