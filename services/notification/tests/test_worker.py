@@ -3,9 +3,7 @@ per recipient, through failures, redeliveries, erasure and a crash between send 
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,16 +13,7 @@ from aduan.context import Actor, CommandContext
 from aduan.store import DuplicateEventError
 from aduan.v1 import common_pb2
 from aduan_notification.application import NotificationApplication
-from aduan_notification.channels import (
-    LogSender,
-    OfficeWebhookSender,
-    Sender,
-    WebhookConfig,
-    WhatsAppConfig,
-    WhatsAppSender,
-)
 from aduan_notification.consumer import NotificationProcessor, upstream_event
-from aduan_notification.contacts import IntakeContacts
 from aduan_notification.domain import DeliveryChannel, DeliveryStatus, RetryPolicy
 from aduan_notification.testing import (
     ALL_LIVE,
@@ -36,10 +25,12 @@ from aduan_notification.testing import (
     Upstream,
     filed,
     memory_app,
+    run_worker_until,
     sqlite_app,
+    stand_in_worker,
+    store_bytes,
     story,
 )
-from aduan_notification.worker import DeliveryWorker
 
 pytestmark = pytest.mark.integration
 
@@ -50,49 +41,6 @@ CANARY_STRINGS = [
     CANARY.email,
     CANARY.nik,
 ]
-
-
-def senders(provider: StandInProvider) -> dict[DeliveryChannel, Sender]:
-    return {
-        DeliveryChannel.WHATSAPP: WhatsAppSender(
-            WhatsAppConfig(provider.base_url, provider.token, "1234567890"), timeout_seconds=2
-        ),
-        DeliveryChannel.OFFICE_WEBHOOK: OfficeWebhookSender(
-            WebhookConfig(provider.webhook_url, provider.webhook_secret), timeout_seconds=2
-        ),
-        DeliveryChannel.LOG: LogSender(),
-    }
-
-
-def make_worker(
-    app: NotificationApplication, provider: StandInProvider, intake: FakeIntake
-) -> DeliveryWorker:
-    return DeliveryWorker(
-        app, senders(provider), IntakeContacts(intake.address), concurrency=4, poll_seconds=0.05
-    )
-
-
-async def run_until(worker: DeliveryWorker, done: Callable[[], bool], within: float = 15.0) -> None:
-    task = asyncio.create_task(worker.run())
-    deadline = time.monotonic() + within
-    try:
-        while not done():
-            if time.monotonic() > deadline:
-                raise AssertionError("condition not reached in time")
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.02)
-    finally:
-        worker.stop()
-        await asyncio.wait_for(task, 10)
-        await worker.contacts.close()
-        for sender in worker.senders.values():
-            await sender.close()
-
-
-def store_bytes(store: Path) -> bytes:
-    """The database file and its journals (-wal, -shm), as bytes."""
-    return b"".join(p.read_bytes() for p in store.parent.iterdir() if p.name.startswith(store.name))
 
 
 def statuses(app: NotificationApplication, complaint: str) -> list[DeliveryStatus]:
@@ -117,7 +65,7 @@ async def test_every_notifying_event_is_sent_exactly_once_despite_redelivery_and
         with pytest.raises(DuplicateEventError):
             processor.process(envelope)
 
-    await run_until(make_worker(app, provider, intake_server), all_final(app, "c-1"))
+    await run_worker_until(stand_in_worker(app, provider, intake_server), all_final(app, "c-1"))
 
     deliveries = app.list_deliveries("c-1")
     assert {d.status for d in deliveries} == {DeliveryStatus.SENT}
@@ -148,7 +96,7 @@ async def test_an_erased_reporter_is_skipped(
     [delivery] = app.react(
         upstream_event(Upstream("intake").envelope("c-9", complaint_filed=filed("ADU-2026-ZZZZZZ")))
     )
-    await run_until(make_worker(app, provider, intake_server), all_final(app, "c-9"))
+    await run_worker_until(stand_in_worker(app, provider, intake_server), all_final(app, "c-9"))
     skipped = app.get_delivery(delivery.id)
     assert skipped.status is DeliveryStatus.SKIPPED
     assert skipped.skip_reason == "ERASED"
@@ -166,7 +114,7 @@ async def test_gives_up_after_the_maximum_then_an_operator_retry_sends_it(
     [delivery] = app.react(
         upstream_event(Upstream("intake").envelope("c-8", complaint_filed=filed("ADU-2026-YYYYYY")))
     )
-    await run_until(make_worker(app, provider, intake_server), all_final(app, "c-8"))
+    await run_worker_until(stand_in_worker(app, provider, intake_server), all_final(app, "c-8"))
     gave_up = app.get_delivery(delivery.id)
     assert gave_up.status is DeliveryStatus.GAVE_UP
     assert gave_up.attempts == 3
@@ -174,7 +122,7 @@ async def test_gives_up_after_the_maximum_then_an_operator_retry_sends_it(
     assert provider.sends == 0
 
     app.retry_delivery(str(delivery.id), CommandContext(actor=Actor.system("operator")))
-    await run_until(make_worker(app, provider, intake_server), all_final(app, "c-8"))
+    await run_worker_until(stand_in_worker(app, provider, intake_server), all_final(app, "c-8"))
     assert app.get_delivery(delivery.id).status is DeliveryStatus.SENT
     assert provider.sends == 1
 
@@ -189,7 +137,7 @@ async def test_a_send_interrupted_before_it_was_recorded_is_repeated_with_the_sa
     )
     # The process records the attempt, the provider accepts the message ... and the process dies.
     _, attempt = first.record_attempt(delivery.id)
-    crashed = make_worker(first, provider, intake_server)
+    crashed = stand_in_worker(first, provider, intake_server)
     message = crashed._message(delivery, await crashed.contacts.reporter_contact("c-7", "test"))
     assert message is not None
     await crashed.senders[DeliveryChannel.WHATSAPP].send(message)
@@ -198,7 +146,9 @@ async def test_a_send_interrupted_before_it_was_recorded_is_repeated_with_the_sa
 
     restarted = sqlite_app(store, channels=ALL_LIVE)
     assert restarted.get_delivery(delivery.id).status is DeliveryStatus.ATTEMPTING
-    await run_until(make_worker(restarted, provider, intake_server), all_final(restarted, "c-7"))
+    await run_worker_until(
+        stand_in_worker(restarted, provider, intake_server), all_final(restarted, "c-7")
+    )
     recovered = restarted.get_delivery(delivery.id)
     assert recovered.status is DeliveryStatus.SENT
     assert recovered.attempts == attempt + 1
@@ -222,7 +172,7 @@ async def test_outside_the_24_hour_window_whatsapp_gets_a_template(
             )
         )
     )
-    await run_until(make_worker(app, provider, intake_server), all_final(app, "c-6"))
+    await run_worker_until(stand_in_worker(app, provider, intake_server), all_final(app, "c-6"))
     [request] = provider.requests
     assert request.document["type"] == expected_type
 
@@ -240,7 +190,7 @@ async def test_the_canary_never_reaches_the_store_or_the_logs(
     processor = NotificationProcessor(app)
     for envelope in story(Upstream("intake"), Upstream("routing"), "c-5", "ADU-2026-VVVVVV"):
         processor.process(envelope)
-    await run_until(make_worker(app, provider, intake_server), all_final(app, "c-5"))
+    await run_worker_until(stand_in_worker(app, provider, intake_server), all_final(app, "c-5"))
     assert set(statuses(app, "c-5")) == {DeliveryStatus.SENT}
     # The provider did receive the contact: it was used, just never kept.
     assert any(r.document.get("to") == CANARY.phone.lstrip("+") for r in provider.requests)

@@ -16,6 +16,7 @@ Loopback only.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import itertools
@@ -24,7 +25,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent import futures
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -38,7 +39,17 @@ import grpc
 from aduan.envelopes import timestamp
 from aduan.v1 import common_pb2, events_pb2, intake_pb2, intake_pb2_grpc
 from aduan_notification.application import ChannelPolicy, NotificationApplication
+from aduan_notification.channels import (
+    LogSender,
+    OfficeWebhookSender,
+    Sender,
+    WebhookConfig,
+    WhatsAppConfig,
+    WhatsAppSender,
+)
+from aduan_notification.contacts import IntakeContacts
 from aduan_notification.domain import DeliveryChannel, RetryPolicy
+from aduan_notification.worker import DeliveryWorker
 
 
 @dataclass(frozen=True)
@@ -427,3 +438,51 @@ def sqlite_app(path: Path, **kwargs: Any) -> NotificationApplication:
     return NotificationApplication(
         env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)}, **kwargs
     )
+
+
+# -- running the sender against the stand-ins ------------------------------------------------
+
+
+def senders(provider: StandInProvider) -> dict[DeliveryChannel, Sender]:
+    return {
+        DeliveryChannel.WHATSAPP: WhatsAppSender(
+            WhatsAppConfig(provider.base_url, provider.token, "1234567890"), timeout_seconds=2
+        ),
+        DeliveryChannel.OFFICE_WEBHOOK: OfficeWebhookSender(
+            WebhookConfig(provider.webhook_url, provider.webhook_secret), timeout_seconds=2
+        ),
+        DeliveryChannel.LOG: LogSender(),
+    }
+
+
+def stand_in_worker(
+    app: NotificationApplication, provider: StandInProvider, intake: FakeIntake
+) -> DeliveryWorker:
+    return DeliveryWorker(
+        app, senders(provider), IntakeContacts(intake.address), concurrency=4, poll_seconds=0.05
+    )
+
+
+async def run_worker_until(
+    worker: DeliveryWorker, done: Callable[[], bool], within: float = 15.0
+) -> None:
+    task = asyncio.create_task(worker.run())
+    deadline = time.monotonic() + within
+    try:
+        while not done():
+            if time.monotonic() > deadline:
+                raise AssertionError("condition not reached in time")
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.02)
+    finally:
+        worker.stop()
+        await asyncio.wait_for(task, 10)
+        await worker.contacts.close()
+        for sender in worker.senders.values():
+            await sender.close()
+
+
+def store_bytes(store: Path) -> bytes:
+    """The database file and its journals (-wal, -shm), as bytes."""
+    return b"".join(p.read_bytes() for p in store.parent.iterdir() if p.name.startswith(store.name))
