@@ -200,8 +200,10 @@ async def test_follow_ups_thread_onto_the_newest_open_complaint(
         text("Saya mau lapor pungutan liar di loket.", sender=OTHER_SENDER),
         sender=OTHER_SENDER,
     )
-    assert second["action"] == "follow_up" and second["complaint_id"] == first["complaint_id"]
-    assert other["action"] == "filed" and other["complaint_id"] != first["complaint_id"]
+    assert second["action"] == "follow_up"
+    assert second["complaint_id"] == first["complaint_id"]
+    assert other["action"] == "filed"
+    assert other["complaint_id"] != first["complaint_id"]
 
     # Withdrawn complaints take no follow-ups: the next message files a new complaint...
     sqlite_app.withdraw_complaint(first["complaint_id"], "", CommandContext.from_meta({}))
