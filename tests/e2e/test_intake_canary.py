@@ -1,0 +1,228 @@
+"""Intake end to end (the local process stack, as `make up` runs it): the canary reporter files
+through gRPC and the WhatsApp webhook, and after everything has flowed through NATS to the other
+services, the plaintext appears in no stream message and in no file of the stack (every service's
+store, WAL, log and the NATS store). Then EraseReporter: the reveal is refused and the audit
+trail still lists every event.
+
+Reusable by the cross-service canary: `e2e.canary` (CANARY, find_canary, scan_tree).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import grpc
+import nats
+import pytest
+from e2e.canary import CANARY, find_canary, scan_tree
+
+from aduan.natsserver import free_port
+from aduan.stack import LocalStack
+from aduan.v1 import common_pb2, events_pb2, intake_pb2, intake_pb2_grpc, query_pb2, query_pb2_grpc
+
+APP_SECRET = "e2e-app-secret"
+NOTIFIER = (("x-aduan-caller", "service:notification"),)
+T = TypeVar("T")
+
+
+@pytest.fixture(scope="module")
+def intake_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalStack, int]]:
+    webhook_port = free_port()
+    stack = LocalStack.on_free_ports(
+        tmp_path_factory.mktemp("intake-e2e") / "var",
+        service_env={
+            "intake": {
+                "ADUAN_WEBHOOK_PORT": str(webhook_port),
+                "ADUAN_WHATSAPP_APP_SECRET": APP_SECRET,
+                "ADUAN_WHATSAPP_VERIFY_TOKEN": "e2e-verify",
+            }
+        },
+    )
+    with stack:
+        yield stack, webhook_port
+
+
+def eventually(probe: Callable[[], T | None], timeout: float = 15.0) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = probe()
+        if result is not None:
+            return result
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.1)
+
+
+def post_whatsapp(port: int, message_id: str, body: str) -> dict[str, Any]:
+    payload = {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "contacts": [
+                                {"profile": {"name": CANARY.name}, "wa_id": CANARY.whatsapp_id}
+                            ],
+                            "messages": [
+                                {
+                                    "from": CANARY.whatsapp_id,
+                                    "id": message_id,
+                                    "type": "text",
+                                    "text": {"body": body},
+                                }
+                            ],
+                        },
+                    }
+                ]
+            }
+        ],
+    }
+    raw = json.dumps(payload).encode()
+    signature = "sha256=" + hmac.new(APP_SECRET.encode(), raw, hashlib.sha256).hexdigest()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/webhook/whatsapp",
+        data=raw,
+        headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature},
+    )
+    deadline = time.monotonic() + 15
+    while True:  # the webhook listener comes up with the service
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return dict(json.loads(response.read()))
+        except (ConnectionError, urllib.error.URLError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def audit_types(query: query_pb2_grpc.QueryStub, complaint_id: str, position: int) -> list[str]:
+    trail = query.GetAuditTrail(
+        query_pb2.GetAuditTrailRequest(
+            complaint_id=complaint_id,
+            consistency=query_pb2.Consistency(
+                min_positions=[common_pb2.EventPosition(service="intake", position=position)]
+            ),
+        ),
+        timeout=15,
+    )
+    return [entry.event_type for entry in trail.entries if entry.service == "intake"]
+
+
+async def stream_messages(nats_url: str) -> list[bytes]:
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        info = await js.stream_info("ADUAN")
+        return [
+            (await js.get_msg("ADUAN", seq)).data or b""
+            for seq in range(info.state.first_seq, info.state.last_seq + 1)
+        ]
+    finally:
+        await nc.close()
+
+
+async def test_the_canary_appears_nowhere_in_the_stack(
+    intake_stack: tuple[LocalStack, int],
+) -> None:
+    stack, webhook_port = intake_stack
+    with (
+        grpc.insecure_channel(stack.services["intake"].address) as intake_channel,
+        grpc.insecure_channel(stack.services["query"].address) as query_channel,
+    ):
+        intake = intake_pb2_grpc.IntakeStub(intake_channel)
+        query = query_pb2_grpc.QueryStub(query_channel)
+        filed = intake.FileComplaint(
+            intake_pb2.FileComplaintRequest(
+                idempotency_key=f"canary-{uuid.uuid4()}",
+                channel=common_pb2.CHANNEL_WEB,
+                reporter=intake_pb2.Reporter(
+                    name=CANARY.name, phone=CANARY.phone, email=CANARY.email, nik=CANARY.nik
+                ),
+                location=common_pb2.Location(province_code="32", regency_code="32.73"),
+                description="Sertipikat hak milik saya belum terbit setelah dua tahun menunggu.",
+            ),
+            timeout=10,
+        )
+        follow_up = post_whatsapp(webhook_port, f"wamid.{uuid.uuid4().hex}", "Ini foto patoknya.")
+        assert follow_up["results"][0]["action"] == "follow_up"
+        status = post_whatsapp(
+            webhook_port, f"wamid.{uuid.uuid4().hex}", f"STATUS {filed.ticket_number}"
+        )
+        assert status["results"][0]["action"] == "status_requested"
+        revealed = intake.GetReporterContact(
+            intake_pb2.GetReporterContactRequest(complaint_id=filed.ticket_number, purpose="e2e"),
+            metadata=NOTIFIER,
+            timeout=10,
+        )
+        assert revealed.nik == CANARY.nik
+
+        types = audit_types(query, filed.complaint_id, revealed.position.position)
+        assert types == [
+            "ComplaintFiled",
+            "ReporterMessageAdded",
+            "StatusRequested",
+            "ContactRevealed",
+        ]
+
+    messages = await stream_messages(stack.resolved_nats_url)
+    intake_envelopes = [
+        e for e in map(events_pb2.Envelope.FromString, messages) if e.service == "intake"
+    ]
+    assert len(intake_envelopes) >= 4
+    assert [find_canary(m) for m in messages if find_canary(m)] == []
+    # Every file of the stack: the four stores (and their WAL files), every log, the NATS store.
+    assert scan_tree(stack.data_dir) == {}
+
+
+def test_erasure_end_to_end(intake_stack: tuple[LocalStack, int]) -> None:
+    stack, _ = intake_stack
+    with (
+        grpc.insecure_channel(stack.services["intake"].address) as intake_channel,
+        grpc.insecure_channel(stack.services["query"].address) as query_channel,
+    ):
+        intake = intake_pb2_grpc.IntakeStub(intake_channel)
+        query = query_pb2_grpc.QueryStub(query_channel)
+        filed = intake.FileComplaint(
+            intake_pb2.FileComplaintRequest(
+                idempotency_key=f"erase-{uuid.uuid4()}",
+                channel=common_pb2.CHANNEL_PHONE_DESK,
+                reporter=intake_pb2.Reporter(name=CANARY.name, phone=CANARY.phone),
+                description="Pengaduan melalui telepon tentang pengukuran ulang tanah.",
+            ),
+            timeout=10,
+        )
+        contact = intake.GetReporterContact(
+            intake_pb2.GetReporterContactRequest(complaint_id=filed.complaint_id, purpose="e2e"),
+            metadata=NOTIFIER,
+            timeout=10,
+        )
+        erased = intake.EraseReporter(
+            intake_pb2.EraseReporterRequest(reporter_id=contact.reporter_id, reason="Permintaan"),
+            timeout=10,
+        )
+        with pytest.raises(grpc.RpcError) as raised:
+            intake.GetReporterContact(
+                intake_pb2.GetReporterContactRequest(complaint_id=filed.complaint_id, purpose="x"),
+                metadata=NOTIFIER,
+                timeout=10,
+            )
+        assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert audit_types(query, filed.complaint_id, erased.position.position) == [
+            "ComplaintFiled",
+            "ContactRevealed",
+            "ReporterErased",
+        ]
+        found = query.GetComplaint(
+            query_pb2.GetComplaintRequest(complaint_id=filed.ticket_number), timeout=10
+        )
+        assert found.complaint.complaint_id == filed.complaint_id
+    assert isinstance(stack.data_dir, Path)
