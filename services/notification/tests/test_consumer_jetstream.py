@@ -90,7 +90,7 @@ async def test_exactly_one_send_per_recipient_through_redelivery_and_provider_fa
         assert provider.accept_counts[delivery.provider_key] == 1
         assert provider.requests_for(delivery.provider_key) == 3
     # One message per (event, recipient): the two complaints' reporters got 7 each.
-    per_recipient = {}
+    per_recipient: dict[tuple[str, str], int] = {}
     for delivery in deliveries:
         key = (delivery.source_event_id, delivery.recipient)
         per_recipient[key] = per_recipient.get(key, 0) + 1

@@ -54,7 +54,8 @@ async def test_list_deliveries_by_ticket_or_complaint_id_with_pages(served) -> N
     assert first.complaint_id == "c-1"
     assert first.scheduled_at.seconds > 0
 
-    seen, token = [], ""
+    seen: list[str] = []
+    token = ""
     while True:
         page = await stub.ListDeliveries(
             notification_pb2.ListDeliveriesRequest(

@@ -11,8 +11,7 @@ import grpc
 from aduan.backbone import WriteBackbone
 from aduan.eventlog import EventLogReader
 from aduan.jetstream import TrackedConsumer
-from aduan.logs import configure_logging
-from aduan.runtime import ServiceRuntime
+from aduan.runtime import ServiceRuntime, Worker, bootstrap
 from aduan.settings import ServiceSettings
 from aduan.store import store_env
 from aduan.v1 import notification_pb2, notification_pb2_grpc
@@ -34,6 +33,23 @@ from aduan_notification.templates import TemplateCatalog
 from aduan_notification.worker import DeliveryWorker
 
 log = logging.getLogger(__name__)
+
+
+class Resident:
+    """Keeps running until stopped even when the wrapped worker's run() returns at once (the
+    standalone Leadership does, and the runtime shuts the service down when any worker ends)."""
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+        self._stopped = asyncio.Event()
+
+    async def run(self) -> None:
+        await self.worker.run()
+        await self._stopped.wait()
+
+    def stop(self) -> None:
+        self.worker.stop()
+        self._stopped.set()
 
 
 def build_senders(config: NotificationConfig) -> dict[DeliveryChannel, Sender]:
@@ -84,6 +100,8 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
         upstreams=UPSTREAMS,
         processor=NotificationProcessor(app),
         gap_filler=reader.read_range,
+        head_reader=reader.head,
+        leadership=backbone.leadership,
     )
     senders = build_senders(config)
     contacts = IntakeContacts(settings.peers["intake"], timeout_seconds=config.send_timeout_seconds)
@@ -93,6 +111,7 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
         contacts,
         concurrency=config.concurrency,
         poll_seconds=config.poll_seconds,
+        leadership=backbone.leadership,
     )
     servicer = NotificationServicer(app, on_retry=worker.wake)
 
@@ -112,7 +131,11 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
             *backbone.service_names,
         ],
         registrars=[register, *backbone.registrars],
-        workers=[*backbone.workers, consumer, worker],
+        workers=[
+            *(Resident(w) if w is backbone.leadership else w for w in backbone.workers),
+            consumer,
+            worker,
+        ],
         health_checks=backbone.health_checks,
         shutdown_hooks=[close_clients, *backbone.shutdown_hooks],
     )
@@ -125,8 +148,7 @@ def main(argv: list[str] | None = None) -> None:
         "Configured by ADUAN_* environment variables; see docs/notification.md.",
     )
     parser.parse_args(argv)
-    settings = ServiceSettings.from_env(SERVICE)
-    configure_logging(SERVICE, settings.log_level, settings.log_format)
+    settings = bootstrap(SERVICE)
     asyncio.run(build_runtime(settings).serve())
 
 

@@ -236,6 +236,7 @@ class _FakeIntakeServicer(intake_pb2_grpc.IntakeServicer):
         contact = self.owner.contacts.get(request.complaint_id) or self.owner.default
         if contact is None:
             context.abort(grpc.StatusCode.NOT_FOUND, "no such complaint")
+            raise AssertionError("abort raises")
         return intake_pb2.GetReporterContactResponse(
             reporter_id=contact.reporter_id,
             name=contact.name,
@@ -342,7 +343,7 @@ class Upstream:
 def filed(
     ticket: str,
     *,
-    channel: int = common_pb2.CHANNEL_WHATSAPP,
+    channel: Any = common_pb2.CHANNEL_WHATSAPP,
     masked: str = "+62812****0001",
     anonymous: bool = False,
     language: str = "id",

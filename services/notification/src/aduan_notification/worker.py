@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Mapping
 
 from aduan.errors import ConcurrencyConflictError, InvalidStateError
+from aduan.leader import Leadership
 from aduan_notification.application import NotificationApplication
 from aduan_notification.channels import OutgoingMessage, Sender, SendError
 from aduan_notification.contacts import (
@@ -42,8 +43,12 @@ class DeliveryWorker:
         *,
         concurrency: int = 8,
         poll_seconds: float = 1.0,
+        leadership: Leadership | None = None,
     ) -> None:
         self.app = app
+        # With replicas, only the leader sends: another instance would see this one's in-flight
+        # deliveries as interrupted and send them again.
+        self.leadership = leadership or Leadership()
         self.senders = dict(senders)
         self.contacts = contacts
         self.concurrency = concurrency
@@ -70,6 +75,10 @@ class DeliveryWorker:
         self.app.add_listener(self._on_saved)
         try:
             while not self._stopping.is_set():
+                if not self.leadership.is_leader:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.leadership.wait_until_leader(), timeout=1.0)
+                    continue
                 try:
                     await self.dispatch_due()
                 except asyncio.CancelledError:
