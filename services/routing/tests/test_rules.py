@@ -132,7 +132,9 @@ def test_an_invalid_rule_file_stops_start_up(
 
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setattr("aduan_routing.__main__.configure_logging", lambda *_: None)
+    monkeypatch.setattr(
+        "aduan_routing.__main__.bootstrap", lambda service: ServiceSettings.from_env(service)
+    )
     with pytest.raises(SystemExit) as exited:
         main([])
     assert "refusing to start" in str(exited.value.code)

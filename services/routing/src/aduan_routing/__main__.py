@@ -11,8 +11,7 @@ import grpc
 from aduan.backbone import WriteBackbone
 from aduan.eventlog import EventLogReader
 from aduan.jetstream import TrackedConsumer
-from aduan.logs import configure_logging
-from aduan.runtime import ServiceRuntime, Worker
+from aduan.runtime import ServiceRuntime, Worker, bootstrap
 from aduan.settings import ServiceSettings
 from aduan.store import store_env
 from aduan.v1 import routing_pb2, routing_pb2_grpc
@@ -24,6 +23,24 @@ from aduan_routing.servicer import RoutingServicer
 from aduan_routing.ticker import SlaTicker
 
 INTAKE_DURABLE = "routing-intake"
+
+
+class UntilStopped:
+    """Keeps a worker's task alive until stop(), even when its run() returns at once (the
+    standalone Leadership does): the runtime takes a finished worker as a reason to shut down.
+    Remove when the runtime tolerates workers that finish early."""
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+        self._stopped = asyncio.Event()
+
+    async def run(self) -> None:
+        await self.worker.run()
+        await self._stopped.wait()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self.worker.stop()
 
 
 def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
@@ -41,9 +58,11 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
         head_reader=reader.head,
     )
     servicer = RoutingServicer(app)
-    workers: list[Worker] = [*backbone.workers, consumer]
+    workers: list[Worker] = [*(UntilStopped(w) for w in backbone.workers), consumer]
     if config.ticker_enabled:
-        workers.append(SlaTicker(app, config.tick_seconds))
+        workers.append(
+            SlaTicker(app, config.tick_seconds, is_leader=lambda: backbone.leadership.is_leader)
+        )
 
     def register(server: grpc.aio.Server) -> None:
         routing_pb2_grpc.add_RoutingServicer_to_server(servicer, server)
@@ -71,8 +90,7 @@ def main(argv: list[str] | None = None) -> None:
         "Configured by ADUAN_* environment variables; see docs/operations.md and docs/routing.md.",
     )
     parser.parse_args(argv)
-    settings = ServiceSettings.from_env(SERVICE)
-    configure_logging(SERVICE, settings.log_level, settings.log_format)
+    settings = bootstrap(SERVICE)
     try:
         runtime = build_runtime(settings)
     except STARTUP_ERRORS as error:
