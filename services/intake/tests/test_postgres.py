@@ -1,0 +1,54 @@
+"""Intake on PostgreSQL (skipped unless ADUAN_TEST_POSTGRES_URL is set): side tables in the
+service's schema, concurrent filings, reveal and erasure."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from e2e.canary import CANARY
+
+from aduan.context import CommandContext
+from aduan.errors import InvalidStateError
+from aduan.store import store_env
+from aduan_intake.application import FilingRequest, IntakeApplication
+from aduan_intake.domain import CaseStatus
+
+pytestmark = [pytest.mark.integration, pytest.mark.postgres]
+
+
+@pytest.fixture
+def pg_app(postgres_url: str) -> Iterator[IntakeApplication]:
+    application = IntakeApplication(env=store_env(postgres_url, "intake"))
+    yield application
+    application.close()
+
+
+def test_filing_sealing_and_erasure_on_postgres(
+    pg_app: IntakeApplication, filing: Callable[..., FilingRequest], ctx: CommandContext
+) -> None:
+    request = filing(
+        idempotency_key=f"pg-{uuid.uuid4()}",
+        reporter_name=CANARY.name,
+        reporter_phone=CANARY.phone,
+        reporter_nik=CANARY.nik,
+    )
+    with ThreadPoolExecutor(20) as pool:
+        results = list(pool.map(lambda _: pg_app.file_complaint(request, ctx), range(20)))
+    assert len({r.complaint_id for r in results}) == 1
+    assert sum(r.created for r in results) == 1
+    complaint = pg_app.get_complaint(results[0].ticket_number)
+    assert pg_app.open_complaint_for_phone(CANARY.phone_e164) is not None
+    assert pg_app.reveal_contact(str(complaint.id), "test", ctx).identity.nik == CANARY.nik
+
+    pg_app.note_case_status("routing", 5, str(complaint.id), CaseStatus.RESOLVED)
+    pg_app.tables.note_case_status(str(complaint.id), CaseStatus.ACTIVE.value, 4)  # older
+    assert pg_app.case_status(complaint.id) == CaseStatus.RESOLVED
+
+    pg_app.erase_reporter(complaint.reporter_id, "request", ctx)
+    assert not pg_app.identity_is_recoverable(complaint.reporter_id)
+    assert pg_app.open_complaint_for_phone(CANARY.phone_e164) is None
+    with pytest.raises(InvalidStateError):
+        pg_app.reveal_contact(str(complaint.id), "test", ctx)
