@@ -33,6 +33,7 @@ class Leadership:
     def __init__(self) -> None:
         self._leading = asyncio.Event()
         self._leading.set()
+        self._stopping = asyncio.Event()
 
     @property
     def is_leader(self) -> bool:
@@ -42,10 +43,11 @@ class Leadership:
         await self._leading.wait()
 
     async def run(self) -> None:
-        return None
+        # A worker lives until stopped: the runtime takes a returning worker for a dead one.
+        await self._stopping.wait()
 
     def stop(self) -> None:
-        return None
+        self._stopping.set()
 
 
 class PostgresLeadership(Leadership):
@@ -61,7 +63,6 @@ class PostgresLeadership(Leadership):
         self.key = lock_key(name)
         self.retry_seconds = retry_seconds
         self.check_seconds = check_seconds
-        self._stopping = asyncio.Event()
         self._connection: Any = None
 
     async def run(self) -> None:
@@ -109,9 +110,6 @@ class PostgresLeadership(Leadership):
         """Test hook: the session dies as in a network partition or a crash."""
         if self._connection is not None:
             await self._connection.close()
-
-    def stop(self) -> None:
-        self._stopping.set()
 
 
 def leadership_for(store_url: str, name: str) -> Leadership:
