@@ -1,0 +1,198 @@
+{{/*
+Environment of one service container. Call with (dict "root" $ "component" "intake" "svc" $svc).
+Only references to existing Secrets carry secret material; nothing secret is read from values.
+*/}}
+{{- define "aduan.env" -}}
+{{- $root := .root }}
+{{- $v := .root.Values }}
+{{- $svc := .svc }}
+{{- $component := .component -}}
+- name: TMPDIR
+  value: /tmp
+- name: ADUAN_GRPC_HOST
+  value: "0.0.0.0"
+- name: ADUAN_GRPC_PORT
+  value: {{ $svc.grpcPort | quote }}
+- name: ADUAN_METRICS_HOST
+  value: "0.0.0.0"
+- name: ADUAN_METRICS_PORT
+  value: {{ $v.metrics.port | quote }}
+- name: ADUAN_LOG_LEVEL
+  value: {{ $svc.config.logLevel | default $v.global.logLevel | quote }}
+- name: ADUAN_LOG_FORMAT
+  value: {{ $v.global.logFormat | quote }}
+- name: ADUAN_REFLECTION
+  value: {{ $v.global.reflection | toString | quote }}
+{{- if $v.store.embeddedSqlite }}
+- name: ADUAN_DATA_DIR
+  value: /data
+- name: ADUAN_STORE_URL
+  value: {{ printf "sqlite:////data/%s.sqlite" $component | quote }}
+{{- else }}
+- name: ADUAN_STORE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ required "global.storeSecret.name (or <service>.store.secretName) is required unless store.embeddedSqlite" (include "aduan.storeSecretName" .) }}
+      key: {{ $svc.store.secretKey }}
+{{- end }}
+- name: ADUAN_NATS_URL
+  value: {{ include "aduan.natsUrl" $root | quote }}
+- name: ADUAN_STREAM_REPLICAS
+  value: {{ $v.natsConnection.streamReplicas | quote }}
+{{- with $v.natsConnection.auth }}
+{{- if and .existingSecret .userKey }}
+- name: ADUAN_NATS_USER
+  valueFrom:
+    secretKeyRef:
+      name: {{ .existingSecret }}
+      key: {{ .userKey }}
+{{- end }}
+{{- if and .existingSecret .passwordKey }}
+- name: ADUAN_NATS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ .existingSecret }}
+      key: {{ .passwordKey }}
+{{- end }}
+{{- if and .existingSecret .credsKey }}
+- name: ADUAN_NATS_CREDS
+  value: {{ printf "/etc/aduan/nats/%s" .credsKey | quote }}
+{{- end }}
+{{- end }}
+{{- range $peer := splitList " " (include "aduan.components" $root) }}
+- name: {{ printf "ADUAN_%s_ADDR" (upper $peer) }}
+  value: {{ include "aduan.grpcAddr" (dict "root" $root "component" $peer) | quote }}
+{{- end }}
+- name: OTEL_SERVICE_NAME
+  value: {{ printf "aduan-%s" $component | quote }}
+{{- with $v.global.otel.endpoint }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ . | quote }}
+{{- end }}
+- name: OTEL_RESOURCE_ATTRIBUTES
+  value: {{ printf "service.namespace=aduan,service.version=%s,k8s.namespace.name=%s%s" $root.Chart.AppVersion $root.Release.Namespace (ternary (printf ",%s" $v.global.otel.resourceAttributes) "" (ne $v.global.otel.resourceAttributes "")) | quote }}
+{{- with $v.secrets.jwt }}
+{{- if .name }}
+{{- range $envName, $key := .keys }}
+- name: {{ printf "ADUAN_JWT_%s" $envName }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $v.secrets.jwt.name }}
+      key: {{ $key }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if eq $component "intake" }}
+- name: ADUAN_WEBHOOK_HOST
+  value: "0.0.0.0"
+- name: ADUAN_WEBHOOK_PORT
+  value: {{ $svc.webhookPort | quote }}
+{{- with $svc.config.contactAllowlist }}
+- name: ADUAN_CONTACT_ALLOWLIST
+  value: {{ . | quote }}
+{{- end }}
+{{- with $v.secrets.masterKey }}
+{{- if .name }}
+- name: ADUAN_MASTER_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ .name }}
+      key: {{ .key }}
+{{- end }}
+{{- end }}
+{{- with $v.secrets.whatsapp }}
+{{- if .name }}
+- name: ADUAN_WHATSAPP_APP_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ .name }}
+      key: {{ .appSecretKey }}
+- name: ADUAN_WHATSAPP_VERIFY_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ .name }}
+      key: {{ .verifyTokenKey }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if eq $component "routing" }}
+{{- if $svc.config.rulesFromChart }}
+- name: ADUAN_ROUTING_RULES_FILE
+  value: /etc/aduan/routing/routing-rules.yaml
+{{- end }}
+- name: ADUAN_SLA_TICKER
+  value: {{ $svc.config.slaTicker | toString | quote }}
+- name: ADUAN_SLA_TICK_SECONDS
+  value: {{ $svc.config.slaTickSeconds | quote }}
+- name: ADUAN_PING_PONG_LIMIT
+  value: {{ $svc.config.pingPongLimit | quote }}
+{{- end }}
+{{- if eq $component "notification" }}
+- name: ADUAN_NOTIFY_CHANNEL_MODE
+  value: {{ $svc.config.channelMode | quote }}
+{{- if $svc.templates.enabled }}
+- name: ADUAN_TEMPLATES_DIR
+  value: /etc/aduan/templates
+{{- end }}
+{{- with $svc.config.whatsappBaseUrl }}
+- name: ADUAN_WHATSAPP_BASE_URL
+  value: {{ . | quote }}
+{{- end }}
+{{- with $svc.config.whatsappPhoneNumberId }}
+- name: ADUAN_WHATSAPP_PHONE_NUMBER_ID
+  value: {{ . | quote }}
+{{- end }}
+{{- with $v.secrets.whatsapp }}
+{{- if .name }}
+- name: ADUAN_WHATSAPP_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ .name }}
+      key: {{ .tokenKey }}
+{{- end }}
+{{- end }}
+{{- with $svc.config.smtpHost }}
+- name: ADUAN_SMTP_HOST
+  value: {{ . | quote }}
+- name: ADUAN_SMTP_PORT
+  value: {{ $svc.config.smtpPort | quote }}
+{{- end }}
+{{- with $svc.config.smtpUsername }}
+- name: ADUAN_SMTP_USERNAME
+  value: {{ . | quote }}
+{{- end }}
+{{- with $svc.config.smtpFrom }}
+- name: ADUAN_SMTP_FROM
+  value: {{ . | quote }}
+{{- end }}
+{{- with $v.secrets.smtp }}
+{{- if .name }}
+- name: ADUAN_SMTP_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ .name }}
+      key: {{ .passwordKey }}
+{{- end }}
+{{- end }}
+{{- with $svc.config.officeWebhookUrl }}
+- name: ADUAN_OFFICE_WEBHOOK_URL
+  value: {{ . | quote }}
+{{- end }}
+{{- with $v.secrets.officeWebhook }}
+{{- if .name }}
+- name: ADUAN_OFFICE_WEBHOOK_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ .name }}
+      key: {{ .secretKey }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- range $name, $value := $svc.env }}
+- name: {{ $name }}
+  value: {{ $value | toString | quote }}
+{{- end }}
+{{- with $svc.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
