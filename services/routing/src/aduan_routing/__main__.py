@@ -25,24 +25,6 @@ from aduan_routing.ticker import SlaTicker
 INTAKE_DURABLE = "routing-intake"
 
 
-class UntilStopped:
-    """Keeps a worker's task alive until stop(), even when its run() returns at once (the
-    standalone Leadership does): the runtime takes a finished worker as a reason to shut down.
-    Remove when the runtime tolerates workers that finish early."""
-
-    def __init__(self, worker: Worker) -> None:
-        self.worker = worker
-        self._stopped = asyncio.Event()
-
-    async def run(self) -> None:
-        await self.worker.run()
-        await self._stopped.wait()
-
-    def stop(self) -> None:
-        self._stopped.set()
-        self.worker.stop()
-
-
 def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
     """Raises one of STARTUP_ERRORS when the routing data or settings are invalid."""
     config = RoutingConfig.from_extra(settings.extra)
@@ -58,7 +40,7 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
         head_reader=reader.head,
     )
     servicer = RoutingServicer(app)
-    workers: list[Worker] = [*(UntilStopped(w) for w in backbone.workers), consumer]
+    workers: list[Worker] = [*backbone.workers, consumer]
     if config.ticker_enabled:
         workers.append(
             SlaTicker(app, config.tick_seconds, is_leader=lambda: backbone.leadership.is_leader)
