@@ -41,6 +41,12 @@ from aduan_query.offices import ancestors
 from aduan_query.readmodels import LIVE, TableSet, writer
 
 
+class PositionGapError(Exception):
+    """Events of the upstream before this one have not been projected yet. Transient: the
+    consumer retries and repairs the range from the EventLog first (this only happens when
+    another projector, e.g. a rebuild's catch-up, moved the tracking meanwhile)."""
+
+
 @dataclass(frozen=True)
 class ComplaintChange:
     """A complaint's view changed because of an event (for WatchComplaints)."""
@@ -195,6 +201,11 @@ class Projector:
         current = conn.execute(sql.tracked, {"_upstream": envelope.service}).scalar()
         if current is not None and envelope.position <= current:
             raise DuplicateEventError(envelope.event_id)
+        if envelope.previous_position > (current or 0):
+            raise PositionGapError(
+                f"{envelope.event_id} follows position {envelope.previous_position}, "
+                f"but {envelope.service} is projected up to {current or 0}"
+            )
         change = self.apply(conn, envelope)
         conn.execute(
             sql.insert_tracking if current is None else sql.update_tracking,
