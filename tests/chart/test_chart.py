@@ -1,0 +1,452 @@
+"""charts/aduan rendered offline over several value sets: strict lint, values schema, Kubernetes
+schemas of a fixed version, and the conventions the platform relies on (selectors, probes,
+resources, restricted pod security, secrets by reference only, mounted ConfigMaps that exist)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from typing import Any
+
+import helm_python as helm
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+from chart.render import (
+    CHART_DIR,
+    COMPONENTS,
+    CRD_KINDS,
+    GRPC_PORTS,
+    MISSING_NATS_DEPENDENCY,
+    NAMESPACE,
+    RELEASE,
+    VALUE_SETS,
+    containers,
+    lint,
+    merged_values,
+    of_kind,
+    render,
+    rendered_objects,
+    string_leaves,
+    validate_k8s,
+)
+
+SETS = sorted(VALUE_SETS)
+SCHEMA = json.loads((CHART_DIR / "values.schema.json").read_text())
+DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def pod_spec(deployment: dict[str, Any]) -> dict[str, Any]:
+    spec: dict[str, Any] = deployment["spec"]["template"]["spec"]
+    return spec
+
+
+# --- Chart metadata and lint -------------------------------------------------------------------
+
+
+def test_chart_metadata() -> None:
+    chart = yaml.safe_load((CHART_DIR / "Chart.yaml").read_text())
+    assert chart["apiVersion"] == "v2"
+    assert chart["version"] == "0.1.0"
+    assert chart["appVersion"] == "0.1.0"
+    (nats,) = chart["dependencies"]
+    assert nats["name"] == "nats"
+    assert nats["condition"] == "nats.enabled"
+    assert nats["repository"].startswith("https://")
+    # Off by default, so the chart renders and installs without the vendored subchart.
+    assert yaml.safe_load((CHART_DIR / "values.yaml").read_text())["nats"]["enabled"] is False
+
+
+@pytest.mark.parametrize("value_set", SETS)
+def test_lint_strict(value_set: str) -> None:
+    findings = [
+        m for m in lint(VALUE_SETS[value_set].values()) if m["error"] != MISSING_NATS_DEPENDENCY
+    ]
+    assert findings == []
+
+
+# --- values.schema.json ------------------------------------------------------------------------
+
+
+def test_values_schema_is_valid_draft07() -> None:
+    assert SCHEMA["$schema"] == "http://json-schema.org/draft-07/schema#"
+    jsonschema.Draft7Validator.check_schema(SCHEMA)
+    assert SCHEMA["additionalProperties"] is False
+
+
+@pytest.mark.parametrize("value_set", SETS)
+def test_value_sets_satisfy_schema(value_set: str) -> None:
+    values = merged_values(VALUE_SETS[value_set].values())
+    jsonschema.Draft7Validator(SCHEMA).validate(values)
+    with helm.Chart.load(CHART_DIR) as chart:
+        chart.validate_schema(values)
+
+
+@pytest.mark.parametrize(
+    ("bad_values", "fragment"),
+    [
+        ({"intake": {"replicass": 2}}, "replicass"),
+        ({"networkPolicyy": {"enabled": True}}, "networkPolicyy"),
+        ({"global": {"image": {"pullPolicy": "Sometimes"}}}, "pullPolicy"),
+        ({"routing": {"replicas": -1}}, "replicas"),
+        ({"query": {"grpcPort": 70000}}, "grpcPort"),
+        ({"intake": {"image": {"digest": "latest"}}}, "digest"),
+        ({"notification": {"config": {"channelMode": "loud"}}}, "channelMode"),
+        ({"intake": {"resources": {"requests": {"memory": None}}}}, "memory"),
+    ],
+)
+def test_schema_rejects_typos_and_bad_values(bad_values: dict[str, Any], fragment: str) -> None:
+    values = merged_values(bad_values)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft7Validator(SCHEMA).validate(values)
+    # Helm itself refuses to render (and so to install) such values.
+    with pytest.raises(helm.HelmValuesError, match=fragment):
+        render(bad_values)
+
+
+# --- Kubernetes schemas ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value_set", SETS)
+def test_objects_match_kubernetes_schemas(value_set: str) -> None:
+    objs = rendered_objects(value_set)
+    assert objs
+    for obj in objs:
+        if (obj["apiVersion"], obj["kind"]) in CRD_KINDS:
+            # kubernetes-validate ships core schemas only; the Prometheus Operator CRD is checked
+            # structurally in test_service_monitors.
+            continue
+        validate_k8s(obj)
+
+
+def test_kubernetes_validation_rejects_a_misspelled_field() -> None:
+    deployment = copy.deepcopy(of_kind(rendered_objects("defaults"), "Deployment")[0])
+    validate_k8s(deployment)
+    pod_spec(deployment)["containers"][0]["imagePullPolicyy"] = "Always"
+    with pytest.raises(kubernetes_validate.ValidationError, match="imagePullPolicyy"):
+        validate_k8s(deployment)
+
+
+def test_kubernetes_validation_rejects_a_wrongly_typed_field() -> None:
+    service = copy.deepcopy(of_kind(rendered_objects("defaults"), "Service")[0])
+    service["spec"]["ports"][0]["port"] = "fifty"
+    with pytest.raises(kubernetes_validate.ValidationError):
+        validate_k8s(service)
+
+
+# --- Semantics ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value_set", SETS)
+def test_names_and_labels(value_set: str) -> None:
+    required = {
+        "app.kubernetes.io/name",
+        "app.kubernetes.io/instance",
+        "app.kubernetes.io/version",
+        "app.kubernetes.io/part-of",
+        "app.kubernetes.io/managed-by",
+        "helm.sh/chart",
+    }
+    seen: set[tuple[str, str]] = set()
+    for obj in rendered_objects(value_set):
+        meta = obj["metadata"]
+        assert DNS1123.match(meta["name"]), meta["name"]
+        assert len(meta["name"]) <= 63, meta["name"]
+        assert meta["namespace"] == NAMESPACE
+        assert required <= set(meta["labels"]), (obj["kind"], meta["name"])
+        key = (obj["kind"], meta["name"])
+        assert key not in seen, f"duplicate {key}"
+        seen.add(key)
+
+
+@pytest.mark.parametrize("value_set", SETS)
+def test_one_deployment_service_and_account_per_component(value_set: str) -> None:
+    objs = rendered_objects(value_set)
+    for kind in ("Deployment", "Service", "ServiceAccount"):
+        components = sorted(
+            o["metadata"]["labels"]["app.kubernetes.io/component"] for o in of_kind(objs, kind)
+        )
+        assert components == sorted(COMPONENTS), kind
+    for account in of_kind(objs, "ServiceAccount"):
+        assert account["automountServiceAccountToken"] is False
+
+
+@pytest.mark.parametrize("value_set", SETS)
+def test_selectors_match_pod_labels(value_set: str) -> None:
+    objs = rendered_objects(value_set)
+    pod_labels = []
+    for deployment in of_kind(objs, "Deployment"):
+        selector = deployment["spec"]["selector"]["matchLabels"]
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert selector.items() <= labels.items()
+        pod_labels.append(labels)
+    for kind in ("Service",):
+        for obj in of_kind(objs, kind):
+            selector = obj["spec"]["selector"]
+            matches = [labels for labels in pod_labels if selector.items() <= labels.items()]
+            assert len(matches) == 1, (kind, obj["metadata"]["name"])
+    for obj in of_kind(objs, "PodDisruptionBudget") + of_kind(objs, "ServiceMonitor"):
+        selector = obj["spec"]["selector"]["matchLabels"]
+        assert any(selector.items() <= labels.items() for labels in pod_labels)
+    deployments = {d["metadata"]["name"] for d in of_kind(objs, "Deployment")}
+    for hpa in of_kind(objs, "HorizontalPodAutoscaler"):
+        assert hpa["spec"]["scaleTargetRef"]["name"] in deployments
+        assert hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"]
+
+
+@pytest.mark.parametrize("value_set", SETS)
+def test_service_ports(value_set: str) -> None:
+    for service in of_kind(rendered_objects(value_set), "Service"):
+        component = service["metadata"]["labels"]["app.kubernetes.io/component"]
+        ports = {p["name"]: p["port"] for p in service["spec"]["ports"]}
+        assert ports["grpc"] == GRPC_PORTS[component]
+        assert ports["metrics"] == 9464
+        assert ("http-webhook" in ports) == (component == "intake")
+        if component == "intake":
+            assert ports["http-webhook"] == 8081
+
+
+@pytest.mark.parametrize("value_set", SETS)
+def test_containers_have_probes_resources_and_restricted_security(value_set: str) -> None:
+    for deployment in of_kind(rendered_objects(value_set), "Deployment"):
+        spec = pod_spec(deployment)
+        pod_security = spec["securityContext"]
+        assert pod_security["runAsNonRoot"] is True
+        assert pod_security["runAsUser"] == 10001
+        assert pod_security["fsGroup"] == 10001
+        assert pod_security["seccompProfile"] == {"type": "RuntimeDefault"}
+        assert spec["automountServiceAccountToken"] is False
+        mounts_tmp = False
+        for container in containers(spec):
+            grpc_port = next(p["containerPort"] for p in container["ports"] if p["name"] == "grpc")
+            for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+                assert container[probe]["grpc"]["port"] == grpc_port, probe
+            for part in ("requests", "limits"):
+                assert {"cpu", "memory"} <= set(container["resources"][part]), part
+            security = container["securityContext"]
+            assert security["allowPrivilegeEscalation"] is False
+            assert security["readOnlyRootFilesystem"] is True
+            assert security["capabilities"]["drop"] == ["ALL"]
+            assert "add" not in security["capabilities"]
+            assert security.get("privileged", False) is False
+            mounts_tmp = mounts_tmp or any(
+                m["mountPath"] == "/tmp" for m in container.get("volumeMounts", [])
+            )
+            env = {e["name"]: e for e in container["env"]}
+            assert env["TMPDIR"]["value"] == "/tmp"
+            assert env["ADUAN_GRPC_PORT"]["value"] == str(grpc_port)
+        assert mounts_tmp
+        tmp = next(v for v in spec["volumes"] if v["name"] == "tmp")
+        assert "emptyDir" in tmp
+
+
+@pytest.mark.parametrize("value_set", SETS)
+def test_peer_addresses_point_at_services(value_set: str) -> None:
+    objs = rendered_objects(value_set)
+    services = {
+        s["metadata"]["name"]: next(p["port"] for p in s["spec"]["ports"] if p["name"] == "grpc")
+        for s in of_kind(objs, "Service")
+    }
+    for deployment in of_kind(objs, "Deployment"):
+        env = {e["name"]: e.get("value") for e in pod_spec(deployment)["containers"][0]["env"]}
+        for component in COMPONENTS:
+            host, port = env[f"ADUAN_{component.upper()}_ADDR"].split(":")
+            assert services[host] == int(port)
+
+
+@pytest.mark.parametrize("value_set", SETS)
+def test_secrets_only_by_reference(value_set: str) -> None:
+    values = merged_values(VALUE_SETS[value_set].values())
+    supplied = string_leaves(values)
+    objs = rendered_objects(value_set)
+    assert of_kind(objs, "Secret") == [], "the chart never creates a Secret"
+    for obj in objs:
+        assert not (obj["kind"] == "Secret" and ("data" in obj or "stringData" in obj))
+    for deployment in of_kind(objs, "Deployment"):
+        spec = pod_spec(deployment)
+        for container in containers(spec):
+            for env in container.get("env", []):
+                ref = env.get("valueFrom", {}).get("secretKeyRef")
+                if ref:
+                    assert ref["name"] in supplied, ref
+                    assert ref["key"] in supplied, ref
+            for source in container.get("envFrom", []):
+                assert "secretRef" not in source
+        for volume in spec.get("volumes", []):
+            if "secret" in volume:
+                assert volume["secret"]["secretName"] in supplied
+
+
+def test_store_dsn_comes_from_the_store_secret() -> None:
+    for deployment in of_kind(rendered_objects("defaults"), "Deployment"):
+        component = deployment["metadata"]["labels"]["app.kubernetes.io/component"]
+        env = {e["name"]: e for e in pod_spec(deployment)["containers"][0]["env"]}
+        ref = env["ADUAN_STORE_URL"]["valueFrom"]["secretKeyRef"]
+        assert ref == {"name": "aduan-store", "key": f"{component}-dsn"}
+
+
+def test_embedded_sqlite_for_kind() -> None:
+    for deployment in of_kind(rendered_objects("kind"), "Deployment"):
+        component = deployment["metadata"]["labels"]["app.kubernetes.io/component"]
+        spec = pod_spec(deployment)
+        env = {e["name"]: e for e in spec["containers"][0]["env"]}
+        assert env["ADUAN_STORE_URL"]["value"] == f"sqlite:////data/{component}.sqlite"
+        assert any(v["name"] == "data" and "emptyDir" in v for v in spec["volumes"])
+        assert deployment["spec"]["replicas"] == 1
+        assert deployment["spec"]["strategy"]["type"] == "Recreate"
+
+
+def test_embedded_sqlite_refuses_more_than_one_replica() -> None:
+    with pytest.raises(helm.HelmError, match="embeddedSqlite"):
+        render({"store": {"embeddedSqlite": True}, "query": {"replicas": 2}})
+
+
+@pytest.mark.parametrize("value_set", SETS)
+def test_mounted_configmaps_exist(value_set: str) -> None:
+    objs = rendered_objects(value_set)
+    configmaps = {c["metadata"]["name"]: c for c in of_kind(objs, "ConfigMap")}
+    for deployment in of_kind(objs, "Deployment"):
+        spec = pod_spec(deployment)
+        volumes = {v["name"]: v for v in spec.get("volumes", [])}
+        for volume in volumes.values():
+            if "configMap" in volume:
+                assert volume["configMap"]["name"] in configmaps
+        for container in containers(spec):
+            for mount in container.get("volumeMounts", []):
+                assert mount["name"] in volumes
+            for env in container.get("env", []):
+                ref = env.get("valueFrom", {}).get("configMapKeyRef")
+                if ref:
+                    assert ref["name"] in configmaps
+
+
+def test_routing_rules_configmap_is_a_rule_set() -> None:
+    objs = rendered_objects("defaults")
+    (configmap,) = [
+        c for c in of_kind(objs, "ConfigMap") if c["metadata"]["name"] == f"{RELEASE}-routing-rules"
+    ]
+    rules = yaml.safe_load(configmap["data"]["routing-rules.yaml"])
+    assert isinstance(rules["version"], str)
+    assert rules["rules"]
+    routing = next(
+        d for d in of_kind(objs, "Deployment") if d["metadata"]["name"] == f"{RELEASE}-routing"
+    )
+    container = pod_spec(routing)["containers"][0]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    mount = next(m for m in container["volumeMounts"] if m["name"] == "routing-rules")
+    assert env["ADUAN_ROUTING_RULES_FILE"] == f"{mount['mountPath']}/routing-rules.yaml"
+
+
+def test_notification_templates_mounted_when_enabled() -> None:
+    objs = rendered_objects("everything-on")
+    (configmap,) = [
+        c
+        for c in of_kind(objs, "ConfigMap")
+        if c["metadata"]["name"].endswith("notification-templates")
+    ]
+    assert "status_reply.toml" in configmap["data"]
+    notification = next(
+        d for d in of_kind(objs, "Deployment") if d["metadata"]["name"].endswith("notification")
+    )
+    env = {e["name"]: e.get("value") for e in pod_spec(notification)["containers"][0]["env"]}
+    assert env["ADUAN_TEMPLATES_DIR"] == "/etc/aduan/templates"
+
+
+def test_nats_url() -> None:
+    def nats_url(value_set: str) -> str:
+        deployment = of_kind(rendered_objects(value_set), "Deployment")[0]
+        env = {e["name"]: e.get("value") for e in pod_spec(deployment)["containers"][0]["env"]}
+        return str(env["ADUAN_NATS_URL"])
+
+    assert nats_url("kind") == f"nats://{RELEASE}-nats:4222"
+    assert nats_url("production") == f"nats://{RELEASE}-nats:4222"
+    assert nats_url("external-nats") == "nats://nats.messaging.svc.cluster.local:4222"
+
+
+def test_production_has_hpa_pdb_and_network_policies() -> None:
+    objs = rendered_objects("production")
+    assert len(of_kind(objs, "HorizontalPodAutoscaler")) == len(COMPONENTS)
+    assert len(of_kind(objs, "PodDisruptionBudget")) == len(COMPONENTS)
+    for deployment in of_kind(objs, "Deployment"):
+        assert "replicas" not in deployment["spec"], "the HPA owns the replica count"
+    policies = {p["metadata"]["name"]: p for p in of_kind(objs, "NetworkPolicy")}
+    deny = policies[f"{RELEASE}-default-deny"]["spec"]
+    assert deny["policyTypes"] == ["Ingress", "Egress"]
+    assert "ingress" not in deny
+    assert "egress" not in deny
+    for component in COMPONENTS:
+        spec = policies[f"{RELEASE}-{component}"]["spec"]
+        egress_ports = {
+            (p["port"], p.get("protocol")) for rule in spec["egress"] for p in rule.get("ports", [])
+        }
+        assert {(53, "UDP"), (53, "TCP"), (4222, "TCP"), (5432, "TCP")} <= egress_ports
+        assert (GRPC_PORTS["query"], "TCP") in egress_ports
+        ingress_ports = {p["port"] for rule in spec["ingress"] for p in rule["ports"]}
+        assert "grpc" in ingress_ports
+        assert "metrics" in ingress_ports
+        assert ("http-webhook" in ingress_ports) == (component == "intake")
+        provider_ports = {
+            p["port"]
+            for rule in spec["egress"]
+            if any("ipBlock" in peer for peer in rule.get("to", []))
+            for p in rule["ports"]
+        }
+        if component == "notification":
+            assert provider_ports == {443, 587}
+        else:
+            assert not provider_ports
+
+
+def test_network_policy_default_deny_spares_the_nats_subchart() -> None:
+    objs = rendered_objects("production")
+    deny = next(
+        p for p in of_kind(objs, "NetworkPolicy") if p["metadata"]["name"].endswith("default-deny")
+    )
+    # The NATS subchart's pods share the instance label but not part-of.
+    assert deny["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/part-of"] == "aduan"
+
+
+def test_service_monitors() -> None:
+    objs = rendered_objects("everything-on")
+    monitors = of_kind(objs, "ServiceMonitor")
+    assert len(monitors) == len(COMPONENTS)
+    services = of_kind(objs, "Service")
+    for monitor in monitors:
+        assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
+        assert set(monitor["spec"]) == {"selector", "namespaceSelector", "endpoints"}
+        assert monitor["metadata"]["labels"]["release"] == "prom"
+        (endpoint,) = monitor["spec"]["endpoints"]
+        assert endpoint["port"] == "metrics"
+        selector = monitor["spec"]["selector"]["matchLabels"]
+        (service,) = [s for s in services if selector.items() <= s["metadata"]["labels"].items()]
+        assert "metrics" in {p["name"] for p in service["spec"]["ports"]}
+    assert of_kind(rendered_objects("defaults"), "ServiceMonitor") == []
+
+
+def test_image_references() -> None:
+    deployments = {
+        d["metadata"]["labels"]["app.kubernetes.io/component"]: pod_spec(d)["containers"][0]
+        for d in of_kind(rendered_objects("defaults"), "Deployment")
+    }
+    assert deployments["intake"]["image"] == "aduan-intake:0.1.0"
+    assert deployments["intake"]["imagePullPolicy"] == "IfNotPresent"
+    production = of_kind(rendered_objects("production"), "Deployment")[0]
+    assert first_image(production).startswith("registry.example.org/aduan/aduan-")
+    pinned = next(
+        d
+        for d in of_kind(rendered_objects("everything-on"), "Deployment")
+        if d["metadata"]["name"].endswith("intake")
+    )
+    assert first_image(pinned) == "aduan-intake@sha256:" + "a" * 64
+
+
+def first_image(deployment: dict[str, Any]) -> str:
+    return str(pod_spec(deployment)["containers"][0]["image"])
+
+
+def test_notes_render() -> None:
+    notes = render()[f"{CHART_DIR.name}/templates/NOTES.txt"]
+    assert "port-forward svc/aduan-intake 50051:grpc" in notes
+    assert "grpc.health.v1.Health/Check" in notes
