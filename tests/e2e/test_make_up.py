@@ -98,7 +98,8 @@ def test_up_serves_then_stops_every_child_cleanly(
             check=False,
         )
         assert demo.returncode == 0, demo.stderr
-        assert "COMPLAINT_STATUS_RECEIVED" in demo.stdout
+        assert "ticketNumber" in demo.stdout
+        assert "ComplaintFiled" in demo.stdout
 
         up.send_signal(stop_signal)
         assert up.wait(timeout=60) == 0

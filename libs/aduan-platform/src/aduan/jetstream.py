@@ -228,33 +228,39 @@ class TrackedConsumer:
 
     async def run(self) -> None:
         subscription: JetStreamContext.PullSubscription | None = None
-        while not self._stopping.is_set():
-            if not self.leadership.is_leader:
-                # Only the leader consumes; a follower waits (re-checking now and then for stop).
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.leadership.wait_until_leader(), timeout=1.0)
-                continue
-            try:
-                if subscription is None:
-                    subscription = await self._subscribe()
-                try:
-                    messages = await subscription.fetch(self.batch_size, timeout=1.0)
-                except NatsTimeoutError:
-                    self.stats.pending = 0
-                    await self.reconcile_when_due()
+        try:
+            while not self._stopping.is_set():
+                if not self.leadership.is_leader:
+                    # Only the leader consumes; a follower waits (re-checking now and then for stop).
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.leadership.wait_until_leader(), timeout=1.0)
                     continue
-                for message in messages:
-                    await self.handle(message)
-                self.stats.pending = _pending_after(messages[-1]) if messages else 0
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                log.warning(
-                    "consumer loop error; retrying",
-                    extra={"consumer": self.durable, "error": repr(error)},
-                )
-                subscription = None
-                await asyncio.sleep(1.0)
+                try:
+                    if subscription is None:
+                        subscription = await self._subscribe()
+                    try:
+                        messages = await subscription.fetch(self.batch_size, timeout=1.0)
+                    except NatsTimeoutError:
+                        self.stats.pending = 0
+                        await self.reconcile_when_due()
+                        continue
+                    for message in messages:
+                        await self.handle(message)
+                    self.stats.pending = _pending_after(messages[-1]) if messages else 0
+                except asyncio.CancelledError:
+                    raise
+                except Exception as error:
+                    log.warning(
+                        "consumer loop error; retrying",
+                        extra={"consumer": self.durable, "error": repr(error)},
+                    )
+                    subscription = None
+                    await asyncio.sleep(1.0)
+        finally:
+            # An open pull subscription makes the connection's drain wait for its timeout.
+            if subscription is not None:
+                with contextlib.suppress(Exception):
+                    await subscription.unsubscribe()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -458,7 +464,7 @@ class NatsLink:
     async def drain(self) -> None:
         if self.nc is not None and not self.nc.is_closed:
             try:
-                await asyncio.wait_for(self.nc.drain(), timeout=5.0)
+                await asyncio.wait_for(self.nc.drain(), timeout=3.0)
             except Exception:
                 await self.nc.close()
 

@@ -153,6 +153,9 @@ class ServiceRuntime:
         # race with them.
         _, still_running = await asyncio.wait(tasks, timeout=5.0) if tasks else (set(), set())
         for task in still_running:
+            log.warning(
+                "worker did not stop in time; cancelling", extra={"worker": task.get_name()}
+            )
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         for hook in self.shutdown_hooks:

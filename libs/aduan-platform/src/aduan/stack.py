@@ -23,6 +23,7 @@ from aduan.natsserver import EmbeddedNats, free_port
 from aduan.settings import ALL_SERVICES, DEFAULT_GRPC_PORTS, DEFAULT_METRICS_PORTS
 
 DEFAULT_NATS_PORT = 4222
+DEFAULT_WEBHOOK_PORT = 8081
 
 
 @dataclass
@@ -48,6 +49,8 @@ class LocalStack:
     nats_port: int = 0
     ports: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_GRPC_PORTS))
     metrics_ports: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_METRICS_PORTS))
+    # intake's WhatsApp webhook (HTTP).
+    webhook_port: int = DEFAULT_WEBHOOK_PORT
     # Extra environment for every service (e.g. ADUAN_STORE_URL overrides for PostgreSQL).
     env: Mapping[str, str] = field(default_factory=dict)
     # Per-service environment.
@@ -62,6 +65,7 @@ class LocalStack:
             data_dir=data_dir,
             ports={s: free_port() for s in ALL_SERVICES},
             metrics_ports={s: free_port() for s in ALL_SERVICES},
+            webhook_port=free_port(),
             **kwargs,
         )
 
@@ -91,6 +95,7 @@ class LocalStack:
                 "ADUAN_GRPC_HOST": "127.0.0.1",
                 "ADUAN_GRPC_PORT": str(self.ports[name]),
                 "ADUAN_METRICS_PORT": str(self.metrics_ports.get(name, 0)),
+                "ADUAN_WEBHOOK_PORT": str(self.webhook_port),
                 "ADUAN_NATS_URL": self.resolved_nats_url,
                 "ADUAN_DATA_DIR": str(self.data_dir),
                 "ADUAN_LOG_FORMAT": self.log_format,

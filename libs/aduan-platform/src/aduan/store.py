@@ -104,15 +104,11 @@ class AduanApplication(Application[Any]):
         self._listeners_lock = threading.Lock()
         super().__init__(env)
         self.recorder: ProcessRecorder
+        # Created eagerly: concurrent first requests must not race to create the table.
+        self.claims = UniqueClaims(self.factory.aggregate_recorder(purpose="claims"))
 
     def construct_recorder(self) -> ProcessRecorder:
         return self.factory.process_recorder()
-
-    @property
-    def claims(self) -> UniqueClaims:
-        if not hasattr(self, "_claims"):
-            self._claims = UniqueClaims(self.factory.aggregate_recorder(purpose="claims"))
-        return self._claims
 
     def add_listener(self, listener: Listener) -> None:
         with self._listeners_lock:

@@ -111,9 +111,6 @@ class IntakeApplication(AduanApplication):
         super().__init__(env)
         self.master_key = master_key or MasterKey.development_key()
         self.tables: SideTables = side_tables_for(self.factory)
-        # Create the claims table now: created lazily by concurrent first requests, PostgreSQL
-        # fails the racing CREATE TABLE/TYPE statements.
-        _ = self.claims
 
     # -- filing ----------------------------------------------------------------------------
 
