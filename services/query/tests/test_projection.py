@@ -11,89 +11,16 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, select
 
 from aduan.store import DuplicateEventError
-from aduan.v1 import common_pb2, events_pb2
+from aduan.v1 import events_pb2
 from aduan_query.offices import ancestors
 from aduan_query.projector import Projector
 from aduan_query.readmodels import LIVE, make_engine, migrate
 from aduan_query.rebuild import compare
-from aduan_query.testing import EPOCH, History, file_complaint, office, officer, ts
+from aduan_query.testing import EPOCH, History, file_complaint, lifecycle, office
 from aduan_query.views import ComplaintFilter, ComplaintQueries
 
 KANTAH = "KANTAH.32.73"
 KANWIL = "KANWIL.32"
-
-
-def lifecycle() -> tuple[History, str]:
-    """One complaint through routing, escalation, acceptance, answer, breach, resolution,
-    reopening, closure, rating and erasure."""
-    history = History()
-    complaint_id, _ = file_complaint(history, EPOCH, "32.73", ticket="ADU-LIFE-0001")
-    t = EPOCH + timedelta(minutes=1)
-    history.add(
-        t,
-        complaint_id,
-        events_pb2.CaseRouted(
-            to_office=office(KANTAH), rule_id="land-service", accept_due=ts(t + timedelta(days=3))
-        ),
-    )
-    history.add(
-        t + timedelta(hours=2),
-        complaint_id,
-        events_pb2.CaseReassigned(
-            kind=common_pb2.REASSIGNMENT_KIND_ESCALATE,
-            from_office=office(KANTAH),
-            to_office=office(KANWIL),
-            reason_code=common_pb2.REASON_CODE_WIDE_IMPACT,
-            note="affects three villages",
-            accept_due=ts(t + timedelta(days=4)),
-        ),
-        officer(KANTAH, 1),
-    )
-    history.add(
-        t + timedelta(hours=3),
-        complaint_id,
-        events_pb2.CaseAccepted(office=office(KANWIL), response_due=ts(t + timedelta(days=6))),
-        officer(KANWIL, 2),
-    )
-    history.add(
-        t + timedelta(hours=4),
-        complaint_id,
-        events_pb2.ReporterAnswered(office=office(KANWIL), text="Kami proses", first_response=True),
-        officer(KANWIL, 2),
-    )
-    history.add(
-        t + timedelta(hours=5),
-        complaint_id,
-        events_pb2.ReporterAnswered(office=office(KANWIL), text="Masih diproses"),
-        officer(KANWIL, 2),
-    )
-    history.add(
-        t + timedelta(days=7),
-        complaint_id,
-        events_pb2.SlaBreached(sla=common_pb2.SLA_KIND_FIRST_RESPONSE, office=office(KANWIL)),
-    )
-    history.add(
-        t + timedelta(days=8),
-        complaint_id,
-        events_pb2.CaseResolved(office=office(KANWIL), summary="selesai"),
-        officer(KANWIL, 2),
-    )
-    history.add(
-        t + timedelta(days=9),
-        complaint_id,
-        events_pb2.CaseReopened(reason="belum", by_reporter=True),
-    )
-    history.add(
-        t + timedelta(days=10),
-        complaint_id,
-        events_pb2.CaseResolved(office=office(KANWIL), summary="selesai sekarang"),
-        officer(KANWIL, 2),
-    )
-    history.add(t + timedelta(days=11), complaint_id, events_pb2.ResolutionRated(rating=4))
-    history.add(t + timedelta(days=20), complaint_id, events_pb2.CaseClosed(automatic=True))
-    history.add(t + timedelta(days=30), complaint_id, events_pb2.ReporterErased(reporter_id="r"))
-    history.seal()
-    return history, complaint_id
 
 
 def test_complaint_view_follows_the_case_through_its_life(

@@ -119,6 +119,11 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def _plain(value: Any) -> Any:
+    """A JSON-ready value: datetimes as ISO 8601 in UTC, the rest as stored."""
+    return as_utc(value).isoformat() if isinstance(value, datetime) else value
+
+
 def _held(seconds: float) -> str:
     return str(timedelta(seconds=int(seconds)))
 
@@ -213,7 +218,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     rows = list(queries.iterate_complaints(spec, as_of=args.as_of))
     records = [
         {
-            name: (is_overdue(row, args.as_of) if name == "overdue" else _text(row[name]))
+            name: (is_overdue(row, args.as_of) if name == "overdue" else _plain(row[name]))
             for name in REPLAY_COLUMNS
         }
         for row in rows
@@ -228,7 +233,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     for column in REPLAY_COLUMNS:
         table.add_column(column, overflow="fold")
     for record in records:
-        table.add_row(*(str(record[c]) for c in REPLAY_COLUMNS))
+        table.add_row(*("" if record[c] is None else str(record[c]) for c in REPLAY_COLUMNS))
     _console().print(table)
     return 0
 

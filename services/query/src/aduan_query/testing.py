@@ -27,6 +27,7 @@ from aduan.v1 import common_pb2, eventlog_pb2, eventlog_pb2_grpc, events_pb2
 PAYLOAD_FIELDS: dict[str, str] = {
     f.message_type.name: f.name
     for f in events_pb2.Envelope.DESCRIPTOR.oneofs_by_name["payload"].fields
+    if f.message_type is not None
 }
 SERVICE_OF: dict[str, str] = {
     **dict.fromkeys(
@@ -157,7 +158,7 @@ def file_complaint(
     *,
     complaint_id: str | None = None,
     ticket: str | None = None,
-    category: int = common_pb2.CATEGORY_LAND_SERVICE,
+    category: common_pb2.Category = common_pb2.CATEGORY_LAND_SERVICE,
     subject: str = "Sertifikat belum terbit",
     anonymous: bool = False,
 ) -> tuple[str, str]:
@@ -448,6 +449,83 @@ def scenario(
             )
     history.seal()
     return history, ids
+
+
+def lifecycle() -> tuple[History, str]:
+    """One complaint through routing, escalation, acceptance, answer, breach, resolution,
+    reopening, closure, rating and erasure."""
+    history = History()
+    complaint_id, _ = file_complaint(history, EPOCH, "32.73", ticket="ADU-LIFE-0001")
+    t = EPOCH + timedelta(minutes=1)
+    history.add(
+        t,
+        complaint_id,
+        events_pb2.CaseRouted(
+            to_office=office("KANTAH.32.73"),
+            rule_id="land-service",
+            accept_due=ts(t + timedelta(days=3)),
+        ),
+    )
+    history.add(
+        t + timedelta(hours=2),
+        complaint_id,
+        events_pb2.CaseReassigned(
+            kind=common_pb2.REASSIGNMENT_KIND_ESCALATE,
+            from_office=office("KANTAH.32.73"),
+            to_office=office("KANWIL.32"),
+            reason_code=common_pb2.REASON_CODE_WIDE_IMPACT,
+            note="affects three villages",
+            accept_due=ts(t + timedelta(days=4)),
+        ),
+        officer("KANTAH.32.73", 1),
+    )
+    history.add(
+        t + timedelta(hours=3),
+        complaint_id,
+        events_pb2.CaseAccepted(office=office("KANWIL.32"), response_due=ts(t + timedelta(days=6))),
+        officer("KANWIL.32", 2),
+    )
+    history.add(
+        t + timedelta(hours=4),
+        complaint_id,
+        events_pb2.ReporterAnswered(
+            office=office("KANWIL.32"), text="Kami proses", first_response=True
+        ),
+        officer("KANWIL.32", 2),
+    )
+    history.add(
+        t + timedelta(hours=5),
+        complaint_id,
+        events_pb2.ReporterAnswered(office=office("KANWIL.32"), text="Masih diproses"),
+        officer("KANWIL.32", 2),
+    )
+    history.add(
+        t + timedelta(days=7),
+        complaint_id,
+        events_pb2.SlaBreached(sla=common_pb2.SLA_KIND_FIRST_RESPONSE, office=office("KANWIL.32")),
+    )
+    history.add(
+        t + timedelta(days=8),
+        complaint_id,
+        events_pb2.CaseResolved(office=office("KANWIL.32"), summary="selesai"),
+        officer("KANWIL.32", 2),
+    )
+    history.add(
+        t + timedelta(days=9),
+        complaint_id,
+        events_pb2.CaseReopened(reason="belum", by_reporter=True),
+    )
+    history.add(
+        t + timedelta(days=10),
+        complaint_id,
+        events_pb2.CaseResolved(office=office("KANWIL.32"), summary="selesai sekarang"),
+        officer("KANWIL.32", 2),
+    )
+    history.add(t + timedelta(days=11), complaint_id, events_pb2.ResolutionRated(rating=4))
+    history.add(t + timedelta(days=20), complaint_id, events_pb2.CaseClosed(automatic=True))
+    history.add(t + timedelta(days=30), complaint_id, events_pb2.ReporterErased(reporter_id="r"))
+    history.seal()
+    return history, complaint_id
 
 
 # -- EventLog servers ----------------------------------------------------------------------------
