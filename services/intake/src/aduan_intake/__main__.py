@@ -9,8 +9,8 @@ import grpc
 
 from aduan.backbone import WriteBackbone
 from aduan.eventlog import EventLogReader
-from aduan.jetstream import TrackedConsumer
-from aduan.runtime import ServiceRuntime, Worker, bootstrap
+from aduan.jetstream import TrackedConsumer, observe_consumer
+from aduan.runtime import ServiceRuntime, bootstrap
 from aduan.settings import ServiceSettings
 from aduan.store import store_env
 from aduan.v1 import intake_pb2, intake_pb2_grpc
@@ -21,24 +21,6 @@ from aduan_intake.inbound import WhatsAppInbound
 from aduan_intake.sealing import MasterKey
 from aduan_intake.servicer import IntakeServicer, parse_allowlist
 from aduan_intake.webhook import WebhookServer, WebhookSettings
-
-
-class UntilStopped:
-    """Keeps a worker's task alive until stop(), even when its run() returns at once (the
-    standalone Leadership does): the runtime takes a finished worker as a reason to shut down.
-    Remove when the runtime tolerates workers that finish early."""
-
-    def __init__(self, worker: Worker) -> None:
-        self.worker = worker
-        self._stopped = asyncio.Event()
-
-    async def run(self) -> None:
-        await self.worker.run()
-        await self._stopped.wait()
-
-    def stop(self) -> None:
-        self._stopped.set()
-        self.worker.stop()
 
 
 def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
@@ -57,7 +39,9 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
         processor=CaseStatusProcessor(app),
         gap_filler=reader.read_range,
         head_reader=reader.head,
+        leadership=backbone.leadership,
     )
+    observe_consumer(case_status)
 
     def register(server: grpc.aio.Server) -> None:
         intake_pb2_grpc.add_IntakeServicer_to_server(servicer, server)
@@ -72,7 +56,7 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
             *backbone.service_names,
         ],
         registrars=[register, *backbone.registrars],
-        workers=[*(UntilStopped(w) for w in backbone.workers), case_status, webhook],
+        workers=[*backbone.workers, case_status, webhook],
         health_checks=backbone.health_checks,
         shutdown_hooks=[close_reader, *backbone.shutdown_hooks],
     )

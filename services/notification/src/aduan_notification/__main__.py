@@ -10,8 +10,8 @@ import grpc
 
 from aduan.backbone import WriteBackbone
 from aduan.eventlog import EventLogReader
-from aduan.jetstream import TrackedConsumer
-from aduan.runtime import ServiceRuntime, Worker, bootstrap
+from aduan.jetstream import TrackedConsumer, observe_consumer
+from aduan.runtime import ServiceRuntime, bootstrap
 from aduan.settings import ServiceSettings
 from aduan.store import store_env
 from aduan.v1 import notification_pb2, notification_pb2_grpc
@@ -33,23 +33,6 @@ from aduan_notification.templates import TemplateCatalog
 from aduan_notification.worker import DeliveryWorker
 
 log = logging.getLogger(__name__)
-
-
-class Resident:
-    """Keeps running until stopped even when the wrapped worker's run() returns at once (the
-    standalone Leadership does, and the runtime shuts the service down when any worker ends)."""
-
-    def __init__(self, worker: Worker) -> None:
-        self.worker = worker
-        self._stopped = asyncio.Event()
-
-    async def run(self) -> None:
-        await self.worker.run()
-        await self._stopped.wait()
-
-    def stop(self) -> None:
-        self.worker.stop()
-        self._stopped.set()
 
 
 def build_senders(config: NotificationConfig) -> dict[DeliveryChannel, Sender]:
@@ -103,6 +86,7 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
         head_reader=reader.head,
         leadership=backbone.leadership,
     )
+    observe_consumer(consumer)
     senders = build_senders(config)
     contacts = IntakeContacts(settings.peers["intake"], timeout_seconds=config.send_timeout_seconds)
     worker = DeliveryWorker(
@@ -132,7 +116,7 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
         ],
         registrars=[register, *backbone.registrars],
         workers=[
-            *(Resident(w) if w is backbone.leadership else w for w in backbone.workers),
+            *backbone.workers,
             consumer,
             worker,
         ],

@@ -10,7 +10,7 @@ import grpc
 
 from aduan.backbone import WriteBackbone
 from aduan.eventlog import EventLogReader
-from aduan.jetstream import TrackedConsumer
+from aduan.jetstream import TrackedConsumer, observe_consumer
 from aduan.runtime import ServiceRuntime, Worker, bootstrap
 from aduan.settings import ServiceSettings
 from aduan.store import store_env
@@ -38,7 +38,9 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
         processor=IntakeReactor(app),
         gap_filler=reader.read_range,
         head_reader=reader.head,
+        leadership=backbone.leadership,
     )
+    observe_consumer(consumer)
     servicer = RoutingServicer(app)
     workers: list[Worker] = [*backbone.workers, consumer]
     if config.ticker_enabled:
