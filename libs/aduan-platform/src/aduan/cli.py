@@ -184,11 +184,22 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--intake", default="127.0.0.1:50051")
     demo.add_argument("--query", default="127.0.0.1:50054")
     demo.set_defaults(func=cmd_demo)
+    try:
+        # The auditor and rebuild commands live with the query service, which owns read models;
+        # the platform does not depend on it, so they appear where it is installed.
+        from aduan_query.cli import register_commands
+    except ImportError:
+        return parser
+    register_commands(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in {"audit", "rebuild"}:
+        from aduan_query.cli import run
+
+        return run(args)
     return int(args.func(args))
 
 

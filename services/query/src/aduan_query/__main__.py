@@ -6,12 +6,12 @@ import argparse
 import asyncio
 
 import grpc
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from aduan.eventlog import EventLogReader
-from aduan.jetstream import NatsLink, TrackedConsumer
-from aduan.logs import configure_logging
-from aduan.runtime import ServiceRuntime
+from aduan.jetstream import NatsLink, TrackedConsumer, observe_consumer
+from aduan.leader import leadership_for, lock_key
+from aduan.runtime import ServiceRuntime, bootstrap
 from aduan.settings import WRITE_SERVICES, ServiceSettings
 from aduan.v1 import query_pb2, query_pb2_grpc
 from aduan_query.projector import Projector
@@ -23,11 +23,29 @@ from aduan_query.views import ComplaintQueries, ProgressWaiter
 SERVICE = "query"
 
 
+def migrate_exclusively(engine: Engine) -> None:
+    """Run the migrations; on PostgreSQL under an advisory lock, so replicas starting together
+    do not race."""
+    if engine.dialect.name != "postgresql":
+        migrate(engine)
+        return
+    key = lock_key("aduan:query:migrations")
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+        try:
+            migrate(engine)
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+            conn.commit()
+
+
 def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
     engine = make_engine(settings.store_url)
-    migrate(engine)
+    migrate_exclusively(engine)
     projector = Projector(engine)
     link = NatsLink(settings)
+    # Replicas share the read models on PostgreSQL: one projects, all answer queries.
+    leadership = leadership_for(settings.store_url, "aduan:query:projector")
     reader = EventLogReader({name: settings.peers[name] for name in WRITE_SERVICES})
     consumer = TrackedConsumer(
         link,
@@ -36,7 +54,9 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
         processor=projector,
         gap_filler=reader.read_range,
         head_reader=reader.head,
+        leadership=leadership,
     )
+    observe_consumer(consumer)
     rebuilder = Rebuilder(engine, reader, WRITE_SERVICES, live=projector)
     servicer = QueryServicer(
         ComplaintQueries(engine), ProgressWaiter(projector), projector, rebuilder
@@ -64,7 +84,7 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
         settings=settings,
         service_names=[query_pb2.DESCRIPTOR.services_by_name["Query"].full_name],
         registrars=[register],
-        workers=[link, consumer],
+        workers=[leadership, link, consumer],
         health_checks=[link.healthy, database_healthy],
         shutdown_hooks=[link.drain, close],
     )
@@ -77,8 +97,7 @@ def main(argv: list[str] | None = None) -> None:
         "Configured by ADUAN_* environment variables; see docs/operations.md.",
     )
     parser.parse_args(argv)
-    settings = ServiceSettings.from_env(SERVICE)
-    configure_logging(SERVICE, settings.log_level, settings.log_format)
+    settings = bootstrap(SERVICE)
     asyncio.run(build_runtime(settings).serve())
 
 
