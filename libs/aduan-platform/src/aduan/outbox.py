@@ -34,6 +34,7 @@ class OutboundMessage:
     data: bytes
     headers: dict[str, str] = field(default_factory=dict)
     position: int = 0
+    event_type: str = ""
 
 
 class Publisher(Protocol):
@@ -74,6 +75,12 @@ class OutboxRelay:
         self.max_backoff_seconds = max_backoff_seconds
         self.leadership = leadership or Leadership()
         self.stats = RelayStats()
+        # Per event type, so that SLA breaches (SlaBreached) and deliveries by outcome
+        # (DeliverySent, DeliveryGaveUp, ...) are visible without a metric per service.
+        self._published_by_type = meter().create_counter(
+            "aduan.events.published",
+            description="events published to JetStream, by service and event type",
+        )
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -178,6 +185,7 @@ class OutboxRelay:
                     data=envelope.SerializeToString(),
                     headers=_headers(self.translator.service, notification.id, trace_headers),
                     position=notification.id,
+                    event_type=envelope.event_type,
                 )
             )
         try:
@@ -190,6 +198,10 @@ class OutboxRelay:
         finally:
             for span in spans:
                 span.end()
+        for message in messages:
+            self._published_by_type.add(
+                1, {"service": self.translator.service, "event_type": message.event_type}
+            )
         last = notifications[-1].id
         await asyncio.to_thread(self.app.save_tracking, AduanApplication.OUTBOX_TRACKING_NAME, last)
         self.stats.position = last

@@ -16,8 +16,11 @@ import logging
 import uuid
 from collections.abc import Mapping
 
+from opentelemetry.trace import SpanKind
+
 from aduan.errors import ConcurrencyConflictError, InvalidStateError
 from aduan.leader import Leadership
+from aduan.telemetry import continued_span
 from aduan_notification.application import NotificationApplication
 from aduan_notification.channels import OutgoingMessage, Sender, SendError
 from aduan_notification.contacts import (
@@ -180,7 +183,18 @@ class DeliveryWorker:
                 context,
             )
         try:
-            provider_message_id = await sender.send(message)
+            with continued_span(
+                f"send {delivery.channel.value}",
+                str(delivery.meta.get("traceparent", "")),
+                str(delivery.meta.get("tracestate", "")),
+                kind=SpanKind.CLIENT,
+                **{
+                    "aduan.delivery_id": str(delivery_id),
+                    "aduan.template": delivery.template,
+                    "aduan.attempt": attempt,
+                },
+            ):
+                provider_message_id = await sender.send(message)
         except SendError as error:
             return await self._failed(
                 delivery_id,
