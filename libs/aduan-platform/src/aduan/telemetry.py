@@ -12,11 +12,14 @@ Metrics: OpenTelemetry instruments read by a Prometheus endpoint per service
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -25,8 +28,14 @@ from opentelemetry import metrics, trace
 from opentelemetry.propagate import extract, inject
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    ConsoleSpanExporter,
+    SimpleSpanProcessor,
+    SpanExporter,
+    SpanExportResult,
+)
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 log = logging.getLogger(__name__)
@@ -50,10 +59,45 @@ def configure_tracing(service: str, extra_processors: list[SpanProcessor] | None
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     elif exporter_name == "console":
         provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
+    traces_file = os.environ.get("ADUAN_TRACES_FILE")
+    if traces_file:
+        # One JSON line per finished span, written at once: for debugging and the e2e tests.
+        provider.add_span_processor(
+            SimpleSpanProcessor(JsonLinesSpanExporter(traces_file, service))
+        )
     for processor in extra_processors or []:
         provider.add_span_processor(processor)
     trace.set_tracer_provider(provider)
     _configured_service = service
+
+
+class JsonLinesSpanExporter(SpanExporter):
+    def __init__(self, path: str, service: str) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.service = service
+        self._lock = threading.Lock()
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        lines = []
+        for span in spans:
+            context = span.get_span_context()
+            lines.append(
+                json.dumps(
+                    {
+                        "service": self.service,
+                        "name": span.name,
+                        "trace_id": format(context.trace_id, "032x") if context else "",
+                        "span_id": format(context.span_id, "016x") if context else "",
+                        "parent_id": format(span.parent.span_id, "016x") if span.parent else "",
+                        "kind": span.kind.name,
+                        "status": span.status.status_code.name,
+                    }
+                )
+            )
+        with self._lock, open(self.path, "a", encoding="utf-8") as out:
+            out.write("".join(line + "\n" for line in lines))
+        return SpanExportResult.SUCCESS
 
 
 def tracer() -> trace.Tracer:
@@ -65,6 +109,18 @@ def current_trace_headers() -> dict[str, str]:
     carrier: dict[str, str] = {}
     inject(carrier)
     return carrier
+
+
+def active_trace_context(metadata: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """`traceparent`/`tracestate` for a CommandContext: the active span (the gRPC server span,
+    child of the caller's), else what the caller sent."""
+    active = current_trace_headers()
+    if "traceparent" not in active and metadata:
+        active = {k: str(metadata[k]) for k in ("traceparent", "tracestate") if metadata.get(k)}
+    return {
+        "traceparent": active.get("traceparent", ""),
+        "tracestate": active.get("tracestate", ""),
+    }
 
 
 @contextmanager

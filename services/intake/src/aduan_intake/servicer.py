@@ -16,6 +16,7 @@ import grpc
 
 from aduan.context import Actor, ActorKind, CommandContext
 from aduan.errors import PermissionDeniedError
+from aduan.telemetry import active_trace_context
 from aduan.v1 import common_pb2, intake_pb2, intake_pb2_grpc
 from aduan_intake.application import FilingRequest, IntakeApplication
 from aduan_intake.contract import SERVICE
@@ -63,8 +64,7 @@ def caller_context(context: grpc.aio.ServicerContext[Any, Any]) -> CommandContex
         actor=actor,
         correlation_id=metadata.get("x-correlation-id", "").strip() or uuid.uuid4().hex,
         causation_id=metadata.get("x-request-id", "").strip(),
-        traceparent=metadata.get("traceparent", ""),
-        tracestate=metadata.get("tracestate", ""),
+        **active_trace_context(metadata),
     )
 
 

@@ -13,6 +13,7 @@ import grpc
 from aduan.context import Actor, ActorKind, CommandContext
 from aduan.envelopes import timestamp
 from aduan.errors import FieldViolation, ValidationError
+from aduan.telemetry import active_trace_context
 from aduan.v1 import common_pb2, events_pb2, notification_pb2, notification_pb2_grpc
 from aduan_notification.application import NotificationApplication
 from aduan_notification.contract import SERVICE, delivery_channel, recipient_kind
@@ -77,7 +78,7 @@ def caller_context(context: grpc.aio.ServicerContext[Any, Any]) -> CommandContex
         role=str(metadata.get("x-aduan-role", "operator")),
         office_code=str(metadata.get("x-aduan-office", "")),
     )
-    return CommandContext(actor=actor, traceparent=str(metadata.get("traceparent", "")))
+    return CommandContext(actor=actor, **active_trace_context(metadata))
 
 
 class NotificationServicer(notification_pb2_grpc.NotificationServicer):

@@ -18,6 +18,7 @@ import grpc
 from aduan.context import Actor, ActorKind, CommandContext
 from aduan.envelopes import timestamp
 from aduan.errors import FieldViolation, ValidationError
+from aduan.telemetry import active_trace_context
 from aduan.v1 import common_pb2, routing_pb2, routing_pb2_grpc
 from aduan_routing.application import CommandResult, RoutingApplication
 from aduan_routing.contract import SERVICE, office_level, office_ref
@@ -36,11 +37,7 @@ def caller_context(context: grpc.aio.ServicerContext[Any, Any]) -> CommandContex
         role=metadata.get("x-aduan-role", "officer"),
         office_code=metadata.get("x-aduan-office", ""),
     )
-    return CommandContext(
-        actor=actor,
-        traceparent=metadata.get("traceparent", ""),
-        tracestate=metadata.get("tracestate", ""),
-    )
+    return CommandContext(actor=actor, **active_trace_context(metadata))
 
 
 def _enum_name(enum: Any, value: int, prefix: str) -> str:
