@@ -26,7 +26,16 @@ from e2e.canary import CANARY, find_canary, scan_tree
 
 from aduan.natsserver import free_port
 from aduan.stack import LocalStack
-from aduan.v1 import common_pb2, events_pb2, intake_pb2, intake_pb2_grpc, query_pb2, query_pb2_grpc
+from aduan.v1 import (
+    common_pb2,
+    events_pb2,
+    intake_pb2,
+    intake_pb2_grpc,
+    notification_pb2,
+    notification_pb2_grpc,
+    query_pb2,
+    query_pb2_grpc,
+)
 
 APP_SECRET = "e2e-app-secret"
 NOTIFIER = (("x-aduan-caller", "service:notification"),)
@@ -117,6 +126,35 @@ def audit_types(query: query_pb2_grpc.QueryStub, complaint_id: str, position: in
     return [entry.event_type for entry in trail.entries if entry.service == "intake"]
 
 
+def all_event_types(query: query_pb2_grpc.QueryStub, complaint_id: str) -> list[str]:
+    trail = query.GetAuditTrail(
+        query_pb2.GetAuditTrailRequest(complaint_id=complaint_id), timeout=10
+    )
+    return [entry.event_type for entry in trail.entries]
+
+
+SETTLED = {
+    notification_pb2.DELIVERY_STATUS_SENT,
+    notification_pb2.DELIVERY_STATUS_SKIPPED,
+    notification_pb2.DELIVERY_STATUS_GAVE_UP,
+}
+
+
+def deliveries_settled(
+    notification: notification_pb2_grpc.NotificationStub, complaint_id: str
+) -> bool | None:
+    """True once the complaint's deliveries (filing and assignment at least) have all settled and
+    some were sent."""
+    deliveries = notification.ListDeliveries(
+        notification_pb2.ListDeliveriesRequest(complaint_id=complaint_id), timeout=10
+    ).deliveries
+    templates = {d.template for d in deliveries}
+    sent = any(d.status == notification_pb2.DELIVERY_STATUS_SENT for d in deliveries)
+    if len(templates) >= 2 and sent and all(d.status in SETTLED for d in deliveries):
+        return True
+    return None
+
+
 async def stream_messages(nats_url: str) -> list[bytes]:
     nc = await nats.connect(nats_url)
     try:
@@ -172,6 +210,14 @@ async def test_the_canary_appears_nowhere_in_the_stack(
             "StatusRequested",
             "ContactRevealed",
         ]
+
+        # Let routing place the case and notification send its messages (it fetches the
+        # plaintext contact from intake at send time), so that their stores, logs and the stream
+        # hold everything this complaint will ever cause before they are searched.
+        eventually(lambda: "CaseRouted" in all_event_types(query, filed.complaint_id) or None)
+        with grpc.insecure_channel(stack.services["notification"].address) as notification_channel:
+            notification = notification_pb2_grpc.NotificationStub(notification_channel)
+            eventually(lambda: deliveries_settled(notification, filed.complaint_id), timeout=30)
 
     messages = await stream_messages(stack.resolved_nats_url)
     intake_envelopes = [
