@@ -16,7 +16,13 @@ import pytest
 
 from aduan.settings import ALL_SERVICES
 from aduan.stack import LocalStack
-from aduan.v1 import common_pb2, intake_pb2, intake_pb2_grpc, notification_pb2, notification_pb2_grpc
+from aduan.v1 import (
+    common_pb2,
+    intake_pb2,
+    intake_pb2_grpc,
+    notification_pb2,
+    notification_pb2_grpc,
+)
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("ADUAN_E2E_TARGET", "local") != "local", reason="reads the services' span files"
@@ -26,7 +32,9 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture
 def traced_stack(tmp_path: Path) -> Iterator[tuple[LocalStack, Path]]:
     traces = tmp_path / "traces"
-    service_env = {name: {"ADUAN_TRACES_FILE": str(traces / f"{name}.jsonl")} for name in ALL_SERVICES}
+    service_env = {
+        name: {"ADUAN_TRACES_FILE": str(traces / f"{name}.jsonl")} for name in ALL_SERVICES
+    }
     with LocalStack.on_free_ports(tmp_path / "var", service_env=service_env) as stack:
         yield stack, traces
 
@@ -70,10 +78,14 @@ def test_one_trace_from_filing_to_the_citizen_reply(traced_stack: tuple[LocalSta
     while True:
         spans = spans_of(traces, trace_id)
         names = {(s["service"], s["name"]) for s in spans}
-        sent = [s for s in spans if s["service"] == "notification" and s["name"].startswith("send ")]
+        sent = [
+            s for s in spans if s["service"] == "notification" and s["name"].startswith("send ")
+        ]
         if wanted <= names and sent:
             break
-        assert time.monotonic() < deadline, f"missing {wanted - names} (send spans: {len(sent)}); seen {sorted(names)}"
+        assert time.monotonic() < deadline, (
+            f"missing {wanted - names} (send spans: {len(sent)}); seen {sorted(names)}"
+        )
         time.sleep(0.2)
 
     with grpc.insecure_channel(stack.services["notification"].address) as channel:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from notes_service import Note, NotesApplication, notes_translator
-from opentelemetry import metrics, trace
+from opentelemetry import trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
@@ -37,12 +37,11 @@ METRICS = InMemoryMetricReader()
 
 @pytest.fixture(scope="module", autouse=True)
 def telemetry() -> None:
-    # The OpenTelemetry providers are process-global and set once: this module owns them in the
-    # test process (composition roots set them only in service processes).
+    # The tracer provider is process-global and set once: this module owns it in the test
+    # process (composition roots set it only in service processes).
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(SPANS))
     trace.set_tracer_provider(provider)
-    metrics.set_meter_provider(MeterProvider(metric_readers=[METRICS]))
 
 
 class ReactingProjector:
@@ -138,7 +137,8 @@ async def test_relay_lag_rises_while_nats_is_down_and_returns_to_zero(tmp_path: 
     app = NotesApplication(env=store_env(f"sqlite:///{tmp_path}/lag.sqlite", "lag"))
     link = NatsLink(ServiceSettings.from_env("routing", env={"ADUAN_NATS_URL": nats_server.url}))
     relay = OutboxRelay(app, notes_translator("routing"), LinkPublisher(link))
-    observe_relay(relay)
+    # A meter of its own: relays built by other tests registered instruments on the global one.
+    observe_relay(relay, MeterProvider(metric_readers=[METRICS]).get_meter("aduan"))
     try:
         async with running(link, relay):
             app.write("pertama")

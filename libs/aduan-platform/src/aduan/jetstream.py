@@ -17,7 +17,7 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
-from opentelemetry.metrics import Observation
+from opentelemetry.metrics import Meter, Observation
 from opentelemetry.trace import SpanKind
 
 from aduan.leader import Leadership
@@ -383,10 +383,10 @@ def _pending_after(message: Msg) -> int:
         return 0
 
 
-def observe_consumer(consumer: TrackedConsumer) -> None:
+def observe_consumer(consumer: TrackedConsumer, instruments: Meter | None = None) -> None:
     """Consumer lag and outcomes as metrics (`aduan_consumer_*`)."""
     attributes = {"consumer": consumer.durable}
-    instruments = meter()
+    instruments = instruments or meter()
 
     def gauge(name: str, read: Callable[[ConsumerStats], int], description: str) -> None:
         instruments.create_observable_gauge(

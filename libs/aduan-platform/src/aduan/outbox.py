@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from opentelemetry.metrics import Observation
+from opentelemetry.metrics import Meter, Observation
 from opentelemetry.trace import Span, SpanKind
 
 from aduan.envelopes import EnvelopeTranslator, event_id, subject_for
@@ -227,15 +227,18 @@ class OutboxRelay:
         self._stopping.set()
 
 
-def observe_relay(relay: OutboxRelay) -> None:
+def observe_relay(relay: OutboxRelay, instruments: Meter | None = None) -> None:
     """Relay lag (stored minus published position) and throughput as metrics."""
     attributes = {"service": relay.translator.service}
 
     def lag(_options: object) -> list[Observation]:
-        head = relay.app.head_position()
+        try:
+            head = relay.app.head_position()
+        except Exception:
+            return []  # store unreachable (or closed): no reading rather than a wrong one
         return [Observation(max(0, head - relay.stats.position), attributes)]
 
-    instruments = meter()
+    instruments = instruments or meter()
     instruments.create_observable_gauge(
         "aduan.relay.lag", callbacks=[lag], description="stored but not yet published events"
     )
