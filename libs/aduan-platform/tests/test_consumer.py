@@ -200,5 +200,8 @@ async def test_reconcile_fetches_what_the_broker_never_delivered() -> None:
     await subject.handle(FakeMsg(history[0].SerializeToString()))
 
     # Events 2 and 3 were lost and nothing later arrived to reveal the gap.
+    await subject.refresh_heads_when_due()
+    assert subject.stats.upstream_lag("intake") == 2
     assert await subject.reconcile() == 2
     assert processor.processed == ["intake:1", "intake:2", "intake:3"]
+    assert subject.stats.upstream_lag("intake") == 0

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import nats
@@ -151,6 +151,12 @@ class ConsumerStats:
     dead_lettered: int = 0
     repaired: int = 0
     pending: int = 0
+    # Per upstream: its EventLog head as last read, and the last position processed here.
+    heads: dict[str, int] = field(default_factory=dict)
+    positions: dict[str, int] = field(default_factory=dict)
+
+    def upstream_lag(self, upstream: str) -> int:
+        return max(0, self.heads.get(upstream, 0) - self.positions.get(upstream, 0))
 
 
 class TrackedConsumer:
@@ -195,6 +201,7 @@ class TrackedConsumer:
         self.stats = ConsumerStats()
         self._stopping = asyncio.Event()
         self._last_reconciled = 0.0
+        self._heads_read_at = 0.0
 
     @property
     def dead_letter_subject(self) -> str:
@@ -242,11 +249,13 @@ class TrackedConsumer:
                         messages = await subscription.fetch(self.batch_size, timeout=1.0)
                     except NatsTimeoutError:
                         self.stats.pending = 0
+                        await self.refresh_heads_when_due()
                         await self.reconcile_when_due()
                         continue
                     for message in messages:
                         await self.handle(message)
                     self.stats.pending = _pending_after(messages[-1]) if messages else 0
+                    await self.refresh_heads_when_due()
                 except asyncio.CancelledError:
                     raise
                 except Exception as error:
@@ -264,6 +273,22 @@ class TrackedConsumer:
 
     def stop(self) -> None:
         self._stopping.set()
+
+    async def refresh_heads_when_due(self) -> None:
+        """Read the upstreams' heads now and then, for the per-upstream lag metric."""
+        now = asyncio.get_running_loop().time()
+        if self.head_reader is None or now - self._heads_read_at < self.reconcile_seconds:
+            return
+        self._heads_read_at = now
+        for upstream in self.upstreams:
+            try:
+                self.stats.heads[upstream] = await self.head_reader(upstream)
+                if upstream not in self.stats.positions:
+                    self.stats.positions[upstream] = await asyncio.to_thread(
+                        self.processor.last_position, upstream
+                    )
+            except Exception as error:
+                log.debug("cannot read the head of %s: %r", upstream, error)
 
     async def reconcile_when_due(self) -> None:
         now = asyncio.get_running_loop().time()
@@ -285,6 +310,8 @@ class TrackedConsumer:
         for upstream in self.upstreams:
             head = await self.head_reader(upstream)
             last = await asyncio.to_thread(self.processor.last_position, upstream)
+            self.stats.heads[upstream] = head
+            self.stats.positions[upstream] = max(last, self.stats.positions.get(upstream, 0))
             if head <= last:
                 continue
             for envelope in await self.gap_filler(upstream, last, head):
@@ -359,6 +386,9 @@ class TrackedConsumer:
             self.stats.duplicates += 1
             return False
         self.stats.processed += 1
+        self.stats.positions[envelope.service] = max(
+            envelope.position, self.stats.positions.get(envelope.service, 0)
+        )
         return True
 
     async def _dead_letter(self, message: Msg, reason: str) -> None:
@@ -408,6 +438,20 @@ def observe_consumer(consumer: TrackedConsumer, instruments: Meter | None = None
         "messages sent to the dead-letter subject",
     )
     gauge("aduan.consumer.repaired", lambda s: s.repaired, "events repaired from the EventLog")
+
+    def upstream_lag(_options: object) -> list[Observation]:
+        stats = consumer.stats
+        return [
+            Observation(stats.upstream_lag(upstream), {**attributes, "upstream": upstream})
+            for upstream in consumer.upstreams
+            if upstream in stats.heads
+        ]
+
+    instruments.create_observable_gauge(
+        "aduan.consumer.upstream_lag",
+        callbacks=[upstream_lag],
+        description="events an upstream stored that this consumer has not processed yet (its EventLog head minus the last position processed)",
+    )
 
 
 def decode_envelope(data: bytes) -> events_pb2.Envelope:
