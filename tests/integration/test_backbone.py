@@ -3,15 +3,14 @@ ADUAN_TEST_POSTGRES_URL is set): relay -> JetStream -> tracked consumer, exactly
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import nats
 import nats.js.errors
 import pytest
+from integration.workers import running, until
 from notes_service import Note, NotesApplication, notes_translator
 
 from aduan.context import Actor, CommandContext
@@ -56,25 +55,8 @@ class NotesProjector:
         return [self.app.decode(n).text for n in notifications]  # type: ignore[attr-defined]
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 15.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.05)
-
-
-@contextlib.asynccontextmanager
-async def running(*workers: Any) -> AsyncIterator[None]:
-    tasks = [asyncio.create_task(w.run()) for w in workers]
-    try:
-        yield
-    finally:
-        for w in workers:
-            w.stop()
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+async def has_count(url: str, expected: int) -> bool:
+    return await stream_count(url) == expected
 
 
 async def stream_count(url: str) -> int:
@@ -119,7 +101,7 @@ async def test_relay_publishes_every_stored_event_once_even_when_republishing(
     relay = OutboxRelay(app, notes_translator(), LinkPublisher(link))
 
     async with running(link, relay):
-        await eventually(lambda: _equals(stream_count(nats_server.url), 20))
+        await until(lambda: has_count(nats_server.url, 20))
         # As if the position had been lost after publishing: a relay over a fresh (in-memory)
         # position republishes the same events, and JetStream's duplicate window drops every one
         # of them (Nats-Msg-Id).
@@ -130,10 +112,6 @@ async def test_relay_publishes_every_stored_event_once_even_when_republishing(
     assert await stream_count(nats_server.url) == 20
     assert app.tracked_position(AduanApplication.OUTBOX_TRACKING_NAME) == 20
     app.close()
-
-
-async def _equals(value: Awaitable[int], expected: int) -> bool:
-    return await value == expected
 
 
 async def test_consumer_applies_each_event_exactly_once_despite_redelivery(
@@ -151,7 +129,7 @@ async def test_consumer_applies_each_event_exactly_once_despite_redelivery(
         upstream.write(f"pesan {i}")
 
     async with running(link, relay, consumer):
-        await eventually(lambda: _true(len(projector.texts()) == 10))
+        await until(lambda: len(projector.texts()) == 10)
         # Redeliver: the same envelopes again under new message ids (beyond the duplicate window).
         nc = await nats.connect(nats_server.url)
         js = nc.jetstream()
@@ -164,9 +142,7 @@ async def test_consumer_applies_each_event_exactly_once_despite_redelivery(
                 headers={"Nats-Msg-Id": f"replay:{notification.id}"},
             )
         await js.publish("aduan.intake.complaint_filed", b"\x00garbage")
-        await eventually(
-            lambda: _true(consumer.stats.duplicates >= 10 and consumer.stats.dead_lettered == 1)
-        )
+        await until(lambda: consumer.stats.duplicates >= 10 and consumer.stats.dead_lettered == 1)
         dead = await js.pull_subscribe(
             "aduan.deadletter.notes-test", durable="dlq-reader", stream=STREAM_NAME
         )
@@ -180,10 +156,6 @@ async def test_consumer_applies_each_event_exactly_once_despite_redelivery(
     assert "undecodable" in dead_message.headers["Aduan-Dead-Letter-Reason"]
     upstream.close()
     downstream.close()
-
-
-async def _true(value: bool) -> bool:
-    return value
 
 
 async def test_stream_set_up_is_idempotent(nats_server: EmbeddedNats) -> None:

@@ -3,12 +3,10 @@ another takes over and nothing is lost or published by two at once."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import pytest
+from integration.workers import running, until
 from notes_service import NotesApplication, notes_translator
 
 from aduan.leader import PostgresLeadership
@@ -25,27 +23,6 @@ class CountingPublisher:
 
     async def publish_batch(self, messages: Sequence[OutboundMessage]) -> None:
         self.log.extend((self.name, m.position) for m in messages)
-
-
-@contextlib.asynccontextmanager
-async def running(*workers: Any) -> AsyncIterator[None]:
-    tasks = [asyncio.create_task(w.run()) for w in workers]
-    try:
-        yield
-    finally:
-        for w in workers:
-            w.stop()
-        await asyncio.wait(tasks, timeout=5)
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-
-async def until(condition: Any, within: float = 15.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.05)
 
 
 async def test_two_instances_never_both_publish(postgres_url: str) -> None:

@@ -4,13 +4,10 @@ down and fall back to zero when it returns."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from integration.workers import running, until
 from notes_service import Note, NotesApplication, notes_translator
 from opentelemetry import trace
 from opentelemetry.sdk.metrics import MeterProvider
@@ -60,26 +57,6 @@ class ReactingProjector:
         self.app.save_reaction(
             envelope.service, envelope.position, Note(text="reaksi", meta=ctx.meta())
         )
-
-
-@contextlib.asynccontextmanager
-async def running(*workers: Any) -> AsyncIterator[None]:
-    tasks = [asyncio.create_task(w.run()) for w in workers]
-    try:
-        yield
-    finally:
-        for w in workers:
-            w.stop()
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-
-async def until(condition: Any, within: float = 15.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.05)
 
 
 async def test_one_trace_links_command_publish_consumption_and_reaction(
