@@ -10,7 +10,7 @@ PROTO_DIR := protos
 GEN_DIR := libs/aduan-platform/src
 PROTOS := $(wildcard $(PROTO_DIR)/aduan/v1/*.proto)
 
-.PHONY: help uv sync up test lint fmt protos protos-check unit integration e2e chart bench faults clean
+.PHONY: help uv sync up test lint fmt protos protos-check unit integration e2e bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -54,3 +54,6 @@ protos-check: sync ## Fail when the committed generated code is stale
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
+
+bench: sync ## Run the benchmarks; results in bench/results/*.json
+	$(RUN) python bench/b3_rebuild.py

@@ -1,0 +1,79 @@
+"""B3: events per second rebuilding the query service's read models from the EventLogs, against
+raw reading of the same EventLogs in the same run (targets: >= 10,000 events/s, ratio >= 0.3).
+
+The EventLogs are served over gRPC (in-process servers on loopback) from a seeded scenario of
+complaints with reassignments, responses, resolutions and reopenings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+
+from common import write_result
+
+from aduan.eventlog import EventLogReader
+from aduan.settings import WRITE_SERVICES
+from aduan_query.readmodels import make_engine, migrate
+from aduan_query.rebuild import Rebuilder
+from aduan_query.testing import scenario, serve_eventlogs
+
+
+async def raw_read(reader: EventLogReader) -> int:
+    count = 0
+    for service in WRITE_SERVICES:
+        async for _ in reader.read(service):
+            count += 1
+    return count
+
+
+async def run(complaints: int, seed: int) -> dict[str, object]:
+    history, _ = scenario(complaints, seed=seed)
+    total = sum(len(log) for log in history.logs.values())
+    async with serve_eventlogs(history.logs) as (addresses, _fakes):
+        reader = EventLogReader(addresses)
+        try:
+            started = time.perf_counter()
+            read = await raw_read(reader)
+            raw_seconds = time.perf_counter() - started
+            with tempfile.TemporaryDirectory() as scratch:
+                engine = make_engine(f"sqlite:///{Path(scratch) / 'query.sqlite'}")
+                migrate(engine)
+                started = time.perf_counter()
+                result = await Rebuilder(engine, reader, WRITE_SERVICES).rebuild()
+                rebuild_seconds = time.perf_counter() - started
+                engine.dispose()
+        finally:
+            await reader.close()
+    assert read == total, (read, total)
+    rebuild_rate = result.events / rebuild_seconds
+    raw_rate = read / raw_seconds
+    ratio = rebuild_rate / raw_rate
+    return {
+        "complaints": complaints,
+        "events": total,
+        "store": "sqlite",
+        "rebuild_events_per_second": round(rebuild_rate),
+        "baseline": {
+            "what": "raw EventLog read of the same events over gRPC",
+            "events_per_second": round(raw_rate),
+        },
+        "ratio": round(ratio, 3),
+        "targets": {"events_per_second": 10_000, "ratio": 0.3},
+        "meets_targets": rebuild_rate >= 10_000 and ratio >= 0.3,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--complaints", type=int, default=4000)
+    parser.add_argument("--seed", type=int, default=2026)
+    args = parser.parse_args()
+    write_result("B3-rebuild", asyncio.run(run(args.complaints, args.seed)))
+
+
+if __name__ == "__main__":
+    main()
