@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from aduan.v1 import events_pb2 as aduan_dot_v1_dot_events__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x61\x64uan/v1/eventlog.proto\x12\x08\x61\x64uan.v1\x1a\x15\x61\x64uan/v1/events.proto\"J\n\x11ReadEventsRequest\x12\x16\n\x0e\x61\x66ter_position\x18\x01 \x01(\x03\x12\r\n\x05limit\x18\x02 \x01(\x03\x12\x0e\n\x06\x66ollow\x18\x03 \x01(\x08\"\x10\n\x0eGetHeadRequest\"4\n\x0fGetHeadResponse\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\x10\n\x08position\x18\x02 \x01(\x03\x32\x85\x01\n\x08\x45ventLog\x12\x39\n\x04Read\x12\x1b.aduan.v1.ReadEventsRequest\x1a\x12.aduan.v1.Envelope0\x01\x12>\n\x07GetHead\x12\x18.aduan.v1.GetHeadRequest\x1a\x19.aduan.v1.GetHeadResponseB0Z.github.com/aduan/aduan/gen/go/aduan/v1;aduanv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x61\x64uan/v1/eventlog.proto\x12\x08\x61\x64uan.v1\x1a\x15\x61\x64uan/v1/events.proto\"b\n\x11ReadEventsRequest\x12\x16\n\x0e\x61\x66ter_position\x18\x01 \x01(\x03\x12\r\n\x05limit\x18\x02 \x01(\x03\x12\x0e\n\x06\x66ollow\x18\x03 \x01(\x08\x12\x16\n\x0einclude_stored\x18\x04 \x01(\x08\"\x10\n\x0eGetHeadRequest\"4\n\x0fGetHeadResponse\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\x10\n\x08position\x18\x02 \x01(\x03\x32\x85\x01\n\x08\x45ventLog\x12\x39\n\x04Read\x12\x1b.aduan.v1.ReadEventsRequest\x1a\x12.aduan.v1.Envelope0\x01\x12>\n\x07GetHead\x12\x18.aduan.v1.GetHeadRequest\x1a\x19.aduan.v1.GetHeadResponseB0Z.github.com/aduan/aduan/gen/go/aduan/v1;aduanv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,11 +34,11 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'Z.github.com/aduan/aduan/gen/go/aduan/v1;aduanv1'
   _globals['_READEVENTSREQUEST']._serialized_start=60
-  _globals['_READEVENTSREQUEST']._serialized_end=134
-  _globals['_GETHEADREQUEST']._serialized_start=136
-  _globals['_GETHEADREQUEST']._serialized_end=152
-  _globals['_GETHEADRESPONSE']._serialized_start=154
-  _globals['_GETHEADRESPONSE']._serialized_end=206
-  _globals['_EVENTLOG']._serialized_start=209
-  _globals['_EVENTLOG']._serialized_end=342
+  _globals['_READEVENTSREQUEST']._serialized_end=158
+  _globals['_GETHEADREQUEST']._serialized_start=160
+  _globals['_GETHEADREQUEST']._serialized_end=176
+  _globals['_GETHEADRESPONSE']._serialized_start=178
+  _globals['_GETHEADRESPONSE']._serialized_end=230
+  _globals['_EVENTLOG']._serialized_start=233
+  _globals['_EVENTLOG']._serialized_end=366
 # @@protoc_insertion_point(module_scope)

@@ -6,14 +6,16 @@ from typing import ClassVar as _ClassVar, Optional as _Optional
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ReadEventsRequest(_message.Message):
-    __slots__ = ("after_position", "limit", "follow")
+    __slots__ = ("after_position", "limit", "follow", "include_stored")
     AFTER_POSITION_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     FOLLOW_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_STORED_FIELD_NUMBER: _ClassVar[int]
     after_position: int
     limit: int
     follow: bool
-    def __init__(self, after_position: _Optional[int] = ..., limit: _Optional[int] = ..., follow: _Optional[bool] = ...) -> None: ...
+    include_stored: bool
+    def __init__(self, after_position: _Optional[int] = ..., limit: _Optional[int] = ..., follow: _Optional[bool] = ..., include_stored: _Optional[bool] = ...) -> None: ...
 
 class GetHeadRequest(_message.Message):
     __slots__ = ()

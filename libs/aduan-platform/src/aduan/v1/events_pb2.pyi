@@ -34,7 +34,7 @@ DELIVERY_CHANNEL_OFFICE_WEBHOOK: DeliveryChannel
 DELIVERY_CHANNEL_LOG: DeliveryChannel
 
 class Envelope(_message.Message):
-    __slots__ = ("event_id", "event_type", "complaint_id", "service", "position", "occurred_at", "actor", "causation_id", "correlation_id", "traceparent", "tracestate", "aggregate_id", "aggregate_version", "previous_position", "complaint_filed", "reporter_message_added", "complaint_withdrawn", "resolution_rated", "status_requested", "contact_revealed", "reporter_erased", "case_opened", "case_routed", "case_classified", "case_accepted", "case_reassigned", "reporter_answered", "case_resolved", "case_reopened", "case_closed", "sla_breached", "ping_pong_flagged", "delivery_scheduled", "delivery_attempted", "delivery_sent", "delivery_failed", "delivery_gave_up", "delivery_skipped")
+    __slots__ = ("event_id", "event_type", "complaint_id", "service", "position", "occurred_at", "actor", "causation_id", "correlation_id", "traceparent", "tracestate", "aggregate_id", "aggregate_version", "previous_position", "event_hash", "prev_event_hash", "stored_topic", "stored_state", "complaint_filed", "reporter_message_added", "complaint_withdrawn", "resolution_rated", "status_requested", "contact_revealed", "reporter_erased", "case_opened", "case_routed", "case_classified", "case_accepted", "case_reassigned", "reporter_answered", "case_resolved", "case_reopened", "case_closed", "sla_breached", "ping_pong_flagged", "delivery_scheduled", "delivery_attempted", "delivery_sent", "delivery_failed", "delivery_gave_up", "delivery_skipped", "checkpoint_sealed")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     EVENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -49,6 +49,10 @@ class Envelope(_message.Message):
     AGGREGATE_ID_FIELD_NUMBER: _ClassVar[int]
     AGGREGATE_VERSION_FIELD_NUMBER: _ClassVar[int]
     PREVIOUS_POSITION_FIELD_NUMBER: _ClassVar[int]
+    EVENT_HASH_FIELD_NUMBER: _ClassVar[int]
+    PREV_EVENT_HASH_FIELD_NUMBER: _ClassVar[int]
+    STORED_TOPIC_FIELD_NUMBER: _ClassVar[int]
+    STORED_STATE_FIELD_NUMBER: _ClassVar[int]
     COMPLAINT_FILED_FIELD_NUMBER: _ClassVar[int]
     REPORTER_MESSAGE_ADDED_FIELD_NUMBER: _ClassVar[int]
     COMPLAINT_WITHDRAWN_FIELD_NUMBER: _ClassVar[int]
@@ -73,6 +77,7 @@ class Envelope(_message.Message):
     DELIVERY_FAILED_FIELD_NUMBER: _ClassVar[int]
     DELIVERY_GAVE_UP_FIELD_NUMBER: _ClassVar[int]
     DELIVERY_SKIPPED_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_SEALED_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     event_type: str
     complaint_id: str
@@ -87,6 +92,10 @@ class Envelope(_message.Message):
     aggregate_id: str
     aggregate_version: int
     previous_position: int
+    event_hash: bytes
+    prev_event_hash: bytes
+    stored_topic: str
+    stored_state: bytes
     complaint_filed: ComplaintFiled
     reporter_message_added: ReporterMessageAdded
     complaint_withdrawn: ComplaintWithdrawn
@@ -111,7 +120,8 @@ class Envelope(_message.Message):
     delivery_failed: DeliveryFailed
     delivery_gave_up: DeliveryGaveUp
     delivery_skipped: DeliverySkipped
-    def __init__(self, event_id: _Optional[str] = ..., event_type: _Optional[str] = ..., complaint_id: _Optional[str] = ..., service: _Optional[str] = ..., position: _Optional[int] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[_Union[_common_pb2.Actor, _Mapping]] = ..., causation_id: _Optional[str] = ..., correlation_id: _Optional[str] = ..., traceparent: _Optional[str] = ..., tracestate: _Optional[str] = ..., aggregate_id: _Optional[str] = ..., aggregate_version: _Optional[int] = ..., previous_position: _Optional[int] = ..., complaint_filed: _Optional[_Union[ComplaintFiled, _Mapping]] = ..., reporter_message_added: _Optional[_Union[ReporterMessageAdded, _Mapping]] = ..., complaint_withdrawn: _Optional[_Union[ComplaintWithdrawn, _Mapping]] = ..., resolution_rated: _Optional[_Union[ResolutionRated, _Mapping]] = ..., status_requested: _Optional[_Union[StatusRequested, _Mapping]] = ..., contact_revealed: _Optional[_Union[ContactRevealed, _Mapping]] = ..., reporter_erased: _Optional[_Union[ReporterErased, _Mapping]] = ..., case_opened: _Optional[_Union[CaseOpened, _Mapping]] = ..., case_routed: _Optional[_Union[CaseRouted, _Mapping]] = ..., case_classified: _Optional[_Union[CaseClassified, _Mapping]] = ..., case_accepted: _Optional[_Union[CaseAccepted, _Mapping]] = ..., case_reassigned: _Optional[_Union[CaseReassigned, _Mapping]] = ..., reporter_answered: _Optional[_Union[ReporterAnswered, _Mapping]] = ..., case_resolved: _Optional[_Union[CaseResolved, _Mapping]] = ..., case_reopened: _Optional[_Union[CaseReopened, _Mapping]] = ..., case_closed: _Optional[_Union[CaseClosed, _Mapping]] = ..., sla_breached: _Optional[_Union[SlaBreached, _Mapping]] = ..., ping_pong_flagged: _Optional[_Union[PingPongFlagged, _Mapping]] = ..., delivery_scheduled: _Optional[_Union[DeliveryScheduled, _Mapping]] = ..., delivery_attempted: _Optional[_Union[DeliveryAttempted, _Mapping]] = ..., delivery_sent: _Optional[_Union[DeliverySent, _Mapping]] = ..., delivery_failed: _Optional[_Union[DeliveryFailed, _Mapping]] = ..., delivery_gave_up: _Optional[_Union[DeliveryGaveUp, _Mapping]] = ..., delivery_skipped: _Optional[_Union[DeliverySkipped, _Mapping]] = ...) -> None: ...
+    checkpoint_sealed: CheckpointSealed
+    def __init__(self, event_id: _Optional[str] = ..., event_type: _Optional[str] = ..., complaint_id: _Optional[str] = ..., service: _Optional[str] = ..., position: _Optional[int] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[_Union[_common_pb2.Actor, _Mapping]] = ..., causation_id: _Optional[str] = ..., correlation_id: _Optional[str] = ..., traceparent: _Optional[str] = ..., tracestate: _Optional[str] = ..., aggregate_id: _Optional[str] = ..., aggregate_version: _Optional[int] = ..., previous_position: _Optional[int] = ..., event_hash: _Optional[bytes] = ..., prev_event_hash: _Optional[bytes] = ..., stored_topic: _Optional[str] = ..., stored_state: _Optional[bytes] = ..., complaint_filed: _Optional[_Union[ComplaintFiled, _Mapping]] = ..., reporter_message_added: _Optional[_Union[ReporterMessageAdded, _Mapping]] = ..., complaint_withdrawn: _Optional[_Union[ComplaintWithdrawn, _Mapping]] = ..., resolution_rated: _Optional[_Union[ResolutionRated, _Mapping]] = ..., status_requested: _Optional[_Union[StatusRequested, _Mapping]] = ..., contact_revealed: _Optional[_Union[ContactRevealed, _Mapping]] = ..., reporter_erased: _Optional[_Union[ReporterErased, _Mapping]] = ..., case_opened: _Optional[_Union[CaseOpened, _Mapping]] = ..., case_routed: _Optional[_Union[CaseRouted, _Mapping]] = ..., case_classified: _Optional[_Union[CaseClassified, _Mapping]] = ..., case_accepted: _Optional[_Union[CaseAccepted, _Mapping]] = ..., case_reassigned: _Optional[_Union[CaseReassigned, _Mapping]] = ..., reporter_answered: _Optional[_Union[ReporterAnswered, _Mapping]] = ..., case_resolved: _Optional[_Union[CaseResolved, _Mapping]] = ..., case_reopened: _Optional[_Union[CaseReopened, _Mapping]] = ..., case_closed: _Optional[_Union[CaseClosed, _Mapping]] = ..., sla_breached: _Optional[_Union[SlaBreached, _Mapping]] = ..., ping_pong_flagged: _Optional[_Union[PingPongFlagged, _Mapping]] = ..., delivery_scheduled: _Optional[_Union[DeliveryScheduled, _Mapping]] = ..., delivery_attempted: _Optional[_Union[DeliveryAttempted, _Mapping]] = ..., delivery_sent: _Optional[_Union[DeliverySent, _Mapping]] = ..., delivery_failed: _Optional[_Union[DeliveryFailed, _Mapping]] = ..., delivery_gave_up: _Optional[_Union[DeliveryGaveUp, _Mapping]] = ..., delivery_skipped: _Optional[_Union[DeliverySkipped, _Mapping]] = ..., checkpoint_sealed: _Optional[_Union[CheckpointSealed, _Mapping]] = ...) -> None: ...
 
 class ComplaintFiled(_message.Message):
     __slots__ = ("ticket_number", "channel", "reporter_id", "masked_contact", "anonymous", "confidential", "category", "location", "parcel", "subject", "description", "attachments", "language")
@@ -386,3 +396,27 @@ class DeliverySkipped(_message.Message):
     delivery_id: str
     reason: str
     def __init__(self, delivery_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class CheckpointSealed(_message.Message):
+    __slots__ = ("service", "from_position", "to_position", "event_count", "root", "signature", "key_id", "public_key", "manifest", "algorithm")
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    FROM_POSITION_FIELD_NUMBER: _ClassVar[int]
+    TO_POSITION_FIELD_NUMBER: _ClassVar[int]
+    EVENT_COUNT_FIELD_NUMBER: _ClassVar[int]
+    ROOT_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    MANIFEST_FIELD_NUMBER: _ClassVar[int]
+    ALGORITHM_FIELD_NUMBER: _ClassVar[int]
+    service: str
+    from_position: int
+    to_position: int
+    event_count: int
+    root: bytes
+    signature: bytes
+    key_id: str
+    public_key: bytes
+    manifest: bytes
+    algorithm: str
+    def __init__(self, service: _Optional[str] = ..., from_position: _Optional[int] = ..., to_position: _Optional[int] = ..., event_count: _Optional[int] = ..., root: _Optional[bytes] = ..., signature: _Optional[bytes] = ..., key_id: _Optional[str] = ..., public_key: _Optional[bytes] = ..., manifest: _Optional[bytes] = ..., algorithm: _Optional[str] = ...) -> None: ...
