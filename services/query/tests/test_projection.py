@@ -209,7 +209,7 @@ def test_migrations_create_exactly_the_tables_the_code_uses(engine: Engine) -> N
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), LIVE.metadata) == []
         version = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
-    assert version == "0001"
+    assert version == "0002"
     migrate(engine)  # idempotent
 
 

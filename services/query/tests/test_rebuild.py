@@ -174,7 +174,7 @@ async def test_verify_names_every_difference_and_rebuild_repairs_them(
 
     async with serve_eventlogs(history.logs) as (addresses, _):
         args = ["--store-url", url, *eventlog_args(addresses)]
-        status = await asyncio.to_thread(cli.main, ["verify", *args])
+        status = await asyncio.to_thread(cli.main, ["verify", "--projections", *args])
         output = capsys.readouterr().out
         assert status == 1
         assert f"complaints ('{ids[0]}',): differs (columns: holding_office, rating)" in output
@@ -185,6 +185,6 @@ async def test_verify_names_every_difference_and_rebuild_repairs_them(
         assert status == 0
         assert "rebuilt and swapped in" in output
         assert "events/s" in output
-        assert await asyncio.to_thread(cli.main, ["verify", *args]) == 0
+        assert await asyncio.to_thread(cli.main, ["verify", "--projections", *args]) == 0
         assert "OK" in capsys.readouterr().out
     assert snapshot(engine) == before

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import grpc
 
+from aduan.checkpoint import CheckpointSealer
 from aduan.envelopes import EnvelopeTranslator
 from aduan.eventlog import EventLogServicer
 from aduan.jetstream import LinkPublisher, NatsLink
@@ -40,6 +41,10 @@ class WriteBackbone:
             leadership=self.leadership,
         )
         self.eventlog = EventLogServicer(app, translator)
+        # Seals the log under a signed Merkle root (tamper evidence); the relay's leader seals.
+        self.sealer = CheckpointSealer.from_settings(
+            app, settings.service, settings.extra, self.leadership
+        )
         observe_relay(self.relay)
 
     @property
@@ -55,7 +60,7 @@ class WriteBackbone:
 
     @property
     def workers(self) -> Sequence[Worker]:
-        return [self.leadership, self.link, self.relay]
+        return [self.leadership, self.link, self.relay, self.sealer]
 
     @property
     def health_checks(self) -> Sequence[HealthCheck]:

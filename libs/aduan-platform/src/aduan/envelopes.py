@@ -7,6 +7,7 @@ filled here from the event's `meta`.
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -16,6 +17,8 @@ from eventsourcing.persistence import Notification
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from aduan.chain import parse_state
+from aduan.checkpoint import SEALED_EVENT
 from aduan.context import Actor, ActorKind, CommandContext
 from aduan.telemetry import current_trace_headers
 from aduan.v1 import common_pb2, events_pb2
@@ -61,15 +64,41 @@ def payload_of(envelope: events_pb2.Envelope) -> Message | None:
     return None if kind is None else getattr(envelope, kind)
 
 
+def checkpoint_sealed(event: Any) -> events_pb2.CheckpointSealed:
+    return events_pb2.CheckpointSealed(
+        service=event.service,
+        from_position=event.from_position,
+        to_position=event.to_position,
+        event_count=event.event_count,
+        root=base64.b64decode(event.root),
+        signature=base64.b64decode(event.signature),
+        key_id=event.key_id,
+        public_key=base64.b64decode(event.public_key),
+        manifest=base64.b64decode(event.manifest),
+        algorithm=event.algorithm,
+    )
+
+
+# Events every write service stores (the platform's own), published like the service's events.
+PLATFORM_BUILDERS: dict[type, PayloadBuilder] = {SEALED_EVENT: checkpoint_sealed}
+# Platform events that belong to no complaint.
+_NOT_COMPLAINT_EVENTS = (SEALED_EVENT,)
+
+
 class EnvelopeTranslator:
     """Stored event -> Envelope, for one service."""
 
     def __init__(self, service: str, builders: Mapping[type, PayloadBuilder]) -> None:
         self.service = service
-        self._builders = dict(builders)
+        self._builders = {**PLATFORM_BUILDERS, **builders}
 
-    def translate(self, notification: Notification, event: Any) -> events_pb2.Envelope | None:
-        """The envelope for a stored event, or None for events outside the published contract."""
+    def translate(
+        self, notification: Notification, event: Any, *, include_stored: bool = False
+    ) -> events_pb2.Envelope | None:
+        """The envelope for a stored event, or None for events outside the published contract.
+
+        The chain hashes are always filled; `include_stored` adds the stored topic and state, so
+        that a verifier can recompute the hash."""
         builder = self._builders.get(type(event))
         if builder is None:
             return None
@@ -82,7 +111,11 @@ class EnvelopeTranslator:
         envelope = events_pb2.Envelope(
             event_id=event_id(self.service, notification.id),
             event_type=event_type,
-            complaint_id=str(getattr(event, "complaint_id", "") or event.originator_id),
+            complaint_id=(
+                ""
+                if isinstance(event, _NOT_COMPLAINT_EVENTS)
+                else str(getattr(event, "complaint_id", "") or event.originator_id)
+            ),
             service=self.service,
             position=notification.id,
             occurred_at=timestamp(event.timestamp),
@@ -99,8 +132,31 @@ class EnvelopeTranslator:
             aggregate_id=str(event.originator_id),
             aggregate_version=event.originator_version,
         )
+        link = parse_state(notification.state)
+        envelope.event_hash = link.event_hash
+        envelope.prev_event_hash = link.prev_hash
+        if include_stored:
+            envelope.stored_topic = notification.topic
+            envelope.stored_state = notification.state
         getattr(envelope, field).CopyFrom(payload)
         return envelope
+
+
+def undecodable_envelope(service: str, notification: Notification) -> events_pb2.Envelope:
+    """An envelope without payload for a stored event that no longer decodes (e.g. its state was
+    altered in the database): the verifier still gets its position, aggregate and stored bytes."""
+    link = parse_state(notification.state)
+    return events_pb2.Envelope(
+        event_id=event_id(service, notification.id),
+        service=service,
+        position=notification.id,
+        aggregate_id=str(notification.originator_id),
+        aggregate_version=notification.originator_version,
+        event_hash=link.event_hash,
+        prev_event_hash=link.prev_hash,
+        stored_topic=notification.topic,
+        stored_state=notification.state,
+    )
 
 
 def reaction_context(envelope: events_pb2.Envelope, actor: Actor) -> CommandContext:

@@ -12,8 +12,9 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import grpc
+from eventsourcing.persistence import Notification
 
-from aduan.envelopes import EnvelopeTranslator
+from aduan.envelopes import EnvelopeTranslator, undecodable_envelope
 from aduan.store import AduanApplication
 from aduan.v1 import eventlog_pb2, eventlog_pb2_grpc, events_pb2
 
@@ -35,11 +36,16 @@ class EventLogServicer(eventlog_pb2_grpc.EventLogServicer):
             from aduan.errors import ValidationError
 
             raise ValidationError("after_position and limit must not be negative")
-        async for envelope in self.read(request.after_position, request.limit, request.follow):
+        async for envelope in self.read(
+            request.after_position,
+            request.limit,
+            request.follow,
+            include_stored=request.include_stored,
+        ):
             yield envelope
 
     async def read(
-        self, after: int, limit: int = 0, follow: bool = False
+        self, after: int, limit: int = 0, follow: bool = False, *, include_stored: bool = False
     ) -> AsyncIterator[events_pb2.Envelope]:
         sent = 0
         previous = after
@@ -59,9 +65,7 @@ class EventLogServicer(eventlog_pb2_grpc.EventLogServicer):
                     self.app.read_notifications, after, batch_size
                 )
                 for notification in notifications:
-                    envelope = self.translator.translate(
-                        notification, self.app.decode(notification)
-                    )
+                    envelope = self._translate(notification, include_stored)
                     after = notification.id
                     if envelope is None:
                         continue
@@ -80,6 +84,19 @@ class EventLogServicer(eventlog_pb2_grpc.EventLogServicer):
         finally:
             if follow:
                 self.app.remove_listener(on_saved)
+
+    def _translate(
+        self, notification: Notification, include_stored: bool
+    ) -> events_pb2.Envelope | None:
+        if not include_stored:
+            return self.translator.translate(notification, self.app.decode(notification))
+        # A verifier must see every stored event, even one altered beyond decoding.
+        try:
+            event = self.app.decode(notification)
+        except Exception:
+            return undecodable_envelope(self.translator.service, notification)
+        envelope = self.translator.translate(notification, event, include_stored=True)
+        return envelope or undecodable_envelope(self.translator.service, notification)
 
     async def GetHead(  # noqa: N802 - gRPC method name
         self, request: eventlog_pb2.GetHeadRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -108,10 +125,18 @@ class EventLogReader:
         return eventlog_pb2_grpc.EventLogStub(channel)
 
     async def read(
-        self, service: str, after: int = 0, limit: int = 0, follow: bool = False
+        self,
+        service: str,
+        after: int = 0,
+        limit: int = 0,
+        follow: bool = False,
+        *,
+        include_stored: bool = False,
     ) -> AsyncIterator[events_pb2.Envelope]:
         call = self._stub(service).Read(
-            eventlog_pb2.ReadEventsRequest(after_position=after, limit=limit, follow=follow)
+            eventlog_pb2.ReadEventsRequest(
+                after_position=after, limit=limit, follow=follow, include_stored=include_stored
+            )
         )
         async for envelope in call:
             yield envelope

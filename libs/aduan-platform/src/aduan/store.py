@@ -22,9 +22,12 @@ from eventsourcing.persistence import (
     IntegrityError,
     Notification,
     ProcessRecorder,
+    Recording,
     StoredEvent,
     Tracking,
 )
+
+from aduan.chain import ChainingMapper
 
 Listener = Callable[[int], None]
 
@@ -92,7 +95,7 @@ def ensure_postgres_schema(env: Mapping[str, str]) -> None:
 class AduanApplication(Application[Any]):
     """Base class of the write services' applications.
 
-    Adds: a process recorder; listeners woken after every save (the outbox relay and the
+    Adds: a process recorder; stored events hash-chained per aggregate (`aduan.chain`); listeners woken after every save (the outbox relay and the
     EventLog's followers use them instead of polling); and helpers to read the notification log.
     """
 
@@ -104,11 +107,31 @@ class AduanApplication(Application[Any]):
         self._listeners_lock = threading.Lock()
         super().__init__(env)
         self.recorder: ProcessRecorder
+        self.mapper: ChainingMapper
+        # The mapper reads an aggregate's last stored event when its hash is not cached.
+        self.mapper.recorder = self.recorder
         # Created eagerly: concurrent first requests must not race to create the table.
         self.claims = UniqueClaims(self.factory.aggregate_recorder(purpose="claims"))
 
     def construct_recorder(self) -> ProcessRecorder:
         return self.factory.process_recorder()
+
+    def construct_mapper(self) -> ChainingMapper:
+        mapper = self.factory.mapper(
+            transcoder=self.construct_transcoder(), mapper_class=ChainingMapper
+        )
+        assert isinstance(mapper, ChainingMapper)
+        return mapper
+
+    def _record(self, processing_event: ProcessingEvent[Any]) -> list[Recording[Any]]:
+        # The chain's cache learns an event's hash only once its recording committed.
+        self.mapper.begin_recording()
+        recordings: list[Recording[Any]] = []
+        try:
+            recordings = super()._record(processing_event)
+        finally:
+            self.mapper.end_recording(r.notification for r in recordings)
+        return recordings
 
     def add_listener(self, listener: Listener) -> None:
         with self._listeners_lock:

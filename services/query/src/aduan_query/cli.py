@@ -35,6 +35,7 @@ from aduan.settings import WRITE_SERVICES, ServiceSettings
 from aduan_query.history import as_utc, is_overdue
 from aduan_query.readmodels import make_engine, migrate
 from aduan_query.rebuild import Rebuilder, verify
+from aduan_query.tamper import parse_public_key, verify_history
 from aduan_query.views import ComplaintFilter, ComplaintQueries
 
 EXPORT_COLUMNS = (
@@ -250,6 +251,54 @@ def _progress_bar(console: Console) -> Progress:
 
 
 async def _verify(args: argparse.Namespace, console: Console) -> int:
+    """History (chains and checkpoints) first, then projections against a fresh rebuild; either
+    check alone with --history or --projections. Non-zero when anything was found."""
+    status = 0
+    if not args.projections:
+        status = max(status, await _verify_history(args, console))
+    if not args.history:
+        status = max(status, await _verify_projections(args, console))
+    return status
+
+
+def _trusted_keys(args: argparse.Namespace) -> list[bytes]:
+    texts = list(args.trust or [])
+    configured = _settings().extra.get("CHECKPOINT_TRUSTED_KEYS", "")
+    texts += [item for item in configured.split(",") if item.strip()]
+    try:
+        return [parse_public_key(text) for text in texts]
+    except ValueError as error:
+        raise SystemExit(f"--trust: {error}") from None
+
+
+async def _verify_history(args: argparse.Namespace, console: Console) -> int:
+    reader = EventLogReader(_eventlogs(args))
+    try:
+        reports = await verify_history(reader, WRITE_SERVICES, _trusted_keys(args))
+    finally:
+        await reader.close()
+    failed = 0
+    for report in reports:
+        keys = ", ".join(sorted(report.key_ids)) or "none"
+        console.print(
+            f"history of {report.service}: {report.events} events up to position {report.head}, "
+            f"{report.checkpoints} checkpoints (sealed up to {report.sealed_up_to}; keys {keys})"
+        )
+        for warning in report.warnings:
+            console.print(f"  [yellow]warning:[/yellow] {warning}")
+        for finding in report.findings[: args.limit]:
+            console.print(f"  [red]{finding}[/red]", soft_wrap=True)
+        if len(report.findings) > args.limit:
+            console.print(f"  ... and {len(report.findings) - args.limit} more")
+        failed += len(report.findings)
+    if failed:
+        console.print(f"[red]TAMPERED: {failed} findings in the history[/red]")
+        return 1
+    console.print("[green]OK: every chain and checkpoint verifies[/green]")
+    return 0
+
+
+async def _verify_projections(args: argparse.Namespace, console: Console) -> int:
     engine = make_engine(_store_url(args))
     reader = EventLogReader(_eventlogs(args))
     try:
@@ -352,9 +401,25 @@ def add_audit_commands(commands: Any) -> None:
     replay.set_defaults(func=cmd_replay)
 
     check = commands.add_parser(
-        "verify", help="compare the live read models with a fresh rebuild from the EventLogs"
+        "verify",
+        help="recompute every hash chain and signed checkpoint from the EventLogs, and compare "
+        "the live read models with a fresh rebuild",
     )
-    check.add_argument("--limit", type=int, default=50, help="differences to print")
+    check.add_argument("--limit", type=int, default=50, help="findings or differences to print")
+    only = check.add_mutually_exclusive_group()
+    only.add_argument(
+        "--history", action="store_true", help="only the chains and checkpoints (tamper evidence)"
+    )
+    only.add_argument(
+        "--projections", action="store_true", help="only the read models against a rebuild"
+    )
+    check.add_argument(
+        "--trust",
+        action="append",
+        metavar="PUBLIC_KEY",
+        help="accept only checkpoints signed by this Ed25519 public key (base64 or hex; "
+        "repeatable; default: $ADUAN_CHECKPOINT_TRUSTED_KEYS, comma-separated)",
+    )
     _common(check, eventlogs=True)
     check.set_defaults(func=cmd_verify)
 

@@ -288,6 +288,11 @@ def audit_details(envelope: events_pb2.Envelope) -> dict[str, str]:
         )
     elif kind == "reporter_message_added":
         details["summary"] = "Reporter added a message"
+    elif kind == "checkpoint_sealed":
+        details["summary"] = (
+            f"Log sealed: positions {event.from_position}..{event.to_position} "
+            f"({event.event_count} events), key {event.key_id}"
+        )
     elif kind == "complaint_withdrawn":
         details["note"] = event.reason
         details["summary"] = "Withdrawn by the reporter"
@@ -398,6 +403,23 @@ def audit_row(envelope: events_pb2.Envelope) -> dict[str, Any]:
         "causation_id": envelope.causation_id,
         "envelope": envelope.SerializeToString(deterministic=True),
         **audit_details(envelope),
+    }
+
+
+def checkpoint_row(envelope: events_pb2.Envelope) -> dict[str, Any]:
+    sealed = envelope.checkpoint_sealed
+    return {
+        "event_id": envelope.event_id,
+        "service": envelope.service,
+        "position": envelope.position,
+        "from_position": sealed.from_position,
+        "to_position": sealed.to_position,
+        "event_count": sealed.event_count,
+        "root": sealed.root.hex(),
+        "key_id": sealed.key_id,
+        "public_key": sealed.public_key.hex(),
+        "signature": sealed.signature.hex(),
+        "sealed_at": stamp(envelope.occurred_at),
     }
 
 

@@ -30,6 +30,7 @@ from aduan_query.history import (
     apply,
     as_utc,
     audit_row,
+    checkpoint_row,
     custody_target,
     empty_state,
     history_key,
@@ -114,6 +115,7 @@ class _Statements:
             )
             .order_by(audit.c.occurred_at, audit.c.service, audit.c.position)
         )
+        self.insert_checkpoint = insert(t.checkpoints)
         self.delete_queue = delete(t.queue).where(t.queue.c.complaint_id == bindparam("_id"))
         self.insert_queue = insert(t.queue)
 
@@ -221,6 +223,8 @@ class Projector:
     def apply(self, conn: Connection, envelope: events_pb2.Envelope) -> ComplaintChange | None:
         kind = envelope.WhichOneof("payload")
         conn.execute(self._sql.insert_audit, audit_row(envelope))
+        if kind == "checkpoint_sealed":
+            conn.execute(self._sql.insert_checkpoint, checkpoint_row(envelope))
         if not envelope.complaint_id:
             return None
         if envelope.service == "routing" and kind in CUSTODY_EVENTS:

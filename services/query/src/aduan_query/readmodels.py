@@ -16,6 +16,8 @@ table name, so that a swap can rename them without collisions.
 - custody             which office held each case, from when to when.
 - office_queue        the holding office and each of its ancestors per complaint: "queue of office X
                       including its descendants" is an indexed lookup.
+- checkpoints         every write service's signed log checkpoints (CheckpointSealed): the seals an
+                      auditor exports and compares with what `aduan audit verify` recomputes.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ TABLE_NAMES = (
     "audit_trail",
     "custody",
     "office_queue",
+    "checkpoints",
 )
 
 WRITE_OPTIONS = {"aduan_write": True}
@@ -113,11 +116,20 @@ class TableSet:
     audit: Table
     custody: Table
     queue: Table
+    checkpoints: Table
 
     def __iter__(self) -> Iterator[Table]:
         """Tables in dependency-free creation order."""
         return iter(
-            (self.tracking, self.complaints, self.versions, self.audit, self.custody, self.queue)
+            (
+                self.tracking,
+                self.complaints,
+                self.versions,
+                self.audit,
+                self.custody,
+                self.queue,
+                self.checkpoints,
+            )
         )
 
     def by_name(self, name: str) -> Table:
@@ -215,7 +227,25 @@ def table_set(prefix: str = "") -> TableSet:
         Column("depth", Integer, nullable=False),
     )
     Index(ix("office_queue", "complaint"), queue.c.complaint_id)
-    return TableSet(prefix, metadata, tracking, complaints, versions, audit, custody, queue)
+    checkpoints = Table(
+        name("checkpoints"),
+        metadata,
+        Column("event_id", String(48), primary_key=True),
+        Column("service", String(16), nullable=False),
+        Column("position", BigInteger, nullable=False),
+        Column("from_position", BigInteger, nullable=False),
+        Column("to_position", BigInteger, nullable=False),
+        Column("event_count", BigInteger, nullable=False),
+        Column("root", String(64), nullable=False),
+        Column("key_id", String(32), nullable=False),
+        Column("public_key", String(64), nullable=False),
+        Column("signature", String(128), nullable=False),
+        Column("sealed_at", DateTime(timezone=True), nullable=False),
+    )
+    Index(ix("checkpoints", "range"), checkpoints.c.service, checkpoints.c.to_position)
+    return TableSet(
+        prefix, metadata, tracking, complaints, versions, audit, custody, queue, checkpoints
+    )
 
 
 LIVE = table_set()
