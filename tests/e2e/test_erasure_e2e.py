@@ -1,0 +1,203 @@
+"""Erasure end to end (gRPC and the audit CLI only): after EraseReporter, intake refuses to reveal
+the identity, notification skips the reporter's message as ERASED and query shows the contact as
+erased; every service's hash chain and signed checkpoints still verify, because erasure destroys
+only the reporter's key in intake's side table, never an event of the log."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import grpc
+import pytest
+
+from aduan.eventlog import EventLogReader
+from aduan.settings import WRITE_SERVICES
+from aduan.stack import LocalStack
+from aduan.v1 import (
+    common_pb2,
+    events_pb2,
+    intake_pb2,
+    intake_pb2_grpc,
+    notification_pb2,
+    notification_pb2_grpc,
+    query_pb2,
+    query_pb2_grpc,
+)
+from aduan_notification.testing import StandInProvider
+from aduan_query import cli
+
+T = TypeVar("T")
+NOTIFICATION = (("x-aduan-caller", "service:notification"),)
+
+
+def until(probe: Callable[[], T | None], what: str, seconds: float = 30.0) -> T:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            found = probe()
+        except grpc.RpcError:
+            found = None
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+async def sealed_up_to(addresses: dict[str, str]) -> dict[str, tuple[int, int]]:
+    """Per service: (head, highest position sealed by a checkpoint)."""
+    reader = EventLogReader(addresses)
+    try:
+        seals = {}
+        for service in WRITE_SERVICES:
+            sealed, head = 0, 0
+            async for envelope in reader.read(service):
+                head = envelope.position
+                if envelope.WhichOneof("payload") == "checkpoint_sealed":
+                    sealed = envelope.checkpoint_sealed.to_position
+            seals[service] = (head, sealed)
+        return seals
+    finally:
+        await reader.close()
+
+
+@pytest.fixture
+def provider() -> Iterator[StandInProvider]:
+    """A loopback WhatsApp stand-in: WhatsApp deliveries need the reporter's phone from intake."""
+    running = StandInProvider().start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def sealing_stack(tmp_path: Path, provider: StandInProvider) -> Iterator[LocalStack]:
+    """Checkpoints every second; notification sends WhatsApp to the stand-in."""
+    notification_env = {
+        "ADUAN_NOTIFY_CHANNEL_MODE": "live",
+        "ADUAN_WHATSAPP_BASE_URL": provider.base_url,
+        "ADUAN_WHATSAPP_TOKEN": provider.token,
+        "ADUAN_WHATSAPP_PHONE_NUMBER_ID": "1234567890",
+    }
+    with LocalStack.on_free_ports(
+        tmp_path / "var",
+        env={"ADUAN_CHECKPOINT_SECONDS": "1"},
+        service_env={"notification": notification_env},
+    ) as running:
+        yield running
+
+
+def test_erased_identity_is_gone_everywhere_and_history_still_verifies(
+    sealing_stack: LocalStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    addresses = {name: service.address for name, service in sealing_stack.services.items()}
+    channels = {name: grpc.insecure_channel(address) for name, address in addresses.items()}
+    try:
+        intake = intake_pb2_grpc.IntakeStub(channels["intake"])
+        query = query_pb2_grpc.QueryStub(channels["query"])
+        notification = notification_pb2_grpc.NotificationStub(channels["notification"])
+        filed = intake.FileComplaint(
+            intake_pb2.FileComplaintRequest(
+                idempotency_key=f"e2e-erase-{uuid.uuid4()}",
+                channel=common_pb2.CHANNEL_WEB,
+                reporter=intake_pb2.Reporter(
+                    name="Siti Rahmawati", phone="081355557777", email="siti@example.org"
+                ),
+                location=common_pb2.Location(province_code="32", regency_code="32.73"),
+                subject="Sertifikat ganda",
+                description="Ada dua sertifikat untuk bidang tanah yang sama.",
+            ),
+            timeout=10,
+        )
+        revealed = intake.GetReporterContact(
+            intake_pb2.GetReporterContactRequest(
+                complaint_id=filed.complaint_id, purpose="confirm receipt"
+            ),
+            metadata=NOTIFICATION,
+            timeout=10,
+        )
+        assert revealed.phone == "+6281355557777"
+
+        erased = intake.EraseReporter(
+            intake_pb2.EraseReporterRequest(
+                reporter_id=revealed.reporter_id, reason="Permintaan pelapor (UU PDP)"
+            ),
+            timeout=10,
+        )
+
+        # intake: the identity can no longer be revealed, to anyone.
+        with pytest.raises(grpc.RpcError) as refused:
+            intake.GetReporterContact(
+                intake_pb2.GetReporterContactRequest(
+                    complaint_id=filed.complaint_id, purpose="status reply"
+                ),
+                metadata=NOTIFICATION,
+                timeout=10,
+            )
+        assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+        # query: the view says so, at (at least) the erasure's position.
+        view = query.GetComplaint(
+            query_pb2.GetComplaintRequest(
+                complaint_id=filed.ticket_number,
+                consistency=query_pb2.Consistency(min_positions=[erased.position]),
+            ),
+            timeout=10,
+        ).complaint
+        assert view.masked_contact == "[erased]"
+        assert view.reporter_erased
+
+        # notification: a status reply requested after the erasure is skipped, never sent.
+        intake.RequestStatus(
+            intake_pb2.RequestStatusRequest(
+                complaint_id=filed.complaint_id,
+                channel=common_pb2.CHANNEL_WEB,
+                idempotency_key=f"e2e-erase-status-{uuid.uuid4()}",
+            ),
+            timeout=10,
+        )
+
+        def skipped_reply() -> notification_pb2.Delivery | None:
+            deliveries = notification.ListDeliveries(
+                notification_pb2.ListDeliveriesRequest(complaint_id=filed.complaint_id),
+                timeout=5,
+            ).deliveries
+            return next(
+                (
+                    d
+                    for d in deliveries
+                    if d.template == "status_reply" and d.skip_reason == "ERASED"
+                ),
+                None,
+            )
+
+        reply = until(skipped_reply, "the status reply to be skipped as ERASED")
+        assert not reply.provider_message_id
+        assert reply.channel == events_pb2.DELIVERY_CHANNEL_WHATSAPP
+
+        # Every service's log is sealed past the erasure, and everything verifies.
+        def all_sealed() -> dict[str, tuple[int, int]] | None:
+            seals = asyncio.run(sealed_up_to(addresses))
+            done = seals["intake"][1] >= erased.position.position and all(
+                sealed > 0 for _, sealed in seals.values()
+            )
+            return seals if done else None
+
+        until(all_sealed, "a checkpoint in every write service after the erasure")
+        eventlogs = [f"--eventlog={s}={addresses[s]}" for s in WRITE_SERVICES]
+        status = cli.main(["verify", "--history", *eventlogs])
+        out = capsys.readouterr().out
+        assert status == 0, out
+        assert "OK: every chain and checkpoint verifies" in out
+        for service in WRITE_SERVICES:
+            assert f"history of {service}: " in out
+        assert "TAMPERED" not in out
+    finally:
+        for channel in channels.values():
+            channel.close()
