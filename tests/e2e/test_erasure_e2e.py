@@ -177,7 +177,23 @@ def test_erased_identity_is_gone_everywhere_and_history_still_verifies(
                 None,
             )
 
-        reply = until(skipped_reply, "the status reply to be skipped as ERASED")
+        seen: list[str] = []
+
+        def skipped_reply_noted() -> notification_pb2.Delivery | None:
+            found = skipped_reply()
+            seen[:] = [
+                f"{d.template}:{d.status}:{d.skip_reason}:{d.last_error}"
+                for d in notification.ListDeliveries(
+                    notification_pb2.ListDeliveriesRequest(complaint_id=filed.complaint_id),
+                    timeout=5,
+                ).deliveries
+            ]
+            return found
+
+        try:
+            reply = until(skipped_reply_noted, "the status reply to be skipped as ERASED", 60)
+        except AssertionError as error:
+            raise AssertionError(f"{error}; deliveries: {seen}") from None
         assert not reply.provider_message_id
         assert reply.channel == events_pb2.DELIVERY_CHANNEL_WHATSAPP
 

@@ -113,4 +113,8 @@ class NotificationProcessor:
         return self.app.tracked_position(upstream)
 
     def process(self, envelope: events_pb2.Envelope) -> None:
+        if envelope.WhichOneof("payload") == "checkpoint_sealed":
+            # A service sealed its log: history for auditors, no complaint, nothing to send.
+            self.app.save_reaction(envelope.service, envelope.position)
+            return
         self.app.react(upstream_event(envelope))
