@@ -11,6 +11,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from e2e.callers import operator_channel
 
 from aduan.settings import ALL_SERVICES
 from aduan.stack import LocalStack
@@ -57,8 +58,13 @@ def endpoints(request: pytest.FixtureRequest) -> dict[str, str]:
 
 
 @pytest.fixture
-def channels(endpoints: dict[str, str]) -> Iterator[dict[str, grpc.Channel]]:
-    opened = {name: grpc.insecure_channel(address) for name, address in endpoints.items()}
+def channels(
+    endpoints: dict[str, str], request: pytest.FixtureRequest
+) -> Iterator[dict[str, grpc.Channel]]:
+    """Channels carrying the operator token (e2e.callers): the local stack's, or
+    $ADUAN_E2E_TOKEN against a cluster."""
+    running = request.getfixturevalue("stack") if TARGET == "local" else None
+    opened = {name: operator_channel(running, address) for name, address in endpoints.items()}
     try:
         yield opened
     finally:

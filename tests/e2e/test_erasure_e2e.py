@@ -14,10 +14,11 @@ from typing import TypeVar
 
 import grpc
 import pytest
+from e2e.callers import notification_metadata, operator_channel
 
-from aduan.eventlog import EventLogReader
 from aduan.settings import WRITE_SERVICES
 from aduan.stack import LocalStack
+from aduan.tls import AuthenticatedEventLogReader
 from aduan.v1 import (
     common_pb2,
     events_pb2,
@@ -32,7 +33,6 @@ from aduan_notification.testing import StandInProvider
 from aduan_query import cli
 
 T = TypeVar("T")
-NOTIFICATION = (("x-aduan-caller", "service:notification"),)
 
 
 def until(probe: Callable[[], T | None], what: str, seconds: float = 30.0) -> T:
@@ -49,9 +49,9 @@ def until(probe: Callable[[], T | None], what: str, seconds: float = 30.0) -> T:
         time.sleep(0.2)
 
 
-async def sealed_up_to(addresses: dict[str, str]) -> dict[str, tuple[int, int]]:
+async def sealed_up_to(addresses: dict[str, str], token: str) -> dict[str, tuple[int, int]]:
     """Per service: (head, highest position sealed by a checkpoint)."""
-    reader = EventLogReader(addresses)
+    reader = AuthenticatedEventLogReader(addresses, lambda: token)
     try:
         seals = {}
         for service in WRITE_SERVICES:
@@ -94,10 +94,16 @@ def sealing_stack(tmp_path: Path, provider: StandInProvider) -> Iterator[LocalSt
 
 
 def test_erased_identity_is_gone_everywhere_and_history_still_verifies(
-    sealing_stack: LocalStack, capsys: pytest.CaptureFixture[str]
+    sealing_stack: LocalStack,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     addresses = {name: service.address for name, service in sealing_stack.services.items()}
-    channels = {name: grpc.insecure_channel(address) for name, address in addresses.items()}
+    channels = {
+        name: operator_channel(sealing_stack, address) for name, address in addresses.items()
+    }
+    notification_caller = notification_metadata(sealing_stack)
+    auditor = sealing_stack.token("auditor", sub="auditor:e2e")
     try:
         intake = intake_pb2_grpc.IntakeStub(channels["intake"])
         query = query_pb2_grpc.QueryStub(channels["query"])
@@ -119,7 +125,7 @@ def test_erased_identity_is_gone_everywhere_and_history_still_verifies(
             intake_pb2.GetReporterContactRequest(
                 complaint_id=filed.complaint_id, purpose="confirm receipt"
             ),
-            metadata=NOTIFICATION,
+            metadata=notification_caller,
             timeout=10,
         )
         assert revealed.phone == "+6281355557777"
@@ -137,7 +143,7 @@ def test_erased_identity_is_gone_everywhere_and_history_still_verifies(
                 intake_pb2.GetReporterContactRequest(
                     complaint_id=filed.complaint_id, purpose="status reply"
                 ),
-                metadata=NOTIFICATION,
+                metadata=notification_caller,
                 timeout=10,
             )
         assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
@@ -199,7 +205,7 @@ def test_erased_identity_is_gone_everywhere_and_history_still_verifies(
 
         # Every service's log is sealed past the erasure, and everything verifies.
         def all_sealed() -> dict[str, tuple[int, int]] | None:
-            seals = asyncio.run(sealed_up_to(addresses))
+            seals = asyncio.run(sealed_up_to(addresses, auditor))
             done = seals["intake"][1] >= erased.position.position and all(
                 sealed > 0 for _, sealed in seals.values()
             )
@@ -207,6 +213,13 @@ def test_erased_identity_is_gone_everywhere_and_history_still_verifies(
 
         until(all_sealed, "a checkpoint in every write service after the erasure")
         eventlogs = [f"--eventlog={s}={addresses[s]}" for s in WRITE_SERVICES]
+        # The EventLogs answer only authenticated callers: verify reads them as an auditor.
+        # (Until the audit CLI builds its reader with aduan.tls.tool_event_log_reader.)
+        monkeypatch.setattr(
+            cli,
+            "EventLogReader",
+            lambda found: AuthenticatedEventLogReader(found, lambda: auditor),
+        )
         status = cli.main(["verify", "--history", *eventlogs])
         out = capsys.readouterr().out
         assert status == 0, out

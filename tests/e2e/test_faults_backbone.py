@@ -13,6 +13,7 @@ import uuid
 
 import grpc
 import pytest
+from e2e.callers import operator_channel
 
 from aduan.stack import LocalStack
 from aduan.v1 import common_pb2, intake_pb2, intake_pb2_grpc, query_pb2, query_pb2_grpc
@@ -36,7 +37,7 @@ def file_complaint(stub: intake_pb2_grpc.IntakeStub, n: int) -> intake_pb2.FileC
 def wait_all_projected_once(
     stack: LocalStack, filed: list[intake_pb2.FileComplaintResponse], timeout: float
 ) -> None:
-    with grpc.insecure_channel(stack.services["query"].address) as channel:
+    with operator_channel(stack, stack.services["query"].address) as channel:
         query = query_pb2_grpc.QueryStub(channel)
         deadline = time.monotonic() + timeout
         missing = {f.complaint_id for f in filed}
@@ -71,7 +72,7 @@ def test_filing_survives_nats_being_killed_and_every_complaint_arrives_once(
 ) -> None:
     assert fresh_stack.nats is not None
     filed: list[intake_pb2.FileComplaintResponse] = []
-    with grpc.insecure_channel(fresh_stack.services["intake"].address) as channel:
+    with operator_channel(fresh_stack, fresh_stack.services["intake"].address) as channel:
         intake = intake_pb2_grpc.IntakeStub(channel)
         for n in range(60):
             if n == 15:
@@ -90,7 +91,7 @@ def test_intake_killed_between_commit_and_publish_loses_nothing(fresh_stack: Loc
     assert fresh_stack.nats is not None
     # With NATS down the relay cannot publish: whatever is filed now is committed but unpublished.
     fresh_stack.nats.kill()
-    with grpc.insecure_channel(fresh_stack.services["intake"].address) as channel:
+    with operator_channel(fresh_stack, fresh_stack.services["intake"].address) as channel:
         intake = intake_pb2_grpc.IntakeStub(channel)
         filed = [file_complaint(intake, n) for n in range(10)]
     fresh_stack.kill_service("intake")

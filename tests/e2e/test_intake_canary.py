@@ -1,8 +1,8 @@
 """Intake end to end (the local process stack, as `make up` runs it): the canary reporter files
 through gRPC and the WhatsApp webhook, and after everything has flowed through NATS to the other
 services, the plaintext appears in no stream message and in no file of the stack (every service's
-store, WAL, log and the NATS store). Then EraseReporter: the reveal is refused and the audit
-trail still lists every event.
+store, WAL, DEBUG log and span file, and the NATS store). Then EraseReporter: the reveal is
+refused and the audit trail still lists every event.
 
 Reusable by the cross-service canary: `e2e.canary` (CANARY, find_canary, scan_tree).
 """
@@ -22,9 +22,11 @@ from typing import Any, TypeVar
 import grpc
 import nats
 import pytest
+from e2e.callers import notification_metadata, operator_channel
 from e2e.canary import CANARY, find_canary, scan_tree
 
 from aduan.natsserver import free_port
+from aduan.settings import ALL_SERVICES
 from aduan.stack import LocalStack
 from aduan.v1 import (
     common_pb2,
@@ -38,23 +40,30 @@ from aduan.v1 import (
 )
 
 APP_SECRET = "e2e-app-secret"
-NOTIFIER = (("x-aduan-caller", "service:notification"),)
 T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
 def intake_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalStack, int]]:
     webhook_port = free_port()
-    stack = LocalStack.on_free_ports(
-        tmp_path_factory.mktemp("intake-e2e") / "var",
-        service_env={
-            "intake": {
-                "ADUAN_WEBHOOK_PORT": str(webhook_port),
-                "ADUAN_WHATSAPP_APP_SECRET": APP_SECRET,
-                "ADUAN_WHATSAPP_VERIFY_TOKEN": "e2e-verify",
-            }
-        },
+    data_dir = tmp_path_factory.mktemp("intake-e2e") / "var"
+    # Every service writes its spans inside the data dir (searched like every other file) and
+    # logs at DEBUG, so that a datum slipping into a span attribute or a debug line is caught.
+    service_env: dict[str, dict[str, str]] = {
+        name: {
+            "ADUAN_TRACES_FILE": str(data_dir / "traces" / f"{name}.jsonl"),
+            "ADUAN_LOG_LEVEL": "DEBUG",
+        }
+        for name in ALL_SERVICES
+    }
+    service_env["intake"].update(
+        {
+            "ADUAN_WEBHOOK_PORT": str(webhook_port),
+            "ADUAN_WHATSAPP_APP_SECRET": APP_SECRET,
+            "ADUAN_WHATSAPP_VERIFY_TOKEN": "e2e-verify",
+        }
     )
+    stack = LocalStack.on_free_ports(data_dir, service_env=service_env)
     with stack:
         yield stack, webhook_port
 
@@ -173,8 +182,8 @@ async def test_the_canary_appears_nowhere_in_the_stack(
 ) -> None:
     stack, webhook_port = intake_stack
     with (
-        grpc.insecure_channel(stack.services["intake"].address) as intake_channel,
-        grpc.insecure_channel(stack.services["query"].address) as query_channel,
+        operator_channel(stack, stack.services["intake"].address) as intake_channel,
+        operator_channel(stack, stack.services["query"].address) as query_channel,
     ):
         intake = intake_pb2_grpc.IntakeStub(intake_channel)
         query = query_pb2_grpc.QueryStub(query_channel)
@@ -198,7 +207,7 @@ async def test_the_canary_appears_nowhere_in_the_stack(
         assert status["results"][0]["action"] == "status_requested"
         revealed = intake.GetReporterContact(
             intake_pb2.GetReporterContactRequest(complaint_id=filed.ticket_number, purpose="e2e"),
-            metadata=NOTIFIER,
+            metadata=notification_metadata(stack),
             timeout=10,
         )
         assert revealed.nik == CANARY.nik
@@ -215,7 +224,9 @@ async def test_the_canary_appears_nowhere_in_the_stack(
         # plaintext contact from intake at send time), so that their stores, logs and the stream
         # hold everything this complaint will ever cause before they are searched.
         eventually(lambda: "CaseRouted" in all_event_types(query, filed.complaint_id) or None)
-        with grpc.insecure_channel(stack.services["notification"].address) as notification_channel:
+        with operator_channel(
+            stack, stack.services["notification"].address
+        ) as notification_channel:
             notification = notification_pb2_grpc.NotificationStub(notification_channel)
             eventually(lambda: deliveries_settled(notification, filed.complaint_id), timeout=30)
 
@@ -225,15 +236,25 @@ async def test_the_canary_appears_nowhere_in_the_stack(
     ]
     assert len(intake_envelopes) >= 4
     assert [find_canary(m) for m in messages if find_canary(m)] == []
-    # Every file of the stack: the four stores (and their WAL files), every log, the NATS store.
+    # Every file of the stack: the four stores (and their WAL files), every log, every service's
+    # spans, the NATS store.
+    for name in ALL_SERVICES:
+        log = stack.services[name].log_path
+        assert log.is_relative_to(stack.data_dir)
+        assert log.stat().st_size > 0, f"no log from {name}"
+        spans = stack.data_dir / "traces" / f"{name}.jsonl"
+        assert spans.is_file(), f"no spans from {name}"
+        assert spans.stat().st_size > 0, f"no spans from {name}"
+    intake_spans = (stack.data_dir / "traces" / "intake.jsonl").read_text()
+    assert "GetReporterContact" in intake_spans  # the reveal itself was traced, and searched
     assert scan_tree(stack.data_dir) == {}
 
 
 def test_erasure_end_to_end(intake_stack: tuple[LocalStack, int]) -> None:
     stack, _ = intake_stack
     with (
-        grpc.insecure_channel(stack.services["intake"].address) as intake_channel,
-        grpc.insecure_channel(stack.services["query"].address) as query_channel,
+        operator_channel(stack, stack.services["intake"].address) as intake_channel,
+        operator_channel(stack, stack.services["query"].address) as query_channel,
     ):
         intake = intake_pb2_grpc.IntakeStub(intake_channel)
         query = query_pb2_grpc.QueryStub(query_channel)
@@ -248,7 +269,7 @@ def test_erasure_end_to_end(intake_stack: tuple[LocalStack, int]) -> None:
         )
         contact = intake.GetReporterContact(
             intake_pb2.GetReporterContactRequest(complaint_id=filed.complaint_id, purpose="e2e"),
-            metadata=NOTIFIER,
+            metadata=notification_metadata(stack),
             timeout=10,
         )
         erased = intake.EraseReporter(
@@ -258,7 +279,7 @@ def test_erasure_end_to_end(intake_stack: tuple[LocalStack, int]) -> None:
         with pytest.raises(grpc.RpcError) as raised:
             intake.GetReporterContact(
                 intake_pb2.GetReporterContactRequest(complaint_id=filed.complaint_id, purpose="x"),
-                metadata=NOTIFIER,
+                metadata=notification_metadata(stack),
                 timeout=10,
             )
         assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION

@@ -78,6 +78,7 @@ def test_up_serves_then_stops_every_child_cleanly(
         assert f"127.0.0.1:{base}" in text
         assert f"127.0.0.1:{base + 3}" in text
         assert "aduan.v1.Intake/FileComplaint" in text
+        assert "export ADUAN_TOKEN_OFFICER=" in text
 
         children = children_of(up.pid)
         assert len(children) == 5, f"expected NATS + 4 services, found {children}"
@@ -91,6 +92,8 @@ def test_up_serves_then_stops_every_child_cleanly(
                 f"127.0.0.1:{base}",
                 "--query",
                 f"127.0.0.1:{base + 3}",
+                "--data-dir",
+                str(tmp_path / "var"),
             ],
             capture_output=True,
             text=True,

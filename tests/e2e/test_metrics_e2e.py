@@ -7,7 +7,7 @@ import time
 import urllib.request
 import uuid
 
-import grpc
+from e2e.callers import operator_channel
 from prometheus_client.parser import text_string_to_metric_families
 
 from aduan.stack import LocalStack
@@ -37,7 +37,7 @@ def wait_for(condition: object, within: float, what: str) -> None:
 
 def test_metrics_parse_and_relay_lag_follows_nats(fresh_stack: LocalStack) -> None:
     assert fresh_stack.nats is not None
-    with grpc.insecure_channel(fresh_stack.services["intake"].address) as channel:
+    with operator_channel(fresh_stack, fresh_stack.services["intake"].address) as channel:
         intake = intake_pb2_grpc.IntakeStub(channel)
 
         def file(n: int) -> None:

@@ -24,11 +24,19 @@ import grpc
 import nats
 import pytest
 
+from aduan.auth import DevTokens, with_bearer
 from aduan.envelopes import subject_for
 from aduan.jetstream import ensure_stream
 from aduan.natsserver import EmbeddedNats, free_port
 from aduan.v1 import events_pb2, notification_pb2, notification_pb2_grpc
-from aduan_notification.testing import CANARY, FakeIntake, StandInProvider, Upstream, filed
+from aduan_notification.testing import (
+    CANARY,
+    FAKE_INTAKE_SECRET,
+    FakeIntake,
+    StandInProvider,
+    Upstream,
+    filed,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.faults]
 
@@ -80,7 +88,9 @@ def start(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
 
 
 def list_deliveries(address: str, complaint_id: str) -> list[notification_pb2.Delivery]:
-    with grpc.insecure_channel(address) as channel:
+    # The notification process signs its calls to the fake intake with the same secret.
+    token = DevTokens(FAKE_INTAKE_SECRET).issue("auditor")
+    with with_bearer(grpc.insecure_channel(address), token) as channel:
         stub = notification_pb2_grpc.NotificationStub(channel)
         try:
             response = stub.ListDeliveries(
@@ -116,6 +126,7 @@ def test_sigkill_mid_batch_then_restart_sends_each_message_exactly_once(
         "ADUAN_STORE_URL": f"sqlite:///{store}",
         "ADUAN_DATA_DIR": str(tmp_path / "data"),
         "ADUAN_INTAKE_ADDR": intake.address,
+        "ADUAN_JWT_SECRET": FAKE_INTAKE_SECRET,
         "ADUAN_ROUTING_ADDR": f"127.0.0.1:{free_port()}",
         "ADUAN_LOG_LEVEL": "DEBUG",
         "ADUAN_NOTIFY_CHANNEL_MODE": "live",

@@ -11,8 +11,8 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import grpc
 import pytest
+from e2e.callers import operator_channel
 
 from aduan.settings import ALL_SERVICES
 from aduan.stack import LocalStack
@@ -53,7 +53,7 @@ def test_one_trace_from_filing_to_the_citizen_reply(traced_stack: tuple[LocalSta
     stack, traces = traced_stack
     trace_id = secrets.token_hex(16)
     traceparent = f"00-{trace_id}-{secrets.token_hex(8)}-01"
-    with grpc.insecure_channel(stack.services["intake"].address) as channel:
+    with operator_channel(stack, stack.services["intake"].address) as channel:
         filed = intake_pb2_grpc.IntakeStub(channel).FileComplaint(
             intake_pb2.FileComplaintRequest(
                 idempotency_key=f"trace-{uuid.uuid4()}",
@@ -88,7 +88,7 @@ def test_one_trace_from_filing_to_the_citizen_reply(traced_stack: tuple[LocalSta
         )
         time.sleep(0.2)
 
-    with grpc.insecure_channel(stack.services["notification"].address) as channel:
+    with operator_channel(stack, stack.services["notification"].address) as channel:
         deliveries = notification_pb2_grpc.NotificationStub(channel).ListDeliveries(
             notification_pb2.ListDeliveriesRequest(complaint_id=filed.complaint_id), timeout=10
         )

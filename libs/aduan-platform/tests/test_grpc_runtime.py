@@ -16,6 +16,7 @@ from grpc_status import rpc_status
 from notes_service import NotesApplication, notes_translator
 
 from aduan import errors
+from aduan.auth import ADMIN, DevTokens, access, bearer_interceptors, policy
 from aduan.eventlog import EventLogServicer
 from aduan.runtime import ServiceRuntime
 from aduan.settings import ServiceSettings
@@ -51,6 +52,16 @@ def failing_handlers() -> grpc.GenericRpcHandler:
     )
 
 
+SECRET = "runtime-tests-secret-0123456789abcdef"
+# An auditor (reads EventLogs) who is also an administrator (calls test.Failures).
+TOKEN = DevTokens(SECRET).issue(["auditor", "admin"])
+FAILURES_POLICY = policy("test.Failures", {name: access(ADMIN) for name in FAILURES})
+
+
+def authorised_channel(target: str) -> grpc.aio.Channel:
+    return grpc.aio.insecure_channel(target, interceptors=bearer_interceptors(lambda: TOKEN))
+
+
 class Flag:
     def __init__(self, value: bool) -> None:
         self.value = value
@@ -61,7 +72,9 @@ class Flag:
 
 @pytest.fixture
 async def runtime(notes_app: NotesApplication) -> AsyncIterator[tuple[ServiceRuntime, Flag]]:
-    settings = ServiceSettings.from_env("intake", env={"ADUAN_GRPC_PORT": "0"})
+    settings = ServiceSettings.from_env(
+        "intake", env={"ADUAN_GRPC_PORT": "0", "ADUAN_JWT_SECRET": SECRET}
+    )
     store_ok = Flag(True)
 
     def register(server: grpc.aio.Server) -> None:
@@ -76,6 +89,7 @@ async def runtime(notes_app: NotesApplication) -> AsyncIterator[tuple[ServiceRun
         registrars=[register],
         health_checks=[store_ok.check],
         health_interval_seconds=0.05,
+        policies=[FAILURES_POLICY],
     )
     await subject.start()
     monitor = asyncio.create_task(subject._monitor_health())
@@ -91,7 +105,7 @@ def address(runtime: ServiceRuntime) -> str:
 
 
 async def call(runtime: ServiceRuntime, method: str) -> grpc.aio.AioRpcError:
-    async with grpc.aio.insecure_channel(address(runtime)) as channel:
+    async with authorised_channel(address(runtime)) as channel:
         with pytest.raises(grpc.aio.AioRpcError) as raised:
             await channel.unary_unary(f"/test.Failures/{method}")(b"", timeout=5)
     return raised.value
@@ -174,7 +188,7 @@ async def test_health_is_serving_only_while_dependencies_are_reachable(
 async def test_eventlog_read_rejects_negative_positions(
     runtime: tuple[ServiceRuntime, Flag],
 ) -> None:
-    async with grpc.aio.insecure_channel(address(runtime[0])) as channel:
+    async with authorised_channel(address(runtime[0])) as channel:
         stub = eventlog_pb2_grpc.EventLogStub(channel)
         with pytest.raises(grpc.aio.AioRpcError) as raised:
             async for _ in stub.Read(eventlog_pb2.ReadEventsRequest(after_position=-1)):

@@ -13,13 +13,14 @@ from typing import Any
 import grpc
 import pytest
 
+from aduan.auth import AuthInterceptor, DevTokens, TokenVerifier, bearer_metadata, with_bearer
 from aduan.context import Actor, ActorKind, CommandContext
 from aduan.grpcerrors import ErrorMappingInterceptor
 from aduan.store import store_env
 from aduan.v1 import common_pb2, intake_pb2, intake_pb2_grpc
 from aduan_intake.application import FilingRequest, IntakeApplication
 from aduan_intake.domain import Channel
-from aduan_intake.servicer import DEFAULT_CONTACT_ALLOWLIST, IntakeServicer
+from aduan_intake.servicer import INTAKE_POLICY, IntakeServicer
 
 DESCRIPTION = "Pengukuran ulang bidang tanah saya tertunda tiga bulan tanpa kabar."
 
@@ -89,13 +90,15 @@ def file_request() -> Callable[..., intake_pb2.FileComplaintRequest]:
 
 
 class IntakeServer:
-    """aduan.v1.Intake served in-process with the platform's error mapping."""
+    """aduan.v1.Intake served in-process with the platform's authentication and error mapping.
+    `stub` calls as a gateway that is also an administrator; `bearer(...)` makes the metadata
+    of any other caller."""
 
-    def __init__(
-        self, app: IntakeApplication, allowlist: frozenset[str] = DEFAULT_CONTACT_ALLOWLIST
-    ) -> None:
+    SECRET = "intake-tests-secret-of-at-least-32-bytes"
+
+    def __init__(self, app: IntakeApplication) -> None:
         self.app = app
-        self.allowlist = allowlist
+        self.tokens = DevTokens(self.SECRET)
         self.port = 0
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -103,18 +106,31 @@ class IntakeServer:
         self.channel: grpc.Channel | None = None
 
     async def _start(self) -> None:
-        self._server = grpc.aio.server(interceptors=[ErrorMappingInterceptor()])
-        intake_pb2_grpc.add_IntakeServicer_to_server(
-            IntakeServicer(self.app, self.allowlist), self._server
+        self._server = grpc.aio.server(
+            interceptors=[
+                AuthInterceptor(TokenVerifier(secret=self.SECRET), [INTAKE_POLICY]),
+                ErrorMappingInterceptor(),
+            ]
         )
+        intake_pb2_grpc.add_IntakeServicer_to_server(IntakeServicer(self.app), self._server)
         self.port = self._server.add_insecure_port("127.0.0.1:0")
         await self._server.start()
 
     def start(self) -> IntakeServer:
         self._thread.start()
         asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
-        self.channel = grpc.insecure_channel(self.address)
+        self._plain = grpc.insecure_channel(self.address)
+        self.channel = with_bearer(
+            self._plain, self.tokens.issue(["gateway", "admin"], sub="gateway:test")
+        )
         return self
+
+    def bearer(self, role: str, office: str = "", sub: str = "") -> tuple[tuple[str, str]]:
+        return bearer_metadata(self.tokens.issue(role, office, sub))
+
+    def notification(self) -> tuple[tuple[str, str]]:
+        """The metadata of the notification service's identity."""
+        return self.bearer("service", sub="service:notification")
 
     @property
     def address(self) -> str:
@@ -127,7 +143,7 @@ class IntakeServer:
 
     def stop(self) -> None:
         if self.channel is not None:
-            self.channel.close()
+            self._plain.close()
         if self._server is not None:
             asyncio.run_coroutine_threadsafe(self._server.stop(0), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)

@@ -59,7 +59,7 @@ async def file_canary_complaints(intake_server: Any) -> str:
     )
     stub.GetReporterContact(
         intake_pb2.GetReporterContactRequest(complaint_id=filed.complaint_id, purpose="test"),
-        metadata=(("x-aduan-caller", "service:notification"),),
+        metadata=intake_server.notification(),
     )
     settings = WebhookSettings(app_secret="canary-secret")
     web_app = build_web_app(WhatsAppInbound(intake_server.app), settings)

@@ -13,6 +13,7 @@ import nats
 import pytest
 from aiohttp import ClientSession
 
+from aduan.auth import DevTokens, bearer_interceptors
 from aduan.envelopes import subject_for
 from aduan.jetstream import ensure_stream
 from aduan.natsserver import EmbeddedNats, free_port
@@ -21,6 +22,7 @@ from aduan.v1 import common_pb2, events_pb2, intake_pb2, intake_pb2_grpc
 from aduan_intake.__main__ import build_runtime
 
 pytestmark = pytest.mark.integration
+SECRET = "composition-test-secret-0123456789abcdef"
 
 
 async def test_the_service_wires_grpc_webhook_and_case_status(
@@ -36,12 +38,16 @@ async def test_the_service_wires_grpc_webhook_and_case_status(
             "ADUAN_METRICS_PORT": "0",
             "ADUAN_WEBHOOK_PORT": str(webhook_port),
             "ADUAN_ROUTING_ADDR": f"127.0.0.1:{free_port()}",
+            "ADUAN_JWT_SECRET": SECRET,
         },
     )
     runtime = build_runtime(settings)
     serving = asyncio.create_task(runtime.serve())
     try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+        gateway = bearer_interceptors(lambda: DevTokens(SECRET).issue("gateway"))
+        async with grpc.aio.insecure_channel(
+            f"127.0.0.1:{grpc_port}", interceptors=gateway
+        ) as channel:
             await asyncio.wait_for(channel.channel_ready(), 10)
             intake = intake_pb2_grpc.IntakeStub(channel)
             filed = await intake.FileComplaint(

@@ -120,7 +120,7 @@ def test_the_store_holds_only_ciphertext_and_events_carry_masked_contact(
     assert find_canary(store_bytes(sqlite_path)) == []
 
 
-def test_reveal_only_to_allow_listed_callers_and_every_reveal_is_recorded(
+def test_reveal_only_to_the_notification_service_and_every_reveal_is_recorded(
     intake_server: Any, sqlite_path: Path
 ) -> None:
     stub = intake_server.stub
@@ -128,15 +128,18 @@ def test_reveal_only_to_allow_listed_callers_and_every_reveal_is_recorded(
     request = intake_pb2.GetReporterContactRequest(
         complaint_id=filed.ticket_number, purpose="notification:CaseRouted"
     )
-    for metadata in [(), (("x-aduan-caller", "gateway:oca"),)]:
+    for metadata in [
+        (),  # the gateway (and administrator) of the fixture
+        intake_server.bearer("gateway", sub="gateway:oca"),
+        intake_server.bearer("service", sub="service:query"),
+        intake_server.bearer("officer", "KANTAH.32.01"),  # not the holding office
+    ]:
         with pytest.raises(grpc.RpcError) as raised:
             stub.GetReporterContact(request, metadata=metadata)
         assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert intake_server.app.head_position() == 1
 
-    contact = stub.GetReporterContact(
-        request, metadata=(("x-aduan-caller", "service:notification"),)
-    )
+    contact = stub.GetReporterContact(request, metadata=intake_server.notification())
     assert (contact.name, contact.phone, contact.email, contact.nik) == (
         CANARY.name,
         CANARY.phone_e164,
@@ -160,7 +163,7 @@ def test_erasure_destroys_the_key_and_keeps_the_history(
 ) -> None:
     app: IntakeApplication = intake_server.app
     stub = intake_server.stub
-    caller = (("x-aduan-caller", "service:notification"),)
+    caller = intake_server.notification()
     filed = stub.FileComplaint(grpc_canary_request())
     reporter_id = app.get_complaint(filed.complaint_id).reporter_id
     stub.GetReporterContact(
@@ -237,6 +240,6 @@ def test_anonymous_complaints_store_no_identity(intake_server: Any, sqlite_path:
     with pytest.raises(grpc.RpcError) as raised:
         intake_server.stub.GetReporterContact(
             intake_pb2.GetReporterContactRequest(complaint_id=filed.complaint_id, purpose="x"),
-            metadata=(("x-aduan-caller", "service:notification"),),
+            metadata=intake_server.notification(),
         )
     assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION

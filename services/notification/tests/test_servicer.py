@@ -8,14 +8,23 @@ from collections.abc import AsyncIterator
 import grpc
 import pytest
 
+from aduan.auth import (
+    AuthInterceptor,
+    DevTokens,
+    TokenVerifier,
+    bearer_interceptors,
+    bearer_metadata,
+)
 from aduan.grpcerrors import ErrorMappingInterceptor
 from aduan.v1 import common_pb2, events_pb2, notification_pb2, notification_pb2_grpc
 from aduan_notification.application import NotificationApplication
 from aduan_notification.consumer import NotificationProcessor, upstream_event
-from aduan_notification.servicer import NotificationServicer
+from aduan_notification.servicer import NOTIFICATION_POLICY, NotificationServicer
 from aduan_notification.testing import ALL_LIVE, Upstream, filed, memory_app, story
 
 pytestmark = pytest.mark.integration
+SECRET = "notification-servicer-tests-secret-0123"
+TOKENS = DevTokens(SECRET)
 
 
 @pytest.fixture
@@ -23,11 +32,18 @@ async def served() -> AsyncIterator[
     tuple[NotificationApplication, notification_pb2_grpc.NotificationStub]
 ]:
     app = memory_app(channels=ALL_LIVE)
-    server = grpc.aio.server(interceptors=[ErrorMappingInterceptor()])
+    server = grpc.aio.server(
+        interceptors=[
+            AuthInterceptor(TokenVerifier(secret=SECRET), [NOTIFICATION_POLICY]),
+            ErrorMappingInterceptor(),
+        ]
+    )
     notification_pb2_grpc.add_NotificationServicer_to_server(NotificationServicer(app), server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    # Calls without their own token come from an administrator.
+    admin = bearer_interceptors(lambda: TOKENS.issue("admin", sub="admin-1"))
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}", interceptors=admin)
     try:
         yield app, notification_pb2_grpc.NotificationStub(channel)
     finally:
@@ -96,7 +112,7 @@ async def test_retry_delivery_reschedules_a_given_up_delivery(served) -> None:  
 
     response = await stub.RetryDelivery(
         notification_pb2.RetryDeliveryRequest(delivery_id=str(delivery.id)),
-        metadata=(("x-aduan-actor", "officer-17"),),
+        metadata=bearer_metadata(TOKENS.issue("admin", sub="officer-17")),
     )
     assert response.delivery.status == notification_pb2.DELIVERY_STATUS_SCHEDULED
     assert response.delivery.last_error == "whatsapp HTTP 400"

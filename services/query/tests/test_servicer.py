@@ -13,6 +13,7 @@ import pytest
 from google.protobuf.duration_pb2 import Duration
 from sqlalchemy import Engine
 
+from aduan.auth import AuthInterceptor, DevTokens, TokenVerifier, bearer_interceptors
 from aduan.eventlog import EventLogReader
 from aduan.grpcerrors import ErrorMappingInterceptor
 from aduan.natsserver import free_port
@@ -20,7 +21,7 @@ from aduan.settings import WRITE_SERVICES
 from aduan.v1 import common_pb2, events_pb2, query_pb2, query_pb2_grpc
 from aduan_query.projector import Projector
 from aduan_query.rebuild import Rebuilder
-from aduan_query.servicer import QueryServicer
+from aduan_query.servicer import QUERY_POLICY, QueryServicer
 from aduan_query.testing import EPOCH, History, file_complaint, office, officer, serve_eventlogs, ts
 from aduan_query.views import ComplaintQueries, ProgressWaiter
 
@@ -156,6 +157,10 @@ def seeded_history() -> tuple[History, dict[str, str]]:
     return h, ids
 
 
+SECRET = "query-servicer-tests-secret-0123456789"
+TOKENS = DevTokens(SECRET)
+
+
 @pytest.fixture
 async def running(engine: Engine, tmp_path: Path) -> AsyncIterator[Running]:
     history, ids = seeded_history()
@@ -170,12 +175,19 @@ async def running(engine: Engine, tmp_path: Path) -> AsyncIterator[Running]:
             projector,
             Rebuilder(engine, reader, WRITE_SERVICES, live=projector),
         )
-        server = grpc.aio.server(interceptors=[ErrorMappingInterceptor()])
+        server = grpc.aio.server(
+            interceptors=[
+                AuthInterceptor(TokenVerifier(secret=SECRET), [QUERY_POLICY]),
+                ErrorMappingInterceptor(),
+            ]
+        )
         query_pb2_grpc.add_QueryServicer_to_server(servicer, server)
         port = free_port()
         server.add_insecure_port(f"127.0.0.1:{port}")
         await server.start()
-        channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+        # An auditor who is also an administrator: sees everything, may rebuild.
+        auditor = bearer_interceptors(lambda: TOKENS.issue(["auditor", "admin"]))
+        channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}", interceptors=auditor)
         try:
             yield Running(query_pb2_grpc.QueryStub(channel), projector, history, ids)
         finally:

@@ -11,6 +11,7 @@ from pathlib import Path
 import grpc
 import pytest
 
+from aduan.auth import DevTokens, bearer_interceptors, bearer_metadata
 from aduan.context import Actor, CommandContext
 from aduan.natsserver import free_port
 from aduan.runtime import ServiceRuntime
@@ -20,15 +21,13 @@ from aduan.v1 import common_pb2, routing_pb2, routing_pb2_grpc
 from aduan_routing.application import Filing, RoutingApplication
 from aduan_routing.contract import SERVICE
 from aduan_routing.domain import Category
-from aduan_routing.servicer import RoutingServicer
+from aduan_routing.servicer import ROUTING_POLICY, RoutingServicer
 
 pytestmark = pytest.mark.integration
 
-OFFICER = (
-    ("x-aduan-actor", "officer-42"),
-    ("x-aduan-role", "officer"),
-    ("x-aduan-office", "KANTAH.32.73"),
-)
+SECRET = "routing-grpc-tests-secret-0123456789"
+TOKENS = DevTokens(SECRET)
+OFFICER = bearer_metadata(TOKENS.issue("officer", "KANTAH.32.73", "officer-42"))
 
 
 class Served:
@@ -63,6 +62,7 @@ async def served(tmp_path: Path) -> AsyncIterator[Served]:
         {
             "ADUAN_GRPC_PORT": str(free_port()),
             "ADUAN_STORE_URL": f"sqlite:///{tmp_path / 'routing.sqlite'}",
+            "ADUAN_JWT_SECRET": SECRET,
         },
     )
     app = RoutingApplication(env=store_env(settings.store_url, SERVICE))
@@ -73,9 +73,12 @@ async def served(tmp_path: Path) -> AsyncIterator[Served]:
         registrars=[
             lambda server: routing_pb2_grpc.add_RoutingServicer_to_server(servicer, server)
         ],
+        policies=[ROUTING_POLICY],
     )
     await runtime.start()
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{runtime.bound_port}")
+    # Calls without their own token act as an officer of the Kantah the test cases go to.
+    officer = bearer_interceptors(lambda: TOKENS.issue("officer", "KANTAH.32.73", "officer-7"))
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{runtime.bound_port}", interceptors=officer)
     try:
         yield Served(app, routing_pb2_grpc.RoutingStub(channel))
     finally:
@@ -174,7 +177,8 @@ async def test_classify_through_grpc_reroutes(served: Served) -> None:
             category=common_pb2.CATEGORY_ILLEGAL_LEVY,
             location=common_pb2.Location(regency_code="32.73"),
         ),
-        metadata=OFFICER,
+        # The triage desk holds unclassified complaints; only its officers classify them.
+        metadata=bearer_metadata(TOKENS.issue("officer", "PUSAT.IP3", "triage-1")),
     )
     assert result.state.holding_office.code == "PUSAT.ITJEN"
     assert result.state.category == common_pb2.CATEGORY_ILLEGAL_LEVY
@@ -267,7 +271,12 @@ async def test_100_concurrent_reassignments_exactly_one_wins(served: Served) -> 
     assert len(lost) == 99
     assert {error.code() for error in lost} == {grpc.StatusCode.ABORTED}
 
-    state = (await served.stub.GetCase(routing_pb2.GetCaseRequest(complaint_id=complaint_id))).state
+    auditor = bearer_metadata(TOKENS.issue("auditor", sub="auditor-1"))
+    state = (
+        await served.stub.GetCase(
+            routing_pb2.GetCaseRequest(complaint_id=complaint_id), metadata=auditor
+        )
+    ).state
     assert state.version == 3
     assert state.holding_office.code == won[0].state.holding_office.code
     notifications = served.app.read_notifications(0, 1000)

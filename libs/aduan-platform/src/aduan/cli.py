@@ -1,31 +1,45 @@
-"""The `aduan` command-line tool: run the local stack, and (in later issues) audit and rebuild."""
+"""The `aduan` command-line tool: run the local stack, issue development tokens, audit and rebuild."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from types import FrameType
 
+from aduan.auth import ROLES, DevTokens
 from aduan.natsserver import free_port, port_is_free
 from aduan.settings import ALL_SERVICES, DEFAULT_GRPC_PORTS, DEFAULT_METRICS_PORTS
-from aduan.stack import DEFAULT_NATS_PORT, LocalStack
+from aduan.stack import DEFAULT_NATS_PORT, SECRET_FILE, LocalStack
+
+# The tokens `aduan up` prints: (variable, role, office).
+READY_TOKENS = (
+    ("ADUAN_TOKEN_GATEWAY", "gateway", ""),
+    ("ADUAN_TOKEN_OFFICER", "officer", "KANTAH.32.73"),
+    ("ADUAN_TOKEN_SUPERVISOR", "supervisor", "KANWIL.32"),
+    ("ADUAN_TOKEN_AUDITOR", "auditor", ""),
+    ("ADUAN_TOKEN_ADMIN", "admin", ""),
+)
 
 EXAMPLE = """\
 Example (any gRPC client works through server reflection, e.g. grpcurl):
 
-  grpcurl -plaintext -d '{{"idempotency_key": "demo-1", "channel": "CHANNEL_WEB",
+  grpcurl -plaintext -H "authorization: Bearer $ADUAN_TOKEN_GATEWAY" \\
+    -d '{{"idempotency_key": "demo-1", "channel": "CHANNEL_WEB",
     "reporter": {{"name": "Budi", "phone": "081234567890"}},
     "location": {{"province_code": "32", "regency_code": "32.73"}},
     "subject": "Sertifikat belum terbit",
     "description": "Sertifikat tanah saya belum terbit setelah enam bulan."}}' \\
     {intake} aduan.v1.Intake/FileComplaint
 
-  grpcurl -plaintext -d '{{"complaint_id": "<ticket number from above>"}}' {query} aduan.v1.Query/GetComplaint
+  grpcurl -plaintext -H "authorization: Bearer $ADUAN_TOKEN_OFFICER" \\
+    -d '{{"complaint_id": "<ticket number from above>"}}' {query} aduan.v1.Query/GetComplaint
 
 or, without grpcurl:  uv run aduan demo
 """
@@ -86,6 +100,13 @@ def cmd_up(args: argparse.Namespace) -> int:
             print(f"  {name:<14} {service.address}   metrics: {metrics}   logs: {service.log_path}")
         print()
         print(
+            "Tokens for this run (8 hours; `uv run aduan token --role ROLE [--office CODE]` "
+            "issues more):"
+        )
+        for variable, role, office in READY_TOKENS:
+            print(f"  export {variable}={stack.token(role, office)}")
+        print()
+        print(
             EXAMPLE.format(
                 intake=stack.services["intake"].address, query=stack.services["query"].address
             )
@@ -110,16 +131,54 @@ def cmd_up(args: argparse.Namespace) -> int:
         print("stopped.", flush=True)
 
 
+def parse_ttl(text: str) -> timedelta:
+    """ "8h", "30m", "90s", "2d" (a bare number is seconds)."""
+    match = re.fullmatch(r"\s*(\d+)\s*([smhd]?)\s*", text)
+    if match is None:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 8h, 30m, 2d)")
+    unit = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+    return timedelta(seconds=int(match.group(1)) * unit)
+
+
+def dev_secret(data_dir: str) -> str:
+    """ADUAN_JWT_SECRET, or the secret of the local stack running on `data_dir`."""
+    secret = os.environ.get("ADUAN_JWT_SECRET", "").strip()
+    if secret:
+        return secret
+    path = Path(data_dir) / SECRET_FILE
+    try:
+        return path.read_text().strip()
+    except OSError:
+        raise SystemExit(
+            f"no token secret: set ADUAN_JWT_SECRET or start the local stack (`make up`), which "
+            f"writes {path}"
+        ) from None
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    tokens = DevTokens(
+        dev_secret(args.data_dir),
+        issuer=os.environ.get("ADUAN_JWT_ISSUER", ""),
+        audience=os.environ.get("ADUAN_JWT_AUDIENCE", ""),
+    )
+    print(tokens.issue(args.role, args.office or "", args.sub or "", args.ttl))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     import grpc
     from google.protobuf import json_format
 
+    from aduan.auth import with_bearer
     from aduan.v1 import common_pb2, intake_pb2, intake_pb2_grpc, query_pb2, query_pb2_grpc
 
+    tokens = DevTokens(dev_secret(args.data_dir))
     with (
-        grpc.insecure_channel(args.intake) as intake_channel,
-        grpc.insecure_channel(args.query) as query_channel,
+        grpc.insecure_channel(args.intake) as intake_plain,
+        grpc.insecure_channel(args.query) as query_plain,
     ):
+        intake_channel = with_bearer(intake_plain, tokens.issue("gateway", sub="gateway:demo"))
+        query_channel = with_bearer(query_plain, tokens.issue("auditor", sub="auditor:demo"))
         filed = intake_pb2_grpc.IntakeStub(intake_channel).FileComplaint(
             intake_pb2.FileComplaintRequest(
                 idempotency_key=f"demo-{uuid.uuid4().hex[:8]}",
@@ -183,7 +242,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--intake", default="127.0.0.1:50051")
     demo.add_argument("--query", default="127.0.0.1:50054")
+    demo.add_argument(
+        "--data-dir", default="var", help="the local stack's data dir (its token secret)"
+    )
     demo.set_defaults(func=cmd_demo)
+    token = commands.add_parser(
+        "token",
+        help="issue a development token (HS256 with $ADUAN_JWT_SECRET or the local stack's)",
+    )
+    token.add_argument("--sub", default="", help="subject, e.g. officer:siti (default: dev:ROLE)")
+    token.add_argument(
+        "--role", action="append", required=True, choices=ROLES, help="repeat for several roles"
+    )
+    token.add_argument("--office", default="", help="office code, e.g. KANTAH.32.73")
+    token.add_argument("--ttl", type=parse_ttl, default=timedelta(hours=8), help="e.g. 8h, 30m")
+    token.add_argument("--data-dir", default="var", help="the local stack's data dir")
+    token.set_defaults(func=cmd_token)
     try:
         # The auditor and rebuild commands live with the query service, which owns read models;
         # the platform does not depend on it, so they appear where it is installed.

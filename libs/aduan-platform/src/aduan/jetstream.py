@@ -49,11 +49,7 @@ async def connect(settings: ServiceSettings, *, name: str | None = None) -> Nats
         "disconnected_cb": _log_disconnected,
         "reconnected_cb": _log_reconnected,
     }
-    if settings.nats_user:
-        options["user"] = settings.nats_user
-        options["password"] = settings.nats_password
-    if settings.nats_creds:
-        options["user_credentials"] = settings.nats_creds
+    options.update(nats_security_options(settings))
     delay = 0.2
     while True:
         try:
@@ -64,6 +60,24 @@ async def connect(settings: ServiceSettings, *, name: str | None = None) -> Nats
             )
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
+
+
+def nats_security_options(settings: ServiceSettings) -> dict[str, Any]:
+    """TLS and credentials for NATS: user/password, a creds file (JWT + nkey) or an nkeys seed."""
+    from aduan.tls import nats_tls_context
+
+    options: dict[str, Any] = {}
+    if settings.nats_user:
+        options["user"] = settings.nats_user
+        options["password"] = settings.nats_password
+    if settings.nats_creds:
+        options["user_credentials"] = settings.nats_creds
+    if settings.nats_nkeys_seed:
+        options["nkeys_seed"] = settings.nats_nkeys_seed
+    context = nats_tls_context(settings)
+    if context is not None:
+        options["tls"] = context
+    return options
 
 
 async def _log_nats_error(error: Exception) -> None:

@@ -16,10 +16,12 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from aduan.auth import EVENTLOG_POLICY, AuthInterceptor, Policy, ServiceAuth
 from aduan.grpcerrors import ErrorMappingInterceptor
 from aduan.logs import configure_logging
 from aduan.settings import ServiceSettings
 from aduan.telemetry import configure_metrics, configure_tracing, server_interceptors
+from aduan.tls import server_credentials
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,10 @@ class ServiceRuntime:
     # Run after the server stopped accepting and in-flight calls finished (flush relay, drain NATS).
     shutdown_hooks: Sequence[Hook] = ()
     interceptors: Sequence[grpc.aio.ServerInterceptor] = ()
+    # Access per RPC of the services registered here (the EventLog's is always included).
+    policies: Sequence[Policy] = ()
+    # Token verification; built from the settings when not given (refusing to start without a key).
+    auth: ServiceAuth | None = None
     health_interval_seconds: float = 2.0
     server: grpc.aio.Server | None = None
     bound_port: int = 0
@@ -71,8 +77,16 @@ class ServiceRuntime:
     _health: health.aio.HealthServicer | None = None
 
     async def start(self) -> None:
+        if self.auth is None:
+            self.auth = ServiceAuth.from_settings(self.settings)
+        authenticate = AuthInterceptor(self.auth.verifier, [EVENTLOG_POLICY, *self.policies])
         self.server = grpc.aio.server(
-            interceptors=[*server_interceptors(), *self.interceptors, ErrorMappingInterceptor()],
+            interceptors=[
+                *server_interceptors(),
+                authenticate,
+                *self.interceptors,
+                ErrorMappingInterceptor(),
+            ],
             options=server_options(self.settings),
         )
         for register in self.registrars:
@@ -85,14 +99,25 @@ class ServiceRuntime:
                 health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
             ]
             reflection.enable_server_reflection([*names, reflection.SERVICE_NAME], self.server)
-        self.bound_port = self.server.add_insecure_port(self.settings.grpc_address)
+        tls = self.settings.tls
+        if tls.server_enabled:
+            self.bound_port = self.server.add_secure_port(
+                self.settings.grpc_address, server_credentials(tls)
+            )
+        else:
+            self.bound_port = self.server.add_insecure_port(self.settings.grpc_address)
         if self.bound_port == 0:
             raise OSError(f"cannot bind gRPC port {self.settings.grpc_address}")
         await self.server.start()
         await self._set_health(False)
         log.info(
             "gRPC server listening",
-            extra={"address": f"{self.settings.grpc_host}:{self.bound_port}"},
+            extra={
+                "address": f"{self.settings.grpc_host}:{self.bound_port}",
+                "tls": "mutual"
+                if tls.client_auth == "require"
+                else str(tls.server_enabled).lower(),
+            },
         )
 
     async def _set_health(self, serving: bool) -> None:

@@ -42,6 +42,85 @@ def _int(value: str, name: str, minimum: int = 0) -> int:
 
 
 @dataclass(frozen=True)
+class AuthSettings:
+    """Bearer-token settings (docs/security.md). With none of secret, JWKS file or JWKS URL a
+    service refuses to start unless `dev` (ADUAN_AUTH_DEV=true)."""
+
+    jwt_secret: str = ""  # ADUAN_JWT_SECRET: HS256 shared secret (development)
+    jwks_file: str = ""  # ADUAN_JWT_JWKS_FILE: public keys (RS256/ES256)
+    jwks_url: str = ""  # ADUAN_JWT_JWKS_URL
+    issuer: str = ""  # ADUAN_JWT_ISSUER: checked when set
+    audience: str = ""  # ADUAN_JWT_AUDIENCE: checked when set
+    signing_key_file: str = ""  # ADUAN_JWT_SIGNING_KEY_FILE: PEM private key of this service
+    kid: str = ""  # ADUAN_JWT_KID: key id of the signing key in the JWKS
+    dev: bool = False  # ADUAN_AUTH_DEV
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> AuthSettings:
+        def get(name: str) -> str:
+            return env.get(f"ADUAN_{name}", "").strip()
+
+        return cls(
+            jwt_secret=get("JWT_SECRET"),
+            jwks_file=get("JWT_JWKS_FILE"),
+            jwks_url=get("JWT_JWKS_URL"),
+            issuer=get("JWT_ISSUER"),
+            audience=get("JWT_AUDIENCE"),
+            signing_key_file=get("JWT_SIGNING_KEY_FILE"),
+            kid=get("JWT_KID"),
+            dev=_bool(get("AUTH_DEV") or "false", "ADUAN_AUTH_DEV"),
+        )
+
+
+@dataclass(frozen=True)
+class TlsSettings:
+    """gRPC transport security. The server uses TLS when `cert` and `key` are set; clients when
+    `ca` is set (or the service itself serves TLS). `client_auth` "require" demands a client
+    certificate signed by `ca` (mutual TLS)."""
+
+    cert: str = ""  # ADUAN_TLS_CERT: PEM certificate chain of this service
+    key: str = ""  # ADUAN_TLS_KEY
+    ca: str = ""  # ADUAN_TLS_CA: CA bundle that peers' (and clients') certificates chain to
+    client_auth: str = "none"  # ADUAN_TLS_CLIENT_AUTH: none | require
+    client_cert: str = ""  # ADUAN_TLS_CLIENT_CERT (default: ADUAN_TLS_CERT)
+    client_key: str = ""  # ADUAN_TLS_CLIENT_KEY (default: ADUAN_TLS_KEY)
+    server_name: str = ""  # ADUAN_TLS_SERVER_NAME: expected name in peers' certificates
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> TlsSettings:
+        def get(name: str) -> str:
+            return env.get(f"ADUAN_TLS_{name}", "").strip()
+
+        client_auth = (get("CLIENT_AUTH") or "none").lower()
+        if client_auth not in {"none", "require"}:
+            raise SettingsError(
+                f"ADUAN_TLS_CLIENT_AUTH must be none or require, not {client_auth!r}"
+            )
+        settings = cls(
+            cert=get("CERT"),
+            key=get("KEY"),
+            ca=get("CA"),
+            client_auth=client_auth,
+            client_cert=get("CLIENT_CERT") or get("CERT"),
+            client_key=get("CLIENT_KEY") or get("KEY"),
+            server_name=get("SERVER_NAME"),
+        )
+        if bool(settings.cert) != bool(settings.key):
+            raise SettingsError("ADUAN_TLS_CERT and ADUAN_TLS_KEY go together")
+        if client_auth == "require" and not (settings.cert and settings.ca):
+            raise SettingsError("ADUAN_TLS_CLIENT_AUTH=require needs ADUAN_TLS_CERT/KEY and _CA")
+        return settings
+
+    @property
+    def server_enabled(self) -> bool:
+        return bool(self.cert and self.key)
+
+    @property
+    def client_enabled(self) -> bool:
+        return bool(self.ca) or self.server_enabled
+
+
+@dataclass(frozen=True)
 class ServiceSettings:
     service: str
     grpc_host: str
@@ -51,6 +130,11 @@ class ServiceSettings:
     nats_user: str = ""
     nats_password: str = ""
     nats_creds: str = ""
+    # NATS over TLS (ADUAN_NATS_TLS_CA, _CERT, _KEY) and an nkeys seed file (ADUAN_NATS_NKEYS_SEED).
+    nats_tls_ca: str = ""
+    nats_tls_cert: str = ""
+    nats_tls_key: str = ""
+    nats_nkeys_seed: str = ""
     stream_replicas: int = 1
     peers: Mapping[str, str] = field(default_factory=dict)
     log_level: str = "INFO"
@@ -62,6 +146,8 @@ class ServiceSettings:
     relay_poll_seconds: float = 1.0
     shutdown_grace_seconds: float = 10.0
     data_dir: Path = Path("var")
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    tls: TlsSettings = field(default_factory=TlsSettings)
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -91,6 +177,10 @@ class ServiceSettings:
             nats_user=get("NATS_USER"),
             nats_password=get("NATS_PASSWORD"),
             nats_creds=get("NATS_CREDS"),
+            nats_tls_ca=get("NATS_TLS_CA"),
+            nats_tls_cert=get("NATS_TLS_CERT"),
+            nats_tls_key=get("NATS_TLS_KEY"),
+            nats_nkeys_seed=get("NATS_NKEYS_SEED"),
             stream_replicas=_int(get("STREAM_REPLICAS", "1"), "ADUAN_STREAM_REPLICAS", 1),
             peers=peers,
             log_level=get("LOG_LEVEL", "INFO").upper(),
@@ -105,6 +195,8 @@ class ServiceSettings:
             relay_poll_seconds=float(get("RELAY_POLL_SECONDS", "1.0")),
             shutdown_grace_seconds=float(get("SHUTDOWN_GRACE_SECONDS", "10")),
             data_dir=data_dir,
+            auth=AuthSettings.from_env(env),
+            tls=TlsSettings.from_env(env),
             extra={k[len("ADUAN_") :]: v for k, v in env.items() if k.startswith("ADUAN_")},
         )
 

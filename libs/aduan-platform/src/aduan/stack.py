@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -19,11 +20,14 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from aduan.auth import DevTokens
 from aduan.natsserver import EmbeddedNats, free_port
 from aduan.settings import ALL_SERVICES, DEFAULT_GRPC_PORTS, DEFAULT_METRICS_PORTS
 
 DEFAULT_NATS_PORT = 4222
 DEFAULT_WEBHOOK_PORT = 8081
+# The local stack's HS256 secret, generated per run (`aduan token` reads it from here).
+SECRET_FILE = "dev-jwt-secret"
 
 
 @dataclass
@@ -58,6 +62,7 @@ class LocalStack:
     log_format: str = "json"
     nats: EmbeddedNats | None = None
     services: dict[str, ServiceProcess] = field(default_factory=dict)
+    jwt_secret: str = ""
 
     @classmethod
     def on_free_ports(cls, data_dir: Path, **kwargs: Any) -> LocalStack:
@@ -68,6 +73,22 @@ class LocalStack:
             webhook_port=free_port(),
             **kwargs,
         )
+
+    @property
+    def secret(self) -> str:
+        """This run's token secret: generated on first use and written to
+        `<data_dir>/dev-jwt-secret` (owner-only) for `aduan token`."""
+        if not self.jwt_secret:
+            self.jwt_secret = secrets.token_urlsafe(32)
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path = self.data_dir / SECRET_FILE
+            path.touch(mode=0o600)
+            path.write_text(self.jwt_secret + "\n")
+        return self.jwt_secret
+
+    def token(self, role: str | list[str], office: str = "", sub: str = "") -> str:
+        """A development token for this stack (tests, `make up`)."""
+        return DevTokens(self.secret).issue(role, office, sub)
 
     @property
     def resolved_nats_url(self) -> str:
@@ -99,6 +120,8 @@ class LocalStack:
                 "ADUAN_NATS_URL": self.resolved_nats_url,
                 "ADUAN_DATA_DIR": str(self.data_dir),
                 "ADUAN_LOG_FORMAT": self.log_format,
+                "ADUAN_JWT_SECRET": self.secret,
+                "ADUAN_AUTH_DEV": "true",
                 "PYTHONUNBUFFERED": "1",
             }
         )

@@ -7,31 +7,35 @@ import asyncio
 
 import grpc
 
+from aduan.auth import ServiceAuth
 from aduan.backbone import WriteBackbone
-from aduan.eventlog import EventLogReader
 from aduan.jetstream import TrackedConsumer, observe_consumer
 from aduan.runtime import ServiceRuntime, bootstrap
 from aduan.settings import ServiceSettings
 from aduan.store import store_env
+from aduan.tls import ServiceEventLogReader
 from aduan.v1 import intake_pb2, intake_pb2_grpc
 from aduan_intake.application import IntakeApplication
 from aduan_intake.casestatus import DURABLE, UPSTREAMS, CaseStatusProcessor
 from aduan_intake.contract import SERVICE, translator
 from aduan_intake.inbound import WhatsAppInbound
 from aduan_intake.sealing import MasterKey
-from aduan_intake.servicer import IntakeServicer, parse_allowlist
+from aduan_intake.servicer import INTAKE_POLICY, IntakeServicer
 from aduan_intake.webhook import WebhookServer, WebhookSettings
 
 
 def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
+    auth = ServiceAuth.from_settings(settings)
     master_key = MasterKey.from_setting(settings.extra.get("MASTER_KEY"))
     app = IntakeApplication(env=store_env(settings.store_url, SERVICE), master_key=master_key)
     backbone = WriteBackbone(settings, app, translator())
-    servicer = IntakeServicer(app, parse_allowlist(settings.extra.get("CONTACT_ALLOWLIST")))
+    servicer = IntakeServicer(app)
     webhook = WebhookServer(
         WhatsAppInbound(app), WebhookSettings.from_extra(settings.extra, settings.grpc_host)
     )
-    reader = EventLogReader({name: settings.peers[name] for name in UPSTREAMS})
+    reader = ServiceEventLogReader(
+        {name: settings.peers[name] for name in UPSTREAMS}, settings, auth
+    )
     case_status = TrackedConsumer(
         backbone.link,
         durable=DURABLE,
@@ -59,6 +63,8 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
         workers=[*backbone.workers, case_status, webhook],
         health_checks=backbone.health_checks,
         shutdown_hooks=[close_reader, *backbone.shutdown_hooks],
+        policies=[INTAKE_POLICY],
+        auth=auth,
     )
 
 

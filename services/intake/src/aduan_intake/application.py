@@ -345,7 +345,12 @@ class IntakeApplication(AduanApplication):
         return CaseStatus.ACTIVE if record is None else CaseStatus(record.status)
 
     def note_case_status(
-        self, upstream: str, position: int, complaint_id: str, status: CaseStatus | None
+        self,
+        upstream: str,
+        position: int,
+        complaint_id: str,
+        status: CaseStatus | None,
+        holding_office: str = "",
     ) -> None:
         """Records routing's case status (when `status` is given) and that event `position` of
         `upstream` is processed. The status write is idempotent (a later routing position wins),
@@ -354,7 +359,13 @@ class IntakeApplication(AduanApplication):
         Raises DuplicateEventError when the event was processed already."""
         if status is not None and complaint_id:
             self.tables.note_case_status(complaint_id, status.value, position)
+        if holding_office and complaint_id:
+            self.tables.note_case_office(complaint_id, holding_office, position)
         self.save_reaction(upstream, position)
+
+    def holding_office(self, complaint_ref: str) -> str:
+        """The office routing placed the complaint with ("" before routing placed it)."""
+        return self.tables.case_office(str(self.get_complaint(complaint_ref).id))
 
     # -- follow-up threading ---------------------------------------------------------------
 

@@ -1,30 +1,52 @@
 """gRPC adapter for aduan.v1.Intake: request messages in, application calls, responses out.
 
-Callers identify themselves with gRPC metadata until the security issue replaces it with tokens:
-`x-aduan-caller` names the calling system (e.g. "gateway:oca", "service:notification") and
-`x-aduan-actor` the person or agent it acts for (defaults to the caller).
+Callers authenticate with a bearer token (`aduan.auth`); `INTAKE_POLICY` says which roles may
+call which RPC, and `GetReporterContact` checks the holding office itself. The token's subject
+becomes the actor recorded on the events.
 """
 
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Iterable
 from typing import Any
 
 import grpc
 
-from aduan.context import Actor, ActorKind, CommandContext
+from aduan.auth import (
+    ADMIN,
+    FILERS,
+    OFFICER,
+    SERVICE,
+    Access,
+    access,
+    command_context,
+    current_principal,
+    policy,
+)
+from aduan.context import CommandContext
 from aduan.errors import PermissionDeniedError
-from aduan.telemetry import active_trace_context
 from aduan.v1 import common_pb2, intake_pb2, intake_pb2_grpc
 from aduan_intake.application import FilingRequest, IntakeApplication
-from aduan_intake.contract import SERVICE
+from aduan_intake.contract import SERVICE as SERVICE_NAME
 from aduan_intake.domain import Category, Channel
 
-CALLER_HEADER = "x-aduan-caller"
-ACTOR_HEADER = "x-aduan-actor"
-DEFAULT_CONTACT_ALLOWLIST = frozenset({"service:notification"})
+# The only service identity that may see a reporter's contact: it sends their messages.
+CONTACT_SERVICE = "service:notification"
+
+INTAKE_POLICY: dict[str, Access] = policy(
+    intake_pb2.DESCRIPTOR.services_by_name["Intake"].full_name,
+    {
+        "FileComplaint": access(*FILERS),
+        "AddReporterMessage": access(*FILERS),
+        "RequestStatus": access(*FILERS),
+        "WithdrawComplaint": access(*FILERS),
+        "RateResolution": access(*FILERS),
+        # The notification service, or an officer of the office holding the case.
+        "GetReporterContact": access(SERVICE, OFFICER, office_scoped=True),
+        "EraseReporter": access(ADMIN),
+    },
+)
 
 
 def _channel(value: int) -> Channel | None:
@@ -43,29 +65,9 @@ def _category(value: int) -> Category | None:
     return Category.UNCLASSIFIED if name == "UNSPECIFIED" else Category(name)
 
 
-def _metadata(context: grpc.aio.ServicerContext[Any, Any]) -> dict[str, str]:
-    return {str(k): str(v) for k, v in (context.invocation_metadata() or ())}
-
-
-def caller_of(context: grpc.aio.ServicerContext[Any, Any]) -> str:
-    return _metadata(context).get(CALLER_HEADER, "").strip()
-
-
 def caller_context(context: grpc.aio.ServicerContext[Any, Any]) -> CommandContext:
-    metadata = _metadata(context)
-    caller = metadata.get(CALLER_HEADER, "").strip()
-    is_service = caller.startswith("service:")
-    actor = Actor(
-        id=metadata.get(ACTOR_HEADER, "").strip() or caller or "api",
-        kind=ActorKind.SERVICE if is_service else ActorKind.GATEWAY,
-        role="service" if is_service else "gateway",
-    )
-    return CommandContext(
-        actor=actor,
-        correlation_id=metadata.get("x-correlation-id", "").strip() or uuid.uuid4().hex,
-        causation_id=metadata.get("x-request-id", "").strip(),
-        **active_trace_context(metadata),
-    )
+    """The authenticated caller as the actor, plus correlation and trace context."""
+    return command_context(context.invocation_metadata())
 
 
 def _attachments(items: Iterable[common_pb2.Attachment]) -> list[dict[str, str]]:
@@ -76,17 +78,24 @@ def _attachments(items: Iterable[common_pb2.Attachment]) -> list[dict[str, str]]
 
 
 def _position(position: int) -> common_pb2.EventPosition:
-    return common_pb2.EventPosition(service=SERVICE, position=position)
+    return common_pb2.EventPosition(service=SERVICE_NAME, position=position)
 
 
 class IntakeServicer(intake_pb2_grpc.IntakeServicer):
-    def __init__(
-        self,
-        app: IntakeApplication,
-        contact_allowlist: frozenset[str] = DEFAULT_CONTACT_ALLOWLIST,
-    ) -> None:
+    def __init__(self, app: IntakeApplication) -> None:
         self.app = app
-        self.contact_allowlist = contact_allowlist
+
+    async def _check_contact_access(self, complaint_ref: str) -> None:
+        principal = current_principal()
+        if principal.role == SERVICE:
+            if principal.sub != CONTACT_SERVICE:
+                raise PermissionDeniedError(f"{principal.sub} may not see reporters' contacts")
+            return
+        holder = await asyncio.to_thread(self.app.holding_office, complaint_ref)
+        if not principal.office or principal.office != holder:
+            raise PermissionDeniedError(
+                "only officers of the office holding the complaint may see the reporter's contact"
+            )
 
     async def FileComplaint(  # noqa: N802 - gRPC method name
         self, request: intake_pb2.FileComplaintRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -189,10 +198,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServicer):
         request: intake_pb2.GetReporterContactRequest,
         context: grpc.aio.ServicerContext[Any, Any],
     ) -> intake_pb2.GetReporterContactResponse:
-        caller = caller_of(context)
-        if caller not in self.contact_allowlist:
-            # Until real authorisation arrives, the allow-list is the policy (ADUAN_CONTACT_ALLOWLIST).
-            raise PermissionDeniedError(f"caller {caller or '(anonymous)'!r} may not see contacts")
+        await self._check_contact_access(request.complaint_id)
         ctx = caller_context(context)
         revealed = await asyncio.to_thread(
             self.app.reveal_contact, request.complaint_id, request.purpose, ctx
@@ -215,10 +221,3 @@ class IntakeServicer(intake_pb2_grpc.IntakeServicer):
             self.app.erase_reporter, request.reporter_id, request.reason, caller_context(context)
         )
         return intake_pb2.EraseReporterResponse(position=_position(position))
-
-
-def parse_allowlist(value: str | None) -> frozenset[str]:
-    """ADUAN_CONTACT_ALLOWLIST: comma-separated caller ids; unset means the default."""
-    if value is None:
-        return DEFAULT_CONTACT_ALLOWLIST
-    return frozenset(item.strip() for item in value.split(",") if item.strip())

@@ -10,6 +10,7 @@ still be withdrawn or rated?". So these live in plain tables in the same databas
 - `intake_identities`    reporter id -> complaint id, sealed identity (ciphertext only)
 - `intake_phone_index`   HMAC(phone) -> complaint id, reporter id  (rows deleted on erasure)
 - `intake_case_status`   complaint id -> routing's case status and the routing position it is from
+- `intake_case_office`   complaint id -> the office holding the case (routing), for reveal checks
 """
 
 from __future__ import annotations
@@ -58,6 +59,11 @@ class SideTables(Protocol):
 
     def case_status(self, complaint_id: str) -> CaseStatusRecord | None: ...
 
+    def note_case_office(self, complaint_id: str, office: str, position: int) -> None:
+        """Record the holding office unless a later routing position is recorded already."""
+
+    def case_office(self, complaint_id: str) -> str: ...
+
 
 class MemorySideTables:
     """For unit tests with the in-memory event store."""
@@ -68,6 +74,7 @@ class MemorySideTables:
         self._identities: dict[str, StoredIdentity] = {}
         self._phones: dict[tuple[str, str], str] = {}
         self._status: dict[str, CaseStatusRecord] = {}
+        self._offices: dict[str, tuple[str, int]] = {}
 
     def put_data_key(self, reporter_id: str, wrapped: bytes) -> bytes:
         with self._lock:
@@ -109,6 +116,16 @@ class MemorySideTables:
         with self._lock:
             return self._status.get(complaint_id)
 
+    def note_case_office(self, complaint_id: str, office: str, position: int) -> None:
+        with self._lock:
+            current = self._offices.get(complaint_id)
+            if current is None or current[1] < position:
+                self._offices[complaint_id] = (office, position)
+
+    def case_office(self, complaint_id: str) -> str:
+        with self._lock:
+            return self._offices.get(complaint_id, ("", 0))[0]
+
 
 class SqlSideTables:
     """The same tables in the event store's own database, through its datastore (SQLite or
@@ -124,6 +141,7 @@ class SqlSideTables:
         self.identities = f"{prefix}intake_identities"
         self.phones = f"{prefix}intake_phone_index"
         self.status = f"{prefix}intake_case_status"
+        self.offices = f"{prefix}intake_case_office"
         statements = [
             f"CREATE TABLE IF NOT EXISTS {self.keys} ("
             f"reporter_id TEXT PRIMARY KEY, wrapped_key {blob} NOT NULL)",
@@ -136,6 +154,8 @@ class SqlSideTables:
             "(reporter_id)",
             f"CREATE TABLE IF NOT EXISTS {self.status} ("
             "complaint_id TEXT PRIMARY KEY, status TEXT NOT NULL, position BIGINT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {self.offices} ("
+            "complaint_id TEXT PRIMARY KEY, office TEXT NOT NULL, position BIGINT NOT NULL)",
         ]
         with self._write() as cursor:
             for statement in statements:
@@ -276,6 +296,27 @@ class SqlSideTables:
             )
             row = cursor.fetchone()
         return None if row is None else CaseStatusRecord(str(row["status"]), int(row["position"]))
+
+    def note_case_office(self, complaint_id: str, office: str, position: int) -> None:
+        with self._write() as cursor:
+            cursor.execute(
+                self._sql(
+                    f"INSERT INTO {self.offices} AS noted (complaint_id, office, position) "
+                    "VALUES (?, ?, ?) ON CONFLICT (complaint_id) DO UPDATE SET "
+                    "office = excluded.office, position = excluded.position "
+                    "WHERE noted.position < excluded.position"
+                ),
+                (complaint_id, office, position),
+            )
+
+    def case_office(self, complaint_id: str) -> str:
+        with self._read() as cursor:
+            cursor.execute(
+                self._sql(f"SELECT office FROM {self.offices} WHERE complaint_id = ?"),
+                (complaint_id,),
+            )
+            row = cursor.fetchone()
+        return "" if row is None else str(row["office"])
 
 
 def side_tables_for(factory: Any) -> SideTables:

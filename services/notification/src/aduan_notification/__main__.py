@@ -8,12 +8,13 @@ import logging
 
 import grpc
 
+from aduan.auth import ServiceAuth
 from aduan.backbone import WriteBackbone
-from aduan.eventlog import EventLogReader
 from aduan.jetstream import TrackedConsumer, observe_consumer
 from aduan.runtime import ServiceRuntime, bootstrap
 from aduan.settings import ServiceSettings
 from aduan.store import store_env
+from aduan.tls import ServiceEventLogReader, service_channel
 from aduan.v1 import notification_pb2, notification_pb2_grpc
 from aduan_notification.application import NotificationApplication
 from aduan_notification.channels import (
@@ -28,7 +29,7 @@ from aduan_notification.consumer import DURABLE, UPSTREAMS, NotificationProcesso
 from aduan_notification.contacts import IntakeContacts
 from aduan_notification.contract import SERVICE, translator
 from aduan_notification.domain import DeliveryChannel
-from aduan_notification.servicer import NotificationServicer
+from aduan_notification.servicer import NOTIFICATION_POLICY, NotificationServicer
 from aduan_notification.templates import TemplateCatalog
 from aduan_notification.worker import DeliveryWorker
 
@@ -51,6 +52,7 @@ def build_senders(config: NotificationConfig) -> dict[DeliveryChannel, Sender]:
 
 
 def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
+    auth = ServiceAuth.from_settings(settings)
     config = NotificationConfig.from_extra(settings.extra)
     # Loading validates every template: a broken one stops the service here, not at send time.
     catalog = TemplateCatalog.load_packaged()
@@ -76,7 +78,9 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
                 extra={"channels": ",".join(unconfigured)},
             )
     backbone = WriteBackbone(settings, app, translator())
-    reader = EventLogReader({name: settings.peers[name] for name in UPSTREAMS})
+    reader = ServiceEventLogReader(
+        {name: settings.peers[name] for name in UPSTREAMS}, settings, auth
+    )
     consumer = TrackedConsumer(
         backbone.link,
         durable=DURABLE,
@@ -88,7 +92,11 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
     )
     observe_consumer(consumer)
     senders = build_senders(config)
-    contacts = IntakeContacts(settings.peers["intake"], timeout_seconds=config.send_timeout_seconds)
+    contacts = IntakeContacts(
+        settings.peers["intake"],
+        timeout_seconds=config.send_timeout_seconds,
+        channel_factory=lambda address: service_channel(address, settings, auth),
+    )
     worker = DeliveryWorker(
         app,
         senders,
@@ -122,6 +130,8 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
         ],
         health_checks=backbone.health_checks,
         shutdown_hooks=[close_clients, *backbone.shutdown_hooks],
+        policies=[NOTIFICATION_POLICY],
+        auth=auth,
     )
 
 

@@ -6,14 +6,13 @@ it only for the duration of one send. Intake records every reveal (ContactReveal
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import grpc
 
 from aduan.v1 import intake_pb2, intake_pb2_grpc
-
-CALLER_METADATA = ("x-aduan-caller", "service:notification")
 
 
 @dataclass(frozen=True)
@@ -43,24 +42,30 @@ class ContactSource(Protocol):
 
 
 class IntakeContacts:
-    """gRPC client of aduan.v1.Intake/GetReporterContact, identifying itself to intake's
-    allow-list with `x-aduan-caller: service:notification`."""
+    """gRPC client of aduan.v1.Intake/GetReporterContact. The channel (from `channel_factory`,
+    `aduan.tls.service_channel` in production) carries TLS and the notification service's own
+    token, `sub: service:notification`: the one service identity intake reveals contacts to."""
 
-    def __init__(self, address: str, timeout_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        address: str,
+        timeout_seconds: float = 5.0,
+        channel_factory: Callable[[str], grpc.aio.Channel] = grpc.aio.insecure_channel,
+    ) -> None:
         self.address = address
         self.timeout_seconds = timeout_seconds
+        self.channel_factory = channel_factory
         self._channel: grpc.aio.Channel | None = None
 
     def _stub(self) -> intake_pb2_grpc.IntakeStub:
         if self._channel is None:
-            self._channel = grpc.aio.insecure_channel(self.address)
+            self._channel = self.channel_factory(self.address)
         return intake_pb2_grpc.IntakeStub(self._channel)
 
     async def reporter_contact(self, complaint_id: str, purpose: str) -> ReporterContact:
         try:
             response = await self._stub().GetReporterContact(
                 intake_pb2.GetReporterContactRequest(complaint_id=complaint_id, purpose=purpose),
-                metadata=(CALLER_METADATA,),
                 timeout=self.timeout_seconds,
             )
         except grpc.aio.AioRpcError as error:

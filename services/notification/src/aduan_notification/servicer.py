@@ -1,4 +1,9 @@
-"""gRPC adapter for aduan.v1.Notification: ListDeliveries, RetryDelivery, PreviewTemplate."""
+"""gRPC adapter for aduan.v1.Notification: ListDeliveries, RetryDelivery, PreviewTemplate.
+
+Callers authenticate with a bearer token (`aduan.auth`); `NOTIFICATION_POLICY` names the roles.
+Deliveries name reporters by id and offices by code, never a contact, so they are not scoped by
+office: supervisors, auditors and administrators see them, administrators retry them.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,10 @@ from typing import Any
 
 import grpc
 
-from aduan.context import Actor, ActorKind, CommandContext
+from aduan.auth import ADMIN, AUDITOR, STAFF, SUPERVISOR, Access, access, command_context, policy
+from aduan.context import CommandContext
 from aduan.envelopes import timestamp
 from aduan.errors import FieldViolation, ValidationError
-from aduan.telemetry import active_trace_context
 from aduan.v1 import common_pb2, events_pb2, notification_pb2, notification_pb2_grpc
 from aduan_notification.application import NotificationApplication
 from aduan_notification.contract import SERVICE, delivery_channel, recipient_kind
@@ -70,15 +75,19 @@ def _token(offset: int) -> str:
     return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
 
 
+NOTIFICATION_POLICY: dict[str, Access] = policy(
+    notification_pb2.DESCRIPTOR.services_by_name["Notification"].full_name,
+    {
+        "ListDeliveries": access(SUPERVISOR, AUDITOR, ADMIN),
+        "RetryDelivery": access(ADMIN),
+        "PreviewTemplate": access(*STAFF),
+    },
+)
+
+
 def caller_context(context: grpc.aio.ServicerContext[Any, Any]) -> CommandContext:
-    metadata = dict(context.invocation_metadata() or ())
-    actor = Actor(
-        id=str(metadata.get("x-aduan-actor", "operator")),
-        kind=ActorKind.OFFICER,
-        role=str(metadata.get("x-aduan-role", "operator")),
-        office_code=str(metadata.get("x-aduan-office", "")),
-    )
-    return CommandContext(actor=actor, **active_trace_context(metadata))
+    """The authenticated caller as the actor, plus correlation and trace context."""
+    return command_context(context.invocation_metadata())
 
 
 class NotificationServicer(notification_pb2_grpc.NotificationServicer):

@@ -6,8 +6,9 @@
   accepted per key (what a citizen would receive). It can be told to answer 500, 429 with
   Retry-After, to stall past the client's timeout, or to hold a response while a test kills the
   sender.
-- `FakeIntake`: an aduan.v1.Intake server answering GetReporterContact from a table, enforcing
-  the `x-aduan-caller` allow-list and answering FAILED_PRECONDITION for erased reporters.
+- `FakeIntake`: an aduan.v1.Intake server answering GetReporterContact from a table, checking
+  the caller's bearer token (only `service:notification` may ask) and answering
+  FAILED_PRECONDITION for erased reporters.
 
 - `Upstream` and friends: synthesised intake/routing envelopes with dense positions.
 
@@ -36,7 +37,15 @@ from typing import Any
 
 import grpc
 
+from aduan.auth import (
+    ServiceIdentity,
+    TokenSigner,
+    TokenVerifier,
+    bearer_interceptors,
+    bearer_token,
+)
 from aduan.envelopes import timestamp
+from aduan.errors import UnauthenticatedError
 from aduan.v1 import common_pb2, events_pb2, intake_pb2, intake_pb2_grpc
 from aduan_notification.application import ChannelPolicy, NotificationApplication
 from aduan_notification.channels import (
@@ -208,6 +217,9 @@ class StandInProvider:
         return hmac.compare_digest(headers.get("x-aduan-signature", ""), f"sha256={expected}")
 
 
+FAKE_INTAKE_SECRET = "fake-intake-secret-for-tests-0123456789"
+
+
 @dataclass
 class FakeContact:
     name: str
@@ -225,8 +237,11 @@ class _FakeIntakeServicer(intake_pb2_grpc.IntakeServicer):
     def GetReporterContact(  # noqa: N802 - gRPC method name
         self, request: intake_pb2.GetReporterContactRequest, context: grpc.ServicerContext
     ) -> intake_pb2.GetReporterContactResponse:
-        metadata = dict(context.invocation_metadata() or ())
-        caller = str(metadata.get("x-aduan-caller", ""))
+        try:
+            caller = self.owner.verifier.verify(bearer_token(context.invocation_metadata())).sub
+        except UnauthenticatedError as error:
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, str(error))
+            raise AssertionError("abort raises") from None
         with self.owner.lock:
             self.owner.calls.append((request.complaint_id, request.purpose, caller))
         if caller not in self.owner.allowed_callers:
@@ -253,6 +268,7 @@ class FakeIntake:
         self.contacts: dict[str, FakeContact] = {}
         self.erased: set[str] = set()
         self.allowed_callers = {"service:notification"}
+        self.verifier = TokenVerifier(secret=FAKE_INTAKE_SECRET)
         self.calls: list[tuple[str, str, str]] = []
         self.lock = threading.Lock()
         self.port = 0
@@ -460,7 +476,19 @@ def stand_in_worker(
     app: NotificationApplication, provider: StandInProvider, intake: FakeIntake
 ) -> DeliveryWorker:
     return DeliveryWorker(
-        app, senders(provider), IntakeContacts(intake.address), concurrency=4, poll_seconds=0.05
+        app, senders(provider), fake_intake_contacts(intake), concurrency=4, poll_seconds=0.05
+    )
+
+
+def fake_intake_contacts(intake: FakeIntake, service: str = "notification") -> IntakeContacts:
+    """The production contact client, carrying `service`'s token as its composition root's
+    `service_channel` would."""
+    identity = ServiceIdentity(TokenSigner.hs256(FAKE_INTAKE_SECRET), service)
+    return IntakeContacts(
+        intake.address,
+        channel_factory=lambda address: grpc.aio.insecure_channel(
+            address, interceptors=bearer_interceptors(identity.token)
+        ),
     )
 
 

@@ -8,16 +8,17 @@ import asyncio
 import grpc
 from sqlalchemy import Engine, text
 
-from aduan.eventlog import EventLogReader
+from aduan.auth import ServiceAuth
 from aduan.jetstream import NatsLink, TrackedConsumer, observe_consumer
 from aduan.leader import leadership_for, lock_key
 from aduan.runtime import ServiceRuntime, bootstrap
 from aduan.settings import WRITE_SERVICES, ServiceSettings
+from aduan.tls import ServiceEventLogReader
 from aduan.v1 import query_pb2, query_pb2_grpc
 from aduan_query.projector import Projector
 from aduan_query.readmodels import make_engine, migrate
 from aduan_query.rebuild import Rebuilder
-from aduan_query.servicer import QueryServicer
+from aduan_query.servicer import QUERY_POLICY, QueryServicer
 from aduan_query.views import ComplaintQueries, ProgressWaiter
 
 SERVICE = "query"
@@ -40,13 +41,16 @@ def migrate_exclusively(engine: Engine) -> None:
 
 
 def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
+    auth = ServiceAuth.from_settings(settings)
     engine = make_engine(settings.store_url)
     migrate_exclusively(engine)
     projector = Projector(engine)
     link = NatsLink(settings)
     # Replicas share the read models on PostgreSQL: one projects, all answer queries.
     leadership = leadership_for(settings.store_url, "aduan:query:projector")
-    reader = EventLogReader({name: settings.peers[name] for name in WRITE_SERVICES})
+    reader = ServiceEventLogReader(
+        {name: settings.peers[name] for name in WRITE_SERVICES}, settings, auth
+    )
     consumer = TrackedConsumer(
         link,
         durable="query-projector",
@@ -87,6 +91,8 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
         workers=[leadership, link, consumer],
         health_checks=[link.healthy, database_healthy],
         shutdown_hooks=[link.drain, close],
+        policies=[QUERY_POLICY],
+        auth=auth,
     )
 
 

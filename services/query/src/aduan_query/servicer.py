@@ -1,9 +1,17 @@
-"""gRPC adapter for aduan.v1.Query: proto <-> the query functions in `views` and `rebuild`."""
+"""gRPC adapter for aduan.v1.Query: proto <-> the query functions in `views` and `rebuild`.
+
+Callers authenticate with a bearer token (`aduan.auth`); `QUERY_POLICY` names the roles per RPC.
+Officers and supervisors see the complaints held by their office or an office below it (a Pusat
+supervisor sees all; auditors and administrators see everything). Outside that chain a
+confidential complaint does not exist (NOT_FOUND); others are PERMISSION_DENIED, and lists and
+watches are narrowed to the caller's offices.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -11,15 +19,86 @@ import grpc
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from aduan.errors import FieldViolation, ValidationError
+from aduan.auth import (
+    ADMIN,
+    AUDITOR,
+    OFFICER,
+    SUPERVISOR,
+    Access,
+    Principal,
+    access,
+    current_principal,
+    policy,
+)
+from aduan.errors import FieldViolation, NotFoundError, PermissionDeniedError, ValidationError
 from aduan.v1 import common_pb2, query_pb2, query_pb2_grpc
 from aduan_query.history import as_utc, enum_name, is_overdue
-from aduan_query.offices import ancestors
+from aduan_query.offices import TRIAGE_OFFICE, ancestors
 from aduan_query.projector import ComplaintChange, Projector
 from aduan_query.rebuild import Rebuilder
 from aduan_query.views import ComplaintFilter, ComplaintQueries, ProgressWaiter, Row
 
 DEFAULT_CONSISTENCY_TIMEOUT = 5.0
+
+_READERS = access(OFFICER, SUPERVISOR, AUDITOR, ADMIN, office_scoped=True)
+
+QUERY_POLICY: dict[str, Access] = policy(
+    query_pb2.DESCRIPTOR.services_by_name["Query"].full_name,
+    {
+        "GetComplaint": _READERS,
+        "ListComplaints": _READERS,
+        "GetAuditTrail": _READERS,
+        "WatchComplaints": _READERS,
+        "GetStats": _READERS,
+        "RebuildProjections": access(ADMIN),
+    },
+)
+
+
+def sees_everything(principal: Principal) -> bool:
+    return principal.role in (AUDITOR, ADMIN) or (
+        principal.role == SUPERVISOR and principal.office.startswith("PUSAT.")
+    )
+
+
+def may_see(principal: Principal, holding_office: str) -> bool:
+    """The caller's office is the holding office or above it (its holding chain)."""
+    if sees_everything(principal):
+        return True
+    chain = ancestors(holding_office) if holding_office else (TRIAGE_OFFICE,)
+    return bool(principal.office) and principal.office in chain
+
+
+def check_visible(principal: Principal, row: Mapping[str, Any], ref: str) -> None:
+    if may_see(principal, row["holding_office"]):
+        return
+    if row["confidential"]:
+        raise NotFoundError(f"complaint {ref!r} not found")
+    raise PermissionDeniedError(
+        f"{principal.sub} may not see complaints held by {row['holding_office'] or 'no office'}"
+    )
+
+
+def scoped_office(principal: Principal, office: str, field_name: str) -> str:
+    """The office filter a caller may use: their own office (and below) when none is asked."""
+    if sees_everything(principal):
+        return office
+    if not principal.office:
+        raise PermissionDeniedError(f"{principal.sub}: the token names no office")
+    if not office:
+        return principal.office
+    if principal.office not in ancestors(office):
+        raise PermissionDeniedError(
+            f"{field_name}: {principal.sub} may not see the complaints of {office}"
+        )
+    return office
+
+
+def scoped_filter(principal: Principal, spec: ComplaintFilter) -> ComplaintFilter:
+    office = scoped_office(principal, spec.office_code, "filter.office_code")
+    if office == spec.office_code:
+        return spec
+    return replace(spec, office_code=office, include_descendants=True)
 
 
 def _ts(value: datetime | None) -> Timestamp | None:
@@ -185,6 +264,7 @@ class QueryServicer(query_pb2_grpc.QueryServicer):
         await self._consistent(request.consistency)
         as_of = self._moment(request)
         row = await asyncio.to_thread(self.queries.get_complaint, request.complaint_id, as_of)
+        check_visible(current_principal(), row, request.complaint_id)
         return query_pb2.GetComplaintResponse(
             complaint=complaint_view(row, as_of or self.queries.clock())
         )
@@ -192,7 +272,7 @@ class QueryServicer(query_pb2_grpc.QueryServicer):
     async def ListComplaints(  # noqa: N802 - gRPC method name
         self, request: query_pb2.ListComplaintsRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> query_pb2.ListComplaintsResponse:
-        spec = complaint_filter(request.filter)
+        spec = scoped_filter(current_principal(), complaint_filter(request.filter))
         await self._consistent(request.consistency)
         as_of = self._moment(request)
         page = await asyncio.to_thread(
@@ -212,6 +292,10 @@ class QueryServicer(query_pb2_grpc.QueryServicer):
         self, request: query_pb2.GetAuditTrailRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> query_pb2.GetAuditTrailResponse:
         await self._consistent(request.consistency)
+        principal = current_principal()
+        if not sees_everything(principal):
+            row = await asyncio.to_thread(self.queries.get_complaint, request.complaint_id, None)
+            check_visible(principal, row, request.complaint_id)
         complaint_id, page = await asyncio.to_thread(
             self.queries.audit_trail,
             request.complaint_id,
@@ -232,7 +316,7 @@ class QueryServicer(query_pb2_grpc.QueryServicer):
         """Changes of matching complaints, including the change that makes a complaint leave the
         filter (e.g. reassigned away from the watched queue). Time alone does not emit changes:
         a complaint becoming overdue shows with its next event."""
-        spec = complaint_filter(request.filter)
+        spec = scoped_filter(current_principal(), complaint_filter(request.filter))
         loop = asyncio.get_running_loop()
         inbox: asyncio.Queue[Sequence[ComplaintChange]] = asyncio.Queue()
 
@@ -283,6 +367,7 @@ class QueryServicer(query_pb2_grpc.QueryServicer):
         office = request.office_code.strip().upper()
         if office and not ancestors(office):
             raise ValidationError(FieldViolation("office_code", "is not an office code"))
+        office = scoped_office(current_principal(), office, "office_code")
         stats = await asyncio.to_thread(self.queries.stats, start, end, office)
 
         def counts(values: Mapping[str, int]) -> list[query_pb2.CountByKey]:

@@ -8,18 +8,19 @@ import sys
 
 import grpc
 
+from aduan.auth import ServiceAuth
 from aduan.backbone import WriteBackbone
-from aduan.eventlog import EventLogReader
 from aduan.jetstream import TrackedConsumer, observe_consumer
 from aduan.runtime import ServiceRuntime, Worker, bootstrap
 from aduan.settings import ServiceSettings
 from aduan.store import store_env
+from aduan.tls import ServiceEventLogReader
 from aduan.v1 import routing_pb2, routing_pb2_grpc
 from aduan_routing.application import RoutingApplication
 from aduan_routing.config import STARTUP_ERRORS, RoutingConfig
 from aduan_routing.consumer import IntakeReactor
 from aduan_routing.contract import SERVICE, translator
-from aduan_routing.servicer import RoutingServicer
+from aduan_routing.servicer import ROUTING_POLICY, RoutingServicer
 from aduan_routing.ticker import SlaTicker
 
 INTAKE_DURABLE = "routing-intake"
@@ -28,9 +29,10 @@ INTAKE_DURABLE = "routing-intake"
 def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
     """Raises one of STARTUP_ERRORS when the routing data or settings are invalid."""
     config = RoutingConfig.from_extra(settings.extra)
+    auth = ServiceAuth.from_settings(settings)
     app = RoutingApplication(env=store_env(settings.store_url, SERVICE), policy=config.policy)
     backbone = WriteBackbone(settings, app, translator(config.policy.registry))
-    reader = EventLogReader({"intake": settings.peers["intake"]})
+    reader = ServiceEventLogReader({"intake": settings.peers["intake"]}, settings, auth)
     consumer = TrackedConsumer(
         backbone.link,
         durable=INTAKE_DURABLE,
@@ -64,6 +66,8 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
         workers=workers,
         health_checks=backbone.health_checks,
         shutdown_hooks=[close_reader, *backbone.shutdown_hooks],
+        policies=[ROUTING_POLICY],
+        auth=auth,
     )
 
 

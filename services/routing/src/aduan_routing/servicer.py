@@ -1,8 +1,9 @@
 """gRPC adapter for aduan.v1.Routing: request messages in, application calls, responses out.
 
-Callers say who they are in metadata: `x-aduan-actor` (officer id), `x-aduan-role` (e.g.
-"officer", "supervisor") and `x-aduan-office` (the office code they act for); W3C `traceparent`
-and `tracestate` are carried onto the stored events.
+Callers authenticate with a bearer token (`aduan.auth`); `ROUTING_POLICY` names the roles per
+RPC and `OfficeScope` limits officers to cases their office holds and supervisors to their office
+and the offices below it (a Pusat supervisor: every office). W3C `traceparent`/`tracestate` are
+carried onto the stored events.
 """
 
 from __future__ import annotations
@@ -15,29 +16,95 @@ from typing import Any
 
 import grpc
 
-from aduan.context import Actor, ActorKind, CommandContext
+from aduan.auth import (
+    ADMIN,
+    ANYONE,
+    AUDITOR,
+    OFFICER,
+    SERVICE,
+    SUPERVISOR,
+    Access,
+    Principal,
+    access,
+    command_context,
+    current_principal,
+    policy,
+)
+from aduan.context import CommandContext
 from aduan.envelopes import timestamp
-from aduan.errors import FieldViolation, ValidationError
-from aduan.telemetry import active_trace_context
+from aduan.errors import (
+    ConcurrencyConflictError,
+    FieldViolation,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from aduan.v1 import common_pb2, routing_pb2, routing_pb2_grpc
 from aduan_routing.application import CommandResult, RoutingApplication
-from aduan_routing.contract import SERVICE, office_level, office_ref
+from aduan_routing.contract import SERVICE as SERVICE_NAME
+from aduan_routing.contract import office_level, office_ref
 from aduan_routing.domain import Case, Category, ReasonCode, ReassignmentKind, Scope
-from aduan_routing.offices import Office, OfficeLevel
+from aduan_routing.offices import Office, OfficeLevel, OfficeRegistry
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 
 
+_CASE_WORK = access(OFFICER, SUPERVISOR, office_scoped=True)
+
+ROUTING_POLICY: dict[str, Access] = policy(
+    routing_pb2.DESCRIPTOR.services_by_name["Routing"].full_name,
+    {
+        "GetCase": access(OFFICER, SUPERVISOR, AUDITOR, ADMIN, SERVICE, office_scoped=True),
+        "ClassifyComplaint": _CASE_WORK,
+        "AcceptCase": _CASE_WORK,
+        "ReassignCase": _CASE_WORK,
+        "RespondToReporter": _CASE_WORK,
+        "ResolveCase": _CASE_WORK,
+        "ReopenCase": _CASE_WORK,
+        "CloseCase": _CASE_WORK,
+        "ListOffices": access(*ANYONE),
+        "GetRoutingRules": access(*ANYONE),
+    },
+)
+
+
 def caller_context(context: grpc.aio.ServicerContext[Any, Any]) -> CommandContext:
-    metadata = {key: str(value) for key, value in (context.invocation_metadata() or ())}
-    actor = Actor(
-        id=metadata.get("x-aduan-actor", "anonymous-officer"),
-        kind=ActorKind.OFFICER,
-        role=metadata.get("x-aduan-role", "officer"),
-        office_code=metadata.get("x-aduan-office", ""),
-    )
-    return CommandContext(actor=actor, **active_trace_context(metadata))
+    """The authenticated caller as the actor, plus correlation and trace context."""
+    return command_context(context.invocation_metadata())
+
+
+class OfficeScope:
+    """Which cases a caller may see and act on, by the office holding them."""
+
+    def __init__(self, registry: OfficeRegistry) -> None:
+        self.registry = registry
+
+    def oversees(self, office: str, holder: str) -> bool:
+        """`office` is the holder, above it, or a Pusat office (Pusat oversees every office)."""
+        return (
+            office == holder
+            or office.startswith("PUSAT.")
+            or (bool(holder) and self.registry.is_ancestor(office, holder))
+        )
+
+    def may_act(self, principal: Principal, holder: str) -> bool:
+        if principal.role == OFFICER:
+            return bool(principal.office) and principal.office == holder
+        if principal.role == SUPERVISOR:
+            return bool(principal.office) and self.oversees(principal.office, holder)
+        return False
+
+    def may_read(self, principal: Principal, holder: str) -> bool:
+        if principal.role in (AUDITOR, ADMIN, SERVICE):
+            return True
+        if principal.role == OFFICER:
+            # An officer sees the cases of their office and of the offices below it.
+            return bool(principal.office) and (
+                principal.office == holder
+                or (bool(holder) and self.registry.is_ancestor(principal.office, holder))
+            )
+        return self.may_act(principal, holder)
 
 
 def _enum_name(enum: Any, value: int, prefix: str) -> str:
@@ -124,18 +191,43 @@ def _page_token(offset: int) -> str:
 class RoutingServicer(routing_pb2_grpc.RoutingServicer):
     def __init__(self, app: RoutingApplication) -> None:
         self.app = app
+        self.scope = OfficeScope(app.registry)
+
+    async def _may_act(self, complaint_ref: str, expected_version: int) -> None:
+        """Refuses unless the caller may act on the case. A caller whose `expected_version` is
+        stale learns only that (ABORTED), as the application would say: the case may have
+        moved to another office meanwhile, which is no reason to deny the attempt."""
+        principal = current_principal()
+        case = await asyncio.to_thread(self.app.get_case, complaint_ref)
+        if expected_version and expected_version != case.version:
+            raise ConcurrencyConflictError(
+                f"case {complaint_ref} is at version {case.version}, not {expected_version}"
+            )
+        if not self.scope.may_act(principal, case.holder):
+            raise PermissionDeniedError(
+                f"{principal.sub} ({principal.role} of {principal.office or 'no office'}) may not "
+                f"act on a case held by {case.holder or 'no office'}"
+            )
 
     async def _command(self, call: Callable[[], CommandResult]) -> routing_pb2.CaseCommandResponse:
         result = await asyncio.to_thread(call)
         return routing_pb2.CaseCommandResponse(
             state=case_state(self.app, result.case),
-            position=common_pb2.EventPosition(service=SERVICE, position=result.position),
+            position=common_pb2.EventPosition(service=SERVICE_NAME, position=result.position),
         )
 
     async def GetCase(  # noqa: N802 - gRPC method name
         self, request: routing_pb2.GetCaseRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> routing_pb2.GetCaseResponse:
         case = await asyncio.to_thread(self.app.get_case, request.complaint_id)
+        principal = current_principal()
+        if not self.scope.may_read(principal, case.holder):
+            if case.confidential:
+                # Outside the holding chain a confidential case does not exist.
+                raise NotFoundError(f"no case for complaint {request.complaint_id!r}")
+            raise PermissionDeniedError(
+                f"{principal.sub} may not see cases held by {case.holder or 'no office'}"
+            )
         return routing_pb2.GetCaseResponse(state=case_state(self.app, case))
 
     async def ClassifyComplaint(  # noqa: N802
@@ -143,6 +235,7 @@ class RoutingServicer(routing_pb2_grpc.RoutingServicer):
         request: routing_pb2.ClassifyComplaintRequest,
         context: grpc.aio.ServicerContext[Any, Any],
     ) -> routing_pb2.CaseCommandResponse:
+        await self._may_act(request.complaint_id, request.expected_version)
         ctx = caller_context(context)
         location = (
             {
@@ -168,6 +261,7 @@ class RoutingServicer(routing_pb2_grpc.RoutingServicer):
     async def AcceptCase(  # noqa: N802
         self, request: routing_pb2.AcceptCaseRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> routing_pb2.CaseCommandResponse:
+        await self._may_act(request.complaint_id, request.expected_version)
         ctx = caller_context(context)
         return await self._command(
             lambda: self.app.accept(
@@ -178,6 +272,7 @@ class RoutingServicer(routing_pb2_grpc.RoutingServicer):
     async def ReassignCase(  # noqa: N802
         self, request: routing_pb2.ReassignCaseRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> routing_pb2.CaseCommandResponse:
+        await self._may_act(request.complaint_id, request.expected_version)
         ctx = caller_context(context)
         kind = _kind(request.kind)
         if kind is None:
@@ -199,6 +294,7 @@ class RoutingServicer(routing_pb2_grpc.RoutingServicer):
         request: routing_pb2.RespondToReporterRequest,
         context: grpc.aio.ServicerContext[Any, Any],
     ) -> routing_pb2.CaseCommandResponse:
+        await self._may_act(request.complaint_id, request.expected_version)
         ctx = caller_context(context)
         return await self._command(
             lambda: self.app.respond(
@@ -212,6 +308,7 @@ class RoutingServicer(routing_pb2_grpc.RoutingServicer):
     async def ResolveCase(  # noqa: N802
         self, request: routing_pb2.ResolveCaseRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> routing_pb2.CaseCommandResponse:
+        await self._may_act(request.complaint_id, request.expected_version)
         ctx = caller_context(context)
         return await self._command(
             lambda: self.app.resolve(
@@ -225,6 +322,7 @@ class RoutingServicer(routing_pb2_grpc.RoutingServicer):
     async def ReopenCase(  # noqa: N802
         self, request: routing_pb2.ReopenCaseRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> routing_pb2.CaseCommandResponse:
+        await self._may_act(request.complaint_id, request.expected_version)
         ctx = caller_context(context)
         return await self._command(
             lambda: self.app.reopen(
@@ -238,6 +336,7 @@ class RoutingServicer(routing_pb2_grpc.RoutingServicer):
     async def CloseCase(  # noqa: N802
         self, request: routing_pb2.CloseCaseRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> routing_pb2.CaseCommandResponse:
+        await self._may_act(request.complaint_id, request.expected_version)
         ctx = caller_context(context)
         return await self._command(
             lambda: self.app.close_case(
