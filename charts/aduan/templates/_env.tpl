@@ -35,6 +35,13 @@ Only references to existing Secrets carry secret material; nothing secret is rea
       name: {{ required "global.storeSecret.name (or <service>.store.secretName) is required unless store.embeddedSqlite" (include "aduan.storeSecretName" .) }}
       key: {{ $svc.store.secretKey }}
 {{- end }}
+{{- if and $v.secrets.checkpointKeys.name (ne $component "query") }}
+- name: ADUAN_CHECKPOINT_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ $v.secrets.checkpointKeys.name }}
+      key: {{ index $v.secrets.checkpointKeys.keys $component }}
+{{- end }}
 - name: ADUAN_NATS_URL
   value: {{ include "aduan.natsUrl" $root | quote }}
 - name: ADUAN_STREAM_REPLICAS
