@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sys
 
 import grpc
 
@@ -12,7 +13,7 @@ from aduan.auth import ServiceAuth
 from aduan.backbone import WriteBackbone
 from aduan.jetstream import TrackedConsumer, observe_consumer
 from aduan.runtime import ServiceRuntime, bootstrap
-from aduan.settings import ServiceSettings
+from aduan.settings import ServiceSettings, SettingsError
 from aduan.store import store_env
 from aduan.tls import ServiceEventLogReader, service_channel
 from aduan.v1 import notification_pb2, notification_pb2_grpc
@@ -143,7 +144,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.parse_args(argv)
     settings = bootstrap(SERVICE)
-    asyncio.run(build_runtime(settings).serve())
+    try:
+        runtime = build_runtime(settings)
+    except SettingsError as error:
+        sys.exit(f"aduan-notification: refusing to start: {error}")
+    asyncio.run(runtime.serve())
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 
 import grpc
 from sqlalchemy import Engine, text
@@ -12,7 +13,7 @@ from aduan.auth import ServiceAuth
 from aduan.jetstream import NatsLink, TrackedConsumer, observe_consumer
 from aduan.leader import leadership_for, lock_key
 from aduan.runtime import ServiceRuntime, bootstrap
-from aduan.settings import WRITE_SERVICES, ServiceSettings
+from aduan.settings import WRITE_SERVICES, ServiceSettings, SettingsError
 from aduan.tls import ServiceEventLogReader
 from aduan.v1 import query_pb2, query_pb2_grpc
 from aduan_query.projector import Projector
@@ -104,7 +105,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.parse_args(argv)
     settings = bootstrap(SERVICE)
-    asyncio.run(build_runtime(settings).serve())
+    try:
+        runtime = build_runtime(settings)
+    except SettingsError as error:
+        sys.exit(f"aduan-query: refusing to start: {error}")
+    asyncio.run(runtime.serve())
 
 
 if __name__ == "__main__":

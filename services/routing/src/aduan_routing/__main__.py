@@ -12,7 +12,7 @@ from aduan.auth import ServiceAuth
 from aduan.backbone import WriteBackbone
 from aduan.jetstream import TrackedConsumer, observe_consumer
 from aduan.runtime import ServiceRuntime, Worker, bootstrap
-from aduan.settings import ServiceSettings
+from aduan.settings import ServiceSettings, SettingsError
 from aduan.store import store_env
 from aduan.tls import ServiceEventLogReader
 from aduan.v1 import routing_pb2, routing_pb2_grpc
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = bootstrap(SERVICE)
     try:
         runtime = build_runtime(settings)
-    except STARTUP_ERRORS as error:
+    except (*STARTUP_ERRORS, SettingsError) as error:
         sys.exit(f"aduan-routing: refusing to start: {error}")
     asyncio.run(runtime.serve())
 
