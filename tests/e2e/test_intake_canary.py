@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import grpc
 import nats
 import pytest
-from e2e.callers import notification_metadata, operator_channel
+from e2e.callers import notification_metadata, operator_channel, operator_token
 from e2e.canary import CANARY, find_canary, scan_tree
 
 from aduan.natsserver import free_port
@@ -248,6 +248,15 @@ async def test_the_canary_appears_nowhere_in_the_stack(
     intake_spans = (stack.data_dir / "traces" / "intake.jsonl").read_text()
     assert "GetReporterContact" in intake_spans  # the reveal itself was traced, and searched
     assert scan_tree(stack.data_dir) == {}
+    # Nor does any bearer token (the JWT header every token of the stack starts with): a logged
+    # token would let its reader act as its holder.
+    jwt_header = operator_token(stack).split(".")[0].encode()
+    holding = [
+        str(path)
+        for path in stack.data_dir.rglob("*")
+        if path.is_file() and (jwt_header in path.read_bytes() or b"Bearer " in path.read_bytes())
+    ]
+    assert holding == []
 
 
 def test_erasure_end_to_end(intake_stack: tuple[LocalStack, int]) -> None:

@@ -418,7 +418,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
                 grpc.StatusCode.PERMISSION_DENIED,
                 f"{method} needs one of the roles {sorted(rule.roles)}",
             )
-        # Prefer the narrowest role the caller holds for this RPC (recorded as the actor's role).
+        # The first admitted role in ROLES order is the one recorded as the actor's role.
         role = next((r for r in ROLES if r in admitted), admitted[0])
         return Principal(principal.sub, principal.roles, principal.office, role)
 
