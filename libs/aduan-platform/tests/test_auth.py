@@ -157,3 +157,45 @@ def test_aduan_token_issues_development_tokens(
     assert claims["exp"] - claims["iat"] == 1800
     with pytest.raises(SystemExit, match="no token secret"):
         aduan(["token", "--data-dir", str(tmp_path / "elsewhere"), "--role", "auditor"])
+
+
+def test_rs256_against_a_jwks_url(tmp_path: Path) -> None:
+    """Production: the identity provider's keys fetched (and cached) from its JWKS URL."""
+    import http.server
+    import threading
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    body = jwks_file(tmp_path, ("idp-2026", key)).read_bytes()
+    fetched: list[str] = []
+
+    class Jwks(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            fetched.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Jwks)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/.well-known/jwks.json"
+        signing = tmp_path / "signing.pem"
+        signing.write_bytes(pem(key))
+        auth = ServiceAuth.build(
+            AuthSettings(jwks_url=url, signing_key_file=str(signing), kid="idp-2026"), "query"
+        )
+        assert auth.verifier.blocking  # the interceptor verifies it off the event loop
+        officer = TokenSigner.from_pem(pem(key), "idp-2026").issue("officer:siti", ["officer"])
+        for _ in range(3):
+            assert auth.verifier.verify(officer).sub == "officer:siti"
+        assert auth.verifier.verify(auth.identity.token()).sub == "service:query"
+        assert fetched == ["/.well-known/jwks.json"]  # cached after the first fetch
+        stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        with pytest.raises(UnauthenticatedError):
+            auth.verifier.verify(TokenSigner.from_pem(pem(stranger), "idp-2026").issue("x", []))
+    finally:
+        server.shutdown()
