@@ -214,12 +214,7 @@ def test_erased_identity_is_gone_everywhere_and_history_still_verifies(
         until(all_sealed, "a checkpoint in every write service after the erasure")
         eventlogs = [f"--eventlog={s}={addresses[s]}" for s in WRITE_SERVICES]
         # The EventLogs answer only authenticated callers: verify reads them as an auditor.
-        # (Until the audit CLI builds its reader with aduan.tls.tool_event_log_reader.)
-        monkeypatch.setattr(
-            cli,
-            "EventLogReader",
-            lambda found: AuthenticatedEventLogReader(found, lambda: auditor),
-        )
+        monkeypatch.setenv("ADUAN_TOKEN", auditor)
         status = cli.main(["verify", "--history", *eventlogs])
         out = capsys.readouterr().out
         assert status == 0, out

@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import csv
 import json
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -32,6 +33,7 @@ from rich.table import Table
 from aduan.errors import AduanError
 from aduan.eventlog import EventLogReader
 from aduan.settings import WRITE_SERVICES, ServiceSettings
+from aduan.tls import tool_event_log_reader
 from aduan_query.history import as_utc, is_overdue
 from aduan_query.readmodels import make_engine, migrate
 from aduan_query.rebuild import Rebuilder, verify
@@ -75,6 +77,14 @@ REPLAY_COLUMNS = (
     "filed_at",
     "updated_at",
 )
+
+
+def eventlog_reader(addresses: dict[str, str]) -> EventLogReader:
+    """The EventLogs as the operator running the tool: with $ADUAN_TOKEN (an auditor's) and
+    ADUAN_TLS_* when set; without, plainly (in-process or unsecured servers)."""
+    if os.environ.get("ADUAN_TOKEN") or os.environ.get("ADUAN_TLS_CA"):
+        return tool_event_log_reader(addresses)
+    return EventLogReader(addresses)
 
 
 def moment(text: str) -> datetime:
@@ -272,7 +282,7 @@ def _trusted_keys(args: argparse.Namespace) -> list[bytes]:
 
 
 async def _verify_history(args: argparse.Namespace, console: Console) -> int:
-    reader = EventLogReader(_eventlogs(args))
+    reader = eventlog_reader(_eventlogs(args))
     try:
         reports = await verify_history(reader, WRITE_SERVICES, _trusted_keys(args))
     finally:
@@ -300,7 +310,7 @@ async def _verify_history(args: argparse.Namespace, console: Console) -> int:
 
 async def _verify_projections(args: argparse.Namespace, console: Console) -> int:
     engine = make_engine(_store_url(args))
-    reader = EventLogReader(_eventlogs(args))
+    reader = eventlog_reader(_eventlogs(args))
     try:
         with _progress_bar(console) as bar:
             task = bar.add_task("rebuilding for comparison", total=None, rate=0.0)
@@ -334,7 +344,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 async def _rebuild(args: argparse.Namespace, console: Console) -> int:
     engine = make_engine(_store_url(args))
-    reader = EventLogReader(_eventlogs(args))
+    reader = eventlog_reader(_eventlogs(args))
     try:
         await asyncio.to_thread(migrate, engine)
         rebuilder = Rebuilder(engine, reader, WRITE_SERVICES)
