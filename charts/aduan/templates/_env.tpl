@@ -42,6 +42,22 @@ Only references to existing Secrets carry secret material; nothing secret is rea
       name: {{ $v.secrets.checkpointKeys.name }}
       key: {{ index $v.secrets.checkpointKeys.keys $component }}
 {{- end }}
+{{- if $v.auth.dev }}
+- name: ADUAN_AUTH_DEV
+  value: "true"
+{{- end }}
+{{- with $v.auth.jwksUrl }}
+- name: ADUAN_JWT_JWKS_URL
+  value: {{ . | quote }}
+{{- end }}
+{{- with $v.auth.issuer }}
+- name: ADUAN_JWT_ISSUER
+  value: {{ . | quote }}
+{{- end }}
+{{- with $v.auth.audience }}
+- name: ADUAN_JWT_AUDIENCE
+  value: {{ . | quote }}
+{{- end }}
 - name: ADUAN_NATS_URL
   value: {{ include "aduan.natsUrl" $root | quote }}
 - name: ADUAN_STREAM_REPLICAS
