@@ -51,9 +51,9 @@ def pki(tmp_path: Path) -> Pki:
 
 
 @asynccontextmanager
-async def routing_server(tmp_path: Path, env: dict[str, str]) -> AsyncIterator[str]:
+async def routing_server(tmp_path: Path, env: dict[str, str], port: int = 0) -> AsyncIterator[str]:
     """Routing's servicer and EventLog behind the platform runtime, configured by `env`."""
-    port = free_port()
+    port = port or free_port()
     settings = ServiceSettings.from_env(
         "routing", {"ADUAN_GRPC_PORT": str(port), "ADUAN_JWT_SECRET": SECRET, **env}
     )
@@ -240,3 +240,20 @@ async def test_nats_with_tls_and_credentials(pki: Pki, tls_nats: str) -> None:
                 max_reconnect_attempts=0,
                 **nats_security_options(attempt),
             )
+
+
+async def test_probes_get_health_in_plaintext_on_the_health_port_and_nothing_else(
+    pki: Pki, tmp_path: Path
+) -> None:
+    health_port = free_port()
+    env = {**server_env(pki, mutual=True), "ADUAN_HEALTH_PORT": str(health_port)}
+    async with routing_server(tmp_path, env):
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{health_port}") as probe:
+            assert await health(probe) in ANSWERED
+            # The health port serves health only: the API stays behind mutual TLS.
+            stub = routing_pb2_grpc.RoutingStub(probe)
+            token = bearer_metadata(DevTokens(SECRET).issue("officer", "KANTAH.32.73"))
+            unserved = await refused(
+                lambda: stub.ListOffices(routing_pb2.ListOfficesRequest(), metadata=token)
+            )
+            assert unserved == grpc.StatusCode.UNIMPLEMENTED

@@ -73,6 +73,9 @@ class ServiceRuntime:
     health_interval_seconds: float = 2.0
     server: grpc.aio.Server | None = None
     bound_port: int = 0
+    # The plaintext health-only server (settings.health_port), when configured.
+    health_server: grpc.aio.Server | None = None
+    bound_health_port: int = 0
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _health: health.aio.HealthServicer | None = None
 
@@ -109,6 +112,8 @@ class ServiceRuntime:
         if self.bound_port == 0:
             raise OSError(f"cannot bind gRPC port {self.settings.grpc_address}")
         await self.server.start()
+        if self.settings.health_port:
+            await self._start_health_server()
         await self._set_health(False)
         log.info(
             "gRPC server listening",
@@ -119,6 +124,18 @@ class ServiceRuntime:
                 else str(tls.server_enabled).lower(),
             },
         )
+
+    async def _start_health_server(self) -> None:
+        """Serve the same health status, and nothing else, on a plaintext port for probes."""
+        assert self._health is not None
+        self.health_server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, self.health_server)
+        address = f"{self.settings.grpc_host}:{self.settings.health_port}"
+        self.bound_health_port = self.health_server.add_insecure_port(address)
+        if self.bound_health_port == 0:
+            raise OSError(f"cannot bind health port {address}")
+        await self.health_server.start()
+        log.info("plaintext health server listening", extra={"address": address})
 
     async def _set_health(self, serving: bool) -> None:
         assert self._health is not None
@@ -172,6 +189,8 @@ class ServiceRuntime:
             await self._health.enter_graceful_shutdown()
         if self.server is not None:
             await self.server.stop(self.settings.shutdown_grace_seconds)
+        if self.health_server is not None:
+            await self.health_server.stop(0)
         for worker in self.workers:
             worker.stop()
         # Workers finish their current step; the shutdown hooks (relay flush, NATS drain) must not

@@ -143,6 +143,9 @@ class ServiceSettings:
     max_message_bytes: int = 4 * 1024 * 1024
     # Prometheus endpoint; 0 disables it.
     metrics_port: int = 0
+    # Plaintext port serving only grpc.health (0 = none): kubelet's native gRPC probes cannot speak
+    # TLS, so with TLS on the chart points the probes here. Health reveals nothing but SERVING.
+    health_port: int = 0
     relay_poll_seconds: float = 1.0
     shutdown_grace_seconds: float = 10.0
     data_dir: Path = Path("var")
@@ -192,6 +195,7 @@ class ServiceSettings:
             metrics_port=_int(
                 get("METRICS_PORT", str(DEFAULT_METRICS_PORTS[service])), "ADUAN_METRICS_PORT"
             ),
+            health_port=_int(get("HEALTH_PORT", "0"), "ADUAN_HEALTH_PORT"),
             relay_poll_seconds=float(get("RELAY_POLL_SECONDS", "1.0")),
             shutdown_grace_seconds=float(get("SHUTDOWN_GRACE_SECONDS", "10")),
             data_dir=data_dir,
