@@ -247,13 +247,15 @@ async def test_probes_get_health_in_plaintext_on_the_health_port_and_nothing_els
 ) -> None:
     health_port = free_port()
     env = {**server_env(pki, mutual=True), "ADUAN_HEALTH_PORT": str(health_port)}
-    async with routing_server(tmp_path, env):
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{health_port}") as probe:
-            assert await health(probe) in ANSWERED
-            # The health port serves health only: the API stays behind mutual TLS.
-            stub = routing_pb2_grpc.RoutingStub(probe)
-            token = bearer_metadata(DevTokens(SECRET).issue("officer", "KANTAH.32.73"))
-            unserved = await refused(
-                lambda: stub.ListOffices(routing_pb2.ListOfficesRequest(), metadata=token)
-            )
-            assert unserved == grpc.StatusCode.UNIMPLEMENTED
+    async with (
+        routing_server(tmp_path, env),
+        grpc.aio.insecure_channel(f"127.0.0.1:{health_port}") as probe,
+    ):
+        assert await health(probe) in ANSWERED
+        # The health port serves health only: the API stays behind mutual TLS.
+        stub = routing_pb2_grpc.RoutingStub(probe)
+        token = bearer_metadata(DevTokens(SECRET).issue("officer", "KANTAH.32.73"))
+        unserved = await refused(
+            lambda: stub.ListOffices(routing_pb2.ListOfficesRequest(), metadata=token)
+        )
+        assert unserved == grpc.StatusCode.UNIMPLEMENTED
