@@ -87,6 +87,22 @@ EVERYTHING_ON: dict[str, Any] = {
 }
 
 
+# Mutual TLS from cert-manager Secrets, RS256 tokens from an identity provider, and each service's
+# own signing key for the tokens it presents to its peers.
+TLS_AND_IDENTITY: dict[str, Any] = {
+    "auth": {"jwksUrl": "https://idp.example/jwks.json", "issuer": "https://idp.example"},
+    "secrets": {
+        "serviceIdentity": {"name": "aduan-identity", "kids": {"query": "query-2026"}},
+    },
+    "tls": {
+        "enabled": True,
+        "secretName": "aduan-tls",
+        "secretNames": {"intake": "aduan-intake-tls"},
+        "clientAuth": "require",
+    },
+}
+
+
 @dataclass(frozen=True)
 class ValueSet:
     """A named combination of value files (relative to the chart) and inline overrides."""
@@ -111,6 +127,7 @@ VALUE_SETS = {
         ValueSet("external-nats", ("examples/values-external-nats.yaml",)),
         ValueSet("cloudnativepg", ("examples/values-cloudnativepg.yaml",)),
         ValueSet("everything-on", overrides=EVERYTHING_ON),
+        ValueSet("tls-and-identity", overrides=TLS_AND_IDENTITY),
     )
 }
 

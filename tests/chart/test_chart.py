@@ -221,8 +221,13 @@ def test_containers_have_probes_resources_and_restricted_security(value_set: str
         mounts_tmp = False
         for container in containers(spec):
             grpc_port = next(p["containerPort"] for p in container["ports"] if p["name"] == "grpc")
+            # Behind TLS the kubelet probes the plaintext health-only port.
+            probed = next(
+                (p["containerPort"] for p in container["ports"] if p["name"] == "grpc-health"),
+                grpc_port,
+            )
             for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
-                assert container[probe]["grpc"]["port"] == grpc_port, probe
+                assert container[probe]["grpc"]["port"] == probed, probe
             for part in ("requests", "limits"):
                 assert {"cpu", "memory"} <= set(container["resources"][part]), part
             security = container["securityContext"]
@@ -450,3 +455,40 @@ def test_notes_render() -> None:
     notes = render()[f"{CHART_DIR.name}/templates/NOTES.txt"]
     assert "port-forward svc/aduan-intake 50051:grpc" in notes
     assert "grpc.health.v1.Health/Check" in notes
+
+
+def test_tls_and_service_identity_are_mounted_from_their_secrets() -> None:
+    for deployment in of_kind(rendered_objects("tls-and-identity"), "Deployment"):
+        component = deployment["metadata"]["labels"]["app.kubernetes.io/component"]
+        spec = pod_spec(deployment)
+        (container,) = spec["containers"]
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert env["ADUAN_TLS_CERT"] == "/etc/aduan/tls/tls.crt"
+        assert env["ADUAN_TLS_KEY"] == "/etc/aduan/tls/tls.key"
+        assert env["ADUAN_TLS_CA"] == "/etc/aduan/tls/ca.crt"
+        assert env["ADUAN_TLS_CLIENT_AUTH"] == "require"
+        assert env["ADUAN_HEALTH_PORT"] == "8086"
+        assert env["ADUAN_JWT_SIGNING_KEY_FILE"] == "/etc/aduan/identity/key.pem"
+        assert env["ADUAN_JWT_KID"] == (
+            "query-2026" if component == "query" else f"aduan-{component}"
+        )
+        mounts = {m["name"]: m for m in container["volumeMounts"]}
+        assert mounts["tls"]["mountPath"] == "/etc/aduan/tls"
+        assert mounts["identity"]["mountPath"] == "/etc/aduan/identity"
+        assert all(m["readOnly"] for m in (mounts["tls"], mounts["identity"]))
+        volumes = {v["name"]: v for v in spec["volumes"]}
+        expected = "aduan-intake-tls" if component == "intake" else "aduan-tls"
+        assert volumes["tls"]["secret"]["secretName"] == expected
+        assert {i["path"] for i in volumes["tls"]["secret"]["items"]} == {
+            "tls.crt",
+            "tls.key",
+            "ca.crt",
+        }
+        identity = volumes["identity"]["secret"]
+        assert identity["secretName"] == "aduan-identity"
+        assert identity["items"] == [{"key": f"{component}.pem", "path": "key.pem"}]
+
+
+def test_tls_without_a_secret_is_refused() -> None:
+    with pytest.raises(Exception, match=r"tls\.secretName"):
+        render({"tls": {"enabled": True}})

@@ -58,6 +58,30 @@ Only references to existing Secrets carry secret material; nothing secret is rea
 - name: ADUAN_JWT_AUDIENCE
   value: {{ . | quote }}
 {{- end }}
+{{- with $v.secrets.serviceIdentity }}
+{{- if .name }}
+- name: ADUAN_JWT_SIGNING_KEY_FILE
+  value: /etc/aduan/identity/key.pem
+- name: ADUAN_JWT_KID
+  value: {{ index (.kids | default dict) $component | default (printf "aduan-%s" $component) | quote }}
+{{- end }}
+{{- end }}
+{{- if $v.tls.enabled }}
+- name: ADUAN_TLS_CERT
+  value: /etc/aduan/tls/tls.crt
+- name: ADUAN_TLS_KEY
+  value: /etc/aduan/tls/tls.key
+- name: ADUAN_TLS_CA
+  value: /etc/aduan/tls/ca.crt
+- name: ADUAN_TLS_CLIENT_AUTH
+  value: {{ $v.tls.clientAuth | quote }}
+{{- with $v.tls.serverName }}
+- name: ADUAN_TLS_SERVER_NAME
+  value: {{ . | quote }}
+{{- end }}
+- name: ADUAN_HEALTH_PORT
+  value: {{ $v.tls.healthPort | quote }}
+{{- end }}
 - name: ADUAN_NATS_URL
   value: {{ include "aduan.natsUrl" $root | quote }}
 - name: ADUAN_STREAM_REPLICAS

@@ -128,3 +128,19 @@ Name of the Secret holding a component's store DSN.
 {{- define "aduan.storeSecretName" -}}
 {{- .svc.store.secretName | default .root.Values.global.storeSecret.name }}
 {{- end }}
+
+{{/*
+The kubernetes.io/tls Secret of one component when tls.enabled. Call with (dict "root" $ "component" "intake").
+*/}}
+{{- define "aduan.tlsSecretName" -}}
+{{- $tls := .root.Values.tls }}
+{{- $name := index ($tls.secretNames | default dict) .component | default $tls.secretName }}
+{{- required (printf "tls.enabled needs tls.secretName or tls.secretNames.%s" .component) $name }}
+{{- end }}
+
+{{/*
+The port the kubelet probes: the gRPC port, or the plaintext health port when the API speaks TLS.
+*/}}
+{{- define "aduan.probePort" -}}
+{{- if .root.Values.tls.enabled }}{{ .root.Values.tls.healthPort }}{{ else }}{{ .svc.grpcPort }}{{ end }}
+{{- end }}
