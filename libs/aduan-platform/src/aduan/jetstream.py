@@ -16,12 +16,12 @@ from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
-from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.errors import BadRequestError, NoStreamResponseError, NotFoundError
 from opentelemetry.metrics import Meter, Observation
 from opentelemetry.trace import SpanKind
 
 from aduan.leader import Leadership
-from aduan.outbox import OutboundMessage
+from aduan.outbox import OutboundMessage, StreamResetError
 from aduan.settings import ServiceSettings
 from aduan.store import DuplicateEventError
 from aduan.telemetry import continued_span, meter
@@ -238,7 +238,12 @@ class TrackedConsumer:
             filter_subjects=[f"aduan.{u}.>" for u in self.upstreams],
         )
         try:
-            await self.js.add_consumer(STREAM_NAME, config)
+            try:
+                await self.js.add_consumer(STREAM_NAME, config)
+            except NotFoundError:
+                # The stream was deleted: re-create it (the relays republish into it).
+                await ensure_stream(self.js, self.link.settings.stream_replicas)
+                await self.js.add_consumer(STREAM_NAME, config)
         except BadRequestError as error:
             # An existing durable with other settings keeps its settings; say so and carry on.
             log.warning(
@@ -528,16 +533,54 @@ class NatsLink:
 
 
 class LinkPublisher:
-    """A JetStreamPublisher over a NatsLink; fails fast (the relay backs off) until connected."""
+    """A JetStreamPublisher over a NatsLink; fails fast (the relay backs off) until connected.
 
-    def __init__(self, link: NatsLink, *, ack_timeout: float = 5.0) -> None:
+    It notices a deleted stream (no stream answers a publish, or the stream's creation time
+    changed), re-creates it and raises StreamResetError so that the relay republishes its log."""
+
+    def __init__(
+        self, link: NatsLink, *, ack_timeout: float = 5.0, verify_seconds: float = 1.0
+    ) -> None:
         self.link = link
         self.ack_timeout = ack_timeout
+        self.verify_seconds = verify_seconds
+        self._stream_created: object = None
+        self._verified_at = float("-inf")
 
     async def publish_batch(self, messages: Sequence[OutboundMessage]) -> None:
         if not self.link.is_connected() or self.link.js is None:
             raise ConnectionError("NATS is not connected")
-        await JetStreamPublisher(self.link.js, ack_timeout=self.ack_timeout).publish_batch(messages)
+        try:
+            await JetStreamPublisher(self.link.js, ack_timeout=self.ack_timeout).publish_batch(
+                messages
+            )
+        except NoStreamResponseError:
+            await ensure_stream(self.link.js, self.link.settings.stream_replicas)
+            self._verified_at = float("-inf")
+            raise StreamResetError(f"stream {STREAM_NAME} was missing; re-created") from None
+
+    async def verify_stream(self) -> None:
+        """Raise StreamResetError when the stream was re-created since last seen (at most one
+        look every `verify_seconds`; nothing while disconnected)."""
+        loop = asyncio.get_running_loop()
+        if not self.link.is_connected() or self.link.js is None:
+            return
+        if loop.time() - self._verified_at < self.verify_seconds:
+            return
+        self._verified_at = loop.time()
+        try:
+            created = (await self.link.js.stream_info(STREAM_NAME)).created
+        except NotFoundError:
+            await ensure_stream(self.link.js, self.link.settings.stream_replicas)
+            created = (await self.link.js.stream_info(STREAM_NAME)).created
+            self._stream_created = created
+            raise StreamResetError(f"stream {STREAM_NAME} was missing; re-created") from None
+        except Exception as error:
+            log.debug("cannot read the stream's state: %r", error)
+            return
+        previous, self._stream_created = self._stream_created, created
+        if previous is not None and created != previous:
+            raise StreamResetError(f"stream {STREAM_NAME} was re-created")
 
 
 __all__ = [

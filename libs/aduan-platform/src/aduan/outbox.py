@@ -42,6 +42,12 @@ class Publisher(Protocol):
         """Publish every message and return only when all are acknowledged; raise otherwise."""
 
 
+class StreamResetError(Exception):
+    """The stream lost what was published to it (deleted and re-created): the relay publishes
+    its whole log again. A publisher raises it from `publish_batch` or, when it has one, from
+    `verify_stream()`, which the relay calls before each batch (cheap: rate-limited inside)."""
+
+
 @dataclass
 class RelayStats:
     published: int = 0
@@ -84,6 +90,16 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
+        # After a stream reset: republish from here (in memory; the recorded position only ever
+        # grows). A crash mid-replay leaves the rest to the consumers' repair from the EventLog.
+        self._replay_after: int | None = None
+
+    def _restart_replay(self) -> None:
+        log.warning(
+            "stream lost its messages; republishing the whole log",
+            extra={"service": self.translator.service},
+        )
+        self._replay_after = 0
 
     # Called from whichever thread saved the events.
     def _on_saved(self, position: int) -> None:
@@ -146,13 +162,20 @@ class OutboxRelay:
 
     async def relay_once(self) -> int:
         """Publish the next batch after the saved position; returns how many were published."""
-        position = await asyncio.to_thread(
+        verify_stream = getattr(self.publisher, "verify_stream", None)
+        if verify_stream is not None:
+            try:
+                await verify_stream()
+            except StreamResetError:
+                self._restart_replay()
+        recorded = await asyncio.to_thread(
             self.app.tracked_position, AduanApplication.OUTBOX_TRACKING_NAME
         )
+        position = recorded if self._replay_after is None else self._replay_after
         notifications = await asyncio.to_thread(
             self.app.read_notifications, position, self.batch_size
         )
-        self.stats.position = position
+        self.stats.position = recorded
         self.stats.head = max(self.stats.head, notifications[-1].id if notifications else position)
         if not notifications:
             return 0
@@ -192,6 +215,8 @@ class OutboxRelay:
             if messages:
                 await self.publisher.publish_batch(messages)
         except Exception as error:
+            if isinstance(error, StreamResetError):
+                self._restart_replay()
             for span in spans:
                 record_span_error(span, error)
             raise
@@ -203,8 +228,13 @@ class OutboxRelay:
                 1, {"service": self.translator.service, "event_type": message.event_type}
             )
         last = notifications[-1].id
-        await asyncio.to_thread(self.app.save_tracking, AduanApplication.OUTBOX_TRACKING_NAME, last)
-        self.stats.position = last
+        if self._replay_after is not None:
+            self._replay_after = last if last < recorded else None
+        if last > recorded:
+            await asyncio.to_thread(
+                self.app.save_tracking, AduanApplication.OUTBOX_TRACKING_NAME, last
+            )
+            self.stats.position = last
         self.stats.published += len(messages)
         self.stats.batches += 1
         return len(notifications)
