@@ -30,6 +30,9 @@ from eventsourcing.persistence import (
 from aduan.chain import ChainingMapper
 
 Listener = Callable[[int], None]
+# Extra writes run on the cursor of the transaction that inserts the events (see save_with).
+JointWrites = Callable[[Any], None]
+_JOINT_WRITES = "aduan_joint_writes"
 
 
 class DuplicateEventError(Exception):
@@ -112,6 +115,17 @@ class AduanApplication(Application[Any]):
         self.mapper.recorder = self.recorder
         # Created eagerly: concurrent first requests must not race to create the table.
         self.claims = UniqueClaims(self.factory.aggregate_recorder(purpose="claims"))
+        self.joint_writes = _install_joint_writes(self.recorder)
+
+    def save_with(self, *objs: Any, writes: JointWrites) -> list[Recording[Any]]:
+        """`save(*objs)`, with `writes(cursor)` run in the same database transaction before the
+        events are inserted (side tables, claims: all committed together or not at all).
+
+        Only for SQL stores (`joint_writes`). On PostgreSQL the cursor is in pipeline mode:
+        statements' errors (a unique violation) surface as IntegrityError from this call."""
+        if not self.joint_writes:
+            raise TypeError("this store cannot write side tables in the events' transaction")
+        return self.save(*objs, **{_JOINT_WRITES: writes})
 
     def construct_recorder(self) -> ProcessRecorder:
         return self.factory.process_recorder()
@@ -132,6 +146,34 @@ class AduanApplication(Application[Any]):
         finally:
             self.mapper.end_recording(r.notification for r in recordings)
         return recordings
+
+    def existing_aggregates(self, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of `ids` have stored events: one query instead of one read per aggregate."""
+        if not ids:
+            return set()
+        recorder: Any = self.recorder
+        datastore = getattr(recorder, "datastore", None)
+        table = getattr(recorder, "events_table_name", None)
+        if datastore is None or table is None:  # the in-memory store
+            return {i for i in ids if recorder.select_events(i, limit=1)}
+        if hasattr(datastore, "schema"):  # PostgreSQL
+            from psycopg import sql
+
+            statement = sql.SQL(
+                "SELECT DISTINCT originator_id FROM {}.{} WHERE originator_id = ANY(%s)"
+            ).format(sql.Identifier(datastore.schema), sql.Identifier(table))
+            with datastore.transaction(commit=False) as cursor:
+                cursor.execute(statement, ([str(i) for i in ids],))
+                rows = cursor.fetchall()
+        else:  # SQLite stores the id as hex text
+            marks = ",".join("?" * len(ids))
+            with datastore.transaction(commit=False) as cursor:
+                cursor.execute(
+                    f"SELECT DISTINCT originator_id FROM {table} WHERE originator_id IN ({marks})",
+                    [i.hex for i in ids],
+                )
+                rows = cursor.fetchall()
+        return {uuid.UUID(str(row["originator_id"])) for row in rows}
 
     def add_listener(self, listener: Listener) -> None:
         with self._listeners_lock:
@@ -192,6 +234,26 @@ class AduanApplication(Application[Any]):
         self.recorder.insert_tracking(Tracking(upstream, position))
 
 
+def _install_joint_writes(recorder: Any) -> bool:
+    """Wraps the recorder's `_insert_events(cursor, stored_events, **kwargs)` (SQLite and
+    PostgreSQL process recorders of eventsourcing 9.5 call it inside the insert's transaction)
+    so that a `save_with` runs its writes on that cursor. False when the store has no such hook
+    (in-memory store; PostgreSQL with database functions, which bypass it)."""
+    original = getattr(recorder, "_insert_events", None)
+    datastore = getattr(recorder, "datastore", None)
+    if original is None or datastore is None or getattr(datastore, "enable_db_functions", False):
+        return False
+
+    def _insert_events(cursor: Any, stored_events: Any, **kwargs: Any) -> Any:
+        writes: JointWrites | None = kwargs.get(_JOINT_WRITES)
+        if writes is not None:
+            writes(cursor)
+        return original(cursor, stored_events, **kwargs)
+
+    recorder._insert_events = _insert_events
+    return True
+
+
 CLAIMS_NAMESPACE = uuid.UUID("d7c8a0f4-3b7e-4a1c-9d52-6f1e2b8c4a70")
 
 
@@ -229,6 +291,37 @@ class UniqueClaims:
                 raise
             return holder
         return value
+
+    def _stored(self, namespace: str, key: str, value: str) -> StoredEvent:
+        return StoredEvent(
+            originator_id=self._id(namespace, key),
+            originator_version=1,
+            topic=namespace,
+            state=value.encode(),
+        )
+
+    def write_claims(self, cursor: Any, namespace: str, items: Sequence[tuple[str, str]]) -> None:
+        """Inserts claims (key, value) on `cursor`, a transaction of the same database (see
+        `AduanApplication.save_with`); a key held already fails that transaction."""
+        stored = [self._stored(namespace, key, value) for key, value in items]
+        if not stored:
+            return
+        recorder: Any = self.recorder
+        if hasattr(recorder, "_insert_stored_events"):  # PostgreSQL
+            recorder._insert_stored_events(cursor, stored)
+        else:  # SQLite
+            recorder._insert_events(cursor, stored)
+
+    def claim_all(self, namespace: str, items: Sequence[tuple[str, str]]) -> None:
+        """Claims every (key, value) in one transaction; when some key is held already, claims
+        them one by one (first writer wins, as `claim`)."""
+        if not items:
+            return
+        try:
+            self.recorder.insert_events([self._stored(namespace, k, v) for k, v in items])
+        except IntegrityError:
+            for key, value in items:
+                self.claim(namespace, key, value)
 
     def get(self, namespace: str, key: str) -> str | None:
         found = self.recorder.select_events(self._id(namespace, key), limit=1)

@@ -3,8 +3,10 @@ and keeps the reporter's identity sealed. Pure domain: no transport."""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -33,10 +35,11 @@ from aduan_intake.sealing import (
     open_identity,
     seal_identity,
 )
-from aduan_intake.sidetables import SideTables, StoredIdentity, side_tables_for
+from aduan_intake.sidetables import SideTables, SqlSideTables, StoredIdentity, side_tables_for
 from aduan_intake.validation import (
     MAX_MESSAGE_TEXT,
     MAX_REASON,
+    ValidFiling,
     Violations,
     check_attachments,
     check_key,
@@ -88,6 +91,16 @@ class FilingResult:
 
 
 @dataclass(frozen=True)
+class _NewFiling:
+    index: int
+    complaint: Complaint
+    ticket: str
+    data_key: tuple[str, bytes] | None
+    identity: StoredIdentity | None
+    phone: tuple[str, str, str] | None
+
+
+@dataclass(frozen=True)
 class MessageResult:
     complaint_id: uuid.UUID
     message_id: str
@@ -115,8 +128,11 @@ class IntakeApplication(AduanApplication):
     # -- filing ----------------------------------------------------------------------------
 
     def file_complaint(self, request: FilingRequest, ctx: CommandContext) -> FilingResult:
-        valid = validate_filing(request)
-        assert valid.channel is not None
+        return self.file_valid(validate_filing(request), ctx)
+
+    def file_valid(self, valid: ValidFiling, ctx: CommandContext) -> FilingResult:
+        """Files one validated complaint in transactions of its own (`file_group` files many
+        together)."""
         complaint_id = Complaint.create_id(valid.channel, valid.idempotency_key)
         existing = self._find(complaint_id)
         if existing is not None:
@@ -165,6 +181,135 @@ class IntakeApplication(AduanApplication):
             self.claims.claim(FILED_POSITIONS, str(complaint_id), str(position))
             return FilingResult(complaint_id, ticket, True, position)
         raise ConcurrencyConflictError("could not allocate a unique ticket number; retry")
+
+    def file_group(
+        self, filings: Sequence[tuple[ValidFiling, CommandContext]]
+    ) -> list[FilingResult | Exception]:
+        """Group commit: files validated complaints together, every new one (its complaint
+        events, ticket claim and sealed reporter rows) in one transaction, then their positions
+        in one more. Answers as `file_valid` would for each, in order; a filing's failure is its
+        own result and never fails the others.
+
+        A repeated idempotency key gets the answer of its first filing (created=False), also
+        within the group. When the group's transaction fails (e.g. a concurrent duplicate from
+        another writer, a ticket collision, a row left by an interrupted filing), each filing of
+        it is filed on its own, where those cases are handled one by one."""
+        results: list[FilingResult | Exception | None] = [None] * len(filings)
+        if not self.joint_writes or not isinstance(self.tables, SqlSideTables):
+            return [self._file_alone(valid, ctx) for valid, ctx in filings]
+        first_of: dict[uuid.UUID, int] = {}
+        ids = [Complaint.create_id(valid.channel, valid.idempotency_key) for valid, _ in filings]
+        try:
+            stored = self.existing_aggregates(ids)
+        except Exception:
+            return [self._file_alone(valid, ctx) for valid, ctx in filings]
+        fresh: list[_NewFiling] = []
+        for index, (valid, ctx) in enumerate(filings):
+            complaint_id = ids[index]
+            if complaint_id in first_of:
+                continue  # answered below, from the first filing with this key
+            first_of[complaint_id] = index
+            try:
+                existing = self._find(complaint_id) if complaint_id in stored else None
+                if existing is not None:
+                    results[index] = self._repeated_filing(existing)
+                else:
+                    fresh.append(self._new_filing(index, complaint_id, valid, ctx))
+            except Exception as error:
+                results[index] = error
+        if fresh:
+            try:
+                self._save_group(fresh, results)
+            except Exception:
+                for filing in fresh:
+                    results[filing.index] = self._file_alone(*filings[filing.index])
+        answered: list[FilingResult | Exception] = []
+        for index, result in enumerate(results):
+            if result is None:
+                first = results[first_of[ids[index]]]
+                if isinstance(first, FilingResult):
+                    result = dataclasses.replace(first, created=False)
+                else:  # the first failed: this one tries on its own
+                    result = self._file_alone(*filings[index])
+            answered.append(result)
+        return answered
+
+    def _file_alone(self, valid: ValidFiling, ctx: CommandContext) -> FilingResult | Exception:
+        try:
+            return self.file_valid(valid, ctx)
+        except Exception as error:
+            return error
+
+    def _new_filing(
+        self, index: int, complaint_id: uuid.UUID, valid: ValidFiling, ctx: CommandContext
+    ) -> _NewFiling:
+        """The complaint and the reporter rows of a filing whose complaint does not exist."""
+        reporter_id, masked = "", ""
+        identity: StoredIdentity | None = None
+        data_key: tuple[str, bytes] | None = None
+        phone: tuple[str, str, str] | None = None
+        if valid.identity is not None:
+            reporter_id = reporter_id_for(complaint_id)
+            wrapped = self.master_key.new_wrapped_data_key(reporter_id)
+            key = self.master_key.unwrap(wrapped, reporter_id)
+            data_key = (reporter_id, wrapped)
+            identity = StoredIdentity(
+                reporter_id, str(complaint_id), seal_identity(valid.identity, key, reporter_id)
+            )
+            masked = masked_contact(valid.identity)
+            if valid.identity.phone:
+                digest = self.master_key.phone_digest(valid.identity.phone)
+                phone = (digest, str(complaint_id), reporter_id)
+        ticket = ticket_number_for(complaint_id, _year(), 0)
+        complaint = Complaint.file(
+            ctx=ctx,
+            channel=valid.channel,
+            idempotency_key=valid.idempotency_key,
+            ticket_number=ticket,
+            reporter_id=reporter_id,
+            masked_contact=masked,
+            anonymous=valid.anonymous,
+            confidential=valid.confidential,
+            language=valid.language,
+            category=valid.category,
+            location=valid.location,
+            parcel=valid.parcel,
+            subject=valid.subject,
+            description=valid.description,
+            attachments=valid.attachments,
+        )
+        return _NewFiling(index, complaint, ticket, data_key, identity, phone)
+
+    def _save_group(
+        self, fresh: list[_NewFiling], results: list[FilingResult | Exception | None]
+    ) -> None:
+        tables = self.tables
+        assert isinstance(tables, SqlSideTables)
+
+        def writes(cursor: Any) -> None:
+            tables.write_new_reporters(
+                cursor,
+                [f.data_key for f in fresh if f.data_key is not None],
+                [f.identity for f in fresh if f.identity is not None],
+                [f.phone for f in fresh if f.phone is not None],
+            )
+            self.claims.write_claims(
+                cursor, TICKETS, [(f.ticket, str(f.complaint.id)) for f in fresh]
+            )
+
+        recordings = self.save_with(*(f.complaint for f in fresh), writes=writes)
+        # Committed: from here on nothing may fail the group (it would be filed again).
+        last: dict[uuid.UUID, int] = {}
+        for recording in recordings:
+            last[recording.domain_event.originator_id] = recording.notification.id
+        positions = [(f, last[f.complaint.id]) for f in fresh]
+        for filing, position in positions:
+            results[filing.index] = FilingResult(filing.complaint.id, filing.ticket, True, position)
+        with contextlib.suppress(Exception):
+            # Best effort, as in file_valid: a repeat reads the head while it is missing.
+            self.claims.claim_all(
+                FILED_POSITIONS, [(str(f.complaint.id), str(p)) for f, p in positions]
+            )
 
     def _repeated_filing(self, existing: Complaint) -> FilingResult:
         return FilingResult(

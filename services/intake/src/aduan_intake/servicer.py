@@ -30,6 +30,7 @@ from aduan.v1 import common_pb2, intake_pb2, intake_pb2_grpc
 from aduan_intake.application import FilingRequest, IntakeApplication
 from aduan_intake.contract import SERVICE as SERVICE_NAME
 from aduan_intake.domain import Category, Channel
+from aduan_intake.groupcommit import FilingGroups
 
 # The only service identity that may see a reporter's contact: it sends their messages.
 CONTACT_SERVICE = "service:notification"
@@ -84,6 +85,7 @@ def _position(position: int) -> common_pb2.EventPosition:
 class IntakeServicer(intake_pb2_grpc.IntakeServicer):
     def __init__(self, app: IntakeApplication) -> None:
         self.app = app
+        self.filings = FilingGroups(app)
 
     async def _check_contact_access(self, complaint_ref: str) -> None:
         principal = current_principal()
@@ -124,7 +126,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServicer):
             confidential=request.reporter.confidential,
             language=request.reporter.language or "id",
         )
-        result = await asyncio.to_thread(self.app.file_complaint, filing, caller_context(context))
+        result = await self.filings.file(filing, caller_context(context))
         return intake_pb2.FileComplaintResponse(
             complaint_id=str(result.complaint_id),
             ticket_number=result.ticket_number,

@@ -267,6 +267,38 @@ class SqlSideTables:
                 (digest, complaint_id, reporter_id),
             )
 
+    def write_new_reporters(
+        self,
+        cursor: Any,
+        data_keys: list[tuple[str, bytes]],
+        identities: list[StoredIdentity],
+        phones: list[tuple[str, str, str]],
+    ) -> None:
+        """Inserts the rows of reporters seen for the first time on `cursor`, a transaction of
+        the event store (group commit). Plain inserts: a row present already (left by an
+        earlier, interrupted filing) fails the transaction, and the caller files one by one."""
+        if data_keys:
+            cursor.executemany(
+                self._sql(f"INSERT INTO {self.keys} (reporter_id, wrapped_key) VALUES (?, ?)"),
+                data_keys,
+            )
+        if identities:
+            cursor.executemany(
+                self._sql(
+                    f"INSERT INTO {self.identities} (reporter_id, complaint_id, sealed) "
+                    "VALUES (?, ?, ?)"
+                ),
+                [(i.reporter_id, i.complaint_id, i.sealed) for i in identities],
+            )
+        if phones:
+            cursor.executemany(
+                self._sql(
+                    f"INSERT INTO {self.phones} (phone_digest, complaint_id, reporter_id) "
+                    "VALUES (?, ?, ?)"
+                ),
+                phones,
+            )
+
     def complaints_for_phone(self, digest: str) -> list[str]:
         with self._read() as cursor:
             cursor.execute(
