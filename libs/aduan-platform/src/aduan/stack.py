@@ -203,6 +203,29 @@ class LocalStack:
             service.process.kill()
             service.process.wait()
 
+    def restart_service(self, name: str, *, crash: bool = True, timeout: float = 60.0) -> None:
+        """SIGKILL (or, with crash=False, stop) one service, start it again and wait until it
+        is SERVING (the fault tests)."""
+        if crash:
+            self.kill_service(name)
+        else:
+            self.stop_service(name)
+        self.start_service(name)
+        self.wait_serving(timeout, names=(name,))
+
+    def restart_nats(self, *, crash: bool = True, down_seconds: float = 0.0) -> None:
+        """SIGKILL (or stop) the embedded nats-server and start it again on the same port with
+        the same JetStream store, after `down_seconds` without it."""
+        if self.nats is None:
+            raise RuntimeError("this stack uses an outside NATS; it cannot restart it")
+        if crash:
+            self.nats.kill()
+        else:
+            self.nats.stop()
+        if down_seconds:
+            time.sleep(down_seconds)
+        self.nats.start()
+
     def stop(self) -> None:
         for name in reversed(list(self.services)):
             with contextlib.suppress(Exception):
