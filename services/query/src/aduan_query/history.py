@@ -12,7 +12,8 @@ events that occurred up to T.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from aduan.v1 import common_pb2, events_pb2
@@ -58,14 +59,20 @@ def as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def stamp(value: Any) -> datetime:
-    return as_utc(value.ToDatetime(tzinfo=UTC))
+    """A protobuf Timestamp as a UTC datetime (microseconds, as `Timestamp.ToDatetime` truncates);
+    computed directly because every projected event needs it several times."""
+    return _EPOCH + timedelta(0, value.seconds, value.nanos // 1000)
 
 
 def optional_stamp(message: Any, field: str) -> datetime | None:
     return stamp(getattr(message, field)) if message.HasField(field) else None
 
 
+@cache
 def enum_name(enum: Any, value: int, prefix: str) -> str:
     return str(enum.Name(value)).removeprefix(prefix)
 
@@ -150,12 +157,14 @@ def _location(state: State, location: common_pb2.Location) -> None:
     state["address"] = location.address
 
 
-def apply(state: State, envelope: events_pb2.Envelope) -> bool:
-    """Fold one event into `state` (in place). False when the event does not touch the view."""
+def apply(state: State, envelope: events_pb2.Envelope, at: datetime | None = None) -> bool:
+    """Fold one event into `state` (in place). False when the event does not touch the view.
+    `at` is the event's occurred_at when the caller has it already."""
     kind = envelope.WhichOneof("payload")
     if kind not in VIEW_EVENTS:
         return False
-    at = stamp(envelope.occurred_at)
+    if at is None:
+        at = stamp(envelope.occurred_at)
     event: Any = getattr(envelope, kind)
     if kind == "complaint_filed":
         state["filed"] = True
@@ -386,14 +395,14 @@ def audit_details(envelope: events_pb2.Envelope) -> dict[str, str]:
     return details
 
 
-def audit_row(envelope: events_pb2.Envelope) -> dict[str, Any]:
+def audit_row(envelope: events_pb2.Envelope, at: datetime | None = None) -> dict[str, Any]:
     return {
         "event_id": envelope.event_id,
         "complaint_id": envelope.complaint_id,
         "service": envelope.service,
         "position": envelope.position,
         "event_type": envelope.event_type,
-        "occurred_at": stamp(envelope.occurred_at),
+        "occurred_at": stamp(envelope.occurred_at) if at is None else at,
         "actor_id": envelope.actor.id,
         "actor_kind": enum_name(common_pb2.ActorKind, envelope.actor.kind, "ACTOR_KIND_"),
         "actor_role": envelope.actor.role,

@@ -24,9 +24,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, Table, inspect, select
+from sqlalchemy.schema import CreateTable
 
 from aduan.v1 import events_pb2
-from aduan_query.history import HistoryKey, as_utc, history_key
+from aduan_query.fold import fold_stream
+from aduan_query.history import as_utc
 from aduan_query.projector import Projector
 from aduan_query.readmodels import (
     LIVE,
@@ -66,6 +68,16 @@ class RebuildResult:
         return self.events / self.seconds if self.seconds > 0 else 0.0
 
 
+MergeKey = tuple[int, int, str, int]
+
+
+def merge_key(envelope: events_pb2.Envelope) -> MergeKey:
+    """`history.history_key` without building datetimes: the same order, because datetimes
+    carry microseconds (protobuf truncates the nanoseconds) and timestamps are normalised."""
+    occurred = envelope.occurred_at
+    return (occurred.seconds, occurred.nanos // 1000, envelope.service, envelope.position)
+
+
 async def merged(
     source: EventSource, services: Sequence[str], until: Mapping[str, int] | None = None
 ) -> AsyncIterator[events_pb2.Envelope]:
@@ -74,13 +86,13 @@ async def merged(
     The projection does not depend on the order, but history order keeps the projector on its
     fast path (no re-folds). `until` stops each service at a position (inclusive)."""
     streams: dict[str, AsyncIterator[events_pb2.Envelope]] = {}
-    heap: list[tuple[HistoryKey, events_pb2.Envelope]] = []
+    heap: list[tuple[MergeKey, events_pb2.Envelope]] = []
 
     async def advance(service: str) -> None:
         envelope = await anext(streams[service], None)
         limit = None if until is None else until.get(service, 0)
         if envelope is not None and (limit is None or envelope.position <= limit):
-            heapq.heappush(heap, (history_key(envelope), envelope))
+            heapq.heappush(heap, (merge_key(envelope), envelope))
 
     for service in services:
         if until is not None and until.get(service, 0) <= 0:
@@ -157,14 +169,16 @@ class Rebuilder:
             started = time.monotonic()
             heads = await self.heads()
             await asyncio.to_thread(prepare, self.engine, REBUILD)
-            fresh = Projector(self.engine, REBUILD)
-            events = await project_stream(
-                fresh,
+            # The fresh tables are ours alone until the swap: fold in memory, write in bulk.
+            folded = await fold_stream(
+                self.engine,
+                REBUILD,
                 merged(self.source, self.services),
                 progress,
                 sum(heads.values()),
-                self.batch_size,
             )
+            events = folded.events
+            await asyncio.to_thread(build_indexes, self.engine, REBUILD)
             await asyncio.to_thread(swap, self.engine, REBUILD)
             events += await self.catch_up()
             positions = await asyncio.to_thread(self.live.positions)
@@ -182,13 +196,31 @@ class Rebuilder:
 
 
 def prepare(engine: Engine, tables: TableSet) -> None:
-    """Fresh, empty tables of `tables` (dropping leftovers of an interrupted rebuild)."""
+    """Fresh, empty tables of `tables` (dropping leftovers of an interrupted rebuild), without
+    their secondary indexes: building an index once after the bulk load is much cheaper than
+    maintaining it row by row (`build_indexes`)."""
     with writer(engine).begin() as conn:
         existing = set(inspect(conn).get_table_names())
         for table in reversed(list(tables)):
             if table.name in existing:
                 conn.exec_driver_sql(f'DROP TABLE "{table.name}"')
-        tables.metadata.create_all(conn)
+        for table in tables:
+            conn.execute(CreateTable(table))
+
+
+def build_indexes(engine: Engine, tables: TableSet) -> None:
+    """The secondary indexes of freshly loaded `tables`, and planner statistics.
+
+    SQLite cannot rename an index, so there the swap builds them under their canonical names;
+    PostgreSQL builds them here, outside the swap's transaction, and the swap renames them."""
+    if engine.dialect.name != "postgresql":
+        return
+    with writer(engine).begin() as conn:
+        for table in tables:
+            for table_index in table.indexes:
+                table_index.create(conn)
+        for table in tables:
+            conn.exec_driver_sql(f'ANALYZE "{table.name}"')
 
 
 def swap(engine: Engine, fresh: TableSet) -> None:
@@ -210,9 +242,10 @@ def swap(engine: Engine, fresh: TableSet) -> None:
                     canonical = index.name.replace(f"ix_{table.name}_", f"ix_{base}_", 1)
                     conn.exec_driver_sql(f'ALTER INDEX "{index.name}" RENAME TO "{canonical}"')
             else:
-                # SQLite cannot rename an index: replace each by its canonical twin.
+                # SQLite cannot rename an index: build the canonical ones (`build_indexes` left the
+                # fresh tables without theirs).
                 for index in table.indexes:
-                    conn.exec_driver_sql(f'DROP INDEX "{index.name}"')
+                    conn.exec_driver_sql(f'DROP INDEX IF EXISTS "{index.name}"')
                 for index in live.indexes:
                     index.create(conn)
 
@@ -302,9 +335,9 @@ async def verify(
             fresh_engine = make_engine(f"sqlite:///{Path(scratch) / 'verify.sqlite'}")
             try:
                 await asyncio.to_thread(migrate, fresh_engine)
-                fresh = Projector(fresh_engine, LIVE)
-                await project_stream(
-                    fresh,
+                await fold_stream(
+                    fresh_engine,
+                    LIVE,
                     merged(source, services, positions),
                     progress,
                     sum(positions.values()),

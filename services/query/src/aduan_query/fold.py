@@ -1,0 +1,328 @@
+"""Bulk projection: a whole history, in history order, folded in memory into empty tables.
+
+A rebuild (and `verify`) projects every event exactly once, in history order, into tables nobody
+else writes. The live projector's path costs several statements per event (read the complaint,
+update it, close its version, insert the next one, move custody...); here each complaint's state
+and its last custody segment stay in memory, rows that can no longer change (audit entries,
+superseded versions, closed custody segments, checkpoints) are written in large batches while the
+stream is read, and the rest (current complaints, open versions, queues, tracking) at the end.
+
+The rules are the live projector's own: the same fold (`history.apply`), audit and checkpoint rows,
+and a line-for-line copy of its custody moves. Tests compare the result with live projection in
+random upstream interleavings, row by row (`rebuild.verify` does the same in production).
+
+Only valid for a stream in history order into empty tables (which is what a rebuild is).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import operator
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Boolean, Connection, DateTime, Dialect, Engine, LargeBinary, Table
+
+from aduan.v1 import events_pb2
+from aduan_query.history import (
+    CUSTODY_EVENTS,
+    VIEW_EVENTS,
+    State,
+    apply,
+    as_utc,
+    audit_row,
+    checkpoint_row,
+    custody_target,
+    empty_state,
+    stamp,
+)
+from aduan_query.offices import ancestors
+from aduan_query.projector import PositionGapError
+from aduan_query.readmodels import TableSet, writer
+
+# Events folded between two writes: big enough for few, large transactions, small enough that
+# the rows waiting in memory stay modest at a million events.
+FLUSH_EVENTS = 20_000
+
+Progress = Callable[[int, int], None]
+Row = dict[str, Any]
+
+
+@dataclass
+class Batch:
+    """Rows to insert, by table (in a fixed order, so that writes are deterministic)."""
+
+    rows: dict[str, list[Row]] = field(default_factory=dict)
+
+    def add(self, table: str, row: Row) -> None:
+        self.rows.setdefault(table, []).append(row)
+
+    def extend(self, table: str, rows: Iterable[Row]) -> None:
+        self.rows.setdefault(table, []).extend(rows)
+
+    def __len__(self) -> int:
+        return sum(len(rows) for rows in self.rows.values())
+
+
+@dataclass(frozen=True)
+class Folded:
+    events: int
+    positions: dict[str, int]
+
+
+class BulkFold:
+    """The read models of a stream of envelopes in history order, built in memory."""
+
+    def __init__(self) -> None:
+        self.states: dict[str, State] = {}
+        self.custody: dict[str, Row] = {}
+        self.positions: dict[str, int] = {}
+        self.projected = 0
+        self.pending = Batch()
+        self.buffered = 0
+
+    def add(self, envelope: events_pb2.Envelope) -> bool:
+        """Project one envelope; False when its upstream position was already projected (the
+        projector's DuplicateEventError), PositionGapError when earlier ones are missing."""
+        service = envelope.service
+        current = self.positions.get(service, 0)
+        if envelope.position <= current:
+            return False
+        if envelope.previous_position > current:
+            raise PositionGapError(
+                f"{envelope.event_id} follows position {envelope.previous_position}, "
+                f"but {service} is projected up to {current}"
+            )
+        self.positions[service] = envelope.position
+        self.projected += 1
+        self.buffered += 1
+        kind = envelope.WhichOneof("payload")
+        at = stamp(envelope.occurred_at)
+        pending = self.pending
+        pending.add("audit_trail", audit_row(envelope, at))
+        if kind == "checkpoint_sealed":
+            pending.add("checkpoints", checkpoint_row(envelope))
+        complaint_id = envelope.complaint_id
+        if not complaint_id:
+            return True
+        if service == "routing" and kind in CUSTODY_EVENTS:
+            self._custody(complaint_id, envelope, kind, at)
+        if kind in VIEW_EVENTS:
+            self._complaint(complaint_id, envelope, at)
+        return True
+
+    def _complaint(self, complaint_id: str, envelope: events_pb2.Envelope, at: datetime) -> None:
+        state = self.states.get(complaint_id)
+        if state is None:
+            state = self.states[complaint_id] = empty_state(complaint_id)
+        else:
+            if state["last_occurred_at"] != at:
+                # The version valid until now ends here (events at one instant make one version:
+                # the state after the last of them, so the same instant keeps it open).
+                version = dict(state)
+                version["valid_from"] = state["last_occurred_at"]
+                version["valid_to"] = at
+                self.pending.add("complaint_versions", version)
+        apply(state, envelope, at)
+
+    def _custody(
+        self, complaint_id: str, envelope: events_pb2.Envelope, kind: str | None, at: datetime
+    ) -> None:
+        """`Projector._custody`, on the complaint's last segment kept in memory."""
+        last = self.custody.get(complaint_id)
+        holding = last if last is not None and last["until_at"] is None else None
+
+        def close(handed_to: str) -> None:
+            assert holding is not None
+            held = int((at - as_utc(holding["from_at"])).total_seconds())
+            holding["until_at"] = at
+            holding["held_seconds"] = max(held, 0)
+            holding["handed_to"] = handed_to
+
+        def open_(office: str, received_from: str) -> None:
+            if last is not None:
+                self.pending.add("custody", last)  # superseded: it cannot change any more
+            self.custody[complaint_id] = {
+                "complaint_id": complaint_id,
+                "seq": (last["seq"] if last is not None else 0) + 1,
+                "office_code": office,
+                "received_from": received_from,
+                "handed_to": "",
+                "from_at": at,
+                "until_at": None,
+                "held_seconds": None,
+            }
+
+        target = custody_target(envelope)
+        if target:
+            if holding is not None and holding["office_code"] == target:
+                return
+            if holding is not None:
+                close(target)
+            open_(target, last["office_code"] if last is not None else "")
+        elif kind == "case_closed" and holding is not None:
+            close("")
+        elif kind == "case_reopened" and holding is None and last is not None:
+            open_(last["office_code"], "")
+
+    def take(self) -> Batch:
+        """The rows that can no longer change, handed over for writing."""
+        batch, self.pending, self.buffered = self.pending, Batch(), 0
+        return batch
+
+    def finish(self) -> Batch:
+        """Everything still held in memory: current complaints, their open versions, the last
+        custody segments, office queues and tracking. The fold is spent afterwards."""
+        batch = self.take()
+        complaints = list(self.states.values())
+        batch.extend("complaints", complaints)
+        batch.extend(
+            "complaint_versions",
+            (
+                {**state, "valid_from": state["last_occurred_at"], "valid_to": None}
+                for state in complaints
+            ),
+        )
+        batch.extend("custody", self.custody.values())
+        batch.extend(
+            "office_queue",
+            (
+                {"office_code": office, "complaint_id": state["complaint_id"], "depth": depth}
+                for state in complaints
+                for depth, office in enumerate(ancestors(state["holding_office"]))
+            ),
+        )
+        batch.extend(
+            "tracking",
+            (
+                {"upstream": upstream, "position": position}
+                for upstream, position in self.positions.items()
+            ),
+        )
+        self.states, self.custody = {}, {}
+        return batch
+
+
+def write(engine: Engine, tables: TableSet, batch: Batch) -> None:
+    """Insert a batch in one transaction."""
+    with writer(engine).begin() as conn:
+        write_in(conn, tables, batch)
+
+
+def write_in(conn: Connection, tables: TableSet, batch: Batch) -> None:
+    """Bulk inserts: COPY on PostgreSQL, executemany of plain tuples on SQLite.
+
+    Values are what `insert()` would send: psycopg adapts Python values itself; on SQLite the
+    dialect's own bind processors convert them (memoised for datetimes, which a complaint's
+    versions repeat), so the stored values are identical to the projector's."""
+    memo: dict[datetime, Any] = {}
+    for name, rows in batch.rows.items():
+        if not rows:
+            continue
+        table: Table = tables.by_name(name)
+        names = [column.name for column in table.columns]
+        quoted = ", ".join(f'"{n}"' for n in names)
+        values = operator.itemgetter(*names)
+        if conn.dialect.name == "postgresql":
+            cursor = conn.connection.cursor()
+            try:
+                with cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
+                    for row in rows:
+                        copy.write_row(values(row))
+            finally:
+                cursor.close()
+            continue
+        placeholders = ", ".join("?" for _ in names)
+        cursor = conn.connection.cursor()
+        try:
+            cursor.executemany(
+                f'INSERT INTO "{table.name}" ({quoted}) VALUES ({placeholders})',
+                _sqlite_values(table, conn.dialect, rows, values, memo),
+            )
+        finally:
+            cursor.close()
+
+
+def _sqlite_values(
+    table: Table,
+    dialect: Dialect,
+    rows: list[Row],
+    values: Callable[[Row], tuple[Any, ...]],
+    memo: dict[datetime, Any],
+) -> list[Any]:
+    moments: list[int] = []
+    others: list[tuple[int, Callable[[Any], Any]]] = []
+    render: Callable[[Any], Any] | None = None
+    for index, column in enumerate(table.columns):
+        process = column.type.dialect_impl(dialect).bind_processor(dialect)
+        # pysqlite stores bools and bytes exactly as the Boolean and LargeBinary processors
+        # would hand them over (integers 0/1, BLOBs): no conversion needed.
+        if process is None or isinstance(column.type, (Boolean, LargeBinary)):
+            continue
+        if isinstance(column.type, DateTime):
+            moments.append(index)
+            render = process
+        else:
+            others.append((index, process))
+    if render is None and not others:
+        return [values(row) for row in rows]
+    converted: list[Any] = []
+    for row in rows:
+        record = list(values(row))
+        for index in moments:
+            moment = record[index]
+            if moment is None:
+                continue
+            text = memo.get(moment) if moment.tzinfo is UTC else None
+            if text is None:
+                assert render is not None
+                text = render(moment)
+                # Only UTC values are memoised: equal instants in other zones render differently.
+                if moment.tzinfo is UTC:
+                    memo[moment] = text
+            record[index] = text
+        for index, convert in others:
+            record[index] = convert(record[index])
+        converted.append(record)
+    return converted
+
+
+async def fold_stream(
+    engine: Engine,
+    tables: TableSet,
+    envelopes: AsyncIterator[events_pb2.Envelope],
+    progress: Progress | None = None,
+    expected: int = 0,
+    flush_events: int = FLUSH_EVENTS,
+) -> Folded:
+    """Fold a stream in history order into the (empty) `tables`. Writes run in a worker thread
+    while the stream is read further."""
+    fold = BulkFold()
+    writing: asyncio.Future[None] | None = None
+    try:
+        async for envelope in envelopes:
+            fold.add(envelope)
+            if fold.buffered >= flush_events:
+                if writing is not None:
+                    await writing
+                writing = asyncio.ensure_future(
+                    asyncio.to_thread(write, engine, tables, fold.take())
+                )
+                if progress is not None:
+                    progress(fold.projected, max(expected, fold.projected))
+        if writing is not None:
+            await writing
+            writing = None
+        folded = Folded(fold.projected, dict(fold.positions))
+        await asyncio.to_thread(write, engine, tables, fold.finish())
+        if progress is not None:
+            progress(folded.events, max(expected, folded.events))
+        return folded
+    finally:
+        if writing is not None and not writing.done():
+            writing.cancel()
+            with contextlib.suppress(BaseException):
+                await writing
