@@ -66,7 +66,7 @@ SIZES = {
     "reduced": Size(
         "reduced",
         rate=3.0,
-        before_seconds=3.0,
+        before_seconds=2.0,
         after_seconds=3.0,
         webhook_messages=12,
         converge_seconds=120.0,
@@ -116,6 +116,33 @@ def build_stack(
     for name, url in (store_urls or {}).items():
         service_env[name]["ADUAN_STORE_URL"] = url
     return LocalStack.on_free_ports(data_dir, service_env=service_env, log_format="text")
+
+
+@contextlib.contextmanager
+def started(
+    data_dir: Path,
+    provider: StandInProvider,
+    store_urls: Callable[[int], Mapping[str, str]] | None = None,
+    attempts: int = 3,
+) -> Iterator[LocalStack]:
+    """A running stack from build_stack. Ports are picked free but bound later, so another
+    process (even an outgoing connection's ephemeral port) can take one meanwhile: then the
+    whole stack is started again on fresh ports (and `store_urls(attempt)`, fresh stores)."""
+    for attempt in range(1, attempts + 1):
+        stores = store_urls(attempt) if store_urls is not None else None
+        stack = build_stack(data_dir / f"try{attempt}", provider, stores)
+        try:
+            stack.start(timeout=120)
+        except (RuntimeError, TimeoutError):
+            stack.stop()
+            if attempt == attempts:
+                raise
+            continue
+        break
+    try:
+        yield stack
+    finally:
+        stack.stop()
 
 
 def logs_hint(stack: LocalStack) -> str:

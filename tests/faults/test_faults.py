@@ -2,6 +2,7 @@
 stream of complaints, reassignments and responses, survives
 
 1. NATS SIGKILLed and restarted, twice;
+   and intake SIGKILLed with events committed but not yet published (NATS down meanwhile);
 2. each service SIGKILLed once and restarted;
 4. the JetStream stream deleted (the relays republish from the stores);
 5. the gateway delivering each inbound WhatsApp message up to three times, concurrently;
@@ -35,13 +36,13 @@ from faults.harness import (
     Filed,
     LoadRecord,
     Size,
-    build_stack,
     eventually,
     kantah_codes,
     load_running,
     logs_hint,
     post_webhook,
     size,
+    started,
     whatsapp_payload,
 )
 
@@ -72,8 +73,7 @@ def record() -> LoadRecord:
 def stack(
     tmp_path_factory: pytest.TempPathFactory, provider: StandInProvider
 ) -> Iterator[LocalStack]:
-    running = build_stack(tmp_path_factory.mktemp("faults") / "var", provider)
-    with running:
+    with started(tmp_path_factory.mktemp("faults"), provider) as running:
         yield running
 
 
@@ -101,6 +101,29 @@ def test_nats_killed_and_restarted_twice(
             stack.restart_nats(crash=True, down_seconds=2.0)
             time.sleep(sizing.after_seconds)
     assert len(record.filed) > before, "nothing was filed during the faults"
+    # Filing does not depend on NATS: no complaint was refused while it was down.
+    refused = {k: n for k, n in record.errors.items() if k[0] == "FileComplaint"}
+    assert not refused, f"filing failed while NATS was down: {refused}; {logs_hint(stack)}"
+    converged(stack, provider, record, sizing)
+
+
+def test_intake_killed_between_commit_and_publish(
+    stack: LocalStack, provider: StandInProvider, record: LoadRecord, sizing: Size
+) -> None:
+    """With NATS down the relay cannot publish, so what is filed meanwhile is committed but not
+    published when intake is SIGKILLed; after both restart, nothing is lost."""
+    assert stack.nats is not None
+    with load_running(stack, record, sizing.rate):
+        time.sleep(sizing.before_seconds)
+        stack.nats.kill()
+        filed_before = len(record.filed)
+        time.sleep(sizing.after_seconds)
+        assert len(record.filed) > filed_before, "nothing was filed while NATS was down"
+        stack.kill_service("intake")
+        stack.nats.start()
+        stack.start_service("intake")
+        stack.wait_serving(sizing.converge_seconds, names=("intake",))
+        time.sleep(sizing.after_seconds)
     converged(stack, provider, record, sizing)
 
 
