@@ -5,7 +5,10 @@ its own port (ADUAN_WEBHOOK_PORT, default 8081) as a worker of the ServiceRuntim
 - POST /webhook/whatsapp  messages, signed with X-Hub-Signature-256 (HMAC-SHA256 of the raw body
                           with the app secret): 401 on a missing or bad signature (nothing is
                           stored), 400 on malformed JSON, 200 with one result per message,
-                          500 when the store failed (the gateway retries; retries are harmless)
+                          500 when the store failed (the gateway retries; retries are harmless).
+                          A message that can never be stored (an id unusable as an idempotency
+                          key, an attachment over its limits) is answered "ignored" with the
+                          reason, storing nothing, so that the gateway does not retry it forever.
 - GET  /healthz           liveness of the webhook listener
 
 No access log: the challenge's query string carries the verify token.
@@ -19,12 +22,26 @@ import hashlib
 import hmac
 import json
 import logging
+import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aiohttp import web
 
-from aduan_intake.inbound import PayloadError, WhatsAppInbound, parse_payload
+from aduan.errors import ValidationError
+from aduan_intake.inbound import (
+    InboundMessage,
+    InboundOutcome,
+    PayloadError,
+    WhatsAppInbound,
+    parse_payload,
+)
+from aduan_intake.validation import (
+    MAX_MESSAGE_TEXT,
+    Violations,
+    check_attachments,
+    check_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +87,54 @@ def signature_for(body: bytes, app_secret: str) -> str:
     return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+def _same(given: str, expected: str) -> bool:
+    """Constant-time comparison of a caller's text; as bytes, because compare_digest refuses
+    non-ASCII strings (a header or query may carry anything)."""
+    return hmac.compare_digest(
+        given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
+
+
 def signature_valid(body: bytes, header: str, app_secret: str) -> bool:
-    return bool(header) and hmac.compare_digest(header.strip(), signature_for(body, app_secret))
+    return bool(header) and _same(header.strip(), signature_for(body, app_secret))
+
+
+def _clean(text: str) -> str:
+    """Text as the store can keep it: control characters (but line breaks and tabs) become
+    spaces, lone surrogates (only JSON escapes make them; they cannot be encoded) U+FFFD."""
+    if text.isprintable():
+        return text
+    kept = []
+    for c in text:
+        category = unicodedata.category(c)
+        if category == "Cs":
+            kept.append("\ufffd")
+        elif category == "Cc" and c not in "\n\r\t":
+            kept.append(" ")
+        else:
+            kept.append(c)
+    return "".join(kept)
+
+
+def storable(message: InboundMessage) -> InboundMessage | InboundOutcome:
+    """The message as intake can store it, or why it never can be (then nothing is stored)."""
+    violations = Violations()
+    if _clean(message.message_id) != message.message_id:
+        violations.add("id", "must not contain control characters")
+    else:
+        check_key(violations, message.message_id, "id")
+    attachments = [{k: _clean(v) for k, v in a.items()} for a in message.attachments]
+    check_attachments(violations, attachments)
+    if violations.items:
+        detail = "; ".join(f"{v.field}: {v.description}" for v in violations.items)
+        return InboundOutcome(message.message_id, "ignored", detail=f"not storable: {detail}")
+    return replace(
+        message,
+        # A hotline message is kept, not refused for its length: the longest text intake keeps.
+        text=_clean(message.text)[:MAX_MESSAGE_TEXT].strip(),
+        profile_name=_clean(message.profile_name),
+        attachments=attachments,
+    )
 
 
 def build_web_app(inbound: WhatsAppInbound, settings: WebhookSettings) -> web.Application:
@@ -79,7 +142,7 @@ def build_web_app(inbound: WhatsAppInbound, settings: WebhookSettings) -> web.Ap
         mode = request.query.get("hub.mode", "")
         token = request.query.get("hub.verify_token", "")
         challenge = request.query.get("hub.challenge", "")
-        if mode == "subscribe" and hmac.compare_digest(token, settings.verify_token) and challenge:
+        if mode == "subscribe" and _same(token, settings.verify_token) and challenge:
             return web.Response(text=challenge)
         return web.Response(status=403, text="verification failed")
 
@@ -92,14 +155,31 @@ def build_web_app(inbound: WhatsAppInbound, settings: WebhookSettings) -> web.Ap
             return web.json_response({"error": "invalid signature"}, status=401)
         try:
             messages = parse_payload(json.loads(body))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return web.json_response({"error": "malformed JSON"}, status=400)
         except PayloadError as error:
             return web.json_response({"error": str(error)}, status=400)
+        except (ValueError, RecursionError):
+            # Not UTF-8, not JSON, a number over Python's digit limit, nesting over the
+            # recursion limit: all malformed.
+            return web.json_response({"error": "malformed JSON"}, status=400)
         results = []
-        for message in messages:
+        for received in messages:
+            message = storable(received)
+            if isinstance(message, InboundOutcome):
+                log.warning(
+                    "inbound WhatsApp message cannot be stored; ignored",
+                    extra={"detail": message.detail},
+                )
+                results.append(message.as_dict())
+                continue
             try:
                 outcome = await asyncio.to_thread(inbound.handle, message)
+            except ValidationError as error:
+                # Retrying cannot help: the gateway gets a 200 with the reason.
+                log.warning(
+                    "inbound WhatsApp message refused",
+                    extra={"fields": [v.field for v in error.violations]},
+                )
+                outcome = InboundOutcome(message.message_id, "ignored", detail=str(error))
             except Exception:
                 log.exception(
                     "inbound WhatsApp message failed; the gateway will retry",

@@ -145,9 +145,13 @@ class NotificationServicer(notification_pb2_grpc.NotificationServicer):
             events_pb2.DELIVERY_CHANNEL_UNSPECIFIED,
             events_pb2.DELIVERY_CHANNEL_LOG,
         ):
-            channel = str(events_pb2.DeliveryChannel.Name(request.channel)).removeprefix(
-                "DELIVERY_CHANNEL_"
-            )
+            try:
+                name = events_pb2.DeliveryChannel.Name(request.channel)
+            except ValueError:
+                raise ValidationError(
+                    FieldViolation("channel", f"{request.channel} is not a delivery channel")
+                ) from None
+            channel = str(name).removeprefix("DELIVERY_CHANNEL_")
         rendered = self.app.catalog.preview(
             request.template, request.language or "id", channel, dict(request.variables)
         )

@@ -31,6 +31,7 @@ from aduan.auth import (
     policy,
 )
 from aduan.errors import FieldViolation, NotFoundError, PermissionDeniedError, ValidationError
+from aduan.settings import WRITE_SERVICES
 from aduan.v1 import common_pb2, query_pb2, query_pb2_grpc
 from aduan_query.history import as_utc, enum_name, is_overdue
 from aduan_query.offices import TRIAGE_OFFICE, ancestors
@@ -39,6 +40,9 @@ from aduan_query.rebuild import Rebuilder
 from aduan_query.views import ComplaintFilter, ComplaintQueries, ProgressWaiter, Row
 
 DEFAULT_CONSISTENCY_TIMEOUT = 5.0
+# Longest `filter.text` (characters): a search phrase, not a document (and SQLite refuses LIKE
+# patterns over 50,000 bytes).
+MAX_FILTER_TEXT = 200
 
 _READERS = access(OFFICER, SUPERVISOR, AUDITOR, ADMIN, office_scoped=True)
 
@@ -190,8 +194,33 @@ def audit_entry(row: Mapping[str, Any]) -> query_pb2.AuditEntry:
     )
 
 
-def _optional_time(message: Any, name: str) -> datetime | None:
-    return as_utc(getattr(message, name).ToDatetime()) if message.HasField(name) else None
+def _optional_time(message: Any, name: str, field_path: str = "") -> datetime | None:
+    """The Timestamp field `name` of `message` when set; INVALID_ARGUMENT (naming `field_path`)
+    when it is outside what a Timestamp may hold (years 1 to 9999, nanos below a second)."""
+    if not message.HasField(name):
+        return None
+    try:
+        return as_utc(getattr(message, name).ToDatetime())
+    except (ValueError, OverflowError):
+        raise ValidationError(
+            FieldViolation(field_path or name, "is not a valid timestamp")
+        ) from None
+
+
+def _enum_names(enum: Any, values: Any, prefix: str, field_path: str) -> tuple[str, ...]:
+    """The names of the set enum values (UNSPECIFIED dropped); INVALID_ARGUMENT for a value this
+    schema does not define (a newer client's, or garbage)."""
+    names = set()
+    for value in set(values):
+        if value == 0:
+            continue
+        try:
+            names.add(enum_name(enum, value, prefix))
+        except ValueError:
+            raise ValidationError(
+                FieldViolation(field_path, f"{value} is not a known value")
+            ) from None
+    return tuple(sorted(names))
 
 
 def complaint_filter(message: query_pb2.ComplaintFilter) -> ComplaintFilter:
@@ -199,31 +228,37 @@ def complaint_filter(message: query_pb2.ComplaintFilter) -> ComplaintFilter:
     office = message.office_code.strip().upper()
     if office and len(ancestors(office)) == 0:
         violations.append(FieldViolation("filter.office_code", "is not an office code"))
-    start = _optional_time(message.filed, "start") if message.HasField("filed") else None
-    end = _optional_time(message.filed, "end") if message.HasField("filed") else None
+    start = (
+        _optional_time(message.filed, "start", "filter.filed.start")
+        if message.HasField("filed")
+        else None
+    )
+    end = (
+        _optional_time(message.filed, "end", "filter.filed.end")
+        if message.HasField("filed")
+        else None
+    )
     if start is not None and end is not None and end <= start:
         violations.append(FieldViolation("filter.filed", "end must be after start"))
+    if len(message.text.strip()) > MAX_FILTER_TEXT:
+        violations.append(
+            FieldViolation("filter.text", f"must be at most {MAX_FILTER_TEXT} characters")
+        )
     if violations:
         raise ValidationError(violations)
+    statuses = _enum_names(
+        common_pb2.ComplaintStatus, message.statuses, "COMPLAINT_STATUS_", "filter.statuses"
+    )
+    categories = _enum_names(
+        common_pb2.Category, message.categories, "CATEGORY_", "filter.categories"
+    )
     return ComplaintFilter(
         office_code=office,
         include_descendants=message.include_descendants,
         province_code=message.province_code.strip(),
         regency_code=message.regency_code.strip(),
-        statuses=tuple(
-            sorted(
-                enum_name(common_pb2.ComplaintStatus, s, "COMPLAINT_STATUS_")
-                for s in set(message.statuses)
-                if s != common_pb2.COMPLAINT_STATUS_UNSPECIFIED
-            )
-        ),
-        categories=tuple(
-            sorted(
-                enum_name(common_pb2.Category, c, "CATEGORY_")
-                for c in set(message.categories)
-                if c != common_pb2.CATEGORY_UNSPECIFIED
-            )
-        ),
+        statuses=statuses,
+        categories=categories,
         overdue_only=message.overdue_only,
         filed_from=start,
         filed_until=end,
@@ -247,12 +282,25 @@ class QueryServicer(query_pb2_grpc.QueryServicer):
     async def _consistent(self, consistency: query_pb2.Consistency) -> None:
         minimum: dict[str, int] = {}
         for item in consistency.min_positions:
+            # A position of a service this query service does not follow could never be reached.
+            if item.service not in WRITE_SERVICES:
+                raise ValidationError(
+                    FieldViolation(
+                        "consistency.min_positions.service",
+                        f"must be one of {', '.join(WRITE_SERVICES)}",
+                    )
+                )
             minimum[item.service] = max(minimum.get(item.service, 0), item.position)
-        timeout = (
-            consistency.timeout.ToTimedelta().total_seconds()
-            if consistency.HasField("timeout")
-            else DEFAULT_CONSISTENCY_TIMEOUT
-        )
+        timeout = DEFAULT_CONSISTENCY_TIMEOUT
+        if consistency.HasField("timeout"):
+            try:
+                timeout = consistency.timeout.ToTimedelta().total_seconds()
+            except (ValueError, OverflowError):
+                timeout = -1.0
+            if timeout < 0:
+                raise ValidationError(
+                    FieldViolation("consistency.timeout", "must be a duration of zero or more")
+                )
         await self.waiter.wait_for(minimum, timeout)
 
     def _moment(self, request: Any) -> datetime | None:
@@ -362,8 +410,16 @@ class QueryServicer(query_pb2_grpc.QueryServicer):
     async def GetStats(  # noqa: N802 - gRPC method name
         self, request: query_pb2.GetStatsRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> query_pb2.GetStatsResponse:
-        start = _optional_time(request.period, "start") if request.HasField("period") else None
-        end = _optional_time(request.period, "end") if request.HasField("period") else None
+        start = (
+            _optional_time(request.period, "start", "period.start")
+            if request.HasField("period")
+            else None
+        )
+        end = (
+            _optional_time(request.period, "end", "period.end")
+            if request.HasField("period")
+            else None
+        )
         office = request.office_code.strip().upper()
         if office and not ancestors(office):
             raise ValidationError(FieldViolation("office_code", "is not an office code"))
