@@ -205,3 +205,99 @@ async def test_reconcile_fetches_what_the_broker_never_delivered() -> None:
     assert await subject.reconcile() == 2
     assert processor.processed == ["intake:1", "intake:2", "intake:3"]
     assert subject.stats.upstream_lag("intake") == 0
+
+
+# -- a fetched batch ------------------------------------------------------------------------------
+
+
+class BatchProcessor(RecordingProcessor):
+    """Writes a batch all or nothing, as a processor with one transaction per batch does."""
+
+    def __init__(self, fail_batches: int = 0) -> None:
+        super().__init__()
+        self.batches: list[list[str]] = []
+        self.fail_batches = fail_batches
+
+    def process_batch(self, envelopes: list[events_pb2.Envelope]) -> int:
+        if self.fail_batches:
+            self.fail_batches -= 1
+            raise ConnectionError("database unavailable")
+        before = (list(self.processed), dict(self.positions))
+        done = 0
+        try:
+            for e in envelopes:
+                if e.position <= self.positions.get(e.service, 0):
+                    continue
+                if e.previous_position > self.positions.get(e.service, 0):
+                    raise RuntimeError(f"gap before {e.event_id}")
+                self.process(e)
+                done += 1
+        except Exception:
+            self.processed, self.positions = before
+            raise
+        self.batches.append([e.event_id for e in envelopes])
+        return done
+
+
+async def test_a_batch_goes_to_the_processor_in_one_call_and_every_message_is_acked() -> None:
+    processor = BatchProcessor()
+    subject = consumer(processor)
+    messages = [FakeMsg(envelope(p).SerializeToString()) for p in (1, 2, 3)]
+
+    await subject.handle_batch(messages)  # type: ignore[arg-type]
+
+    assert processor.batches == [["intake:1", "intake:2", "intake:3"]]
+    assert [m.outcome for m in messages] == ["ack"] * 3
+    assert subject.stats.processed == 3
+
+
+async def test_a_batch_with_redeliveries_skips_them_by_the_tracking_record() -> None:
+    processor = BatchProcessor()
+    subject = consumer(processor)
+    await subject.handle_batch([FakeMsg(envelope(1).SerializeToString())])  # type: ignore[list-item]
+
+    again = [FakeMsg(envelope(p).SerializeToString()) for p in (1, 2)]
+    await subject.handle_batch(again)  # type: ignore[arg-type]
+
+    assert processor.processed == ["intake:1", "intake:2"]
+    assert [m.outcome for m in again] == ["ack", "ack"]
+    assert subject.stats.duplicates == 1
+
+
+async def test_a_gap_inside_a_batch_is_repaired_in_order() -> None:
+    history = [envelope(p) for p in range(1, 7)]
+    processor = BatchProcessor()
+    subject = consumer(processor, history)
+    # Events 3 and 4 were lost on the way.
+    messages = [FakeMsg(history[p - 1].SerializeToString()) for p in (1, 2, 5, 6)]
+
+    await subject.handle_batch(messages)  # type: ignore[arg-type]
+
+    assert processor.processed == [f"intake:{p}" for p in range(1, 7)]
+    assert subject.stats.repaired == 2
+    assert [m.outcome for m in messages] == ["ack"] * 4
+
+
+async def test_a_failed_batch_is_processed_message_by_message() -> None:
+    processor = BatchProcessor(fail_batches=1)
+    subject = consumer(processor)
+    poison = FakeMsg(b"\xff\xffnot a protobuf")
+    messages = [FakeMsg(envelope(1).SerializeToString()), poison]
+    messages.append(FakeMsg(envelope(2).SerializeToString()))
+
+    await subject.handle_batch(messages)  # type: ignore[arg-type]
+
+    assert processor.processed == ["intake:1", "intake:2"]
+    assert [m.outcome for m in messages] == ["ack", "term", "ack"]
+
+
+async def test_without_process_batch_each_envelope_is_processed_in_order() -> None:
+    processor = RecordingProcessor()
+    subject = consumer(processor)
+    messages = [FakeMsg(envelope(p).SerializeToString()) for p in (1, 1, 2)]
+
+    await subject.handle_batch(messages)  # type: ignore[arg-type]
+
+    assert processor.processed == ["intake:1", "intake:2"]
+    assert [m.outcome for m in messages] == ["ack"] * 3
+    assert subject.stats.duplicates == 1

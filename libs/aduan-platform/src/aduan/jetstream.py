@@ -24,7 +24,7 @@ from aduan.leader import Leadership
 from aduan.outbox import OutboundMessage, StreamResetError
 from aduan.settings import ServiceSettings
 from aduan.store import DuplicateEventError
-from aduan.telemetry import continued_span, meter
+from aduan.telemetry import continued_span, meter, record_span_error, start_continued_span
 from aduan.v1 import events_pb2
 
 log = logging.getLogger(__name__)
@@ -154,6 +154,15 @@ class EnvelopeProcessor(Protocol):
         transaction. Raise DuplicateEventError when the tracking record already exists."""
 
 
+class BatchEnvelopeProcessor(EnvelopeProcessor, Protocol):
+    """A processor that can also write the effects of many envelopes in one transaction."""
+
+    def process_batch(self, envelopes: Sequence[events_pb2.Envelope]) -> int:
+        """Process `envelopes` (in order) in one transaction, skipping those already tracked;
+        return how many were processed. On any error nothing is written and the consumer
+        processes the envelopes one by one instead (where gaps are repaired first)."""
+
+
 GapFiller = Callable[[str, int, int], Awaitable[list[events_pb2.Envelope]]]
 """(upstream service, after position, up to position inclusive) -> envelopes read from its EventLog."""
 
@@ -179,6 +188,17 @@ class TrackedConsumer:
     Per message: decode -> skip if already tracked -> repair a gap from the EventLog -> process
     -> ack. Undecodable messages go to `aduan.deadletter.<durable>` and are terminated, never
     redelivered forever. Transient failures are nak'ed with a delay and retried.
+
+    The hot path works on what one fetch returned: the envelopes that follow on from the
+    positions already processed go to the processor in one worker-thread call (one transaction
+    when it has `process_batch`) and are acked after it returned. An envelope that reveals a gap,
+    and every envelope of a batch that failed, take the per-message path above. Duplicates are
+    recognised by the processor's tracking records (DuplicateEventError), never by memory alone.
+
+    Fetching: an idle consumer waits for one message (returned the moment it arrives); while
+    messages keep coming it takes whatever is available, waiting at most `busy_fetch_seconds`.
+    (A multi-message fetch that finds nothing waits for a full batch or its whole timeout, which
+    would hold the first event of a quiet period back for up to a second.)
     """
 
     def __init__(
@@ -189,12 +209,14 @@ class TrackedConsumer:
         upstreams: Sequence[str],
         processor: EnvelopeProcessor,
         gap_filler: GapFiller | None = None,
-        batch_size: int = 64,
+        batch_size: int = 256,
         ack_wait_seconds: float = 30.0,
         dropped: Callable[[events_pb2.Envelope], bool] | None = None,
         head_reader: Callable[[str], Awaitable[int]] | None = None,
         reconcile_seconds: float = 5.0,
         leadership: Leadership | None = None,
+        idle_fetch_seconds: float = 1.0,
+        busy_fetch_seconds: float = 0.005,
     ) -> None:
         self.link = link
         self.durable = durable
@@ -202,6 +224,8 @@ class TrackedConsumer:
         self.processor = processor
         self.gap_filler = gap_filler
         self.batch_size = batch_size
+        self.idle_fetch_seconds = idle_fetch_seconds
+        self.busy_fetch_seconds = busy_fetch_seconds
         self.ack_wait_seconds = ack_wait_seconds
         # Test hook: drop selected messages on the way (acked but not processed), to prove that
         # the EventLog repairs what NATS loses.
@@ -216,6 +240,10 @@ class TrackedConsumer:
         self._stopping = asyncio.Event()
         self._last_reconciled = 0.0
         self._heads_read_at = 0.0
+        # Per upstream: the position the envelopes handed to the processor follow on from. Only
+        # used to tell a gap (then the per-message path reads the tracking record); forgotten
+        # whenever a batch fails or the subscription or leadership changes.
+        self._following: dict[str, int] = {}
 
     @property
     def dead_letter_subject(self) -> str:
@@ -254,25 +282,35 @@ class TrackedConsumer:
 
     async def run(self) -> None:
         subscription: JetStreamContext.PullSubscription | None = None
+        idle = True
         try:
             while not self._stopping.is_set():
                 if not self.leadership.is_leader:
                     # Only the leader consumes; a follower waits (re-checking now and then for stop).
+                    self._following.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self.leadership.wait_until_leader(), timeout=1.0)
                     continue
                 try:
                     if subscription is None:
+                        self._following.clear()
                         subscription = await self._subscribe()
                     try:
-                        messages = await subscription.fetch(self.batch_size, timeout=1.0)
+                        if idle:
+                            messages = await subscription.fetch(1, timeout=self.idle_fetch_seconds)
+                        else:
+                            messages = await subscription.fetch(
+                                self.batch_size, timeout=self.busy_fetch_seconds
+                            )
                     except NatsTimeoutError:
-                        self.stats.pending = 0
-                        await self.refresh_heads_when_due()
-                        await self.reconcile_when_due()
+                        if idle:
+                            self.stats.pending = 0
+                            await self.refresh_heads_when_due()
+                            await self.reconcile_when_due()
+                        idle = True
                         continue
-                    for message in messages:
-                        await self.handle(message)
+                    idle = False
+                    await self.handle_batch(messages)
                     self.stats.pending = _pending_after(messages[-1]) if messages else 0
                     await self.refresh_heads_when_due()
                 except asyncio.CancelledError:
@@ -283,6 +321,7 @@ class TrackedConsumer:
                         extra={"consumer": self.durable, "error": repr(error)},
                     )
                     subscription = None
+                    idle = True
                     await asyncio.sleep(1.0)
         finally:
             # An open pull subscription makes the connection's drain wait for its timeout.
@@ -344,6 +383,119 @@ class TrackedConsumer:
             )
         return repaired
 
+    async def handle_batch(self, messages: Sequence[Msg]) -> None:
+        """Process fetched messages in order: runs that follow on from the processed positions
+        in one worker-thread call, the rest one by one (see the class docstring)."""
+        run: list[tuple[Msg, events_pb2.Envelope]] = []
+        for message in messages:
+            try:
+                envelope = decode_envelope(message.data)
+            except PoisonMessageError as error:
+                await self._dead_letter(message, str(error))
+                continue
+            if self.dropped is not None and self.dropped(envelope):
+                await message.ack()
+                continue
+            following = self._following.get(envelope.service)
+            if following is None:
+                following = await asyncio.to_thread(self.processor.last_position, envelope.service)
+            if envelope.previous_position > following:
+                # A gap, or events processed elsewhere meanwhile: the per-message path reads the
+                # tracking record and repairs from the EventLog.
+                await self._process_run(run)
+                run = []
+                self._following.pop(envelope.service, None)
+                await self.handle(message)
+                continue
+            run.append((message, envelope))
+            self._following[envelope.service] = max(following, envelope.position)
+        await self._process_run(run)
+
+    async def _process_run(self, run: Sequence[tuple[Msg, events_pb2.Envelope]]) -> None:
+        if not run:
+            return
+        try:
+            await asyncio.to_thread(
+                self._process_envelopes, [envelope for _, envelope in run], [m for m, _ in run]
+            )
+        except Exception as error:
+            log.info(
+                "batch failed; processing its messages one by one",
+                extra={"consumer": self.durable, "count": len(run), "error": repr(error)},
+            )
+            self._following.clear()
+            for message, _ in run:
+                await self.handle(message)
+            return
+        for message, _ in run:
+            await message.ack()
+
+    def _process_envelopes(
+        self, envelopes: Sequence[events_pb2.Envelope], messages: Sequence[Msg]
+    ) -> None:
+        """In a worker thread: the whole run in one transaction when the processor can, else
+        each envelope in its own, under its own span (so that reactions continue the trace)."""
+        process_batch = getattr(self.processor, "process_batch", None)
+        if process_batch is None:
+            for envelope, message in zip(envelopes, messages, strict=True):
+                with self._span(envelope, message):
+                    try:
+                        self.processor.process(envelope)
+                    except DuplicateEventError:
+                        self.stats.duplicates += 1
+                        continue
+                self._processed(envelope)
+            return
+        headers = [message.headers or {} for message in messages]
+        spans = [
+            start_continued_span(
+                f"process {envelope.event_type}",
+                h.get("traceparent", envelope.traceparent),
+                h.get("tracestate", envelope.tracestate),
+                kind=SpanKind.CONSUMER,
+                attributes={
+                    "messaging.consumer.group.name": self.durable,
+                    "aduan.event_id": envelope.event_id,
+                },
+            )
+            for envelope, h in zip(envelopes, headers, strict=True)
+        ]
+        try:
+            processed = process_batch(envelopes)
+        except Exception as error:
+            for span in spans:
+                record_span_error(span, error)
+            raise
+        finally:
+            for span in spans:
+                span.end()
+        self.stats.duplicates += len(envelopes) - processed
+        for envelope in envelopes:
+            self._processed(envelope, count=False)
+        self.stats.processed += processed
+
+    def _span(
+        self, envelope: events_pb2.Envelope, message: Msg
+    ) -> contextlib.AbstractContextManager[Any]:
+        headers = message.headers or {}
+        return continued_span(
+            f"process {envelope.event_type}",
+            headers.get("traceparent", envelope.traceparent),
+            headers.get("tracestate", envelope.tracestate),
+            kind=SpanKind.CONSUMER,
+            **{
+                "messaging.consumer.group.name": self.durable,
+                "aduan.event_id": envelope.event_id,
+            },
+        )
+
+    def _processed(self, envelope: events_pb2.Envelope, *, count: bool = True) -> None:
+        if count:
+            self.stats.processed += 1
+        self.stats.positions[envelope.service] = max(
+            envelope.position, self.stats.positions.get(envelope.service, 0)
+        )
+
     async def handle(self, message: Msg) -> None:
         try:
             envelope = decode_envelope(message.data)
@@ -353,18 +505,8 @@ class TrackedConsumer:
         if self.dropped is not None and self.dropped(envelope):
             await message.ack()
             return
-        headers = message.headers or {}
         try:
-            with continued_span(
-                f"process {envelope.event_type}",
-                headers.get("traceparent", envelope.traceparent),
-                headers.get("tracestate", envelope.tracestate),
-                kind=SpanKind.CONSUMER,
-                **{
-                    "messaging.consumer.group.name": self.durable,
-                    "aduan.event_id": envelope.event_id,
-                },
-            ):
+            with self._span(envelope, message):
                 await self.process_in_order(envelope)
         except PoisonMessageError as error:
             await self._dead_letter(message, str(error))
@@ -584,6 +726,7 @@ class LinkPublisher:
 
 
 __all__ = [
+    "BatchEnvelopeProcessor",
     "DuplicateEventError",
     "EnvelopeProcessor",
     "JetStreamPublisher",

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from eventsourcing.persistence import Notification
 from opentelemetry.metrics import Meter, Observation
 from opentelemetry.trace import Span, SpanKind
 
@@ -168,12 +169,8 @@ class OutboxRelay:
                 await verify_stream()
             except StreamResetError:
                 self._restart_replay()
-        recorded = await asyncio.to_thread(
-            self.app.tracked_position, AduanApplication.OUTBOX_TRACKING_NAME
-        )
-        position = recorded if self._replay_after is None else self._replay_after
-        notifications = await asyncio.to_thread(
-            self.app.read_notifications, position, self.batch_size
+        recorded, position, notifications = await asyncio.to_thread(
+            self._next_batch, self._replay_after
         )
         self.stats.position = recorded
         self.stats.head = max(self.stats.head, notifications[-1].id if notifications else position)
@@ -238,6 +235,13 @@ class OutboxRelay:
         self.stats.published += len(messages)
         self.stats.batches += 1
         return len(notifications)
+
+    def _next_batch(self, replay_after: int | None) -> tuple[int, int, Sequence[Notification]]:
+        """In one worker-thread call: the saved position, the position to read after (earlier
+        while replaying) and the notifications after that."""
+        recorded = self.app.tracked_position(AduanApplication.OUTBOX_TRACKING_NAME)
+        position = recorded if replay_after is None else replay_after
+        return recorded, position, self.app.read_notifications(position, self.batch_size)
 
     async def flush(self, within_seconds: float = 10.0) -> bool:
         """Publish everything stored so far (used at shutdown); False when it could not."""

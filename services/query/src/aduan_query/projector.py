@@ -115,6 +115,19 @@ class _Statements:
             )
             .order_by(audit.c.occurred_at, audit.c.service, audit.c.position)
         )
+        custody = t.custody
+        same_case = custody.c.complaint_id == bindparam("_id")
+        self.last_custody = select(custody).where(same_case).order_by(custody.c.seq.desc()).limit(1)
+        self.close_custody = (
+            update(custody)
+            .where(same_case, custody.c.seq == bindparam("_seq"))
+            .values(
+                until_at=bindparam("until_at"),
+                held_seconds=bindparam("held_seconds"),
+                handed_to=bindparam("handed_to"),
+            )
+        )
+        self.insert_custody = insert(custody)
         self.insert_checkpoint = insert(t.checkpoints)
         self.delete_queue = delete(t.queue).where(t.queue.c.complaint_id == bindparam("_id"))
         self.insert_queue = insert(t.queue)
@@ -180,27 +193,47 @@ class Projector:
         self._notify({envelope.service: envelope.position}, [change] if change else [])
 
     def process_batch(self, envelopes: Iterable[events_pb2.Envelope]) -> int:
-        """Project many envelopes in one transaction, skipping those already tracked (rebuilds
-        and catch-up). Returns how many were projected."""
+        """Project many envelopes in one transaction, skipping those already tracked (the live
+        consumer's batches, rebuilds and catch-up). Returns how many were projected.
+
+        Each upstream's tracking row is read (locked) once, when the batch first meets that
+        upstream, and written once at the end: within the transaction nobody else moves it."""
         progress: dict[str, int] = {}
         changes: list[ComplaintChange] = []
+        stored: dict[str, int | None] = {}  # as read: None when the upstream has no row yet
         projected = 0
         with self._writer.begin() as conn:
             for envelope in envelopes:
+                service = envelope.service
+                if service not in stored:
+                    stored[service] = self._tracked(conn, service)
                 try:
-                    change = self._process(conn, envelope)
+                    self._check_follows(envelope, progress.get(service, stored[service]))
                 except DuplicateEventError:
                     continue
+                change = self.apply(conn, envelope)
                 projected += 1
-                progress[envelope.service] = envelope.position
+                progress[service] = envelope.position
                 if change is not None:
                     changes.append(change)
+            for service, position in progress.items():
+                self._save_tracked(conn, service, stored[service], position)
         self._notify(progress, changes)
         return projected
 
     def _process(self, conn: Connection, envelope: events_pb2.Envelope) -> ComplaintChange | None:
-        sql = self._sql
-        current = conn.execute(sql.tracked, {"_upstream": envelope.service}).scalar()
+        current = self._tracked(conn, envelope.service)
+        self._check_follows(envelope, current)
+        change = self.apply(conn, envelope)
+        self._save_tracked(conn, envelope.service, current, envelope.position)
+        return change
+
+    def _tracked(self, conn: Connection, upstream: str) -> int | None:
+        value = conn.execute(self._sql.tracked, {"_upstream": upstream}).scalar()
+        return None if value is None else int(value)
+
+    @staticmethod
+    def _check_follows(envelope: events_pb2.Envelope, current: int | None) -> None:
         if current is not None and envelope.position <= current:
             raise DuplicateEventError(envelope.event_id)
         if envelope.previous_position > (current or 0):
@@ -208,16 +241,15 @@ class Projector:
                 f"{envelope.event_id} follows position {envelope.previous_position}, "
                 f"but {envelope.service} is projected up to {current or 0}"
             )
-        change = self.apply(conn, envelope)
+
+    def _save_tracked(
+        self, conn: Connection, upstream: str, current: int | None, position: int
+    ) -> None:
+        sql = self._sql
         conn.execute(
             sql.insert_tracking if current is None else sql.update_tracking,
-            {
-                "upstream": envelope.service,
-                "position": envelope.position,
-                "_upstream": envelope.service,
-            },
+            {"upstream": upstream, "position": position, "_upstream": upstream},
         )
-        return change
 
     # -- projections --------------------------------------------------------------------------
     def apply(self, conn: Connection, envelope: events_pb2.Envelope) -> ComplaintChange | None:
@@ -318,14 +350,9 @@ class Projector:
                 )
 
     def _custody(self, conn: Connection, envelope: events_pb2.Envelope) -> None:
-        custody = self.tables.custody
+        sql = self._sql
         complaint_id = envelope.complaint_id
-        mine = custody.c.complaint_id == complaint_id
-        last = (
-            conn.execute(select(custody).where(mine).order_by(custody.c.seq.desc()).limit(1))
-            .mappings()
-            .first()
-        )
+        last = conn.execute(sql.last_custody, {"_id": complaint_id}).mappings().first()
         holding = last if last is not None and last["until_at"] is None else None
         at = stamp(envelope.occurred_at)
 
@@ -333,23 +360,29 @@ class Projector:
             assert holding is not None
             held = int((at - as_utc(holding["from_at"])).total_seconds())
             conn.execute(
-                update(custody)
-                .where(mine, custody.c.seq == holding["seq"])
-                .values(until_at=at, held_seconds=max(held, 0), handed_to=handed_to)
+                sql.close_custody,
+                {
+                    "_id": complaint_id,
+                    "_seq": holding["seq"],
+                    "until_at": at,
+                    "held_seconds": max(held, 0),
+                    "handed_to": handed_to,
+                },
             )
 
         def open_(office: str, received_from: str) -> None:
             conn.execute(
-                insert(custody).values(
-                    complaint_id=complaint_id,
-                    seq=(last["seq"] if last is not None else 0) + 1,
-                    office_code=office,
-                    received_from=received_from,
-                    handed_to="",
-                    from_at=at,
-                    until_at=None,
-                    held_seconds=None,
-                )
+                sql.insert_custody,
+                {
+                    "complaint_id": complaint_id,
+                    "seq": (last["seq"] if last is not None else 0) + 1,
+                    "office_code": office,
+                    "received_from": received_from,
+                    "handed_to": "",
+                    "from_at": at,
+                    "until_at": None,
+                    "held_seconds": None,
+                },
             )
 
         target = custody_target(envelope)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from datetime import UTC, datetime
 
 import grpc
 
@@ -31,6 +32,9 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
     config = RoutingConfig.from_extra(settings.extra)
     auth = ServiceAuth.from_settings(settings)
     app = RoutingApplication(env=store_env(settings.store_url, SERVICE), policy=config.policy)
+    # The holiday tables load on first use (about a second of imports): at start, not while the
+    # first filed complaint waits to be routed.
+    config.policy.sla.accept_due(datetime.now(UTC))
     backbone = WriteBackbone(settings, app, translator(config.policy.registry))
     reader = ServiceEventLogReader({"intake": settings.peers["intake"]}, settings, auth)
     consumer = TrackedConsumer(
