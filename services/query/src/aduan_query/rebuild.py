@@ -27,7 +27,7 @@ from sqlalchemy import Connection, Engine, Table, inspect, select
 from sqlalchemy.schema import CreateTable
 
 from aduan.v1 import events_pb2
-from aduan_query.fold import fold_stream
+from aduan_query.fold import Folded, fold_stream
 from aduan_query.history import as_utc
 from aduan_query.projector import Projector
 from aduan_query.readmodels import (
@@ -168,19 +168,10 @@ class Rebuilder:
         async with self._running:
             started = time.monotonic()
             heads = await self.heads()
-            await asyncio.to_thread(prepare, self.engine, REBUILD)
-            # The fresh tables are ours alone until the swap: fold in memory, write in bulk.
-            folded = await fold_stream(
-                self.engine,
-                REBUILD,
-                merged(self.source, self.services),
-                progress,
-                sum(heads.values()),
+            folded = await load(
+                self.engine, merged(self.source, self.services), progress, sum(heads.values())
             )
-            events = folded.events
-            await asyncio.to_thread(build_indexes, self.engine, REBUILD)
-            await asyncio.to_thread(swap, self.engine, REBUILD)
-            events += await self.catch_up()
+            events = folded.events + await self.catch_up()
             positions = await asyncio.to_thread(self.live.positions)
             return RebuildResult(events, time.monotonic() - started, positions)
 
@@ -193,6 +184,22 @@ class Rebuilder:
                 self.live, aiter(self.source.read(service, after=after)), None, 0, self.batch_size
             )
         return done
+
+
+async def load(
+    engine: Engine,
+    envelopes: AsyncIterator[events_pb2.Envelope],
+    progress: Progress | None = None,
+    expected: int = 0,
+) -> Folded:
+    """Replace the live tables by the projection of `envelopes` (a whole history, in history
+    order): fill a fresh table set, then swap it in."""
+    await asyncio.to_thread(prepare, engine, REBUILD)
+    # The fresh tables are ours alone until the swap: fold in memory, write in bulk.
+    folded = await fold_stream(engine, REBUILD, envelopes, progress, expected)
+    await asyncio.to_thread(build_indexes, engine, REBUILD)
+    await asyncio.to_thread(swap, engine, REBUILD)
+    return folded
 
 
 def prepare(engine: Engine, tables: TableSet) -> None:

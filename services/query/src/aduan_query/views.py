@@ -18,10 +18,12 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Engine,
     Select,
     Table,
     and_,
+    exists,
     func,
     or_,
     select,
@@ -34,6 +36,8 @@ from aduan_query.readmodels import LIVE, TableSet
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
+# An office with at least this many complaints at or below it is "dense" (see `_filtered`).
+DENSE_QUEUE = 2000
 
 Row = dict[str, Any]
 Clock = Callable[[], datetime]
@@ -208,7 +212,26 @@ class ComplaintQueries:
         )
 
     # -- lists ----------------------------------------------------------------------------------
-    def _filtered(self, spec: ComplaintFilter, as_of: datetime | None) -> tuple[Table, Select[Any]]:
+    def _dense(self, conn: Connection, office_code: str) -> bool:
+        """Whether at least `DENSE_QUEUE` complaints sit at or below the office (counted no
+        further than that, on the queue's primary key)."""
+        queue = self.tables.queue
+        below = (
+            select(queue.c.complaint_id)
+            .where(queue.c.office_code == office_code)
+            .limit(DENSE_QUEUE)
+            .subquery()
+        )
+        return (
+            int(conn.execute(select(func.count()).select_from(below)).scalar_one()) >= DENSE_QUEUE
+        )
+
+    def _filtered(
+        self, spec: ComplaintFilter, as_of: datetime | None, dense: bool = False
+    ) -> tuple[Table, Select[Any]]:
+        """The query for a filter. `dense`: the office's queue (with its descendants) is large,
+        so walking the complaints in page order and probing the queue finds a page quickly;
+        otherwise the queue's complaints are fetched and sorted (few, by definition)."""
         table = self.tables.complaints if as_of is None else self.tables.versions
         c = table.c
         conditions: list[ColumnElement[bool]] = []
@@ -219,11 +242,23 @@ class ComplaintQueries:
                 conditions.append(c.holding_office == spec.office_code)
             elif as_of is None:
                 queue = self.tables.queue
-                conditions.append(
-                    c.complaint_id.in_(
-                        select(queue.c.complaint_id).where(queue.c.office_code == spec.office_code)
+                if dense:
+                    conditions.append(
+                        exists()
+                        .where(
+                            queue.c.office_code == spec.office_code,
+                            queue.c.complaint_id == c.complaint_id,
+                        )
+                        .correlate(table)
                     )
-                )
+                else:
+                    conditions.append(
+                        c.complaint_id.in_(
+                            select(queue.c.complaint_id).where(
+                                queue.c.office_code == spec.office_code
+                            )
+                        )
+                    )
             else:
                 conditions.append(c.office_chain.contains(f"|{spec.office_code}|", autoescape=True))
         if spec.province_code:
@@ -258,17 +293,37 @@ class ComplaintQueries:
         as_of = as_utc(as_of) if as_of is not None else None
         limit = page_size(size)
         fingerprint = spec.fingerprint(as_of)
-        table, query = self._filtered(spec, as_of)
+        with self.engine.connect() as conn:
+            dense = (
+                spec.include_descendants
+                and bool(spec.office_code)
+                and as_of is None
+                and self._dense(conn, spec.office_code)
+            )
+            return self._page(conn, spec, limit, token, as_of, fingerprint, dense)
+
+    def _page(
+        self,
+        conn: Connection,
+        spec: ComplaintFilter,
+        limit: int,
+        token: str,
+        as_of: datetime | None,
+        fingerprint: str,
+        dense: bool,
+    ) -> Page:
+        table, query = self._filtered(spec, as_of, dense)
         c = table.c
         if token:
             filed_text, last_id = _decode_token(token, fingerprint)
             filed = datetime.fromisoformat(filed_text)
             query = query.where(
-                or_(c.filed_at > filed, and_(c.filed_at == filed, c.complaint_id > last_id))
+                # The first term is implied by the second; it lets the index range start there.
+                c.filed_at >= filed,
+                or_(c.filed_at > filed, and_(c.filed_at == filed, c.complaint_id > last_id)),
             )
         query = query.order_by(c.filed_at, c.complaint_id).limit(limit + 1)
-        with self.engine.connect() as conn:
-            rows = [dict(r) for r in conn.execute(query).mappings()]
+        rows = [dict(r) for r in conn.execute(query).mappings()]
         next_token = ""
         if len(rows) > limit:
             rows = rows[:limit]
