@@ -58,3 +58,4 @@ clean:
 bench: sync ## Run the benchmarks; results in bench/results/*.json
 	$(RUN) python bench/b2_end_to_end.py
 	$(RUN) python bench/b3_rebuild.py
+	$(RUN) python bench/b4_scale.py
