@@ -56,6 +56,7 @@ clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
 
 bench: sync ## Run the benchmarks; results in bench/results/*.json
+	$(RUN) python bench/b1_intake.py
 	$(RUN) python bench/b2_end_to_end.py
 	$(RUN) python bench/b3_rebuild.py
 	$(RUN) python bench/b4_scale.py

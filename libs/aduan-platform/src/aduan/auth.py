@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import hashlib
 import json
 import logging
 import threading
@@ -171,6 +172,15 @@ class TokenVerifier:
         self.jwks_client = jwks_client
         self.issuer = issuer
         self.audience = audience
+        # Tokens verified recently (by SHA-256 of the token): a gateway sends the same token on
+        # every call, and checking its signature again costs more than the rest of a small
+        # call. An entry answers only before the token's expiry and for VERIFIED_TTL_SECONDS at
+        # most (so a key withdrawn from the JWKS stops being honoured soon after).
+        self._verified: dict[bytes, tuple[Principal, float]] = {}
+        self._verified_lock = threading.Lock()
+
+    VERIFIED_TTL_SECONDS = 60.0
+    VERIFIED_MAX = 4096
 
     @property
     def blocking(self) -> bool:
@@ -198,6 +208,21 @@ class TokenVerifier:
         raise jwt.InvalidKeyError(f"no key {kid!r} in the JWKS")
 
     def verify(self, token: str) -> Principal:
+        digest = hashlib.sha256(token.encode()).digest()
+        now = time.time()
+        with self._verified_lock:
+            cached = self._verified.get(digest)
+        if cached is not None and now < cached[1]:
+            return cached[0]
+        principal, expires = self._verify(token)
+        with self._verified_lock:
+            if len(self._verified) >= self.VERIFIED_MAX:
+                self._verified.clear()
+            self._verified[digest] = (principal, min(expires, now + self.VERIFIED_TTL_SECONDS))
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
+        """The principal and the token's expiry (epoch seconds)."""
         try:
             key, algorithms = self._key(token)
             claims = jwt.decode(
@@ -222,7 +247,8 @@ class TokenVerifier:
         office = claims.get("office", "")
         if not isinstance(office, str):
             raise UnauthenticatedError("invalid token: office must be a string")
-        return Principal(sub=str(claims["sub"]), roles=frozenset(roles), office=office.upper())
+        principal = Principal(sub=str(claims["sub"]), roles=frozenset(roles), office=office.upper())
+        return principal, float(claims["exp"])
 
 
 class TokenSigner:

@@ -30,9 +30,12 @@ from eventsourcing.persistence import (
 from aduan.chain import ChainingMapper
 
 Listener = Callable[[int], None]
-# Extra writes run on the cursor of the transaction that inserts the events (see save_with).
+# Extra writes run on the cursor of the transaction that inserts the events (see save_with):
+# before the events, and after them with the events' notification ids.
 JointWrites = Callable[[Any], None]
+LaterWrites = Callable[[Any, Sequence[StoredEvent], Sequence[int]], None]
 _JOINT_WRITES = "aduan_joint_writes"
+_LATER_WRITES = "aduan_later_writes"
 
 
 class DuplicateEventError(Exception):
@@ -117,15 +120,28 @@ class AduanApplication(Application[Any]):
         self.claims = UniqueClaims(self.factory.aggregate_recorder(purpose="claims"))
         self.joint_writes = _install_joint_writes(self.recorder)
 
-    def save_with(self, *objs: Any, writes: JointWrites) -> list[Recording[Any]]:
-        """`save(*objs)`, with `writes(cursor)` run in the same database transaction before the
-        events are inserted (side tables, claims: all committed together or not at all).
+    def save_with(
+        self, *objs: Any, writes: JointWrites, later: LaterWrites | None = None
+    ) -> list[Recording[Any]]:
+        """`save(*aggregates)`, with `writes(cursor)` run in the same database transaction before the
+        events are inserted, and `later(cursor, stored_events, notification_ids)` after them (side tables,
+        claims: all committed together or not at all).
 
         Only for SQL stores (`joint_writes`). On PostgreSQL the cursor is in pipeline mode:
         statements' errors (a unique violation) surface as IntegrityError from this call."""
         if not self.joint_writes:
             raise TypeError("this store cannot write side tables in the events' transaction")
-        return self.save(*objs, **{_JOINT_WRITES: writes})
+        # As Application.save, but for aggregates only: its runtime protocol checks cost more
+        # than the rest of saving a small aggregate, twice per object.
+        processing_event: ProcessingEvent[Any] = ProcessingEvent()
+        for aggregate in objs:
+            processing_event.events.extend(aggregate.collect_events())
+            processing_event.aggregates[aggregate.id] = aggregate
+        processing_event.saved_kwargs.update({_JOINT_WRITES: writes, _LATER_WRITES: later})
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        return recordings
 
     def construct_recorder(self) -> ProcessRecorder:
         return self.factory.process_recorder()
@@ -244,13 +260,30 @@ def _install_joint_writes(recorder: Any) -> bool:
     if original is None or datastore is None or getattr(datastore, "enable_db_functions", False):
         return False
 
+    fetch_ids = getattr(recorder, "_fetch_ids_after_insert_events", None)
+
     def _insert_events(cursor: Any, stored_events: Any, **kwargs: Any) -> Any:
         writes: JointWrites | None = kwargs.get(_JOINT_WRITES)
         if writes is not None:
             writes(cursor)
-        return original(cursor, stored_events, **kwargs)
+        ids = original(cursor, stored_events, **kwargs)
+        later: LaterWrites | None = kwargs.get(_LATER_WRITES)
+        if later is not None and fetch_ids is None:  # SQLite: the ids are known here
+            later(cursor, stored_events, ids)
+        return ids
+
+    def _fetch_ids_after_insert_events(cursor: Any, stored_events: Any, **kwargs: Any) -> Any:
+        # PostgreSQL learns the ids after the insert, still inside its transaction.
+        assert fetch_ids is not None
+        ids = fetch_ids(cursor, stored_events, **kwargs)
+        later: LaterWrites | None = kwargs.get(_LATER_WRITES)
+        if later is not None:
+            later(cursor, stored_events, ids)
+        return ids
 
     recorder._insert_events = _insert_events
+    if fetch_ids is not None:
+        recorder._fetch_ids_after_insert_events = _fetch_ids_after_insert_events
     return True
 
 
@@ -311,17 +344,6 @@ class UniqueClaims:
             recorder._insert_stored_events(cursor, stored)
         else:  # SQLite
             recorder._insert_events(cursor, stored)
-
-    def claim_all(self, namespace: str, items: Sequence[tuple[str, str]]) -> None:
-        """Claims every (key, value) in one transaction; when some key is held already, claims
-        them one by one (first writer wins, as `claim`)."""
-        if not items:
-            return
-        try:
-            self.recorder.insert_events([self._stored(namespace, k, v) for k, v in items])
-        except IntegrityError:
-            for key, value in items:
-                self.claim(namespace, key, value)
 
     def get(self, namespace: str, key: str) -> str | None:
         found = self.recorder.select_events(self._id(namespace, key), limit=1)

@@ -3,7 +3,6 @@ and keeps the reporter's identity sealed. Pure domain: no transport."""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -186,9 +185,9 @@ class IntakeApplication(AduanApplication):
         self, filings: Sequence[tuple[ValidFiling, CommandContext]]
     ) -> list[FilingResult | Exception]:
         """Group commit: files validated complaints together, every new one (its complaint
-        events, ticket claim and sealed reporter rows) in one transaction, then their positions
-        in one more. Answers as `file_valid` would for each, in order; a filing's failure is its
-        own result and never fails the others.
+        events, ticket claim, sealed reporter rows and filed position) in one transaction.
+        Answers as `file_valid` would for each, in order; a filing's failure is its own result
+        and never fails the others.
 
         A repeated idempotency key gets the answer of its first filing (created=False), also
         within the group. When the group's transaction fails (e.g. a concurrent duplicate from
@@ -297,18 +296,21 @@ class IntakeApplication(AduanApplication):
                 cursor, TICKETS, [(f.ticket, str(f.complaint.id)) for f in fresh]
             )
 
-        recordings = self.save_with(*(f.complaint for f in fresh), writes=writes)
-        # Committed: from here on nothing may fail the group (it would be filed again).
+        def later(cursor: Any, stored: Sequence[Any], notification_ids: Sequence[int]) -> None:
+            position = {e.originator_id: p for e, p in zip(stored, notification_ids, strict=True)}
+            self.claims.write_claims(
+                cursor,
+                FILED_POSITIONS,
+                [(str(f.complaint.id), str(position[f.complaint.id])) for f in fresh],
+            )
+
+        recordings = self.save_with(*(f.complaint for f in fresh), writes=writes, later=later)
         last: dict[uuid.UUID, int] = {}
         for recording in recordings:
             last[recording.domain_event.originator_id] = recording.notification.id
-        positions = [(f, last[f.complaint.id]) for f in fresh]
-        for filing, position in positions:
-            results[filing.index] = FilingResult(filing.complaint.id, filing.ticket, True, position)
-        with contextlib.suppress(Exception):
-            # Best effort, as in file_valid: a repeat reads the head while it is missing.
-            self.claims.claim_all(
-                FILED_POSITIONS, [(str(f.complaint.id), str(p)) for f, p in positions]
+        for filing in fresh:
+            results[filing.index] = FilingResult(
+                filing.complaint.id, filing.ticket, True, last[filing.complaint.id]
             )
 
     def _repeated_filing(self, existing: Complaint) -> FilingResult:

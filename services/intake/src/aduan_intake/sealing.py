@@ -18,7 +18,7 @@ import hmac
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -124,7 +124,8 @@ class MasterKey:
 
 def seal_identity(identity: Identity, data_key: bytes, reporter_id: str) -> bytes:
     nonce = os.urandom(NONCE_BYTES)
-    plaintext = json.dumps(asdict(identity), ensure_ascii=False).encode()
+    # The fields in declaration order, as asdict() gives them, without its recursive copying.
+    plaintext = json.dumps(dict(vars(identity)), ensure_ascii=False).encode()
     ciphertext = AESGCM(data_key).encrypt(nonce, plaintext, _identity_aad(reporter_id))
     return bytes([SEALED_FORMAT]) + nonce + ciphertext
 
