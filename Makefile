@@ -10,7 +10,7 @@ PROTO_DIR := protos
 GEN_DIR := libs/aduan-platform/src
 PROTOS := $(wildcard $(PROTO_DIR)/aduan/v1/*.proto)
 
-.PHONY: help uv sync up test lint fmt protos protos-check unit integration e2e bench clean
+.PHONY: help uv sync up test lint fmt protos protos-check unit integration e2e faults bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ integration: sync
 
 e2e: sync
 	$(RUN) pytest tests/e2e
+
+faults: sync ## The fault suite at full size (more load, longer faults; about 20 minutes)
+	ADUAN_FAULTS_SIZE=full $(RUN) pytest -m faults --timeout 1800 -v -s
 
 lint: sync ## ruff and mypy
 	$(RUN) ruff check .
