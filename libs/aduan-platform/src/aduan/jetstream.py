@@ -194,11 +194,6 @@ class TrackedConsumer:
     when it has `process_batch`) and are acked after it returned. An envelope that reveals a gap,
     and every envelope of a batch that failed, take the per-message path above. Duplicates are
     recognised by the processor's tracking records (DuplicateEventError), never by memory alone.
-
-    Fetching: an idle consumer waits for one message (returned the moment it arrives); while
-    messages keep coming it takes whatever is available, waiting at most `busy_fetch_seconds`.
-    (A multi-message fetch that finds nothing waits for a full batch or its whole timeout, which
-    would hold the first event of a quiet period back for up to a second.)
     """
 
     def __init__(
@@ -215,8 +210,6 @@ class TrackedConsumer:
         head_reader: Callable[[str], Awaitable[int]] | None = None,
         reconcile_seconds: float = 5.0,
         leadership: Leadership | None = None,
-        idle_fetch_seconds: float = 1.0,
-        busy_fetch_seconds: float = 0.005,
     ) -> None:
         self.link = link
         self.durable = durable
@@ -224,8 +217,6 @@ class TrackedConsumer:
         self.processor = processor
         self.gap_filler = gap_filler
         self.batch_size = batch_size
-        self.idle_fetch_seconds = idle_fetch_seconds
-        self.busy_fetch_seconds = busy_fetch_seconds
         self.ack_wait_seconds = ack_wait_seconds
         # Test hook: drop selected messages on the way (acked but not processed), to prove that
         # the EventLog repairs what NATS loses.
@@ -282,7 +273,6 @@ class TrackedConsumer:
 
     async def run(self) -> None:
         subscription: JetStreamContext.PullSubscription | None = None
-        idle = True
         try:
             while not self._stopping.is_set():
                 if not self.leadership.is_leader:
@@ -296,20 +286,13 @@ class TrackedConsumer:
                         self._following.clear()
                         subscription = await self._subscribe()
                     try:
-                        if idle:
-                            messages = await subscription.fetch(1, timeout=self.idle_fetch_seconds)
-                        else:
-                            messages = await subscription.fetch(
-                                self.batch_size, timeout=self.busy_fetch_seconds
-                            )
+                        # Returns what is available at once, else the first messages to arrive.
+                        messages = await subscription.fetch(self.batch_size, timeout=1.0)
                     except NatsTimeoutError:
-                        if idle:
-                            self.stats.pending = 0
-                            await self.refresh_heads_when_due()
-                            await self.reconcile_when_due()
-                        idle = True
+                        self.stats.pending = 0
+                        await self.refresh_heads_when_due()
+                        await self.reconcile_when_due()
                         continue
-                    idle = False
                     await self.handle_batch(messages)
                     self.stats.pending = _pending_after(messages[-1]) if messages else 0
                     await self.refresh_heads_when_due()
@@ -321,7 +304,6 @@ class TrackedConsumer:
                         extra={"consumer": self.durable, "error": repr(error)},
                     )
                     subscription = None
-                    idle = True
                     await asyncio.sleep(1.0)
         finally:
             # An open pull subscription makes the connection's drain wait for its timeout.
