@@ -382,6 +382,8 @@ def measure_store(store: str, args: argparse.Namespace, echo: tuple[str, int]) -
         "intake_with_consumers_running": loaded,
         "filed_accepted": filed,
         "visible_in_query": projected,
+        # Memory is read once the query service shows every filing, or after --drain seconds.
+        "drained": projected >= filed,
     }
 
 
