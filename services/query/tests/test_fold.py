@@ -98,3 +98,38 @@ def test_the_fold_skips_what_it_projected_and_refuses_gaps() -> None:
         fold.add(third)
     assert fold.add(second)
     assert fold.positions == {"routing": 2}
+
+
+async def test_folding_in_a_child_process_gives_the_same_tables(tmp_path: Path) -> None:
+    history, _ = scenario(60, seed=5)
+    in_process = await fold_into(tmp_path, "here.sqlite", history)
+    child = make_engine(f"sqlite:///{tmp_path / 'child.sqlite'}")
+    migrate(child)
+    progress: list[tuple[int, int]] = []
+    folded = await fold_stream(
+        child,
+        LIVE,
+        stream(history.in_history_order()),
+        lambda done, expected: progress.append((done, expected)),
+        flush_events=300,
+        worker=True,
+    )
+    assert folded.events == sum(len(log) for log in history.logs.values())
+    assert folded.positions == {s: len(log) for s, log in history.logs.items() if log}
+    assert progress[-1] == (folded.events, folded.events)
+    with in_process.connect() as mine, child.connect() as theirs:
+        counts, differences = compare(mine, theirs, left_name="in process", right_name="child")
+    assert differences == []
+    assert counts["complaints"] == 60
+    in_process.dispose()
+    child.dispose()
+
+
+async def test_a_gap_found_in_the_child_process_is_reported_as_a_gap(tmp_path: Path) -> None:
+    history, _ = lifecycle()
+    routing = history.logs["routing"]
+    engine = make_engine(f"sqlite:///{tmp_path / 'child.sqlite'}")
+    migrate(engine)
+    with pytest.raises(PositionGapError):
+        await fold_stream(engine, LIVE, stream([routing[0], routing[2]]), worker=True)
+    engine.dispose()

@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import operator
+import struct
+import sys
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -297,9 +300,19 @@ async def fold_stream(
     progress: Progress | None = None,
     expected: int = 0,
     flush_events: int = FLUSH_EVENTS,
+    worker: bool | None = None,
 ) -> Folded:
     """Fold a stream in history order into the (empty) `tables`. Writes run in a worker thread
-    while the stream is read further."""
+    while the stream is read further.
+
+    `worker`: fold and write in a child process, so that reading the stream (gRPC, protobuf)
+    and folding (pure Python) use a core each instead of sharing one interpreter lock. By
+    default for long streams (`expected` >= `WORKER_MIN_EVENTS`) into a database file or server;
+    starting the child costs about a second, which short streams would not win back."""
+    if worker is None:
+        worker = expected >= WORKER_MIN_EVENTS and _shareable(engine)
+    if worker:
+        return await _fold_in_child(engine, tables, envelopes, progress, expected, flush_events)
     fold = BulkFold()
     writing: asyncio.Future[None] | None = None
     try:
@@ -326,3 +339,149 @@ async def fold_stream(
             writing.cancel()
             with contextlib.suppress(BaseException):
                 await writing
+
+
+# -- folding in a child process ---------------------------------------------------------------
+
+WORKER_MIN_EVENTS = 20_000
+# Envelopes per write to the child; bytes that may wait for it (it starts, about a second,
+# while the stream is already being read).
+CHUNK = 2_000
+PIPE_BUFFER = 256 * 1024 * 1024
+_FRAME = struct.Struct("<I")
+
+
+class FoldWorkerError(RuntimeError):
+    """The child process folding a stream failed."""
+
+
+def _shareable(engine: Engine) -> bool:
+    """A database another process can open (not an in-memory SQLite database)."""
+    database = engine.url.database or ""
+    return engine.dialect.name != "sqlite" or database not in {"", ":memory:"}
+
+
+async def _fold_in_child(
+    engine: Engine,
+    tables: TableSet,
+    envelopes: AsyncIterator[events_pb2.Envelope],
+    progress: Progress | None,
+    expected: int,
+    flush_events: int,
+) -> Folded:
+    """`python -m aduan_query.fold` reads length-prefixed envelopes on stdin (after a header
+    with the database URL, which stays out of the process list) and answers on stdout."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "aduan_query.fold",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert child.stdin is not None
+    assert child.stdout is not None
+    child.stdin.transport.set_write_buffer_limits(high=PIPE_BUFFER)
+    header = json.dumps(
+        {
+            "url": engine.url.render_as_string(hide_password=False),
+            "prefix": tables.prefix,
+            "flush_events": flush_events,
+        }
+    ).encode()
+    sent = 0
+    try:
+        out = bytearray(_FRAME.pack(len(header)) + header)
+        try:
+            async for envelope in envelopes:
+                data = envelope.SerializeToString()
+                out += _FRAME.pack(len(data))
+                out += data
+                sent += 1
+                if sent % CHUNK == 0:
+                    child.stdin.write(bytes(out))
+                    out.clear()
+                    await child.stdin.drain()
+                    if progress is not None:
+                        progress(sent, max(expected, sent))
+            child.stdin.write(bytes(out))
+            await child.stdin.drain()
+            child.stdin.close()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the child ended early: its answer (or its exit status) says why
+        answer = await child.stdout.read()
+        status = await child.wait()
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            child.kill()
+        await child.wait()
+        raise
+    try:
+        reply = json.loads(answer)
+    except ValueError:
+        raise FoldWorkerError(f"the fold process exited with status {status}") from None
+    if "gap" in reply:
+        raise PositionGapError(reply["gap"])
+    if "error" in reply:
+        raise FoldWorkerError(reply["error"])
+    folded = Folded(int(reply["events"]), {k: int(v) for k, v in reply["positions"].items()})
+    if progress is not None:
+        progress(folded.events, max(expected, folded.events))
+    return folded
+
+
+def _child_main() -> None:
+    """The child: fold what arrives, write in a thread of its own, answer with the outcome.
+    After a failure it keeps reading to the end, so that the parent never blocks on the pipe."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    from aduan_query.readmodels import make_engine, table_set
+
+    source = sys.stdin.buffer
+
+    def frame() -> bytes | None:
+        head = source.read(_FRAME.size)
+        if len(head) < _FRAME.size:
+            return None
+        (size,) = _FRAME.unpack(head)
+        return source.read(size)
+
+    settings = json.loads(frame() or b"{}")
+    engine = make_engine(settings["url"])
+    tables = table_set(settings["prefix"])
+    flush_events = int(settings["flush_events"])
+    fold = BulkFold()
+    reply: dict[str, Any] | None = None
+    writer_thread = ThreadPoolExecutor(1)
+    writing: Future[None] | None = None
+    try:
+        while (data := frame()) is not None:
+            if reply is not None:
+                continue
+            try:
+                fold.add(events_pb2.Envelope.FromString(data))
+                if fold.buffered >= flush_events:
+                    if writing is not None:
+                        writing.result()
+                    writing = writer_thread.submit(write, engine, tables, fold.take())
+            except PositionGapError as error:
+                reply = {"gap": str(error)}
+            except Exception as error:
+                reply = {"error": f"{type(error).__name__}: {error}"}
+        if reply is None:
+            try:
+                if writing is not None:
+                    writing.result()
+                positions = dict(fold.positions)
+                write(engine, tables, fold.finish())
+                reply = {"events": fold.projected, "positions": positions}
+            except Exception as error:
+                reply = {"error": f"{type(error).__name__}: {error}"}
+    finally:
+        writer_thread.shutdown(wait=True)
+        engine.dispose()
+    sys.stdout.write(json.dumps(reply))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    _child_main()
