@@ -16,7 +16,7 @@ from aduan.settings import ALL_SERVICES
 from aduan.stack import LocalStack
 from aduan_notification.testing import StandInProvider
 
-pytestmark = [pytest.mark.faults, pytest.mark.e2e, pytest.mark.postgres]
+pytestmark = [pytest.mark.faults, pytest.mark.e2e]
 
 REASON = unavailable_reason()
 
