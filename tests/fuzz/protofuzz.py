@@ -4,18 +4,21 @@ Every scalar type (boundary values included), enums with values the schema does 
 nested messages to a bounded depth, repeated fields, maps, oneofs (at most one member set),
 empty, huge, unicode and hostile strings. `known` strings (identifiers that exist in the store
 under test, office codes, template names) are mixed in so that requests also reach the code
-behind the "not found" checks.
+behind the "not found" checks, and `hints` (field name -> strategy of plausible values) make
+most values of a field so named plausible, so that requests also get past validation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from google.protobuf import message_factory
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 from hypothesis import strategies as st
+
+Hints = Mapping[str, st.SearchStrategy[Any]]
 
 MAX_DEPTH = 3
 MAX_REPEATED = 3
@@ -136,9 +139,22 @@ def _is_map(field: FieldDescriptor) -> bool:
     )
 
 
+def value_of(field: FieldDescriptor, known: Sequence[str], hints: Hints) -> st.SearchStrategy[Any]:
+    generic = scalar(field, known)
+    hint = hints.get(field.name)
+    if hint is None and field.type == FieldDescriptor.TYPE_ENUM:
+        defined = [value.number for value in field.enum_type.values if value.number]
+        hint = st.sampled_from(defined) if defined else None
+    return generic if hint is None else st.one_of(hint, hint, hint, generic)
+
+
 @st.composite
 def messages(
-    draw: st.DrawFn, descriptor: Descriptor, known: Sequence[str] = (), depth: int = 0
+    draw: st.DrawFn,
+    descriptor: Descriptor,
+    known: Sequence[str] = (),
+    depth: int = 0,
+    hints: Hints | None = None,
 ) -> Message:
     """One message of `descriptor`; each field present or not, oneofs with at most one member."""
     special = _well_known(descriptor)
@@ -155,46 +171,62 @@ def messages(
         oneof = field.containing_oneof
         if oneof is not None and chosen_in_oneof.get(oneof.name) is not field:
             continue
-        if oneof is None and not draw(st.booleans()):
+        # A field with plausible values is mostly present (requests mostly name their resource).
+        likely = field.name in (hints or {}) or field.type == FieldDescriptor.TYPE_ENUM
+        if oneof is None and draw(st.integers(0, 4 if likely else 1)) == 0:
             continue
-        _set(draw, message, field, known, depth)
+        _set(draw, message, field, known, depth, hints or {})
     return message
 
 
 def _set(
-    draw: st.DrawFn, message: Message, field: FieldDescriptor, known: Sequence[str], depth: int
+    draw: st.DrawFn,
+    message: Message,
+    field: FieldDescriptor,
+    known: Sequence[str],
+    depth: int,
+    hints: Hints,
 ) -> None:
     name = field.name
     if _is_map(field):
         key_field = field.message_type.fields_by_name["key"]
         value_field = field.message_type.fields_by_name["value"]
-        keys = draw(st.lists(scalar(key_field, known), max_size=MAX_REPEATED, unique=True))
+        # Keys hinted as "<map field>.key" (e.g. a template's variable names).
+        key_hint = hints.get(f"{name}.key")
+        key_values = scalar(key_field, known)
+        if key_hint is not None:
+            key_values = st.one_of(key_hint, key_hint, key_values)
+        keys = draw(st.lists(key_values, max_size=MAX_REPEATED, unique=True))
         target = getattr(message, name)
         for key in keys:
             if value_field.type == FieldDescriptor.TYPE_MESSAGE:
-                target[key].CopyFrom(draw(messages(value_field.message_type, known, depth + 1)))
+                target[key].CopyFrom(
+                    draw(messages(value_field.message_type, known, depth + 1, hints))
+                )
             else:
-                target[key] = draw(scalar(value_field, known))
+                target[key] = draw(value_of(value_field, known, hints))
         return
     if field.is_repeated:
         if field.type == FieldDescriptor.TYPE_MESSAGE:
             items = draw(
-                st.lists(messages(field.message_type, known, depth + 1), max_size=MAX_REPEATED)
+                st.lists(
+                    messages(field.message_type, known, depth + 1, hints), max_size=MAX_REPEATED
+                )
             )
             target = getattr(message, name)
             for item in items:
                 target.add().CopyFrom(item)
         else:
             getattr(message, name).extend(
-                draw(st.lists(scalar(field, known), max_size=MAX_REPEATED))
+                draw(st.lists(value_of(field, known, hints), max_size=MAX_REPEATED))
             )
         return
     if field.type == FieldDescriptor.TYPE_MESSAGE:
         sub = getattr(message, name)
         sub.SetInParent()
-        sub.MergeFrom(draw(messages(field.message_type, known, depth + 1)))
+        sub.MergeFrom(draw(messages(field.message_type, known, depth + 1, hints)))
         return
-    setattr(message, name, draw(scalar(field, known)))
+    setattr(message, name, draw(value_of(field, known, hints)))
 
 
 def string_fields(descriptor: Descriptor, prefix: str = "", depth: int = 0) -> list[str]:

@@ -17,11 +17,15 @@ Requests bigger than the server's maximum message size (`ADUAN_MAX_MESSAGE_BYTES
 default) are refused by gRPC itself with RESOURCE_EXHAUSTED; a field over its domain limit
 (e.g. a 1 MB description) gets INVALID_ARGUMENT.
 
-Runs with 25 examples per RPC in `make test`. For a long run:
+Runs with 25 examples per RPC in `make test` (a quarter of that for the megabyte-sized
+requests), about two minutes on a quiet two-core machine. For a long run, set the examples per
+test (per RPC, and per webhook test):
 
-    ADUAN_FUZZ_EXAMPLES=2000 uv run --frozen pytest tests/fuzz -p no:randomly
+    ADUAN_FUZZ_EXAMPLES=1000 uv run --frozen pytest tests/fuzz -x
 
-(add `--hypothesis-seed=N` to replay a seed; a failure prints its `@reproduce_failure` blob).
+Add `--hypothesis-seed=N` to repeat a run; a failure prints the shrunk request and a
+`@reproduce_failure(...)` decorator that replays it. No example database is written (the tree
+is shared), so a failure found in a long run is kept by copying that decorator or a test.
 """
 
 from __future__ import annotations
@@ -30,12 +34,14 @@ import grpc
 import pytest
 from fuzz.calls import (
     FUZZ,
+    FUZZ_HUGE,
     POLICY,
     RPC_IDS,
     RPCS,
     Caller,
     callers,
     checked_call,
+    hints,
     path,
     request_class,
 )
@@ -65,9 +71,10 @@ def test_generated_requests_are_answered_without_internal_errors(
     fuzz_stack: FuzzStack, method: MethodDescriptor
 ) -> None:
     known = sorted(fuzz_stack.known.strings)
+    plausible = hints(fuzz_stack.known)
 
     @FUZZ
-    @given(request=messages(method.input_type, known), caller=callers(method))
+    @given(request=messages(method.input_type, known, hints=plausible), caller=callers(method))
     def check(request: Message, caller: Caller) -> None:
         checked_call(fuzz_stack, method, request, caller)
 
@@ -148,10 +155,11 @@ def test_every_string_field_over_its_limit_is_refused(
     if not fields:
         pytest.skip(f"{path(method)} has no string field")
     known = sorted(fuzz_stack.known.strings)
+    plausible = hints(fuzz_stack.known)
 
-    @FUZZ
+    @FUZZ_HUGE
     @given(
-        request=messages(method.input_type, known),
+        request=messages(method.input_type, known, hints=plausible),
         caller=callers(method),
         field=st.sampled_from(fields),
         character=st.sampled_from(["x", "é"]),

@@ -163,7 +163,9 @@ def bodies(draw: st.DrawFn) -> bytes:
 
 
 # Any header value an HTTP client can send (no line breaks; beyond Latin-1 as UTF-8 bytes).
-header_text = st.text(st.characters(blacklist_characters="\r\n"), max_size=60)
+header_text = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"), max_size=60
+)
 
 
 @st.composite

@@ -46,6 +46,8 @@ def bootstrap(service: str) -> ServiceSettings:
 
 
 def server_options(settings: ServiceSettings) -> list[tuple[str, Any]]:
+    """Options of every service's gRPC server; the message limit is stated explicitly (it happens
+    to equal gRPC's default receive limit, but the send limit would otherwise be unbounded)."""
     return [
         ("grpc.max_receive_message_length", settings.max_message_bytes),
         ("grpc.max_send_message_length", settings.max_message_bytes),

@@ -140,6 +140,10 @@ class ServiceSettings:
     log_level: str = "INFO"
     log_format: str = "json"
     reflection: bool = True
+    # Largest gRPC message a server receives or sends (ADUAN_MAX_MESSAGE_BYTES, at least 1024):
+    # gRPC itself refuses a bigger request with RESOURCE_EXHAUSTED before any handler runs. The
+    # domain's field limits (e.g. 5,000 characters of description) are far below it and answer
+    # INVALID_ARGUMENT. tests/fuzz checks both.
     max_message_bytes: int = 4 * 1024 * 1024
     # Prometheus endpoint; 0 disables it.
     metrics_port: int = 0
