@@ -7,7 +7,7 @@ category, then accepted, escalated, answered, resolved, closed with the probabil
 about a million events) is replicated with fresh complaint ids, tickets and positions, each copy
 shifted 20 days later, until the requested number of complaints exists. The read models are loaded
 through the rebuild path (`rebuild.load`: the bulk fold that tests hold equal to live projection),
-into SQLite. (`testing.scenario()` histories are richer, about twelve events a complaint; B3 and
+into SQLite (folded in a child process, as long rebuilds are). (`testing.scenario()` histories are richer, about twelve events a complaint; B3 and
 the rebuild tests use those.)
 
 Measured over gRPC against `QueryServicer` served in-process with the platform's authentication and
@@ -255,7 +255,7 @@ async def run(complaints: int, calls: int, seed: int) -> dict[str, object]:
                 await asyncio.sleep(0)
 
         started = time.perf_counter()
-        folded = await load(engine, history())
+        folded = await load(engine, history(), worker=True)
         load_seconds = time.perf_counter() - started
         assert folded.events == events, (folded.events, events)
 

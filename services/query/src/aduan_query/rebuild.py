@@ -191,12 +191,13 @@ async def load(
     envelopes: AsyncIterator[events_pb2.Envelope],
     progress: Progress | None = None,
     expected: int = 0,
+    worker: bool | None = None,
 ) -> Folded:
     """Replace the live tables by the projection of `envelopes` (a whole history, in history
-    order): fill a fresh table set, then swap it in."""
+    order): fill a fresh table set, then swap it in. `worker`: see `fold.fold_stream`."""
     await asyncio.to_thread(prepare, engine, REBUILD)
     # The fresh tables are ours alone until the swap: fold in memory, write in bulk.
-    folded = await fold_stream(engine, REBUILD, envelopes, progress, expected)
+    folded = await fold_stream(engine, REBUILD, envelopes, progress, expected, worker=worker)
     await asyncio.to_thread(build_indexes, engine, REBUILD)
     await asyncio.to_thread(swap, engine, REBUILD)
     return folded
