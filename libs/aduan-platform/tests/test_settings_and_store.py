@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+from notes_service import NotesApplication
 
 from aduan.settings import ServiceSettings, SettingsError
 from aduan.store import UniqueClaims, store_env
@@ -57,6 +59,39 @@ def test_store_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert store_env("memory://", "intake") == {"PERSISTENCE_MODULE": "eventsourcing.popo"}
     with pytest.raises(ValueError, match="unsupported store URL"):
         store_env("mysql://db/x", "intake")
+
+
+def _synchronous_modes(app: NotesApplication) -> set[int]:
+    """PRAGMA synchronous of every connection the store's pool holds or hands out."""
+    pool: Any = app.recorder.datastore.pool  # type: ignore[attr-defined]
+    connections = [pool.get_connection() for _ in range(3)]
+    try:
+        return {c._sqlite_conn.execute("PRAGMA synchronous;").fetchone()[0] for c in connections}
+    finally:
+        for connection in connections:
+            pool.put_connection(connection)
+
+
+def test_sqlite_commits_skip_the_fsync_unless_asked(tmp_path: Path) -> None:
+    # WAL with synchronous=NORMAL (1): nothing lost when a process dies, no fsync per commit.
+    default = NotesApplication(env=store_env(f"sqlite:///{tmp_path}/a.sqlite", "notes"))
+    default.write("first")
+    assert _synchronous_modes(default) == {1}
+    full = NotesApplication(
+        env=store_env(f"sqlite:///{tmp_path}/b.sqlite?synchronous=full", "notes")
+    )
+    full.write("first")
+    assert _synchronous_modes(full) == {2}
+    assert (
+        store_env(f"sqlite:///{tmp_path}/b.sqlite?synchronous=full", "notes")["SQLITE_DBNAME"]
+        == f"{tmp_path}/b.sqlite"
+    )
+    with pytest.raises(ValueError, match="synchronous='sometimes'"):
+        store_env(f"sqlite:///{tmp_path}/c.sqlite?synchronous=sometimes", "notes")
+    # Data written under NORMAL is there for the next process.
+    default.close()
+    reopened = NotesApplication(env=store_env(f"sqlite:///{tmp_path}/a.sqlite", "notes"))
+    assert reopened.head_position() == 1
 
 
 def test_unique_claims_keep_the_first_holder() -> None:

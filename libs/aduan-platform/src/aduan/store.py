@@ -42,6 +42,15 @@ class DuplicateEventError(Exception):
     """The upstream event was already processed: its tracking record exists."""
 
 
+# SQLite's durability per commit (`sqlite:///path?synchronous=full`). In WAL mode `normal` loses
+# nothing when a process is killed, only the last commits on an operating-system crash or power
+# loss, and costs no fsync per commit (3.7 ms each measured here, about 17 commits per complaint
+# across the services). SQLite is the embedded development and test store; production stores are
+# PostgreSQL. `full` fsyncs every commit.
+SQLITE_SYNCHRONOUS = ("normal", "full", "extra")
+SQLITE_SYNCHRONOUS_KEY = "ADUAN_SQLITE_SYNCHRONOUS"
+
+
 def store_env(store_url: str, service: str) -> dict[str, str]:
     """Translate `sqlite:///path` or `postgresql://user:pw@host:port/db?schema=x` into the
     environment that `eventsourcing` reads."""
@@ -49,12 +58,21 @@ def store_env(store_url: str, service: str) -> dict[str, str]:
     if parsed.scheme == "sqlite":
         # sqlite:///relative/path or sqlite:////absolute/path, as SQLAlchemy spells them.
         db_name = unquote(store_url.removeprefix("sqlite:///")) or ":memory:"
+        synchronous = "normal"
+        if not db_name.startswith("file:") and "?" in db_name:
+            db_name, _, options = db_name.partition("?")
+            synchronous = parse_qs(options).get("synchronous", [synchronous])[0].lower()
+        if synchronous not in SQLITE_SYNCHRONOUS:
+            raise ValueError(
+                f"sqlite synchronous={synchronous!r}: one of {', '.join(SQLITE_SYNCHRONOUS)}"
+            )
         if db_name != ":memory:" and not db_name.startswith("file:"):
             Path(db_name).parent.mkdir(parents=True, exist_ok=True)
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": db_name,
             "SQLITE_LOCK_TIMEOUT": "10",
+            SQLITE_SYNCHRONOUS_KEY: synchronous,
         }
     if parsed.scheme in {"postgres", "postgresql"}:
         query = parse_qs(parsed.query)
@@ -98,6 +116,26 @@ def ensure_postgres_schema(env: Mapping[str, str]) -> None:
         )
 
 
+def _set_sqlite_synchronous(recorder: Any, mode: str) -> None:
+    """PRAGMA synchronous on every connection of the store's pool, present and future (the
+    setting is per connection, and eventsourcing's SQLite pool has no option for it)."""
+    pool = getattr(getattr(recorder, "datastore", None), "pool", None)
+    if pool is None or getattr(pool, "is_sqlite_memory_mode", True):
+        return
+    statement = f"PRAGMA synchronous={mode.upper()};"
+    create = pool._create_connection
+
+    def create_tuned() -> Any:
+        connection = create()
+        connection._sqlite_conn.execute(statement)
+        return connection
+
+    pool._create_connection = create_tuned
+    with pool._put_condition:
+        for idle in pool._pool:
+            idle._sqlite_conn.execute(statement)
+
+
 class AduanApplication(Application[Any]):
     """Base class of the write services' applications.
 
@@ -118,6 +156,9 @@ class AduanApplication(Application[Any]):
         self.mapper.recorder = self.recorder
         # Created eagerly: concurrent first requests must not race to create the table.
         self.claims = UniqueClaims(self.factory.aggregate_recorder(purpose="claims"))
+        synchronous = self.env.get(SQLITE_SYNCHRONOUS_KEY)
+        if synchronous:
+            _set_sqlite_synchronous(self.recorder, synchronous)
         self.joint_writes = _install_joint_writes(self.recorder)
 
     def save_with(
