@@ -283,6 +283,33 @@ class AduanApplication(Application[Any]):
         self._notify(recordings)
         return recordings
 
+    def save_reactions(
+        self,
+        positions: Mapping[str, int],
+        *objs: Any,
+        writes: JointWrites | None = None,
+    ) -> list[Any]:
+        """`save_reaction` for a batch of upstream events: the aggregates changed in reaction,
+        `writes(cursor)` (side tables) and the tracking record of each upstream's last position
+        in `positions`, all in one transaction (SQL stores only, see `save_with`).
+
+        Raises `DuplicateEventError` when an upstream is tracked at or beyond its position."""
+
+        def joint(cursor: Any) -> None:
+            if writes is not None:
+                writes(cursor)
+            recorder: Any = self.recorder
+            for upstream, position in positions.items():
+                recorder._insert_tracking(cursor, Tracking(upstream, position))
+
+        try:
+            return self.save_with(*objs, writes=joint)
+        except IntegrityError:
+            for upstream, position in positions.items():
+                if self.tracked_position(upstream) >= position:
+                    raise DuplicateEventError(f"{upstream}:{position}") from None
+            raise
+
     # -- tracking (positions of upstream logs and of the relay) ----------------------------
     def tracked_position(self, upstream: str) -> int:
         return self.recorder.max_tracking_id(upstream) or 0

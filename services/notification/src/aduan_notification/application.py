@@ -36,6 +36,22 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class PositionGapError(Exception):
+    """An upstream event does not follow on from the last one processed (an earlier one is
+    missing): the consumer repairs the gap from the upstream's EventLog first."""
+
+
+@dataclass(frozen=True)
+class Reaction:
+    """One upstream event of a batch: its position in its upstream's log, the position it
+    follows on from, and what it means here (None: nothing to do but record it as seen)."""
+
+    service: str
+    position: int
+    previous_position: int
+    event: UpstreamEvent | None
+
+
 @dataclass(frozen=True)
 class ChannelPolicy:
     """Which channels really send. In log mode (the default of `make up`) everything goes to the
@@ -96,6 +112,66 @@ class NotificationApplication(AduanApplication):
             ) from None
         return deliveries
 
+    def react_batch(self, reactions: Sequence[Reaction]) -> int:
+        """`react` for many upstream events at once: the deliveries they cause, the complaint
+        records and ticket claims they change, and the tracking records, in one transaction
+        (SQL stores only: `joint_writes`). Events already tracked are skipped; returns how many
+        were processed.
+
+        Raises (and writes nothing) when anything fails: an event out of order, a complaint not
+        known yet, a claim or record written meanwhile, DuplicateEventError when a tracking
+        record was written meanwhile. The consumer then processes the events one by one."""
+        tracked: dict[str, int] = {}
+        positions: dict[str, int] = {}
+        # Per complaint: its record as read (with its version), and as the batch left it.
+        read: dict[str, tuple[ComplaintContact, int] | None] = {}
+        contacts: dict[str, ComplaintContact | None] = {}
+        tickets: dict[str, str] = {}
+        deliveries: list[Delivery] = []
+        processed = 0
+        for reaction in reactions:
+            service = reaction.service
+            if service not in tracked:
+                tracked[service] = self.tracked_position(service)
+            last = positions.get(service, tracked[service])
+            if reaction.position <= last:
+                continue  # processed before
+            if reaction.previous_position > last:
+                raise PositionGapError(
+                    f"{service}:{reaction.position} follows {reaction.previous_position}, "
+                    f"but {service} is processed up to {last}"
+                )
+            positions[service] = reaction.position
+            processed += 1
+            event = reaction.event
+            if event is None:
+                continue
+            complaint_id = event.complaint_id
+            if complaint_id not in contacts:
+                latest = self.directory.latest(complaint_id)
+                read[complaint_id] = latest
+                contacts[complaint_id] = None if latest is None else latest[0]
+            outcome = plan(event, contacts[complaint_id])
+            if outcome.contact_changed and outcome.contact is not None:
+                contacts[complaint_id] = outcome.contact
+                if event.event_type == "ComplaintFiled":
+                    tickets.setdefault(outcome.contact.ticket_number, complaint_id)
+            deliveries.extend(self._delivery(event, planned) for planned in outcome.deliveries)
+        if not positions:
+            return 0
+        records: list[tuple[ComplaintContact, int]] = []
+        for complaint_id, contact in contacts.items():
+            before = read[complaint_id]
+            if contact is not None and (before is None or before[0] != contact):
+                records.append((contact, 1 if before is None else before[1] + 1))
+
+        def writes(cursor: Any) -> None:
+            self.directory.write(cursor, records)
+            self.claims.write_claims(cursor, TICKETS, list(tickets.items()))
+
+        self.save_reactions(positions, *deliveries, writes=writes)
+        return processed
+
     def _delivery(self, event: UpstreamEvent, planned: PlannedDelivery) -> Delivery:
         template = self.catalog.get(planned.template)
         missing = template.missing(planned.variables)
@@ -152,16 +228,31 @@ class NotificationApplication(AduanApplication):
             ) from None
         return int(recordings[-1].notification.id) if recordings else self.head_position()
 
-    def record_attempt(self, delivery_id: uuid.UUID) -> tuple[Delivery, int]:
+    def _current(self, delivery_id: uuid.UUID, delivery: Delivery | None) -> Delivery:
+        # The sender passes the delivery it holds from its previous step instead of reading it
+        # again: a change made meanwhile by anyone else collides when this one is saved.
+        if delivery is not None and delivery.id == delivery_id:
+            return delivery
+        return self.get_delivery(delivery_id)
+
+    def record_attempt(
+        self, delivery_id: uuid.UUID, delivery: Delivery | None = None
+    ) -> tuple[Delivery, int]:
         """Record the next attempt (before sending). Returns the delivery and attempt number;
         ConcurrencyConflictError when another sender got there first."""
-        delivery = self.get_delivery(delivery_id)
+        delivery = self._current(delivery_id, delivery)
         attempt = delivery.attempt(self._sender_meta(delivery))
         self._save(delivery)
         return delivery, attempt
 
-    def record_sent(self, delivery_id: uuid.UUID, attempt: int, provider_message_id: str) -> int:
-        delivery = self.get_delivery(delivery_id)
+    def record_sent(
+        self,
+        delivery_id: uuid.UUID,
+        attempt: int,
+        provider_message_id: str,
+        delivery: Delivery | None = None,
+    ) -> int:
+        delivery = self._current(delivery_id, delivery)
         delivery.record_sent(attempt, provider_message_id, self._sender_meta(delivery))
         return self._save(delivery)
 
@@ -173,8 +264,9 @@ class NotificationApplication(AduanApplication):
         *,
         retryable: bool,
         retry_after_seconds: float | None = None,
+        delivery: Delivery | None = None,
     ) -> int:
-        delivery = self.get_delivery(delivery_id)
+        delivery = self._current(delivery_id, delivery)
         delivery.record_failure(
             attempt,
             error,
@@ -186,8 +278,10 @@ class NotificationApplication(AduanApplication):
         )
         return self._save(delivery)
 
-    def record_skipped(self, delivery_id: uuid.UUID, reason: SkipReason) -> int:
-        delivery = self.get_delivery(delivery_id)
+    def record_skipped(
+        self, delivery_id: uuid.UUID, reason: SkipReason, delivery: Delivery | None = None
+    ) -> int:
+        delivery = self._current(delivery_id, delivery)
         delivery.skip(reason, self._sender_meta(delivery))
         return self._save(delivery)
 
@@ -217,6 +311,9 @@ class NotificationApplication(AduanApplication):
         return self.directory.get(complaint_id)
 
 
+CATCH_UP_PAGE = 500
+
+
 @dataclass
 class _Pending:
     status: DeliveryStatus
@@ -238,12 +335,13 @@ class DeliveryIndex:
     def catch_up(self) -> int:
         with self._lock:
             while True:
-                notifications = self.app.read_notifications(self.position, 500)
-                if not notifications:
-                    return self.position
+                notifications = self.app.read_notifications(self.position, CATCH_UP_PAGE)
                 for notification in notifications:
                     self._apply(self.app.decode(notification))
                     self.position = notification.id
+                if len(notifications) < CATCH_UP_PAGE:
+                    # A short page is the end of the log: no second query to learn so.
+                    return self.position
 
     def _apply(self, event: Any) -> None:
         delivery_id = event.originator_id

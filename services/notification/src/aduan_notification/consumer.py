@@ -7,6 +7,7 @@ DuplicateEventError and schedules nothing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC
 from typing import Any
 
@@ -15,8 +16,9 @@ from google.protobuf.message import Message
 from aduan.context import Actor
 from aduan.envelopes import payload_of, reaction_context
 from aduan.jetstream import PoisonMessageError
+from aduan.store import DuplicateEventError
 from aduan.v1 import common_pb2, events_pb2
-from aduan_notification.application import NotificationApplication
+from aduan_notification.application import NotificationApplication, Reaction
 from aduan_notification.rules import UpstreamEvent
 
 DURABLE = "notification"
@@ -118,3 +120,28 @@ class NotificationProcessor:
             self.app.save_reaction(envelope.service, envelope.position)
             return
         self.app.react(upstream_event(envelope))
+
+    def process_batch(self, envelopes: Sequence[events_pb2.Envelope]) -> int:
+        """The envelopes' reactions, complaint records, claims and tracking records in one
+        transaction (see NotificationApplication.react_batch); on a store that cannot, each
+        envelope in its own. Returns how many were processed (not tracked before)."""
+        if not self.app.joint_writes:
+            processed = 0
+            for envelope in envelopes:
+                try:
+                    self.process(envelope)
+                except DuplicateEventError:
+                    continue
+                processed += 1
+            return processed
+        return self.app.react_batch([reaction_of(envelope) for envelope in envelopes])
+
+
+def reaction_of(envelope: events_pb2.Envelope) -> Reaction:
+    sealed = envelope.WhichOneof("payload") == "checkpoint_sealed"
+    return Reaction(
+        service=envelope.service,
+        position=envelope.position,
+        previous_position=envelope.previous_position,
+        event=None if sealed else upstream_event(envelope),
+    )

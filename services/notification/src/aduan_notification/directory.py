@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
+from typing import Any
 
 from eventsourcing.persistence import AggregateRecorder, IntegrityError, StoredEvent
 
@@ -40,22 +42,37 @@ class ComplaintDirectory:
             return None
         return ComplaintContact.from_dict(json.loads(rows[0].state)), rows[0].originator_version
 
+    def latest(self, complaint_id: str) -> tuple[ComplaintContact, int] | None:
+        """The complaint's record and its version, or None."""
+        return self._latest(complaint_id)
+
+    def _stored(self, contact: ComplaintContact, version: int) -> StoredEvent:
+        return StoredEvent(
+            originator_id=self._id(contact.complaint_id),
+            originator_version=version,
+            topic=TOPIC,
+            state=json.dumps(contact.as_dict(), sort_keys=True).encode(),
+        )
+
+    def write(self, cursor: Any, records: Sequence[tuple[ComplaintContact, int]]) -> None:
+        """Inserts (record, version) rows on `cursor`, a transaction of the same database (see
+        `AduanApplication.save_with`); a version written meanwhile fails that transaction."""
+        stored = [self._stored(contact, version) for contact, version in records]
+        if not stored:
+            return
+        recorder: Any = self.recorder
+        if hasattr(recorder, "_insert_stored_events"):  # PostgreSQL
+            recorder._insert_stored_events(cursor, stored)
+        else:  # SQLite
+            recorder._insert_events(cursor, stored)
+
     def put(self, contact: ComplaintContact) -> None:
         latest = self._latest(contact.complaint_id)
         if latest is not None and latest[0] == contact:
             return
         version = 1 if latest is None else latest[1] + 1
         try:
-            self.recorder.insert_events(
-                [
-                    StoredEvent(
-                        originator_id=self._id(contact.complaint_id),
-                        originator_version=version,
-                        topic=TOPIC,
-                        state=json.dumps(contact.as_dict(), sort_keys=True).encode(),
-                    )
-                ]
-            )
+            self.recorder.insert_events([self._stored(contact, version)])
         except IntegrityError:
             raise ConcurrencyConflictError(
                 f"complaint record {contact.complaint_id} changed concurrently; retry"

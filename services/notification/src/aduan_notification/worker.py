@@ -145,7 +145,9 @@ class DeliveryWorker:
         if not current.is_due(self.app.clock()):
             return 0
         try:
-            delivery, attempt = await asyncio.to_thread(self.app.record_attempt, delivery_id)
+            delivery, attempt = await asyncio.to_thread(
+                self.app.record_attempt, delivery_id, current
+            )
         except (ConcurrencyConflictError, InvalidStateError):
             return 0  # another sender took it, or it finished meanwhile
         context = {
@@ -158,24 +160,26 @@ class DeliveryWorker:
             contact = await self._contact(delivery)
         except ReporterErasedError:
             log.info("reporter erased; delivery skipped", extra=context)
-            return await asyncio.to_thread(self.app.record_skipped, delivery_id, SkipReason.ERASED)
+            return await asyncio.to_thread(
+                self.app.record_skipped, delivery_id, SkipReason.ERASED, delivery
+            )
         except ContactNotFoundError:
             log.info("no contact; delivery skipped", extra=context)
             return await asyncio.to_thread(
-                self.app.record_skipped, delivery_id, SkipReason.NO_CONTACT
+                self.app.record_skipped, delivery_id, SkipReason.NO_CONTACT, delivery
             )
         except ContactUnavailableError as error:
-            return await self._failed(delivery_id, attempt, str(error), True, None, context)
+            return await self._failed(delivery, attempt, str(error), True, None, context)
         message = await asyncio.to_thread(self._message, delivery, contact)
         if message is None:
             log.info("contact has no address for the channel; skipped", extra=context)
             return await asyncio.to_thread(
-                self.app.record_skipped, delivery_id, SkipReason.NO_CONTACT
+                self.app.record_skipped, delivery_id, SkipReason.NO_CONTACT, delivery
             )
         sender = self.senders.get(delivery.channel)
         if sender is None:
             return await self._failed(
-                delivery_id,
+                delivery,
                 attempt,
                 f"no sender for {delivery.channel.value}",
                 False,
@@ -197,7 +201,7 @@ class DeliveryWorker:
                 provider_message_id = await sender.send(message)
         except SendError as error:
             return await self._failed(
-                delivery_id,
+                delivery,
                 attempt,
                 error.summary,
                 error.retryable,
@@ -205,7 +209,7 @@ class DeliveryWorker:
                 context,
             )
         position = await asyncio.to_thread(
-            self.app.record_sent, delivery_id, attempt, provider_message_id
+            self.app.record_sent, delivery_id, attempt, provider_message_id, delivery
         )
         self.sent += 1
         log.info("delivery sent", extra=context)
@@ -213,7 +217,7 @@ class DeliveryWorker:
 
     async def _failed(
         self,
-        delivery_id: uuid.UUID,
+        delivery: Delivery,
         attempt: int,
         error: str,
         retryable: bool,
@@ -223,11 +227,12 @@ class DeliveryWorker:
         log.warning("delivery attempt failed", extra={**context, "error": error})
         return await asyncio.to_thread(
             lambda: self.app.record_failure(
-                delivery_id,
+                delivery.id,
                 attempt,
                 error,
                 retryable=retryable,
                 retry_after_seconds=retry_after,
+                delivery=delivery,
             )
         )
 

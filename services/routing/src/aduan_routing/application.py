@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -82,6 +83,38 @@ class Filing:
     location: dict[str, str]
     confidential: bool
     filed_at: datetime
+
+
+@dataclass(frozen=True)
+class Replied:
+    """The reporter added a message (a ReporterMessageAdded)."""
+
+    complaint_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class Withdrawn:
+    """The reporter withdrew the complaint (a ComplaintWithdrawn)."""
+
+    complaint_id: uuid.UUID
+    reason: str
+
+
+@dataclass(frozen=True)
+class IntakeReaction:
+    """One intake event of a batch: its position, the position it follows on from, and what it
+    means here (None: nothing to do but record it as seen)."""
+
+    upstream: str
+    position: int
+    previous_position: int
+    change: Filing | Replied | Withdrawn | None
+    ctx: CommandContext
+
+
+class PositionGapError(Exception):
+    """An upstream event does not follow on from the last one processed (an earlier one is
+    missing): the consumer repairs the gap from the upstream's EventLog first."""
 
 
 @dataclass(frozen=True)
@@ -168,6 +201,11 @@ class RoutingApplication(AduanApplication):
         if self.find(filing.complaint_id) is not None:
             self.save_reaction(upstream, position)
             return None
+        case = self._new_case(filing, ctx)
+        self.save_reaction(upstream, position, case)
+        return case
+
+    def _new_case(self, filing: Filing, ctx: CommandContext) -> Case:
         now = self.clock.now()
         case = Case(
             complaint_id=filing.complaint_id,
@@ -189,7 +227,6 @@ class RoutingApplication(AduanApplication):
             at=now,
             ctx=ctx,
         )
-        self.save_reaction(upstream, position, case)
         return case
 
     def reporter_replied(
@@ -197,12 +234,17 @@ class RoutingApplication(AduanApplication):
     ) -> Case | None:
         """A reporter's message after resolution reopens the case; otherwise it is only noted."""
         case = self.find(complaint_id)
-        if case is None or case.status is not CaseStatus.RESOLVED:
+        if not self._reopen_on_reply(case, ctx):
             self.save_reaction(upstream, position)
             return None
-        case.reopen("the reporter replied after resolution", True, at=self.clock.now(), ctx=ctx)
         self.save_reaction(upstream, position, case)
         return case
+
+    def _reopen_on_reply(self, case: Case | None, ctx: CommandContext) -> bool:
+        if case is None or case.status is not CaseStatus.RESOLVED:
+            return False
+        case.reopen("the reporter replied after resolution", True, at=self.clock.now(), ctx=ctx)
+        return True
 
     def complaint_withdrawn(
         self,
@@ -214,16 +256,76 @@ class RoutingApplication(AduanApplication):
         ctx: CommandContext,
     ) -> Case | None:
         case = self.find(complaint_id)
-        if case is None or case.status not in (*OPEN_STATUSES, CaseStatus.RESOLVED):
+        if not self._withdraw(case, reason, ctx):
             self.save_reaction(upstream, position)
             return None
-        case.withdraw(reason, at=self.clock.now(), ctx=ctx)
         self.save_reaction(upstream, position, case)
         return case
+
+    def _withdraw(self, case: Case | None, reason: str, ctx: CommandContext) -> bool:
+        if case is None or case.status not in (*OPEN_STATUSES, CaseStatus.RESOLVED):
+            return False
+        case.withdraw(reason, at=self.clock.now(), ctx=ctx)
+        return True
 
     def note_upstream(self, *, upstream: str, position: int) -> None:
         """An upstream event that changes nothing here: record that it was seen."""
         self.save_reaction(upstream, position)
+
+    def react_batch(self, reactions: Sequence[IntakeReaction]) -> int:
+        """The reactions to many intake events at once: cases opened or changed, ticket claims
+        and tracking records in one transaction (SQL stores only: `joint_writes`). Events
+        already tracked are skipped; returns how many were processed.
+
+        Raises (and writes nothing) when anything fails: an event out of order, a ticket
+        claimed or a case changed meanwhile, DuplicateEventError when a tracking record was
+        written meanwhile. The consumer then processes the events one by one."""
+        tracked: dict[str, int] = {}
+        positions: dict[str, int] = {}
+        filed = [r.change.complaint_id for r in reactions if isinstance(r.change, Filing)]
+        existing = self.existing_aggregates(filed)
+        # Cases read or opened by this batch (None: no such case), changed in memory.
+        cases: dict[uuid.UUID, Case | None] = {}
+        tickets: dict[str, str] = {}
+        processed = 0
+        for reaction in reactions:
+            upstream = reaction.upstream
+            if upstream not in tracked:
+                tracked[upstream] = self.tracked_position(upstream)
+            last = positions.get(upstream, tracked[upstream])
+            if reaction.position <= last:
+                continue  # processed before
+            if reaction.previous_position > last:
+                raise PositionGapError(
+                    f"{upstream}:{reaction.position} follows {reaction.previous_position}, "
+                    f"but {upstream} is processed up to {last}"
+                )
+            positions[upstream] = reaction.position
+            processed += 1
+            change, ctx = reaction.change, reaction.ctx
+            if isinstance(change, Filing):
+                if change.complaint_id in existing or cases.get(change.complaint_id) is not None:
+                    continue  # its case, and so its ticket claim, exist already
+                if change.ticket_number:
+                    tickets.setdefault(change.ticket_number.upper(), str(change.complaint_id))
+                cases[change.complaint_id] = self._new_case(change, ctx)
+            elif isinstance(change, Replied):
+                self._reopen_on_reply(self._batch_case(cases, change.complaint_id), ctx)
+            elif isinstance(change, Withdrawn):
+                self._withdraw(self._batch_case(cases, change.complaint_id), change.reason, ctx)
+        if not positions:
+            return 0
+
+        def writes(cursor: object) -> None:
+            self.claims.write_claims(cursor, TICKETS, list(tickets.items()))
+
+        self.save_reactions(positions, *(c for c in cases.values() if c is not None), writes=writes)
+        return processed
+
+    def _batch_case(self, cases: dict[uuid.UUID, Case | None], case_id: uuid.UUID) -> Case | None:
+        if case_id not in cases:
+            cases[case_id] = self.find(case_id)
+        return cases[case_id]
 
     # -- officers' commands -------------------------------------------------------------------
     def classify(

@@ -8,12 +8,20 @@ skipped (ARCHITECTURE rule 2).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC
 
 from aduan.context import Actor
 from aduan.envelopes import reaction_context
+from aduan.store import DuplicateEventError
 from aduan.v1 import common_pb2, events_pb2
-from aduan_routing.application import Filing, RoutingApplication
+from aduan_routing.application import (
+    Filing,
+    IntakeReaction,
+    Replied,
+    RoutingApplication,
+    Withdrawn,
+)
 from aduan_routing.domain import Category
 
 ACTOR = Actor.service("routing")
@@ -43,20 +51,8 @@ class IntakeReactor:
             self.app.note_upstream(upstream=upstream, position=position)
             return
         if kind == "complaint_filed":
-            filed = envelope.complaint_filed
             self.app.open_case(
-                Filing(
-                    complaint_id=complaint_id,
-                    ticket_number=filed.ticket_number,
-                    category=_category(filed.category),
-                    location={
-                        "province_code": filed.location.province_code,
-                        "regency_code": filed.location.regency_code,
-                        "address": filed.location.address,
-                    },
-                    confidential=filed.confidential,
-                    filed_at=envelope.occurred_at.ToDatetime(tzinfo=UTC),
-                ),
+                filing_of(envelope, complaint_id),
                 upstream=upstream,
                 position=position,
                 ctx=ctx,
@@ -73,3 +69,57 @@ class IntakeReactor:
             )
         else:
             self.app.note_upstream(upstream=upstream, position=position)
+
+    def process_batch(self, envelopes: Sequence[events_pb2.Envelope]) -> int:
+        """The envelopes' reactions, ticket claims and tracking records in one transaction (see
+        RoutingApplication.react_batch); on a store that cannot, each envelope in its own.
+        Returns how many were processed (not tracked before)."""
+        if not self.app.joint_writes:
+            processed = 0
+            for envelope in envelopes:
+                try:
+                    self.process(envelope)
+                except DuplicateEventError:
+                    continue
+                processed += 1
+            return processed
+        return self.app.react_batch([reaction_of(envelope) for envelope in envelopes])
+
+
+def filing_of(envelope: events_pb2.Envelope, complaint_id: uuid.UUID) -> Filing:
+    filed = envelope.complaint_filed
+    return Filing(
+        complaint_id=complaint_id,
+        ticket_number=filed.ticket_number,
+        category=_category(filed.category),
+        location={
+            "province_code": filed.location.province_code,
+            "regency_code": filed.location.regency_code,
+            "address": filed.location.address,
+        },
+        confidential=filed.confidential,
+        filed_at=envelope.occurred_at.ToDatetime(tzinfo=UTC),
+    )
+
+
+def reaction_of(envelope: events_pb2.Envelope) -> IntakeReaction:
+    """What an intake event means to routing (as `IntakeReactor.process` acts on it)."""
+    kind = envelope.WhichOneof("payload")
+    change: Filing | Replied | Withdrawn | None = None
+    try:
+        complaint_id = uuid.UUID(envelope.complaint_id)
+    except ValueError:
+        kind = None
+    if kind == "complaint_filed":
+        change = filing_of(envelope, complaint_id)
+    elif kind == "reporter_message_added":
+        change = Replied(complaint_id)
+    elif kind == "complaint_withdrawn":
+        change = Withdrawn(complaint_id, envelope.complaint_withdrawn.reason)
+    return IntakeReaction(
+        upstream=envelope.service,
+        position=envelope.position,
+        previous_position=envelope.previous_position,
+        change=change,
+        ctx=reaction_context(envelope, ACTOR),
+    )

@@ -1,0 +1,177 @@
+"""The consumer's batch path: a fetched batch's deliveries, complaint records, ticket claims and
+tracking records in one transaction, with the same outcome as one by one; replays skipped;
+a failing batch writes nothing, and the consumer still processes its good envelopes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_consumer import FakeLink, FakeMsg
+
+from aduan.errors import NotFoundError
+from aduan.jetstream import TrackedConsumer
+from aduan.store import DuplicateEventError
+from aduan.v1 import events_pb2
+from aduan_notification.application import NotificationApplication, PositionGapError
+from aduan_notification.consumer import NotificationProcessor
+from aduan_notification.rules import ComplaintNotKnownYetError
+from aduan_notification.testing import (
+    ALL_LIVE,
+    STORY_DELIVERIES,
+    Upstream,
+    filed,
+    office,
+    sqlite_app,
+    story,
+)
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[NotificationApplication]:
+    application = sqlite_app(tmp_path / "n.db", channels=ALL_LIVE)
+    yield application
+    application.close()
+
+
+def interleaved(intake: Upstream, routing: Upstream) -> list[events_pb2.Envelope]:
+    """Two complaints' stories, interleaved as a busy stream delivers them."""
+    first = story(intake, routing, "c-1", "ADU-2026-AAAAAA")
+    second = story(intake, routing, "c-2", "ADU-2026-BBBBBB")
+    mixed = [e for pair in zip(first, second, strict=True) for e in pair]
+    return sorted(mixed, key=lambda e: (e.position, e.service))
+
+
+def sealed(upstream: Upstream) -> events_pb2.Envelope:
+    upstream.position += 1
+    return events_pb2.Envelope(
+        event_id=f"{upstream.service}:{upstream.position}",
+        service=upstream.service,
+        position=upstream.position,
+        previous_position=upstream.position - 1,
+        checkpoint_sealed=events_pb2.CheckpointSealed(),
+    )
+
+
+def deliveries(app: NotificationApplication, ref: str) -> list[tuple[Any, ...]]:
+    return [
+        (d.id, d.template, d.recipient_kind.value, d.recipient, d.channel, d.status, d.variables)
+        for d in app.list_deliveries(ref)
+    ]
+
+
+def test_a_batch_schedules_what_one_by_one_would_in_one_save(tmp_path: Path) -> None:
+    one = sqlite_app(tmp_path / "one.db", channels=ALL_LIVE)
+    batch = sqlite_app(tmp_path / "batch.db", channels=ALL_LIVE)
+    intake, routing = Upstream("intake"), Upstream("routing")
+    stream = [*interleaved(intake, routing), sealed(intake)]
+    for envelope in stream:
+        NotificationProcessor(one).process(envelope)
+    committed: list[int] = []
+    batch.add_listener(committed.append)
+
+    assert NotificationProcessor(batch).process_batch(stream) == len(stream)
+
+    assert len(committed) == 1
+    for ref in ("ADU-2026-AAAAAA", "ADU-2026-BBBBBB"):
+        assert deliveries(batch, ref) == deliveries(one, ref)
+        assert sorted((d[1], d[2]) for d in deliveries(batch, ref)) == sorted(STORY_DELIVERIES)
+    for complaint_id in ("c-1", "c-2"):
+        assert batch.contact(complaint_id) == one.contact(complaint_id)
+    for service in ("intake", "routing"):
+        assert batch.tracked_position(service) == one.tracked_position(service)
+    one.close()
+    batch.close()
+
+
+def test_replayed_envelopes_schedule_nothing_again(app: NotificationApplication) -> None:
+    processor = NotificationProcessor(app)
+    intake, routing = Upstream("intake"), Upstream("routing")
+    stream = interleaved(intake, routing)
+    assert processor.process_batch(stream[:5]) == 5
+    head = app.head_position()
+
+    assert processor.process_batch(stream[:5]) == 0
+    assert app.head_position() == head
+    # A batch that starts with redeliveries processes only what is new.
+    assert processor.process_batch(stream) == len(stream) - 5
+    with pytest.raises(DuplicateEventError):
+        processor.process(stream[0])
+    assert len(app.list_deliveries("c-1")) == len(STORY_DELIVERIES)
+    assert len(app.list_deliveries("c-2")) == len(STORY_DELIVERIES)
+
+
+def test_a_failing_batch_writes_nothing(app: NotificationApplication) -> None:
+    intake, routing = Upstream("intake"), Upstream("routing")
+    batch = [
+        intake.envelope("c-1", complaint_filed=filed("ADU-2026-CCCCCC")),
+        # A routing event of a complaint whose filing was not processed yet.
+        routing.envelope(
+            "c-9", case_routed=events_pb2.CaseRouted(to_office=office("KANTAH.32.73"))
+        ),
+    ]
+
+    with pytest.raises(ComplaintNotKnownYetError):
+        NotificationProcessor(app).process_batch(batch)
+
+    assert app.head_position() == 0
+    assert app.tracked_position("intake") == app.tracked_position("routing") == 0
+    assert app.contact("c-1") is None
+    with pytest.raises(NotFoundError):
+        app.resolve_complaint("ADU-2026-CCCCCC")
+
+
+def test_a_crash_inside_the_transaction_leaves_nothing_half_done(
+    app: NotificationApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    intake, routing = Upstream("intake"), Upstream("routing")
+    stream = story(intake, routing, "c-1", "ADU-2026-DDDDDD")
+    recorder: Any = app.recorder
+
+    def crash(*_: object) -> None:
+        raise RuntimeError("process died while writing the tracking record")
+
+    monkeypatch.setattr(recorder, "_insert_tracking", crash)
+    with pytest.raises(RuntimeError):
+        NotificationProcessor(app).process_batch(stream)
+    monkeypatch.undo()
+
+    assert app.head_position() == 0
+    assert app.contact("c-1") is None
+    assert app.claims.get("ticket", "ADU-2026-DDDDDD") is None
+    assert NotificationProcessor(app).process_batch(stream) == len(stream)
+    assert len(app.list_deliveries("ADU-2026-DDDDDD")) == len(STORY_DELIVERIES)
+
+
+def test_an_event_that_does_not_follow_on_is_refused(app: NotificationApplication) -> None:
+    intake = Upstream("intake", position=4)
+    late = intake.envelope("c-1", complaint_filed=filed("ADU-2026-EEEEEE"))
+    with pytest.raises(PositionGapError):
+        NotificationProcessor(app).process_batch([late])
+    assert app.head_position() == 0
+
+
+async def test_the_consumer_keeps_a_batchs_good_envelopes_when_one_fails(
+    app: NotificationApplication,
+) -> None:
+    intake = Upstream("intake")
+    consumer = TrackedConsumer(
+        FakeLink(),  # type: ignore[arg-type]
+        durable="notification",
+        upstreams=["intake", "routing"],
+        processor=NotificationProcessor(app),
+    )
+    good = intake.envelope("c-1", complaint_filed=filed("ADU-2026-FFFFFF"))
+    # Decodable, but no complaint id: never processable, so dead-lettered.
+    bad = intake.envelope("", complaint_filed=filed("ADU-2026-GGGGGG"))
+    after = intake.envelope("c-3", complaint_filed=filed("ADU-2026-HHHHHH"))
+    messages = [FakeMsg(e.SerializeToString()) for e in (good, bad, after)]
+
+    await consumer.handle_batch(messages)  # type: ignore[arg-type]
+
+    assert [m.outcome for m in messages] == ["ack", "term", "ack"]
+    assert len(app.list_deliveries("ADU-2026-FFFFFF")) == 1
+    assert len(app.list_deliveries("ADU-2026-HHHHHH")) == 1
+    assert app.tracked_position("intake") == 3
