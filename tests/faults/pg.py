@@ -8,11 +8,11 @@ PostgreSQL refuses to run as root, so when the tests run as root the binaries ar
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pwd
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -54,8 +54,12 @@ def unavailable_reason() -> str | None:
 
 
 class PrivateCluster:
-    def __init__(self, base_dir: Path, port: int = 0) -> None:
-        self.base_dir = Path(base_dir)
+    def __init__(self, base_dir: Path | None = None, port: int = 0) -> None:
+        # Not under pytest's tmp_path: every pytest session (other people's too, as the same
+        # user) resets /tmp/pytest-of-<user> to 0700, which would lock the postgres user out of
+        # its data directory in the middle of a run.
+        self._owned = base_dir is None
+        self.base_dir = Path(base_dir or tempfile.mkdtemp(prefix="aduan-faults-pg-"))
         self.data_dir = self.base_dir / "pgdata"
         self.socket_dir = self.base_dir / "pgsock"
         self.log_file = self.base_dir / "postgres.log"
@@ -83,12 +87,7 @@ class PrivateCluster:
 
     def init(self) -> PrivateCluster:
         self.base_dir.mkdir(parents=True, exist_ok=True)
-        # The postgres user must be able to reach its directories through the test's tmp path.
-        for parent in [self.base_dir, *self.base_dir.parents]:
-            if parent == Path("/"):
-                break
-            with contextlib.suppress(OSError):
-                os.chmod(parent, os.stat(parent).st_mode | 0o711)
+        self._chown(self.base_dir)
         for directory in (self.data_dir, self.socket_dir):
             directory.mkdir(exist_ok=True)
             self._chown(directory)
@@ -169,3 +168,5 @@ class PrivateCluster:
 
     def __exit__(self, *exc: object) -> None:
         self.stop("immediate")
+        if self._owned:
+            shutil.rmtree(self.base_dir, ignore_errors=True)

@@ -22,10 +22,10 @@ REASON = unavailable_reason()
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateCluster]:
+def cluster() -> Iterator[PrivateCluster]:
     if REASON is not None:
         pytest.skip(f"no private PostgreSQL cluster: {REASON}")
-    with PrivateCluster(tmp_path_factory.mktemp("pg")) as running:
+    with PrivateCluster() as running:
         yield running
 
 
