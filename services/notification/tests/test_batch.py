@@ -13,7 +13,7 @@ from test_consumer import FakeLink, FakeMsg
 
 from aduan.errors import NotFoundError
 from aduan.jetstream import TrackedConsumer
-from aduan.store import DuplicateEventError
+from aduan.store import DuplicateEventError, store_env
 from aduan.v1 import events_pb2
 from aduan_notification.application import NotificationApplication, PositionGapError
 from aduan_notification.consumer import NotificationProcessor
@@ -175,3 +175,31 @@ async def test_the_consumer_keeps_a_batchs_good_envelopes_when_one_fails(
     assert len(app.list_deliveries("ADU-2026-FFFFFF")) == 1
     assert len(app.list_deliveries("ADU-2026-HHHHHH")) == 1
     assert app.tracked_position("intake") == 3
+
+
+@pytest.mark.integration
+@pytest.mark.postgres
+def test_the_batch_path_on_postgres(postgres_url: str) -> None:
+    app = NotificationApplication(env=store_env(postgres_url, "notification"), channels=ALL_LIVE)
+    try:
+        processor = NotificationProcessor(app)
+        intake, routing = Upstream("intake"), Upstream("routing")
+        stream = interleaved(intake, routing)
+        assert processor.process_batch(stream[:5]) == 5
+        # Records written by the first batch are read back (in one query) by the second.
+        assert processor.process_batch(stream) == len(stream) - 5
+        assert processor.process_batch(stream) == 0
+        for ref in ("ADU-2026-AAAAAA", "ADU-2026-BBBBBB"):
+            assert len(app.list_deliveries(ref)) == len(STORY_DELIVERIES)
+        assert app.contact("c-1") is not None
+        head = app.head_position()
+        failing = [
+            intake.envelope("c-5", complaint_filed=filed("ADU-2026-IIIIII")),
+            routing.envelope("c-9", case_routed=events_pb2.CaseRouted(to_office=office("X"))),
+        ]
+        with pytest.raises(ComplaintNotKnownYetError):
+            processor.process_batch(failing)
+        assert app.head_position() == head
+        assert app.contact("c-5") is None
+    finally:
+        app.close()

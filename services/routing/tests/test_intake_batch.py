@@ -15,7 +15,7 @@ from test_consumer import FakeLink, FakeMsg
 
 from aduan.errors import NotFoundError
 from aduan.jetstream import TrackedConsumer
-from aduan.store import DuplicateEventError
+from aduan.store import DuplicateEventError, store_env
 from aduan.v1 import common_pb2, events_pb2
 from aduan_routing.application import PositionGapError, RoutingApplication, RoutingPolicy
 from aduan_routing.consumer import IntakeReactor
@@ -231,3 +231,30 @@ async def test_the_consumer_keeps_a_batchs_good_envelopes_when_one_fails(
     assert store.find(uuid.UUID(second)) is not None
     assert store.resolve_ref("ADU-2026-KKKKKK") == uuid.UUID(first)
     assert store.resolve_ref("ADU-2026-LLLLLL") == uuid.UUID(holder)
+
+
+@pytest.mark.integration
+@pytest.mark.postgres
+def test_the_batch_path_on_postgres(postgres_url: str, clock: Any, policy: RoutingPolicy) -> None:
+    app = RoutingApplication(env=store_env(postgres_url, "routing"), policy=policy, clock=clock)
+    try:
+        reactor = IntakeReactor(app)
+        first, second = str(uuid.uuid4()), str(uuid.uuid4())
+        batch = [
+            filed(1, first, "ADU-2026-MMMMMM"),
+            filed(2, second, "ADU-2026-NNNNNN"),
+            envelope(3, second, complaint_withdrawn=events_pb2.ComplaintWithdrawn(reason="x")),
+        ]
+        assert reactor.process_batch(batch) == 3
+        assert reactor.process_batch(batch) == 0
+        assert app.resolve_ref("ADU-2026-MMMMMM") == uuid.UUID(first)
+        assert app.get_case("ADU-2026-NNNNNN").status is CaseStatus.WITHDRAWN
+        assert app.tracked_position("intake") == 3
+        head = app.head_position()
+        app.claims.claim("ticket", "ADU-2026-PPPPPP", str(uuid.uuid4()))
+        with pytest.raises(IntegrityError):
+            reactor.process_batch([filed(4, str(uuid.uuid4()), "ADU-2026-PPPPPP")])
+        assert app.head_position() == head
+        assert app.tracked_position("intake") == 3
+    finally:
+        app.close()

@@ -129,6 +129,11 @@ class NotificationApplication(AduanApplication):
         tickets: dict[str, str] = {}
         deliveries: list[Delivery] = []
         processed = 0
+        read.update(
+            self.directory.latest_many(
+                sorted({r.event.complaint_id for r in reactions if r.event is not None})
+            )
+        )
         for reaction in reactions:
             service = reaction.service
             if service not in tracked:
@@ -148,8 +153,7 @@ class NotificationApplication(AduanApplication):
                 continue
             complaint_id = event.complaint_id
             if complaint_id not in contacts:
-                latest = self.directory.latest(complaint_id)
-                read[complaint_id] = latest
+                latest = read[complaint_id]
                 contacts[complaint_id] = None if latest is None else latest[0]
             outcome = plan(event, contacts[complaint_id])
             if outcome.contact_changed and outcome.contact is not None:

@@ -46,6 +46,42 @@ class ComplaintDirectory:
         """The complaint's record and its version, or None."""
         return self._latest(complaint_id)
 
+    def latest_many(
+        self, complaint_ids: Sequence[str]
+    ) -> dict[str, tuple[ComplaintContact, int] | None]:
+        """`latest` of many complaints in one query (a batch's complaints)."""
+        ids = {self._id(complaint_id): complaint_id for complaint_id in complaint_ids}
+        found: dict[str, tuple[ComplaintContact, int] | None] = dict.fromkeys(complaint_ids)
+        recorder: Any = self.recorder
+        datastore = getattr(recorder, "datastore", None)
+        table = getattr(recorder, "events_table_name", None)
+        if not ids or datastore is None or table is None:  # the in-memory store
+            return {complaint_id: self._latest(complaint_id) for complaint_id in found}
+        columns = "originator_id, originator_version, state"
+        if hasattr(datastore, "schema"):  # PostgreSQL
+            from psycopg import sql
+
+            statement: Any = sql.SQL(
+                "SELECT " + columns + " FROM {}.{} WHERE originator_id = ANY(%s)"
+            ).format(sql.Identifier(datastore.schema), sql.Identifier(table))
+            params: Any = ([str(i) for i in ids],)
+        else:  # SQLite stores the id as hex text
+            marks = ",".join("?" * len(ids))
+            statement = f"SELECT {columns} FROM {table} WHERE originator_id IN ({marks})"
+            params = [i.hex for i in ids]
+        with datastore.transaction(commit=False) as cursor:
+            cursor.execute(statement, params)
+            rows = cursor.fetchall()
+        newest: dict[str, tuple[int, bytes]] = {}
+        for row in rows:
+            complaint_id = ids[uuid.UUID(str(row["originator_id"]))]
+            version = int(row["originator_version"])
+            if complaint_id not in newest or newest[complaint_id][0] < version:
+                newest[complaint_id] = (version, bytes(row["state"]))
+        for complaint_id, (version, state) in newest.items():
+            found[complaint_id] = (ComplaintContact.from_dict(json.loads(state)), version)
+        return found
+
     def _stored(self, contact: ComplaintContact, version: int) -> StoredEvent:
         return StoredEvent(
             originator_id=self._id(contact.complaint_id),
