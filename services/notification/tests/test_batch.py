@@ -11,12 +11,13 @@ from typing import Any
 import pytest
 from test_consumer import FakeLink, FakeMsg
 
-from aduan.errors import NotFoundError
+from aduan.errors import InvalidStateError, NotFoundError
 from aduan.jetstream import TrackedConsumer
 from aduan.store import DuplicateEventError, store_env
 from aduan.v1 import events_pb2
 from aduan_notification.application import NotificationApplication, PositionGapError
 from aduan_notification.consumer import NotificationProcessor
+from aduan_notification.domain import DeliveryStatus
 from aduan_notification.rules import ComplaintNotKnownYetError
 from aduan_notification.testing import (
     ALL_LIVE,
@@ -203,3 +204,58 @@ def test_the_batch_path_on_postgres(postgres_url: str) -> None:
         assert app.contact("c-5") is None
     finally:
         app.close()
+
+
+def scheduled(app: NotificationApplication, count: int) -> list[Any]:
+    intake = Upstream("intake")
+    for n in range(count):
+        NotificationProcessor(app).process(
+            intake.envelope(f"c-{n}", complaint_filed=filed(f"ADU-2026-S{n:05d}"))
+        )
+    return [app.list_deliveries(f"c-{n}")[0] for n in range(count)]
+
+
+def attempt(delivery: Any, meta: dict[str, Any]) -> None:
+    delivery.attempt(meta)
+
+
+def test_the_senders_steps_are_saved_in_one_transaction(tmp_path: Path) -> None:
+    app = sqlite_app(tmp_path / "steps.db", channels=ALL_LIVE)
+    held = scheduled(app, 3)
+    committed: list[int] = []
+    app.add_listener(committed.append)
+
+    results = app.record_steps([(d, attempt) for d in held])
+
+    assert len(committed) == 1
+    for delivery, result in zip(held, results, strict=True):
+        assert not isinstance(result, Exception)
+        saved, position = result
+        assert saved is delivery
+        stored = app.get_delivery(delivery.id)
+        assert stored.status is DeliveryStatus.ATTEMPTING
+        assert stored.attempts == 1
+        assert app.decode(app.read_notifications(position - 1, 1)[0]).originator_id == delivery.id
+    app.close()
+
+
+def test_a_stale_or_refused_step_costs_the_others_nothing(tmp_path: Path) -> None:
+    app = sqlite_app(tmp_path / "steps.db", channels=ALL_LIVE)
+    fresh, stale, final = scheduled(app, 3)
+    # Another sender attempts `stale` meanwhile: the object held here is out of date.
+    app.record_attempt(stale.id)
+    final.attempt({})
+    app.save(final)
+    final.record_sent(1, "sent-elsewhere", {})
+    app.save(final)
+
+    results = app.record_steps([(fresh, attempt), (stale, attempt), (final, attempt)])
+
+    assert not isinstance(results[0], Exception)
+    assert app.get_delivery(fresh.id).attempts == 1
+    # Applied again to the delivery as stored: its second attempt, recorded once.
+    assert not isinstance(results[1], Exception)
+    assert app.get_delivery(stale.id).attempts == 2
+    assert isinstance(results[2], InvalidStateError)
+    assert app.get_delivery(final.id).status is DeliveryStatus.SENT
+    app.close()

@@ -36,6 +36,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+DeliveryChange = Callable[[Delivery, dict[str, Any]], object]
+"""A change the sender makes to a delivery, given the sender's event metadata."""
+SenderStep = tuple[Delivery, DeliveryChange]
+
+
 class PositionGapError(Exception):
     """An upstream event does not follow on from the last one processed (an earlier one is
     missing): the consumer repairs the gap from the upstream's EventLog first."""
@@ -238,6 +243,47 @@ class NotificationApplication(AduanApplication):
         if delivery is not None and delivery.id == delivery_id:
             return delivery
         return self.get_delivery(delivery_id)
+
+    def record_steps(self, steps: Sequence[SenderStep]) -> list[tuple[Delivery, int] | Exception]:
+        """The sender's bookkeeping of many deliveries (attempts, outcomes) saved in one
+        transaction: each step applies `change(delivery, meta)` to the delivery it holds.
+        Returns per step the delivery as saved and the position of its last event, or the error
+        that refused it (InvalidStateError, ConcurrencyConflictError).
+
+        When the group cannot be saved (a delivery changed meanwhile), each step is applied
+        again to the delivery as stored and saved on its own: one stale delivery costs the
+        others nothing but a second transaction."""
+        results: list[tuple[Delivery, int] | Exception | None] = [None] * len(steps)
+        group: list[int] = []
+        for index, (delivery, change) in enumerate(steps):
+            try:
+                change(delivery, self._sender_meta(delivery))
+            except Exception as error:
+                results[index] = error
+                continue
+            group.append(index)
+        if group:
+            try:
+                recordings = self.save(*(steps[i][0] for i in group))
+            except IntegrityError:
+                for index in group:
+                    results[index] = self._step_alone(steps[index][0].id, steps[index][1])
+            else:
+                last = {r.domain_event.originator_id: int(r.notification.id) for r in recordings}
+                for index in group:
+                    delivery = steps[index][0]
+                    results[index] = (delivery, last.get(delivery.id, 0))
+        return [r if r is not None else RuntimeError("step not run") for r in results]
+
+    def _step_alone(
+        self, delivery_id: uuid.UUID, change: DeliveryChange
+    ) -> tuple[Delivery, int] | Exception:
+        try:
+            delivery = self.get_delivery(delivery_id)
+            change(delivery, self._sender_meta(delivery))
+            return delivery, self._save(delivery)
+        except Exception as error:
+            return error
 
     def record_attempt(
         self, delivery_id: uuid.UUID, delivery: Delivery | None = None

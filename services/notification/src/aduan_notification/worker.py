@@ -15,13 +15,14 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Mapping
+from typing import Any
 
 from opentelemetry.trace import SpanKind
 
 from aduan.errors import ConcurrencyConflictError, InvalidStateError
 from aduan.leader import Leadership
 from aduan.telemetry import continued_span
-from aduan_notification.application import NotificationApplication
+from aduan_notification.application import DeliveryChange, NotificationApplication, SenderStep
 from aduan_notification.channels import OutgoingMessage, Sender, SendError
 from aduan_notification.contacts import (
     ContactNotFoundError,
@@ -64,6 +65,7 @@ class DeliveryWorker:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._steps = _StepGroup(app)
 
     def _on_saved(self, _: int) -> None:
         loop = self._loop
@@ -145,11 +147,10 @@ class DeliveryWorker:
         if not current.is_due(self.app.clock()):
             return 0
         try:
-            delivery, attempt = await asyncio.to_thread(
-                self.app.record_attempt, delivery_id, current
-            )
+            delivery, _ = await self._steps.record(current, lambda d, meta: d.attempt(meta))
         except (ConcurrencyConflictError, InvalidStateError):
             return 0  # another sender took it, or it finished meanwhile
+        attempt = delivery.attempts
         context = {
             "delivery_id": str(delivery_id),
             "template": delivery.template,
@@ -160,22 +161,16 @@ class DeliveryWorker:
             contact = await self._contact(delivery)
         except ReporterErasedError:
             log.info("reporter erased; delivery skipped", extra=context)
-            return await asyncio.to_thread(
-                self.app.record_skipped, delivery_id, SkipReason.ERASED, delivery
-            )
+            return await self._skipped(delivery, SkipReason.ERASED)
         except ContactNotFoundError:
             log.info("no contact; delivery skipped", extra=context)
-            return await asyncio.to_thread(
-                self.app.record_skipped, delivery_id, SkipReason.NO_CONTACT, delivery
-            )
+            return await self._skipped(delivery, SkipReason.NO_CONTACT)
         except ContactUnavailableError as error:
             return await self._failed(delivery, attempt, str(error), True, None, context)
         message = await asyncio.to_thread(self._message, delivery, contact)
         if message is None:
             log.info("contact has no address for the channel; skipped", extra=context)
-            return await asyncio.to_thread(
-                self.app.record_skipped, delivery_id, SkipReason.NO_CONTACT, delivery
-            )
+            return await self._skipped(delivery, SkipReason.NO_CONTACT)
         sender = self.senders.get(delivery.channel)
         if sender is None:
             return await self._failed(
@@ -208,11 +203,15 @@ class DeliveryWorker:
                 error.retry_after_seconds,
                 context,
             )
-        position = await asyncio.to_thread(
-            self.app.record_sent, delivery_id, attempt, provider_message_id, delivery
+        _, position = await self._steps.record(
+            delivery, lambda d, meta: d.record_sent(attempt, provider_message_id, meta)
         )
         self.sent += 1
         log.info("delivery sent", extra=context)
+        return position
+
+    async def _skipped(self, delivery: Delivery, reason: SkipReason) -> int:
+        _, position = await self._steps.record(delivery, lambda d, meta: d.skip(reason, meta))
         return position
 
     async def _failed(
@@ -225,16 +224,21 @@ class DeliveryWorker:
         context: Mapping[str, object],
     ) -> int:
         log.warning("delivery attempt failed", extra={**context, "error": error})
-        return await asyncio.to_thread(
-            lambda: self.app.record_failure(
-                delivery.id,
+        app = self.app
+
+        def failed(d: Delivery, meta: dict[str, Any]) -> None:
+            d.record_failure(
                 attempt,
                 error,
                 retryable=retryable,
                 retry_after_seconds=retry_after,
-                delivery=delivery,
+                policy=app.retry_policy,
+                now=app.clock(),
+                meta=meta,
             )
-        )
+
+        _, position = await self._steps.record(delivery, failed)
+        return position
 
     async def _contact(self, delivery: Delivery) -> ReporterContact | None:
         if delivery.recipient_kind is not RecipientKind.REPORTER:
@@ -288,3 +292,49 @@ class DeliveryWorker:
             whatsapp_template=template.whatsapp_template_name,
             whatsapp_parameters=template.whatsapp_parameters,
         )
+
+
+class _StepGroup:
+    """Group commit of the sender's bookkeeping: the attempts and outcomes that concurrent
+    deliveries record while a save is running are saved together by the next one
+    (NotificationApplication.record_steps), one transaction instead of one each. Every caller
+    still waits for its own step to be stored (an attempt before its send)."""
+
+    def __init__(self, app: NotificationApplication) -> None:
+        self.app = app
+        self._waiting: list[tuple[SenderStep, asyncio.Future[tuple[Delivery, int]]]] = []
+        self._saving = False
+        self._task: asyncio.Task[None] | None = None
+
+    async def record(self, delivery: Delivery, change: DeliveryChange) -> tuple[Delivery, int]:
+        """Apply `change` and store it; returns the delivery as stored and the position of its
+        last event, or raises what refused the change."""
+        future: asyncio.Future[tuple[Delivery, int]] = asyncio.get_running_loop().create_future()
+        self._waiting.append(((delivery, change), future))
+        if not self._saving:
+            self._saving = True
+            self._task = asyncio.create_task(self._save_all())
+        return await future
+
+    async def _save_all(self) -> None:
+        try:
+            while self._waiting:
+                group, self._waiting = self._waiting, []
+                try:
+                    results = await asyncio.to_thread(
+                        self.app.record_steps, [step for step, _ in group]
+                    )
+                except Exception as error:
+                    for _, future in group:
+                        if not future.done():
+                            future.set_exception(error)
+                    continue
+                for (_, future), result in zip(group, results, strict=True):
+                    if future.done():
+                        continue
+                    if isinstance(result, Exception):
+                        future.set_exception(result)
+                    else:
+                        future.set_result(result)
+        finally:
+            self._saving = False
