@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eventsourcing.persistence import IntegrityError
 from test_consumer import FakeLink, FakeMsg
 
 from aduan.errors import InvalidStateError, NotFoundError
@@ -259,3 +260,38 @@ def test_a_stale_or_refused_step_costs_the_others_nothing(tmp_path: Path) -> Non
     assert isinstance(results[2], InvalidStateError)
     assert app.get_delivery(final.id).status is DeliveryStatus.SENT
     app.close()
+
+
+def test_events_tracked_by_another_process_meanwhile_are_never_processed_twice(
+    tmp_path: Path,
+) -> None:
+    here = sqlite_app(tmp_path / "shared.db", channels=ALL_LIVE)
+    elsewhere = sqlite_app(tmp_path / "shared.db", channels=ALL_LIVE)
+    intake = Upstream("intake")
+    stream = [
+        intake.envelope(f"c-{n}", complaint_filed=filed(f"ADU-2026-T{n:05d}")) for n in range(2)
+    ]
+    stream.append(sealed(intake))  # an event whose effect is only its tracking record
+    stream.append(intake.envelope("c-3", complaint_filed=filed("ADU-2026-T00003")))
+    processor = NotificationProcessor(here)
+    assert processor.process_batch(stream[:2]) == 2
+    # A second instance (a former leader) processes the third event meanwhile.
+    NotificationProcessor(elsewhere).process(stream[2])
+    head = here.head_position()
+
+    # Decided on position 2, the batch would count the third event as its own.
+    with pytest.raises(IntegrityError):
+        processor.process_batch(stream[2:])
+
+    assert here.head_position() == head
+    assert here.tracked_position("intake") == 3
+    # One by one (the consumer's fallback): the third is a duplicate, the fourth is new.
+    with pytest.raises(DuplicateEventError):
+        processor.process(stream[2])
+    processor.process(stream[3])
+    assert len(here.list_deliveries("c-3")) == 1
+    # The batch path decides on the position it learnt, and goes on in batches.
+    later = intake.envelope("c-4", complaint_filed=filed("ADU-2026-T00004"))
+    assert processor.process_batch([later]) == 1
+    here.close()
+    elsewhere.close()

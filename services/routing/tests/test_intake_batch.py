@@ -258,3 +258,33 @@ def test_the_batch_path_on_postgres(postgres_url: str, clock: Any, policy: Routi
         assert app.tracked_position("intake") == 3
     finally:
         app.close()
+
+
+def test_events_tracked_by_another_process_meanwhile_are_never_processed_twice(
+    tmp_path: Path, clock: Any, policy: RoutingPolicy
+) -> None:
+    env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(tmp_path / "s.db")}
+    here = RoutingApplication(env=env, policy=policy, clock=clock)
+    elsewhere = RoutingApplication(env=env, policy=policy, clock=clock)
+    ids = [str(uuid.uuid4()) for _ in range(4)]
+    stream = [filed(n + 1, ids[n], f"ADU-2026-QQQQQ{n}") for n in range(4)]
+    # An event whose effect is only its tracking record.
+    stream[2] = envelope(3, ids[0], status_requested=events_pb2.StatusRequested())
+    reactor = IntakeReactor(here)
+    assert reactor.process_batch(stream[:2]) == 2
+    IntakeReactor(elsewhere).process(stream[2])
+    head = here.head_position()
+
+    # Decided on position 2, the batch would count the third event as its own.
+    with pytest.raises(IntegrityError):
+        reactor.process_batch(stream[2:])
+
+    assert here.head_position() == head
+    assert here.tracked_position("intake") == 3
+    with pytest.raises(DuplicateEventError):
+        reactor.process(stream[2])
+    reactor.process(stream[3])
+    assert here.tracked_position("intake") == 4
+    assert here.head_position() == 6  # two events per case, each case opened once
+    here.close()
+    elsewhere.close()

@@ -148,6 +148,8 @@ class AduanApplication(Application[Any]):
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         self._listeners: list[Listener] = []
+        # Upstream positions tracked by this process (see known_position).
+        self._known_positions: dict[str, int] = {}
         self._listeners_lock = threading.Lock()
         super().__init__(env)
         self.recorder: ProcessRecorder
@@ -276,9 +278,12 @@ class AduanApplication(Application[Any]):
         try:
             recordings = self._record(processing_event)
         except IntegrityError:
+            self._known_positions.pop(upstream, None)
             if self.tracked_position(upstream) >= position:
                 raise DuplicateEventError(f"{upstream}:{position}") from None
             raise
+        if self._known_positions.get(upstream, 0) < position:
+            self._known_positions[upstream] = position
         self._take_snapshots(processing_event)
         self._notify(recordings)
         return recordings
@@ -287,15 +292,24 @@ class AduanApplication(Application[Any]):
         self,
         positions: Mapping[str, int],
         *objs: Any,
+        follows: Mapping[str, int],
         writes: JointWrites | None = None,
     ) -> list[Any]:
         """`save_reaction` for a batch of upstream events: the aggregates changed in reaction,
         `writes(cursor)` (side tables) and the tracking record of each upstream's last position
         in `positions`, all in one transaction (SQL stores only, see `save_with`).
 
-        Raises `DuplicateEventError` when an upstream is tracked at or beyond its position."""
+        `follows` holds each upstream's tracked position that the batch was decided on (see
+        `known_position`). It is checked inside the transaction (the tracking row locked on
+        PostgreSQL): had anyone tracked more meanwhile, nothing is written, so no event of the
+        batch is processed twice. Raises `DuplicateEventError` when an upstream is tracked at or
+        beyond its position, IntegrityError when it is tracked elsewhere in between."""
 
         def joint(cursor: Any) -> None:
+            for upstream, expected in follows.items():
+                current = self._tracked_on(cursor, upstream)
+                if current != expected:
+                    raise IntegrityError(f"{upstream} is tracked at {current}, not {expected}")
             if writes is not None:
                 writes(cursor)
             recorder: Any = self.recorder
@@ -303,12 +317,42 @@ class AduanApplication(Application[Any]):
                 recorder._insert_tracking(cursor, Tracking(upstream, position))
 
         try:
-            return self.save_with(*objs, writes=joint)
+            recordings = self.save_with(*objs, writes=joint)
         except IntegrityError:
+            self._known_positions.clear()
             for upstream, position in positions.items():
                 if self.tracked_position(upstream) >= position:
                     raise DuplicateEventError(f"{upstream}:{position}") from None
             raise
+        self._known_positions.update(positions)
+        return recordings
+
+    def known_position(self, upstream: str) -> int:
+        """The position of `upstream` this process last tracked (read once from the store): a
+        batch decides on it, and `save_reactions` checks it in its transaction."""
+        known = self._known_positions.get(upstream)
+        if known is None:
+            known = self._known_positions[upstream] = self.tracked_position(upstream)
+        return known
+
+    def _tracked_on(self, cursor: Any, upstream: str) -> int:
+        recorder: Any = self.recorder
+        datastore = recorder.datastore
+        if hasattr(datastore, "schema"):  # PostgreSQL: lock the row until the commit
+            from psycopg import sql
+
+            cursor.execute(
+                sql.SQL(
+                    "SELECT notification_id FROM {}.{} WHERE application_name = %s FOR UPDATE"
+                ).format(
+                    sql.Identifier(datastore.schema), sql.Identifier(recorder.tracking_table_name)
+                ),
+                (upstream,),
+            )
+            row = cursor.fetchone()
+            return int(row["notification_id"]) if row else 0
+        # SQLite: the transaction's snapshot; a write committed after it fails its first write.
+        return int(recorder._max_tracking_id(upstream, cursor) or 0)
 
     # -- tracking (positions of upstream logs and of the relay) ----------------------------
     def tracked_position(self, upstream: str) -> int:

@@ -124,8 +124,9 @@ class NotificationApplication(AduanApplication):
         were processed.
 
         Raises (and writes nothing) when anything fails: an event out of order, a complaint not
-        known yet, a claim or record written meanwhile, DuplicateEventError when a tracking
-        record was written meanwhile. The consumer then processes the events one by one."""
+        known yet, a claim or record written meanwhile, a tracking record written meanwhile
+        (DuplicateEventError when it covers the batch). The consumer then processes the events
+        one by one."""
         tracked: dict[str, int] = {}
         positions: dict[str, int] = {}
         # Per complaint: its record as read (with its version), and as the batch left it.
@@ -142,7 +143,7 @@ class NotificationApplication(AduanApplication):
         for reaction in reactions:
             service = reaction.service
             if service not in tracked:
-                tracked[service] = self.tracked_position(service)
+                tracked[service] = self.known_position(service)
             last = positions.get(service, tracked[service])
             if reaction.position <= last:
                 continue  # processed before
@@ -178,7 +179,7 @@ class NotificationApplication(AduanApplication):
             self.directory.write(cursor, records)
             self.claims.write_claims(cursor, TICKETS, list(tickets.items()))
 
-        self.save_reactions(positions, *deliveries, writes=writes)
+        self.save_reactions(positions, *deliveries, follows=tracked, writes=writes)
         return processed
 
     def _delivery(self, event: UpstreamEvent, planned: PlannedDelivery) -> Delivery:

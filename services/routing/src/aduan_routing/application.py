@@ -278,12 +278,11 @@ class RoutingApplication(AduanApplication):
         already tracked are skipped; returns how many were processed.
 
         Raises (and writes nothing) when anything fails: an event out of order, a ticket
-        claimed or a case changed meanwhile, DuplicateEventError when a tracking record was
-        written meanwhile. The consumer then processes the events one by one."""
+        claimed or a case changed or opened meanwhile, a tracking record written meanwhile
+        (DuplicateEventError when it covers the batch). The consumer then processes the events
+        one by one."""
         tracked: dict[str, int] = {}
         positions: dict[str, int] = {}
-        filed = [r.change.complaint_id for r in reactions if isinstance(r.change, Filing)]
-        existing = self.existing_aggregates(filed)
         # Cases read or opened by this batch (None: no such case), changed in memory.
         cases: dict[uuid.UUID, Case | None] = {}
         tickets: dict[str, str] = {}
@@ -291,7 +290,7 @@ class RoutingApplication(AduanApplication):
         for reaction in reactions:
             upstream = reaction.upstream
             if upstream not in tracked:
-                tracked[upstream] = self.tracked_position(upstream)
+                tracked[upstream] = self.known_position(upstream)
             last = positions.get(upstream, tracked[upstream])
             if reaction.position <= last:
                 continue  # processed before
@@ -304,8 +303,10 @@ class RoutingApplication(AduanApplication):
             processed += 1
             change, ctx = reaction.change, reaction.ctx
             if isinstance(change, Filing):
-                if change.complaint_id in existing or cases.get(change.complaint_id) is not None:
-                    continue  # its case, and so its ticket claim, exist already
+                # A case that exists already (never, but for a store edited by hand) makes the
+                # transaction fail on its version, and one by one its filing is only noted.
+                if cases.get(change.complaint_id) is not None:
+                    continue
                 if change.ticket_number:
                     tickets.setdefault(change.ticket_number.upper(), str(change.complaint_id))
                 cases[change.complaint_id] = self._new_case(change, ctx)
@@ -319,7 +320,9 @@ class RoutingApplication(AduanApplication):
         def writes(cursor: object) -> None:
             self.claims.write_claims(cursor, TICKETS, list(tickets.items()))
 
-        self.save_reactions(positions, *(c for c in cases.values() if c is not None), writes=writes)
+        self.save_reactions(
+            positions, *(c for c in cases.values() if c is not None), follows=tracked, writes=writes
+        )
         return processed
 
     def _batch_case(self, cases: dict[uuid.UUID, Case | None], case_id: uuid.UUID) -> Case | None:
