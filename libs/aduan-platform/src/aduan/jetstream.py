@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -17,8 +18,9 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NoStreamResponseError, NotFoundError
+from opentelemetry import trace
 from opentelemetry.metrics import Meter, Observation
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import Span, SpanKind
 
 from aduan.leader import Leadership
 from aduan.outbox import OutboundMessage, StreamResetError
@@ -161,6 +163,26 @@ class BatchEnvelopeProcessor(EnvelopeProcessor, Protocol):
         """Process `envelopes` (in order) in one transaction, skipping those already tracked;
         return how many were processed. On any error nothing is written and the consumer
         processes the envelopes one by one instead (where gaps are repaired first)."""
+
+
+# The consumer's span of each envelope of the batch being processed, by (service, position).
+_batch_spans: contextvars.ContextVar[Mapping[tuple[str, int], Span] | None] = (
+    contextvars.ContextVar("aduan_batch_spans", default=None)
+)
+
+
+@contextlib.contextmanager
+def envelope_span(envelope: events_pb2.Envelope) -> Iterator[None]:
+    """In a processor's `process_batch`: the consumer's span of `envelope` made current, so that
+    what is done in reaction to it continues its trace (as `process` does, which runs under it).
+    Outside a batch, nothing changes."""
+    spans = _batch_spans.get()
+    span = spans.get((envelope.service, envelope.position)) if spans else None
+    if span is None:
+        yield
+        return
+    with trace.use_span(span, end_on_exit=False):
+        yield
 
 
 GapFiller = Callable[[str, int, int], Awaitable[list[events_pb2.Envelope]]]
@@ -442,6 +464,9 @@ class TrackedConsumer:
             )
             for envelope, h in zip(envelopes, headers, strict=True)
         ]
+        token = _batch_spans.set(
+            {(e.service, e.position): span for e, span in zip(envelopes, spans, strict=True)}
+        )
         try:
             processed = process_batch(envelopes)
         except Exception as error:
@@ -449,6 +474,7 @@ class TrackedConsumer:
                 record_span_error(span, error)
             raise
         finally:
+            _batch_spans.reset(token)
             for span in spans:
                 span.end()
         self.stats.duplicates += len(envelopes) - processed
@@ -719,4 +745,5 @@ __all__ = [
     "connect",
     "decode_envelope",
     "ensure_stream",
+    "envelope_span",
 ]

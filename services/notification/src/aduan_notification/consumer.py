@@ -15,7 +15,7 @@ from google.protobuf.message import Message
 
 from aduan.context import Actor
 from aduan.envelopes import payload_of, reaction_context
-from aduan.jetstream import PoisonMessageError
+from aduan.jetstream import PoisonMessageError, envelope_span
 from aduan.store import DuplicateEventError
 from aduan.v1 import common_pb2, events_pb2
 from aduan_notification.application import NotificationApplication, Reaction
@@ -139,9 +139,11 @@ class NotificationProcessor:
 
 def reaction_of(envelope: events_pb2.Envelope) -> Reaction:
     sealed = envelope.WhichOneof("payload") == "checkpoint_sealed"
+    with envelope_span(envelope):  # the deliveries continue the envelope's trace
+        event = None if sealed else upstream_event(envelope)
     return Reaction(
         service=envelope.service,
         position=envelope.position,
         previous_position=envelope.previous_position,
-        event=None if sealed else upstream_event(envelope),
+        event=event,
     )

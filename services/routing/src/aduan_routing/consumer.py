@@ -13,6 +13,7 @@ from datetime import UTC
 
 from aduan.context import Actor
 from aduan.envelopes import reaction_context
+from aduan.jetstream import envelope_span
 from aduan.store import DuplicateEventError
 from aduan.v1 import common_pb2, events_pb2
 from aduan_routing.application import (
@@ -116,10 +117,12 @@ def reaction_of(envelope: events_pb2.Envelope) -> IntakeReaction:
         change = Replied(complaint_id)
     elif kind == "complaint_withdrawn":
         change = Withdrawn(complaint_id, envelope.complaint_withdrawn.reason)
+    with envelope_span(envelope):  # the reaction continues the envelope's trace
+        ctx = reaction_context(envelope, ACTOR)
     return IntakeReaction(
         upstream=envelope.service,
         position=envelope.position,
         previous_position=envelope.previous_position,
         change=change,
-        ctx=reaction_context(envelope, ACTOR),
+        ctx=ctx,
     )
