@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from aduan.jetstream import TrackedConsumer
+from aduan.jetstream import PoisonMessageError, TrackedConsumer
 from aduan.store import DuplicateEventError
 from aduan.v1 import events_pb2
 
@@ -301,3 +301,58 @@ async def test_without_process_batch_each_envelope_is_processed_in_order() -> No
     assert processor.processed == ["intake:1", "intake:2"]
     assert [m.outcome for m in messages] == ["ack"] * 3
     assert subject.stats.duplicates == 1
+
+
+class RefusingProcessor(RecordingProcessor):
+    """Refuses the envelopes at `refused` positions as poison; records them when skipped."""
+
+    def __init__(self, refused: set[int]) -> None:
+        super().__init__()
+        self.refused = refused
+        self.skipped: list[str] = []
+
+    def process(self, envelope: events_pb2.Envelope) -> None:
+        if envelope.position in self.refused:
+            raise PoisonMessageError(f"{envelope.event_id}: cannot be processed")
+        super().process(envelope)
+
+    def skip(self, envelope: events_pb2.Envelope) -> None:
+        if envelope.position <= self.positions.get(envelope.service, 0):
+            raise DuplicateEventError(envelope.event_id)
+        self.skipped.append(envelope.event_id)
+        self.positions[envelope.service] = envelope.position
+
+
+async def test_a_refused_event_met_in_gap_repair_does_not_take_the_later_events_down() -> None:
+    history = [envelope(p) for p in range(1, 6)]
+    processor = RefusingProcessor(refused={3})
+    subject = consumer(processor, history)
+    await subject.handle(FakeMsg(history[0].SerializeToString()))
+    # 2-4 were lost on the way; 3 is refused when the repair reads it back.
+    later = [FakeMsg(history[4].SerializeToString()), FakeMsg(envelope(6).SerializeToString())]
+    for message in later:
+        await subject.handle(message)
+
+    assert processor.processed == ["intake:1", "intake:2", "intake:4", "intake:5", "intake:6"]
+    assert processor.skipped == ["intake:3"]
+    assert [m.outcome for m in later] == ["ack", "ack"]
+    (dead,) = subject.link.js.published
+    assert dead[0] == "aduan.deadletter.test-consumer"
+    assert events_pb2.Envelope.FromString(dead[1]).event_id == "intake:3"
+    assert dead[2]["Aduan-Event-Id"] == "intake:3"
+
+
+async def test_a_refused_message_is_dead_lettered_once_and_passed_over() -> None:
+    processor = RefusingProcessor(refused={1})
+    subject = consumer(processor)
+    refused, after = (
+        FakeMsg(envelope(1).SerializeToString()),
+        FakeMsg(envelope(2).SerializeToString()),
+    )
+    await subject.handle(refused)
+    await subject.handle(after)
+
+    assert processor.skipped == ["intake:1"]
+    assert processor.processed == ["intake:2"]
+    assert len(subject.link.js.published) == 1
+    assert subject.stats.dead_lettered == 1

@@ -166,14 +166,19 @@ async def test_the_consumer_keeps_a_batchs_good_envelopes_when_one_fails(
         processor=NotificationProcessor(app),
     )
     good = intake.envelope("c-1", complaint_filed=filed("ADU-2026-FFFFFF"))
-    # Decodable, but no complaint id: never processable, so dead-lettered.
+    # Decodable, but no complaint id: never processable, so dead-lettered and passed over.
     bad = intake.envelope("", complaint_filed=filed("ADU-2026-GGGGGG"))
     after = intake.envelope("c-3", complaint_filed=filed("ADU-2026-HHHHHH"))
     messages = [FakeMsg(e.SerializeToString()) for e in (good, bad, after)]
 
     await consumer.handle_batch(messages)  # type: ignore[arg-type]
 
-    assert [m.outcome for m in messages] == ["ack", "term", "ack"]
+    assert [m.outcome for m in messages] == ["ack", "ack", "ack"]
+    ((subject, data, _),) = consumer.link.js.published
+    assert subject == "aduan.deadletter.notification"
+    assert data == bad.SerializeToString()
+    with pytest.raises(NotFoundError):
+        app.list_deliveries("ADU-2026-GGGGGG")
     assert len(app.list_deliveries("ADU-2026-FFFFFF")) == 1
     assert len(app.list_deliveries("ADU-2026-HHHHHH")) == 1
     assert app.tracked_position("intake") == 3

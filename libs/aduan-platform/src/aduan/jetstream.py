@@ -22,6 +22,7 @@ from opentelemetry import trace
 from opentelemetry.metrics import Meter, Observation
 from opentelemetry.trace import Span, SpanKind
 
+from aduan.envelopes import subject_for
 from aduan.leader import Leadership
 from aduan.outbox import OutboundMessage, StreamResetError
 from aduan.settings import ServiceSettings
@@ -154,6 +155,16 @@ class EnvelopeProcessor(Protocol):
     def process(self, envelope: events_pb2.Envelope) -> None:
         """Write the effect and the tracking record (envelope.service, envelope.position) in one
         transaction. Raise DuplicateEventError when the tracking record already exists."""
+
+
+class SkippingEnvelopeProcessor(EnvelopeProcessor, Protocol):
+    """A processor that can record an envelope it refused (PoisonMessageError) as processed
+    without effect, so that the upstream's later events still follow on. Without it, the next
+    event's gap repair would meet the refused one again, and again for every later event."""
+
+    def skip(self, envelope: events_pb2.Envelope) -> None:
+        """Write only the tracking record (envelope.service, envelope.position); raise
+        DuplicateEventError when it exists."""
 
 
 class BatchEnvelopeProcessor(EnvelopeProcessor, Protocol):
@@ -554,11 +565,37 @@ class TrackedConsumer:
         except DuplicateEventError:
             self.stats.duplicates += 1
             return False
+        except PoisonMessageError as error:
+            skip = getattr(self.processor, "skip", None)
+            if skip is None:
+                raise
+            # Kept for an operator in the dead letters, passed over here: whether it arrived
+            # as this message or was read back to repair a gap, the events after it go on.
+            await self._dead_letter_envelope(envelope, str(error))
+            with contextlib.suppress(DuplicateEventError):
+                await asyncio.to_thread(skip, envelope)
+            return False
         self.stats.processed += 1
         self.stats.positions[envelope.service] = max(
             envelope.position, self.stats.positions.get(envelope.service, 0)
         )
         return True
+
+    async def _dead_letter_envelope(self, envelope: events_pb2.Envelope, reason: str) -> None:
+        await self.js.publish(
+            self.dead_letter_subject,
+            envelope.SerializeToString(),
+            headers={
+                "Aduan-Dead-Letter-Reason": reason[:500],
+                "Aduan-Original-Subject": subject_for(envelope.service, envelope.event_type),
+                "Aduan-Event-Id": envelope.event_id,
+            },
+        )
+        self.stats.dead_lettered += 1
+        log.error(
+            "event dead-lettered and passed over",
+            extra={"consumer": self.durable, "reason": reason, "event_id": envelope.event_id},
+        )
 
     async def _dead_letter(self, message: Msg, reason: str) -> None:
         headers = dict(message.headers or {})
@@ -741,6 +778,7 @@ __all__ = [
     "LinkPublisher",
     "NatsLink",
     "PoisonMessageError",
+    "SkippingEnvelopeProcessor",
     "TrackedConsumer",
     "connect",
     "decode_envelope",

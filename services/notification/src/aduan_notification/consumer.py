@@ -121,6 +121,10 @@ class NotificationProcessor:
             return
         self.app.react(upstream_event(envelope))
 
+    def skip(self, envelope: events_pb2.Envelope) -> None:
+        """Track a refused envelope as processed, with no effect (it is in the dead letters)."""
+        self.app.save_reaction(envelope.service, envelope.position)
+
     def process_batch(self, envelopes: Sequence[events_pb2.Envelope]) -> int:
         """The envelopes' reactions, complaint records, claims and tracking records in one
         transaction (see NotificationApplication.react_batch); on a store that cannot, each
