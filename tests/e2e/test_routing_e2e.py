@@ -92,15 +92,22 @@ def test_the_audit_trail_shows_the_rule_that_placed_the_case(
     )
     query = query_pb2_grpc.QueryStub(channels["query"])
     deadline = time.monotonic() + 15.0
-    while True:
-        trail = query.GetAuditTrail(
-            query_pb2.GetAuditTrailRequest(complaint_id=filed.complaint_id), timeout=5
-        )
-        routed = [e for e in trail.entries if e.event_type == "CaseRouted"]
-        if routed or time.monotonic() > deadline:
-            break
+    routed: list[query_pb2.AuditEntry] = []
+    seen: list[str] = []
+    while not routed and time.monotonic() < deadline:
+        try:
+            trail = query.GetAuditTrail(
+                query_pb2.GetAuditTrailRequest(complaint_id=filed.complaint_id), timeout=5
+            )
+        except grpc.RpcError as error:
+            # The query service has not projected the complaint yet.
+            if error.code() != grpc.StatusCode.NOT_FOUND:
+                raise
+        else:
+            seen = [e.event_type for e in trail.entries]
+            routed = [e for e in trail.entries if e.event_type == "CaseRouted"]
         time.sleep(0.05)
-    assert len(routed) == 1, [e.event_type for e in trail.entries]
+    assert len(routed) == 1, seen
     entry = routed[0]
     assert entry.service == "routing"
     assert entry.rule_id == "land-service-to-kantah"
