@@ -61,6 +61,7 @@ clean:
 bench: sync ## Run the benchmarks B1-B4 (PostgreSQL too with ADUAN_TEST_POSTGRES_URL); bench/results/*.json
 	$(RUN) python bench/b1_intake.py
 	$(RUN) python bench/b2_end_to_end.py
+	$(RUN) python bench/b2_end_to_end.py --rate 40
 	$(RUN) python bench/b3_rebuild.py
 	if [ -n "$$ADUAN_TEST_POSTGRES_URL" ]; then $(RUN) python bench/b3_rebuild.py --store postgresql; fi
 	$(RUN) python bench/b4_scale.py
