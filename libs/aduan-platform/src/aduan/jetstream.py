@@ -176,6 +176,19 @@ class BatchEnvelopeProcessor(EnvelopeProcessor, Protocol):
         processes the envelopes one by one instead (where gaps are repaired first)."""
 
 
+def process_each(processor: EnvelopeProcessor, envelopes: Sequence[events_pb2.Envelope]) -> int:
+    """`process_batch` for a store that cannot write a batch in one transaction: each envelope in
+    its own, those already tracked skipped. Returns how many were processed."""
+    processed = 0
+    for envelope in envelopes:
+        try:
+            processor.process(envelope)
+        except DuplicateEventError:
+            continue
+        processed += 1
+    return processed
+
+
 # The consumer's span of each envelope of the batch being processed, by (service, position).
 _batch_spans: contextvars.ContextVar[Mapping[tuple[str, int], Span] | None] = (
     contextvars.ContextVar("aduan_batch_spans", default=None)
@@ -784,4 +797,5 @@ __all__ = [
     "decode_envelope",
     "ensure_stream",
     "envelope_span",
+    "process_each",
 ]

@@ -151,23 +151,7 @@ class IntakeApplication(AduanApplication):
             ticket = ticket_number_for(complaint_id, _year(), attempt)
             if self.claims.claim(TICKETS, ticket, str(complaint_id)) != str(complaint_id):
                 continue  # held by another complaint: pick the next candidate
-            complaint = Complaint.file(
-                ctx=ctx,
-                channel=valid.channel,
-                idempotency_key=valid.idempotency_key,
-                ticket_number=ticket,
-                reporter_id=reporter_id,
-                masked_contact=masked,
-                anonymous=valid.anonymous,
-                confidential=valid.confidential,
-                language=valid.language,
-                category=valid.category,
-                location=valid.location,
-                parcel=valid.parcel,
-                subject=valid.subject,
-                description=valid.description,
-                attachments=valid.attachments,
-            )
+            complaint = _complaint_of(valid, ctx, ticket, reporter_id, masked)
             try:
                 recordings = self.save(complaint)
             except IntegrityError:
@@ -260,23 +244,7 @@ class IntakeApplication(AduanApplication):
                 digest = self.master_key.phone_digest(valid.identity.phone)
                 phone = (digest, str(complaint_id), reporter_id)
         ticket = ticket_number_for(complaint_id, _year(), 0)
-        complaint = Complaint.file(
-            ctx=ctx,
-            channel=valid.channel,
-            idempotency_key=valid.idempotency_key,
-            ticket_number=ticket,
-            reporter_id=reporter_id,
-            masked_contact=masked,
-            anonymous=valid.anonymous,
-            confidential=valid.confidential,
-            language=valid.language,
-            category=valid.category,
-            location=valid.location,
-            parcel=valid.parcel,
-            subject=valid.subject,
-            description=valid.description,
-            attachments=valid.attachments,
-        )
+        complaint = _complaint_of(valid, ctx, ticket, reporter_id, masked)
         return _NewFiling(index, complaint, ticket, data_key, identity, phone)
 
     def _save_group(
@@ -599,3 +567,26 @@ __all__: list[Any] = [
     "MessageResult",
     "RevealedContact",
 ]
+
+
+def _complaint_of(
+    valid: ValidFiling, ctx: CommandContext, ticket: str, reporter_id: str, masked: str
+) -> Complaint:
+    """A new complaint from a validated filing (one at a time or in a group)."""
+    return Complaint.file(
+        ctx=ctx,
+        channel=valid.channel,
+        idempotency_key=valid.idempotency_key,
+        ticket_number=ticket,
+        reporter_id=reporter_id,
+        masked_contact=masked,
+        anonymous=valid.anonymous,
+        confidential=valid.confidential,
+        language=valid.language,
+        category=valid.category,
+        location=valid.location,
+        parcel=valid.parcel,
+        subject=valid.subject,
+        description=valid.description,
+        attachments=valid.attachments,
+    )

@@ -13,8 +13,7 @@ from datetime import UTC
 
 from aduan.context import Actor
 from aduan.envelopes import reaction_context
-from aduan.jetstream import envelope_span
-from aduan.store import DuplicateEventError
+from aduan.jetstream import envelope_span, process_each
 from aduan.v1 import common_pb2, events_pb2
 from aduan_routing.application import (
     Filing,
@@ -76,14 +75,7 @@ class IntakeReactor:
         RoutingApplication.react_batch); on a store that cannot, each envelope in its own.
         Returns how many were processed (not tracked before)."""
         if not self.app.joint_writes:
-            processed = 0
-            for envelope in envelopes:
-                try:
-                    self.process(envelope)
-                except DuplicateEventError:
-                    continue
-                processed += 1
-            return processed
+            return process_each(self, envelopes)
         return self.app.react_batch([reaction_of(envelope) for envelope in envelopes])
 
 
