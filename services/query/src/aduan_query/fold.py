@@ -35,11 +35,12 @@ from aduan_query.history import (
     VIEW_EVENTS,
     State,
     apply,
-    as_utc,
     audit_row,
     checkpoint_row,
-    custody_target,
+    custody_move,
+    custody_segment,
     empty_state,
+    held_seconds,
     stamp,
 )
 from aduan_query.offices import ancestors
@@ -138,38 +139,28 @@ class BulkFold:
         last = self.custody.get(complaint_id)
         holding = last if last is not None and last["until_at"] is None else None
 
-        def close(handed_to: str) -> None:
+        move = custody_move(
+            envelope,
+            holding["office_code"] if holding is not None else None,
+            last["office_code"] if last is not None else None,
+        )
+        if move is None:
+            return
+        if move.close:
             assert holding is not None
-            held = int((at - as_utc(holding["from_at"])).total_seconds())
             holding["until_at"] = at
-            holding["held_seconds"] = max(held, 0)
-            holding["handed_to"] = handed_to
-
-        def open_(office: str, received_from: str) -> None:
+            holding["held_seconds"] = held_seconds(holding["from_at"], at)
+            holding["handed_to"] = move.handed_to
+        if move.open_office:
             if last is not None:
                 self.pending.add("custody", last)  # superseded: it cannot change any more
-            self.custody[complaint_id] = {
-                "complaint_id": complaint_id,
-                "seq": (last["seq"] if last is not None else 0) + 1,
-                "office_code": office,
-                "received_from": received_from,
-                "handed_to": "",
-                "from_at": at,
-                "until_at": None,
-                "held_seconds": None,
-            }
-
-        target = custody_target(envelope)
-        if target:
-            if holding is not None and holding["office_code"] == target:
-                return
-            if holding is not None:
-                close(target)
-            open_(target, last["office_code"] if last is not None else "")
-        elif kind == "case_closed" and holding is not None:
-            close("")
-        elif kind == "case_reopened" and holding is None and last is not None:
-            open_(last["office_code"], "")
+            self.custody[complaint_id] = custody_segment(
+                complaint_id,
+                (last["seq"] if last is not None else 0) + 1,
+                move.open_office,
+                move.received_from,
+                at,
+            )
 
     def take(self) -> Batch:
         """The rows that can no longer change, handed over for writing."""

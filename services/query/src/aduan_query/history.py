@@ -12,6 +12,7 @@ events that occurred up to T.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -442,3 +443,51 @@ def custody_target(envelope: events_pb2.Envelope) -> str | None:
     if kind == "sla_breached" and envelope.sla_breached.escalated_to.code:
         return str(envelope.sla_breached.escalated_to.code)
     return None
+
+
+@dataclass(frozen=True)
+class CustodyMove:
+    """What a routing event does to a complaint's custody segments (live projector and fold)."""
+
+    close: bool  # end the segment held now
+    handed_to: str  # ... naming who received it ("" when the case closed)
+    open_office: str  # start a segment with this office ("" = none)
+    received_from: str
+
+
+def custody_move(
+    envelope: events_pb2.Envelope, holding_office: str | None, last_office: str | None
+) -> CustodyMove | None:
+    """`holding_office`: the office of the open segment, if any; `last_office`: of the latest
+    segment, open or not. None when custody does not change."""
+    target = custody_target(envelope)
+    kind = envelope.WhichOneof("payload")
+    if target:
+        if holding_office == target:
+            return None
+        return CustodyMove(holding_office is not None, target, target, last_office or "")
+    if kind == "case_closed" and holding_office is not None:
+        return CustodyMove(True, "", "", "")
+    if kind == "case_reopened" and holding_office is None and last_office is not None:
+        return CustodyMove(False, "", last_office, "")
+    return None
+
+
+def custody_segment(
+    complaint_id: str, seq: int, office: str, received_from: str, at: datetime
+) -> dict[str, Any]:
+    """A new, open custody row."""
+    return {
+        "complaint_id": complaint_id,
+        "seq": seq,
+        "office_code": office,
+        "received_from": received_from,
+        "handed_to": "",
+        "from_at": at,
+        "until_at": None,
+        "held_seconds": None,
+    }
+
+
+def held_seconds(from_at: datetime, until: datetime) -> int:
+    return max(int((until - as_utc(from_at)).total_seconds()), 0)

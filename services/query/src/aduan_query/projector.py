@@ -28,11 +28,12 @@ from aduan_query.history import (
     VIEW_EVENTS,
     State,
     apply,
-    as_utc,
     audit_row,
     checkpoint_row,
-    custody_target,
+    custody_move,
+    custody_segment,
     empty_state,
+    held_seconds,
     history_key,
     normalise,
     row_key,
@@ -388,44 +389,33 @@ class Projector:
         holding = last if last is not None and last["until_at"] is None else None
         at = stamp(envelope.occurred_at)
 
-        def close(handed_to: str) -> None:
+        move = custody_move(
+            envelope,
+            holding["office_code"] if holding is not None else None,
+            last["office_code"] if last is not None else None,
+        )
+        if move is None:
+            return
+        if move.close:
             assert holding is not None
-            held = int((at - as_utc(holding["from_at"])).total_seconds())
             conn.execute(
                 sql.close_custody,
                 {
                     "_id": complaint_id,
                     "_seq": holding["seq"],
                     "until_at": at,
-                    "held_seconds": max(held, 0),
-                    "handed_to": handed_to,
+                    "held_seconds": held_seconds(holding["from_at"], at),
+                    "handed_to": move.handed_to,
                 },
             )
-
-        def open_(office: str, received_from: str) -> None:
+        if move.open_office:
             conn.execute(
                 sql.insert_custody,
-                {
-                    "complaint_id": complaint_id,
-                    "seq": (last["seq"] if last is not None else 0) + 1,
-                    "office_code": office,
-                    "received_from": received_from,
-                    "handed_to": "",
-                    "from_at": at,
-                    "until_at": None,
-                    "held_seconds": None,
-                },
+                custody_segment(
+                    complaint_id,
+                    (last["seq"] if last is not None else 0) + 1,
+                    move.open_office,
+                    move.received_from,
+                    at,
+                ),
             )
-
-        target = custody_target(envelope)
-        kind = envelope.WhichOneof("payload")
-        if target:
-            if holding is not None and holding["office_code"] == target:
-                return
-            if holding is not None:
-                close(target)
-            open_(target, last["office_code"] if last is not None else "")
-        elif kind == "case_closed" and holding is not None:
-            close("")
-        elif kind == "case_reopened" and holding is None and last is not None:
-            open_(last["office_code"], "")
