@@ -11,6 +11,20 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class DetailSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DETAIL_SOURCE_UNSPECIFIED: _ClassVar[DetailSource]
+    DETAIL_SOURCE_TEXT_RULE: _ClassVar[DetailSource]
+    DETAIL_SOURCE_LOCATION_PIN: _ClassVar[DetailSource]
+    DETAIL_SOURCE_REPORTER_ANSWER: _ClassVar[DetailSource]
+
+class DetailQuestion(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DETAIL_QUESTION_UNSPECIFIED: _ClassVar[DetailQuestion]
+    DETAIL_QUESTION_PROVINCE: _ClassVar[DetailQuestion]
+    DETAIL_QUESTION_REGENCY: _ClassVar[DetailQuestion]
+    DETAIL_QUESTION_CATEGORY: _ClassVar[DetailQuestion]
+
 class RecipientKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     RECIPIENT_KIND_UNSPECIFIED: _ClassVar[RecipientKind]
@@ -24,6 +38,22 @@ class DeliveryChannel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DELIVERY_CHANNEL_EMAIL: _ClassVar[DeliveryChannel]
     DELIVERY_CHANNEL_OFFICE_WEBHOOK: _ClassVar[DeliveryChannel]
     DELIVERY_CHANNEL_LOG: _ClassVar[DeliveryChannel]
+
+class ProviderStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PROVIDER_STATUS_UNSPECIFIED: _ClassVar[ProviderStatus]
+    PROVIDER_STATUS_SENT: _ClassVar[ProviderStatus]
+    PROVIDER_STATUS_DELIVERED: _ClassVar[ProviderStatus]
+    PROVIDER_STATUS_READ: _ClassVar[ProviderStatus]
+    PROVIDER_STATUS_FAILED: _ClassVar[ProviderStatus]
+DETAIL_SOURCE_UNSPECIFIED: DetailSource
+DETAIL_SOURCE_TEXT_RULE: DetailSource
+DETAIL_SOURCE_LOCATION_PIN: DetailSource
+DETAIL_SOURCE_REPORTER_ANSWER: DetailSource
+DETAIL_QUESTION_UNSPECIFIED: DetailQuestion
+DETAIL_QUESTION_PROVINCE: DetailQuestion
+DETAIL_QUESTION_REGENCY: DetailQuestion
+DETAIL_QUESTION_CATEGORY: DetailQuestion
 RECIPIENT_KIND_UNSPECIFIED: RecipientKind
 RECIPIENT_KIND_REPORTER: RecipientKind
 RECIPIENT_KIND_OFFICE: RecipientKind
@@ -32,9 +62,14 @@ DELIVERY_CHANNEL_WHATSAPP: DeliveryChannel
 DELIVERY_CHANNEL_EMAIL: DeliveryChannel
 DELIVERY_CHANNEL_OFFICE_WEBHOOK: DeliveryChannel
 DELIVERY_CHANNEL_LOG: DeliveryChannel
+PROVIDER_STATUS_UNSPECIFIED: ProviderStatus
+PROVIDER_STATUS_SENT: ProviderStatus
+PROVIDER_STATUS_DELIVERED: ProviderStatus
+PROVIDER_STATUS_READ: ProviderStatus
+PROVIDER_STATUS_FAILED: ProviderStatus
 
 class Envelope(_message.Message):
-    __slots__ = ("event_id", "event_type", "complaint_id", "service", "position", "occurred_at", "actor", "causation_id", "correlation_id", "traceparent", "tracestate", "aggregate_id", "aggregate_version", "previous_position", "event_hash", "prev_event_hash", "stored_topic", "stored_state", "complaint_filed", "reporter_message_added", "complaint_withdrawn", "resolution_rated", "status_requested", "contact_revealed", "reporter_erased", "case_opened", "case_routed", "case_classified", "case_accepted", "case_reassigned", "reporter_answered", "case_resolved", "case_reopened", "case_closed", "sla_breached", "ping_pong_flagged", "delivery_scheduled", "delivery_attempted", "delivery_sent", "delivery_failed", "delivery_gave_up", "delivery_skipped", "checkpoint_sealed")
+    __slots__ = ("event_id", "event_type", "complaint_id", "service", "position", "occurred_at", "actor", "causation_id", "correlation_id", "traceparent", "tracestate", "aggregate_id", "aggregate_version", "previous_position", "event_hash", "prev_event_hash", "stored_topic", "stored_state", "complaint_filed", "reporter_message_added", "complaint_withdrawn", "resolution_rated", "status_requested", "contact_revealed", "reporter_erased", "complaint_located", "complaint_classified", "details_requested", "case_opened", "case_routed", "case_classified", "case_accepted", "case_reassigned", "reporter_answered", "case_resolved", "case_reopened", "case_closed", "sla_breached", "ping_pong_flagged", "delivery_scheduled", "delivery_attempted", "delivery_sent", "delivery_failed", "delivery_gave_up", "delivery_skipped", "delivery_status_reported", "checkpoint_sealed")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     EVENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -60,6 +95,9 @@ class Envelope(_message.Message):
     STATUS_REQUESTED_FIELD_NUMBER: _ClassVar[int]
     CONTACT_REVEALED_FIELD_NUMBER: _ClassVar[int]
     REPORTER_ERASED_FIELD_NUMBER: _ClassVar[int]
+    COMPLAINT_LOCATED_FIELD_NUMBER: _ClassVar[int]
+    COMPLAINT_CLASSIFIED_FIELD_NUMBER: _ClassVar[int]
+    DETAILS_REQUESTED_FIELD_NUMBER: _ClassVar[int]
     CASE_OPENED_FIELD_NUMBER: _ClassVar[int]
     CASE_ROUTED_FIELD_NUMBER: _ClassVar[int]
     CASE_CLASSIFIED_FIELD_NUMBER: _ClassVar[int]
@@ -77,6 +115,7 @@ class Envelope(_message.Message):
     DELIVERY_FAILED_FIELD_NUMBER: _ClassVar[int]
     DELIVERY_GAVE_UP_FIELD_NUMBER: _ClassVar[int]
     DELIVERY_SKIPPED_FIELD_NUMBER: _ClassVar[int]
+    DELIVERY_STATUS_REPORTED_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_SEALED_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     event_type: str
@@ -103,6 +142,9 @@ class Envelope(_message.Message):
     status_requested: StatusRequested
     contact_revealed: ContactRevealed
     reporter_erased: ReporterErased
+    complaint_located: ComplaintLocated
+    complaint_classified: ComplaintClassified
+    details_requested: DetailsRequested
     case_opened: CaseOpened
     case_routed: CaseRouted
     case_classified: CaseClassified
@@ -120,11 +162,12 @@ class Envelope(_message.Message):
     delivery_failed: DeliveryFailed
     delivery_gave_up: DeliveryGaveUp
     delivery_skipped: DeliverySkipped
+    delivery_status_reported: DeliveryStatusReported
     checkpoint_sealed: CheckpointSealed
-    def __init__(self, event_id: _Optional[str] = ..., event_type: _Optional[str] = ..., complaint_id: _Optional[str] = ..., service: _Optional[str] = ..., position: _Optional[int] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[_Union[_common_pb2.Actor, _Mapping]] = ..., causation_id: _Optional[str] = ..., correlation_id: _Optional[str] = ..., traceparent: _Optional[str] = ..., tracestate: _Optional[str] = ..., aggregate_id: _Optional[str] = ..., aggregate_version: _Optional[int] = ..., previous_position: _Optional[int] = ..., event_hash: _Optional[bytes] = ..., prev_event_hash: _Optional[bytes] = ..., stored_topic: _Optional[str] = ..., stored_state: _Optional[bytes] = ..., complaint_filed: _Optional[_Union[ComplaintFiled, _Mapping]] = ..., reporter_message_added: _Optional[_Union[ReporterMessageAdded, _Mapping]] = ..., complaint_withdrawn: _Optional[_Union[ComplaintWithdrawn, _Mapping]] = ..., resolution_rated: _Optional[_Union[ResolutionRated, _Mapping]] = ..., status_requested: _Optional[_Union[StatusRequested, _Mapping]] = ..., contact_revealed: _Optional[_Union[ContactRevealed, _Mapping]] = ..., reporter_erased: _Optional[_Union[ReporterErased, _Mapping]] = ..., case_opened: _Optional[_Union[CaseOpened, _Mapping]] = ..., case_routed: _Optional[_Union[CaseRouted, _Mapping]] = ..., case_classified: _Optional[_Union[CaseClassified, _Mapping]] = ..., case_accepted: _Optional[_Union[CaseAccepted, _Mapping]] = ..., case_reassigned: _Optional[_Union[CaseReassigned, _Mapping]] = ..., reporter_answered: _Optional[_Union[ReporterAnswered, _Mapping]] = ..., case_resolved: _Optional[_Union[CaseResolved, _Mapping]] = ..., case_reopened: _Optional[_Union[CaseReopened, _Mapping]] = ..., case_closed: _Optional[_Union[CaseClosed, _Mapping]] = ..., sla_breached: _Optional[_Union[SlaBreached, _Mapping]] = ..., ping_pong_flagged: _Optional[_Union[PingPongFlagged, _Mapping]] = ..., delivery_scheduled: _Optional[_Union[DeliveryScheduled, _Mapping]] = ..., delivery_attempted: _Optional[_Union[DeliveryAttempted, _Mapping]] = ..., delivery_sent: _Optional[_Union[DeliverySent, _Mapping]] = ..., delivery_failed: _Optional[_Union[DeliveryFailed, _Mapping]] = ..., delivery_gave_up: _Optional[_Union[DeliveryGaveUp, _Mapping]] = ..., delivery_skipped: _Optional[_Union[DeliverySkipped, _Mapping]] = ..., checkpoint_sealed: _Optional[_Union[CheckpointSealed, _Mapping]] = ...) -> None: ...
+    def __init__(self, event_id: _Optional[str] = ..., event_type: _Optional[str] = ..., complaint_id: _Optional[str] = ..., service: _Optional[str] = ..., position: _Optional[int] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[_Union[_common_pb2.Actor, _Mapping]] = ..., causation_id: _Optional[str] = ..., correlation_id: _Optional[str] = ..., traceparent: _Optional[str] = ..., tracestate: _Optional[str] = ..., aggregate_id: _Optional[str] = ..., aggregate_version: _Optional[int] = ..., previous_position: _Optional[int] = ..., event_hash: _Optional[bytes] = ..., prev_event_hash: _Optional[bytes] = ..., stored_topic: _Optional[str] = ..., stored_state: _Optional[bytes] = ..., complaint_filed: _Optional[_Union[ComplaintFiled, _Mapping]] = ..., reporter_message_added: _Optional[_Union[ReporterMessageAdded, _Mapping]] = ..., complaint_withdrawn: _Optional[_Union[ComplaintWithdrawn, _Mapping]] = ..., resolution_rated: _Optional[_Union[ResolutionRated, _Mapping]] = ..., status_requested: _Optional[_Union[StatusRequested, _Mapping]] = ..., contact_revealed: _Optional[_Union[ContactRevealed, _Mapping]] = ..., reporter_erased: _Optional[_Union[ReporterErased, _Mapping]] = ..., complaint_located: _Optional[_Union[ComplaintLocated, _Mapping]] = ..., complaint_classified: _Optional[_Union[ComplaintClassified, _Mapping]] = ..., details_requested: _Optional[_Union[DetailsRequested, _Mapping]] = ..., case_opened: _Optional[_Union[CaseOpened, _Mapping]] = ..., case_routed: _Optional[_Union[CaseRouted, _Mapping]] = ..., case_classified: _Optional[_Union[CaseClassified, _Mapping]] = ..., case_accepted: _Optional[_Union[CaseAccepted, _Mapping]] = ..., case_reassigned: _Optional[_Union[CaseReassigned, _Mapping]] = ..., reporter_answered: _Optional[_Union[ReporterAnswered, _Mapping]] = ..., case_resolved: _Optional[_Union[CaseResolved, _Mapping]] = ..., case_reopened: _Optional[_Union[CaseReopened, _Mapping]] = ..., case_closed: _Optional[_Union[CaseClosed, _Mapping]] = ..., sla_breached: _Optional[_Union[SlaBreached, _Mapping]] = ..., ping_pong_flagged: _Optional[_Union[PingPongFlagged, _Mapping]] = ..., delivery_scheduled: _Optional[_Union[DeliveryScheduled, _Mapping]] = ..., delivery_attempted: _Optional[_Union[DeliveryAttempted, _Mapping]] = ..., delivery_sent: _Optional[_Union[DeliverySent, _Mapping]] = ..., delivery_failed: _Optional[_Union[DeliveryFailed, _Mapping]] = ..., delivery_gave_up: _Optional[_Union[DeliveryGaveUp, _Mapping]] = ..., delivery_skipped: _Optional[_Union[DeliverySkipped, _Mapping]] = ..., delivery_status_reported: _Optional[_Union[DeliveryStatusReported, _Mapping]] = ..., checkpoint_sealed: _Optional[_Union[CheckpointSealed, _Mapping]] = ...) -> None: ...
 
 class ComplaintFiled(_message.Message):
-    __slots__ = ("ticket_number", "channel", "reporter_id", "masked_contact", "anonymous", "confidential", "category", "location", "parcel", "subject", "description", "attachments", "language")
+    __slots__ = ("ticket_number", "channel", "reporter_id", "masked_contact", "anonymous", "confidential", "category", "location", "parcel", "subject", "description", "attachments", "language", "details_pending", "details_due")
     TICKET_NUMBER_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     REPORTER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -138,6 +181,8 @@ class ComplaintFiled(_message.Message):
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     ATTACHMENTS_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    DETAILS_PENDING_FIELD_NUMBER: _ClassVar[int]
+    DETAILS_DUE_FIELD_NUMBER: _ClassVar[int]
     ticket_number: str
     channel: _common_pb2.Channel
     reporter_id: str
@@ -151,7 +196,55 @@ class ComplaintFiled(_message.Message):
     description: str
     attachments: _containers.RepeatedCompositeFieldContainer[_common_pb2.Attachment]
     language: str
-    def __init__(self, ticket_number: _Optional[str] = ..., channel: _Optional[_Union[_common_pb2.Channel, str]] = ..., reporter_id: _Optional[str] = ..., masked_contact: _Optional[str] = ..., anonymous: _Optional[bool] = ..., confidential: _Optional[bool] = ..., category: _Optional[_Union[_common_pb2.Category, str]] = ..., location: _Optional[_Union[_common_pb2.Location, _Mapping]] = ..., parcel: _Optional[_Union[_common_pb2.LandParcel, _Mapping]] = ..., subject: _Optional[str] = ..., description: _Optional[str] = ..., attachments: _Optional[_Iterable[_Union[_common_pb2.Attachment, _Mapping]]] = ..., language: _Optional[str] = ...) -> None: ...
+    details_pending: bool
+    details_due: _timestamp_pb2.Timestamp
+    def __init__(self, ticket_number: _Optional[str] = ..., channel: _Optional[_Union[_common_pb2.Channel, str]] = ..., reporter_id: _Optional[str] = ..., masked_contact: _Optional[str] = ..., anonymous: _Optional[bool] = ..., confidential: _Optional[bool] = ..., category: _Optional[_Union[_common_pb2.Category, str]] = ..., location: _Optional[_Union[_common_pb2.Location, _Mapping]] = ..., parcel: _Optional[_Union[_common_pb2.LandParcel, _Mapping]] = ..., subject: _Optional[str] = ..., description: _Optional[str] = ..., attachments: _Optional[_Iterable[_Union[_common_pb2.Attachment, _Mapping]]] = ..., language: _Optional[str] = ..., details_pending: _Optional[bool] = ..., details_due: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ComplaintLocated(_message.Message):
+    __slots__ = ("location", "source", "rule_id", "rules_version", "evidence", "details_pending")
+    LOCATION_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    RULE_ID_FIELD_NUMBER: _ClassVar[int]
+    RULES_VERSION_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    DETAILS_PENDING_FIELD_NUMBER: _ClassVar[int]
+    location: _common_pb2.Location
+    source: DetailSource
+    rule_id: str
+    rules_version: str
+    evidence: str
+    details_pending: bool
+    def __init__(self, location: _Optional[_Union[_common_pb2.Location, _Mapping]] = ..., source: _Optional[_Union[DetailSource, str]] = ..., rule_id: _Optional[str] = ..., rules_version: _Optional[str] = ..., evidence: _Optional[str] = ..., details_pending: _Optional[bool] = ...) -> None: ...
+
+class ComplaintClassified(_message.Message):
+    __slots__ = ("category", "source", "rule_id", "rules_version", "evidence", "details_pending")
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    RULE_ID_FIELD_NUMBER: _ClassVar[int]
+    RULES_VERSION_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    DETAILS_PENDING_FIELD_NUMBER: _ClassVar[int]
+    category: _common_pb2.Category
+    source: DetailSource
+    rule_id: str
+    rules_version: str
+    evidence: str
+    details_pending: bool
+    def __init__(self, category: _Optional[_Union[_common_pb2.Category, str]] = ..., source: _Optional[_Union[DetailSource, str]] = ..., rule_id: _Optional[str] = ..., rules_version: _Optional[str] = ..., evidence: _Optional[str] = ..., details_pending: _Optional[bool] = ...) -> None: ...
+
+class DetailsRequested(_message.Message):
+    __slots__ = ("question", "province_code", "candidates", "page", "answer_due")
+    QUESTION_FIELD_NUMBER: _ClassVar[int]
+    PROVINCE_CODE_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    ANSWER_DUE_FIELD_NUMBER: _ClassVar[int]
+    question: DetailQuestion
+    province_code: str
+    candidates: _containers.RepeatedScalarFieldContainer[str]
+    page: int
+    answer_due: _timestamp_pb2.Timestamp
+    def __init__(self, question: _Optional[_Union[DetailQuestion, str]] = ..., province_code: _Optional[str] = ..., candidates: _Optional[_Iterable[str]] = ..., page: _Optional[int] = ..., answer_due: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ReporterMessageAdded(_message.Message):
     __slots__ = ("message_id", "channel", "text", "attachments")
@@ -202,20 +295,22 @@ class ReporterErased(_message.Message):
     def __init__(self, reporter_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class CaseOpened(_message.Message):
-    __slots__ = ("ticket_number", "category", "location", "filed_at", "resolution_due", "confidential")
+    __slots__ = ("ticket_number", "category", "location", "filed_at", "resolution_due", "confidential", "details_due")
     TICKET_NUMBER_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
     LOCATION_FIELD_NUMBER: _ClassVar[int]
     FILED_AT_FIELD_NUMBER: _ClassVar[int]
     RESOLUTION_DUE_FIELD_NUMBER: _ClassVar[int]
     CONFIDENTIAL_FIELD_NUMBER: _ClassVar[int]
+    DETAILS_DUE_FIELD_NUMBER: _ClassVar[int]
     ticket_number: str
     category: _common_pb2.Category
     location: _common_pb2.Location
     filed_at: _timestamp_pb2.Timestamp
     resolution_due: _timestamp_pb2.Timestamp
     confidential: bool
-    def __init__(self, ticket_number: _Optional[str] = ..., category: _Optional[_Union[_common_pb2.Category, str]] = ..., location: _Optional[_Union[_common_pb2.Location, _Mapping]] = ..., filed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resolution_due: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., confidential: _Optional[bool] = ...) -> None: ...
+    details_due: _timestamp_pb2.Timestamp
+    def __init__(self, ticket_number: _Optional[str] = ..., category: _Optional[_Union[_common_pb2.Category, str]] = ..., location: _Optional[_Union[_common_pb2.Location, _Mapping]] = ..., filed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resolution_due: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., confidential: _Optional[bool] = ..., details_due: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CaseRouted(_message.Message):
     __slots__ = ("to_office", "rule_id", "ruleset_version", "accept_due")
@@ -396,6 +491,20 @@ class DeliverySkipped(_message.Message):
     delivery_id: str
     reason: str
     def __init__(self, delivery_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class DeliveryStatusReported(_message.Message):
+    __slots__ = ("delivery_id", "status", "provider_message_id", "reported_at", "error")
+    DELIVERY_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    REPORTED_AT_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    delivery_id: str
+    status: ProviderStatus
+    provider_message_id: str
+    reported_at: _timestamp_pb2.Timestamp
+    error: str
+    def __init__(self, delivery_id: _Optional[str] = ..., status: _Optional[_Union[ProviderStatus, str]] = ..., provider_message_id: _Optional[str] = ..., reported_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error: _Optional[str] = ...) -> None: ...
 
 class CheckpointSealed(_message.Message):
     __slots__ = ("service", "from_position", "to_position", "event_count", "root", "signature", "key_id", "public_key", "manifest", "algorithm")

@@ -27,7 +27,7 @@ from aduan.v1 import events_pb2 as aduan_dot_v1_dot_events__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x61\x64uan/v1/notification.proto\x12\x08\x61\x64uan.v1\x1a\x15\x61\x64uan/v1/common.proto\x1a\x15\x61\x64uan/v1/events.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf8\x03\n\x08\x44\x65livery\x12\x13\n\x0b\x64\x65livery_id\x18\x01 \x01(\t\x12\x14\n\x0c\x63omplaint_id\x18\x02 \x01(\t\x12/\n\x0erecipient_kind\x18\x03 \x01(\x0e\x32\x17.aduan.v1.RecipientKind\x12\x11\n\trecipient\x18\x04 \x01(\t\x12*\n\x07\x63hannel\x18\x05 \x01(\x0e\x32\x19.aduan.v1.DeliveryChannel\x12\x10\n\x08template\x18\x06 \x01(\t\x12\x10\n\x08language\x18\x07 \x01(\t\x12(\n\x06status\x18\x08 \x01(\x0e\x32\x18.aduan.v1.DeliveryStatus\x12\x10\n\x08\x61ttempts\x18\t \x01(\x05\x12\x12\n\nlast_error\x18\n \x01(\t\x12\x1b\n\x13provider_message_id\x18\x0b \x01(\t\x12\x17\n\x0fsource_event_id\x18\x0c \x01(\t\x12\x30\n\x0cscheduled_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\x0fnext_attempt_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07sent_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bskip_reason\x18\x10 \x01(\t\"R\n\x15ListDeliveriesRequest\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12#\n\x04page\x18\x02 \x01(\x0b\x32\x15.aduan.v1.PageRequest\"f\n\x16ListDeliveriesResponse\x12&\n\ndeliveries\x18\x01 \x03(\x0b\x32\x12.aduan.v1.Delivery\x12$\n\x04page\x18\x02 \x01(\x0b\x32\x16.aduan.v1.PageResponse\"+\n\x14RetryDeliveryRequest\x12\x13\n\x0b\x64\x65livery_id\x18\x01 \x01(\t\"h\n\x15RetryDeliveryResponse\x12$\n\x08\x64\x65livery\x18\x01 \x01(\x0b\x32\x12.aduan.v1.Delivery\x12)\n\x08position\x18\x02 \x01(\x0b\x32\x17.aduan.v1.EventPosition\"\xde\x01\n\x16PreviewTemplateRequest\x12\x10\n\x08template\x18\x01 \x01(\t\x12\x10\n\x08language\x18\x02 \x01(\t\x12*\n\x07\x63hannel\x18\x03 \x01(\x0e\x32\x19.aduan.v1.DeliveryChannel\x12\x42\n\tvariables\x18\x04 \x03(\x0b\x32/.aduan.v1.PreviewTemplateRequest.VariablesEntry\x1a\x30\n\x0eVariablesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"I\n\x17PreviewTemplateResponse\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x0c\n\x04\x62ody\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t*\xe0\x01\n\x0e\x44\x65liveryStatus\x12\x1f\n\x1b\x44\x45LIVERY_STATUS_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x44\x45LIVERY_STATUS_SCHEDULED\x10\x01\x12\x1e\n\x1a\x44\x45LIVERY_STATUS_ATTEMPTING\x10\x02\x12\x18\n\x14\x44\x45LIVERY_STATUS_SENT\x10\x03\x12\x1a\n\x16\x44\x45LIVERY_STATUS_FAILED\x10\x04\x12\x1b\n\x17\x44\x45LIVERY_STATUS_GAVE_UP\x10\x05\x12\x1b\n\x17\x44\x45LIVERY_STATUS_SKIPPED\x10\x06\x32\x8d\x02\n\x0cNotification\x12S\n\x0eListDeliveries\x12\x1f.aduan.v1.ListDeliveriesRequest\x1a .aduan.v1.ListDeliveriesResponse\x12P\n\rRetryDelivery\x12\x1e.aduan.v1.RetryDeliveryRequest\x1a\x1f.aduan.v1.RetryDeliveryResponse\x12V\n\x0fPreviewTemplate\x12 .aduan.v1.PreviewTemplateRequest\x1a!.aduan.v1.PreviewTemplateResponseB0Z.github.com/aduan/aduan/gen/go/aduan/v1;aduanv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x61\x64uan/v1/notification.proto\x12\x08\x61\x64uan.v1\x1a\x15\x61\x64uan/v1/common.proto\x1a\x15\x61\x64uan/v1/events.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd7\x04\n\x08\x44\x65livery\x12\x13\n\x0b\x64\x65livery_id\x18\x01 \x01(\t\x12\x14\n\x0c\x63omplaint_id\x18\x02 \x01(\t\x12/\n\x0erecipient_kind\x18\x03 \x01(\x0e\x32\x17.aduan.v1.RecipientKind\x12\x11\n\trecipient\x18\x04 \x01(\t\x12*\n\x07\x63hannel\x18\x05 \x01(\x0e\x32\x19.aduan.v1.DeliveryChannel\x12\x10\n\x08template\x18\x06 \x01(\t\x12\x10\n\x08language\x18\x07 \x01(\t\x12(\n\x06status\x18\x08 \x01(\x0e\x32\x18.aduan.v1.DeliveryStatus\x12\x10\n\x08\x61ttempts\x18\t \x01(\x05\x12\x12\n\nlast_error\x18\n \x01(\t\x12\x1b\n\x13provider_message_id\x18\x0b \x01(\t\x12\x17\n\x0fsource_event_id\x18\x0c \x01(\t\x12\x30\n\x0cscheduled_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\x0fnext_attempt_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07sent_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bskip_reason\x18\x10 \x01(\t\x12\x30\n\x0c\x64\x65livered_at\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07read_at\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"R\n\x15ListDeliveriesRequest\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12#\n\x04page\x18\x02 \x01(\x0b\x32\x15.aduan.v1.PageRequest\"f\n\x16ListDeliveriesResponse\x12&\n\ndeliveries\x18\x01 \x03(\x0b\x32\x12.aduan.v1.Delivery\x12$\n\x04page\x18\x02 \x01(\x0b\x32\x16.aduan.v1.PageResponse\"+\n\x14RetryDeliveryRequest\x12\x13\n\x0b\x64\x65livery_id\x18\x01 \x01(\t\"h\n\x15RetryDeliveryResponse\x12$\n\x08\x64\x65livery\x18\x01 \x01(\x0b\x32\x12.aduan.v1.Delivery\x12)\n\x08position\x18\x02 \x01(\x0b\x32\x17.aduan.v1.EventPosition\"\xde\x01\n\x16PreviewTemplateRequest\x12\x10\n\x08template\x18\x01 \x01(\t\x12\x10\n\x08language\x18\x02 \x01(\t\x12*\n\x07\x63hannel\x18\x03 \x01(\x0e\x32\x19.aduan.v1.DeliveryChannel\x12\x42\n\tvariables\x18\x04 \x03(\x0b\x32/.aduan.v1.PreviewTemplateRequest.VariablesEntry\x1a\x30\n\x0eVariablesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"I\n\x17PreviewTemplateResponse\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x0c\n\x04\x62ody\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\"\xb9\x01\n\x1bRecordProviderStatusRequest\x12\x13\n\x0b\x64\x65livery_id\x18\x01 \x01(\t\x12\x1b\n\x13provider_message_id\x18\x02 \x01(\t\x12(\n\x06status\x18\x03 \x01(\x0e\x32\x18.aduan.v1.ProviderStatus\x12/\n\x0breported_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05\x65rror\x18\x05 \x01(\t\"U\n\x1cRecordProviderStatusResponse\x12$\n\x08\x64\x65livery\x18\x01 \x01(\x0b\x32\x12.aduan.v1.Delivery\x12\x0f\n\x07\x63hanged\x18\x02 \x01(\x08*\xba\x02\n\x0e\x44\x65liveryStatus\x12\x1f\n\x1b\x44\x45LIVERY_STATUS_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x44\x45LIVERY_STATUS_SCHEDULED\x10\x01\x12\x1e\n\x1a\x44\x45LIVERY_STATUS_ATTEMPTING\x10\x02\x12\x18\n\x14\x44\x45LIVERY_STATUS_SENT\x10\x03\x12\x1a\n\x16\x44\x45LIVERY_STATUS_FAILED\x10\x04\x12\x1b\n\x17\x44\x45LIVERY_STATUS_GAVE_UP\x10\x05\x12\x1b\n\x17\x44\x45LIVERY_STATUS_SKIPPED\x10\x06\x12\x1d\n\x19\x44\x45LIVERY_STATUS_DELIVERED\x10\x07\x12\x18\n\x14\x44\x45LIVERY_STATUS_READ\x10\x08\x12\x1f\n\x1b\x44\x45LIVERY_STATUS_UNDELIVERED\x10\t2\xf4\x02\n\x0cNotification\x12S\n\x0eListDeliveries\x12\x1f.aduan.v1.ListDeliveriesRequest\x1a .aduan.v1.ListDeliveriesResponse\x12P\n\rRetryDelivery\x12\x1e.aduan.v1.RetryDeliveryRequest\x1a\x1f.aduan.v1.RetryDeliveryResponse\x12V\n\x0fPreviewTemplate\x12 .aduan.v1.PreviewTemplateRequest\x1a!.aduan.v1.PreviewTemplateResponse\x12\x65\n\x14RecordProviderStatus\x12%.aduan.v1.RecordProviderStatusRequest\x1a&.aduan.v1.RecordProviderStatusResponseB0Z.github.com/aduan/aduan/gen/go/aduan/v1;aduanv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,24 +37,28 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._serialized_options = b'Z.github.com/aduan/aduan/gen/go/aduan/v1;aduanv1'
   _globals['_PREVIEWTEMPLATEREQUEST_VARIABLESENTRY']._loaded_options = None
   _globals['_PREVIEWTEMPLATEREQUEST_VARIABLESENTRY']._serialized_options = b'8\001'
-  _globals['_DELIVERYSTATUS']._serialized_start=1267
-  _globals['_DELIVERYSTATUS']._serialized_end=1491
+  _globals['_DELIVERYSTATUS']._serialized_start=1637
+  _globals['_DELIVERYSTATUS']._serialized_end=1951
   _globals['_DELIVERY']._serialized_start=121
-  _globals['_DELIVERY']._serialized_end=625
-  _globals['_LISTDELIVERIESREQUEST']._serialized_start=627
-  _globals['_LISTDELIVERIESREQUEST']._serialized_end=709
-  _globals['_LISTDELIVERIESRESPONSE']._serialized_start=711
-  _globals['_LISTDELIVERIESRESPONSE']._serialized_end=813
-  _globals['_RETRYDELIVERYREQUEST']._serialized_start=815
-  _globals['_RETRYDELIVERYREQUEST']._serialized_end=858
-  _globals['_RETRYDELIVERYRESPONSE']._serialized_start=860
-  _globals['_RETRYDELIVERYRESPONSE']._serialized_end=964
-  _globals['_PREVIEWTEMPLATEREQUEST']._serialized_start=967
-  _globals['_PREVIEWTEMPLATEREQUEST']._serialized_end=1189
-  _globals['_PREVIEWTEMPLATEREQUEST_VARIABLESENTRY']._serialized_start=1141
-  _globals['_PREVIEWTEMPLATEREQUEST_VARIABLESENTRY']._serialized_end=1189
-  _globals['_PREVIEWTEMPLATERESPONSE']._serialized_start=1191
-  _globals['_PREVIEWTEMPLATERESPONSE']._serialized_end=1264
-  _globals['_NOTIFICATION']._serialized_start=1494
-  _globals['_NOTIFICATION']._serialized_end=1763
+  _globals['_DELIVERY']._serialized_end=720
+  _globals['_LISTDELIVERIESREQUEST']._serialized_start=722
+  _globals['_LISTDELIVERIESREQUEST']._serialized_end=804
+  _globals['_LISTDELIVERIESRESPONSE']._serialized_start=806
+  _globals['_LISTDELIVERIESRESPONSE']._serialized_end=908
+  _globals['_RETRYDELIVERYREQUEST']._serialized_start=910
+  _globals['_RETRYDELIVERYREQUEST']._serialized_end=953
+  _globals['_RETRYDELIVERYRESPONSE']._serialized_start=955
+  _globals['_RETRYDELIVERYRESPONSE']._serialized_end=1059
+  _globals['_PREVIEWTEMPLATEREQUEST']._serialized_start=1062
+  _globals['_PREVIEWTEMPLATEREQUEST']._serialized_end=1284
+  _globals['_PREVIEWTEMPLATEREQUEST_VARIABLESENTRY']._serialized_start=1236
+  _globals['_PREVIEWTEMPLATEREQUEST_VARIABLESENTRY']._serialized_end=1284
+  _globals['_PREVIEWTEMPLATERESPONSE']._serialized_start=1286
+  _globals['_PREVIEWTEMPLATERESPONSE']._serialized_end=1359
+  _globals['_RECORDPROVIDERSTATUSREQUEST']._serialized_start=1362
+  _globals['_RECORDPROVIDERSTATUSREQUEST']._serialized_end=1547
+  _globals['_RECORDPROVIDERSTATUSRESPONSE']._serialized_start=1549
+  _globals['_RECORDPROVIDERSTATUSRESPONSE']._serialized_end=1634
+  _globals['_NOTIFICATION']._serialized_start=1954
+  _globals['_NOTIFICATION']._serialized_end=2326
 # @@protoc_insertion_point(module_scope)

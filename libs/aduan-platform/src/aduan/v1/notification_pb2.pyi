@@ -21,6 +21,9 @@ class DeliveryStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DELIVERY_STATUS_FAILED: _ClassVar[DeliveryStatus]
     DELIVERY_STATUS_GAVE_UP: _ClassVar[DeliveryStatus]
     DELIVERY_STATUS_SKIPPED: _ClassVar[DeliveryStatus]
+    DELIVERY_STATUS_DELIVERED: _ClassVar[DeliveryStatus]
+    DELIVERY_STATUS_READ: _ClassVar[DeliveryStatus]
+    DELIVERY_STATUS_UNDELIVERED: _ClassVar[DeliveryStatus]
 DELIVERY_STATUS_UNSPECIFIED: DeliveryStatus
 DELIVERY_STATUS_SCHEDULED: DeliveryStatus
 DELIVERY_STATUS_ATTEMPTING: DeliveryStatus
@@ -28,9 +31,12 @@ DELIVERY_STATUS_SENT: DeliveryStatus
 DELIVERY_STATUS_FAILED: DeliveryStatus
 DELIVERY_STATUS_GAVE_UP: DeliveryStatus
 DELIVERY_STATUS_SKIPPED: DeliveryStatus
+DELIVERY_STATUS_DELIVERED: DeliveryStatus
+DELIVERY_STATUS_READ: DeliveryStatus
+DELIVERY_STATUS_UNDELIVERED: DeliveryStatus
 
 class Delivery(_message.Message):
-    __slots__ = ("delivery_id", "complaint_id", "recipient_kind", "recipient", "channel", "template", "language", "status", "attempts", "last_error", "provider_message_id", "source_event_id", "scheduled_at", "next_attempt_at", "sent_at", "skip_reason")
+    __slots__ = ("delivery_id", "complaint_id", "recipient_kind", "recipient", "channel", "template", "language", "status", "attempts", "last_error", "provider_message_id", "source_event_id", "scheduled_at", "next_attempt_at", "sent_at", "skip_reason", "delivered_at", "read_at")
     DELIVERY_ID_FIELD_NUMBER: _ClassVar[int]
     COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
     RECIPIENT_KIND_FIELD_NUMBER: _ClassVar[int]
@@ -47,6 +53,8 @@ class Delivery(_message.Message):
     NEXT_ATTEMPT_AT_FIELD_NUMBER: _ClassVar[int]
     SENT_AT_FIELD_NUMBER: _ClassVar[int]
     SKIP_REASON_FIELD_NUMBER: _ClassVar[int]
+    DELIVERED_AT_FIELD_NUMBER: _ClassVar[int]
+    READ_AT_FIELD_NUMBER: _ClassVar[int]
     delivery_id: str
     complaint_id: str
     recipient_kind: _events_pb2.RecipientKind
@@ -63,7 +71,9 @@ class Delivery(_message.Message):
     next_attempt_at: _timestamp_pb2.Timestamp
     sent_at: _timestamp_pb2.Timestamp
     skip_reason: str
-    def __init__(self, delivery_id: _Optional[str] = ..., complaint_id: _Optional[str] = ..., recipient_kind: _Optional[_Union[_events_pb2.RecipientKind, str]] = ..., recipient: _Optional[str] = ..., channel: _Optional[_Union[_events_pb2.DeliveryChannel, str]] = ..., template: _Optional[str] = ..., language: _Optional[str] = ..., status: _Optional[_Union[DeliveryStatus, str]] = ..., attempts: _Optional[int] = ..., last_error: _Optional[str] = ..., provider_message_id: _Optional[str] = ..., source_event_id: _Optional[str] = ..., scheduled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., next_attempt_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., skip_reason: _Optional[str] = ...) -> None: ...
+    delivered_at: _timestamp_pb2.Timestamp
+    read_at: _timestamp_pb2.Timestamp
+    def __init__(self, delivery_id: _Optional[str] = ..., complaint_id: _Optional[str] = ..., recipient_kind: _Optional[_Union[_events_pb2.RecipientKind, str]] = ..., recipient: _Optional[str] = ..., channel: _Optional[_Union[_events_pb2.DeliveryChannel, str]] = ..., template: _Optional[str] = ..., language: _Optional[str] = ..., status: _Optional[_Union[DeliveryStatus, str]] = ..., attempts: _Optional[int] = ..., last_error: _Optional[str] = ..., provider_message_id: _Optional[str] = ..., source_event_id: _Optional[str] = ..., scheduled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., next_attempt_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., skip_reason: _Optional[str] = ..., delivered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., read_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListDeliveriesRequest(_message.Message):
     __slots__ = ("complaint_id", "page")
@@ -123,3 +133,25 @@ class PreviewTemplateResponse(_message.Message):
     body: str
     version: str
     def __init__(self, subject: _Optional[str] = ..., body: _Optional[str] = ..., version: _Optional[str] = ...) -> None: ...
+
+class RecordProviderStatusRequest(_message.Message):
+    __slots__ = ("delivery_id", "provider_message_id", "status", "reported_at", "error")
+    DELIVERY_ID_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    REPORTED_AT_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    delivery_id: str
+    provider_message_id: str
+    status: _events_pb2.ProviderStatus
+    reported_at: _timestamp_pb2.Timestamp
+    error: str
+    def __init__(self, delivery_id: _Optional[str] = ..., provider_message_id: _Optional[str] = ..., status: _Optional[_Union[_events_pb2.ProviderStatus, str]] = ..., reported_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., error: _Optional[str] = ...) -> None: ...
+
+class RecordProviderStatusResponse(_message.Message):
+    __slots__ = ("delivery", "changed")
+    DELIVERY_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_FIELD_NUMBER: _ClassVar[int]
+    delivery: Delivery
+    changed: bool
+    def __init__(self, delivery: _Optional[_Union[Delivery, _Mapping]] = ..., changed: _Optional[bool] = ...) -> None: ...

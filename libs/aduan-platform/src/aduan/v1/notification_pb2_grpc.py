@@ -50,6 +50,11 @@ class NotificationStub:
                 request_serializer=aduan_dot_v1_dot_notification__pb2.PreviewTemplateRequest.SerializeToString,
                 response_deserializer=aduan_dot_v1_dot_notification__pb2.PreviewTemplateResponse.FromString,
                 _registered_method=True)
+        self.RecordProviderStatus = channel.unary_unary(
+                '/aduan.v1.Notification/RecordProviderStatus',
+                request_serializer=aduan_dot_v1_dot_notification__pb2.RecordProviderStatusRequest.SerializeToString,
+                response_deserializer=aduan_dot_v1_dot_notification__pb2.RecordProviderStatusResponse.FromString,
+                _registered_method=True)
 
 
 class NotificationServicer:
@@ -76,6 +81,13 @@ class NotificationServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordProviderStatus(self, request, context):
+        """What the provider reported about a sent message (intake forwards WhatsApp status webhooks).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NotificationServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -93,6 +105,11 @@ def add_NotificationServicer_to_server(servicer, server):
                     servicer.PreviewTemplate,
                     request_deserializer=aduan_dot_v1_dot_notification__pb2.PreviewTemplateRequest.FromString,
                     response_serializer=aduan_dot_v1_dot_notification__pb2.PreviewTemplateResponse.SerializeToString,
+            ),
+            'RecordProviderStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordProviderStatus,
+                    request_deserializer=aduan_dot_v1_dot_notification__pb2.RecordProviderStatusRequest.FromString,
+                    response_serializer=aduan_dot_v1_dot_notification__pb2.RecordProviderStatusResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -177,6 +194,33 @@ class Notification:
             '/aduan.v1.Notification/PreviewTemplate',
             aduan_dot_v1_dot_notification__pb2.PreviewTemplateRequest.SerializeToString,
             aduan_dot_v1_dot_notification__pb2.PreviewTemplateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordProviderStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aduan.v1.Notification/RecordProviderStatus',
+            aduan_dot_v1_dot_notification__pb2.RecordProviderStatusRequest.SerializeToString,
+            aduan_dot_v1_dot_notification__pb2.RecordProviderStatusResponse.FromString,
             options,
             channel_credentials,
             insecure,
