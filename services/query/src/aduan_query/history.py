@@ -309,6 +309,20 @@ def audit_details(envelope: events_pb2.Envelope) -> dict[str, str]:
     elif kind == "resolution_rated":
         details["note"] = event.comment
         details["summary"] = f"Resolution rated {event.rating}/5"
+    elif kind in ("complaint_located", "complaint_classified"):
+        source = enum_name(events_pb2.DetailSource, event.source, "DETAIL_SOURCE_")
+        details["rule_id"] = event.rule_id
+        details["ruleset_version"] = event.rules_version
+        details["note"] = event.evidence
+        if kind == "complaint_located":
+            where = event.location.regency_code or event.location.province_code
+            details["summary"] = f"Located in {where} ({source.lower()})"
+        else:
+            category = enum_name(common_pb2.Category, event.category, "CATEGORY_")
+            details["summary"] = f"Classified as {category} ({source.lower()})"
+    elif kind == "details_requested":
+        question = enum_name(events_pb2.DetailQuestion, event.question, "DETAIL_QUESTION_")
+        details["summary"] = f"Reporter asked for the {question.lower()}"
     elif kind == "status_requested":
         details["summary"] = "Reporter asked for the status"
     elif kind == "contact_revealed":

@@ -83,6 +83,21 @@ class Filing:
     location: dict[str, str]
     confidential: bool
     filed_at: datetime
+    # Intake is still learning the details: wait for them until then (None: place at once).
+    details_due: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Learned:
+    """Intake learned where or what the complaint is about (ComplaintLocated,
+    ComplaintClassified), or asked the reporter (DetailsRequested: neither given)."""
+
+    complaint_id: uuid.UUID
+    category: Category | None
+    location: dict[str, str] | None
+    # More details follow from intake: keep waiting.
+    details_pending: bool
+    note: str
 
 
 @dataclass(frozen=True)
@@ -108,7 +123,7 @@ class IntakeReaction:
     upstream: str
     position: int
     previous_position: int
-    change: Filing | Replied | Withdrawn | None
+    change: Filing | Learned | Replied | Withdrawn | None
     ctx: CommandContext
 
 
@@ -217,7 +232,14 @@ class RoutingApplication(AduanApplication):
             resolution_due=self.sla.resolution_due(filing.filed_at),
             at=now,
             meta=ctx.meta(),
+            details_due=filing.details_due,
         )
+        if filing.details_due is None:
+            self._route(case, now, ctx)
+        return case
+
+    def _route(self, case: Case, now: datetime, ctx: CommandContext) -> None:
+        """The first placement, by the rules, with what the case knows now."""
         placement = self.place(case)
         case.route(
             placement.office.code,
@@ -227,7 +249,40 @@ class RoutingApplication(AduanApplication):
             at=now,
             ctx=ctx,
         )
+
+    def details_learned(
+        self, learned: Learned, *, upstream: str, position: int, ctx: CommandContext
+    ) -> Case | None:
+        """What intake learned: recorded on the case, which is placed once the details are
+        complete, or re-placed when it was placed already and the rules now answer otherwise."""
+        case = self.find(learned.complaint_id)
+        if not self._learn(case, learned, ctx):
+            self.save_reaction(upstream, position)
+            return None
+        self.save_reaction(upstream, position, case)
         return case
+
+    def _learn(self, case: Case | None, learned: Learned, ctx: CommandContext) -> bool:
+        if case is None or not (case.awaiting_details or case.status in OPEN_STATUSES):
+            return False
+        location = None
+        if learned.location is not None:
+            location = {**learned.location, "address": case.location.get("address", "")}
+        unchanged = (learned.category in (None, case.category)) and (
+            location is None or location == case.location
+        )
+        now = self.clock.now()
+        if case.awaiting_details:
+            if not unchanged:
+                case.classify(learned.category, None, location, learned.note, at=now, ctx=ctx)
+            if learned.details_pending:
+                return not unchanged
+            self._route(case, now, ctx)
+            return True
+        if unchanged:
+            return False
+        self._reclassify(case, learned.category, None, location, learned.note, now, ctx)
+        return True
 
     def reporter_replied(
         self, complaint_id: uuid.UUID, *, upstream: str, position: int, ctx: CommandContext
@@ -310,6 +365,8 @@ class RoutingApplication(AduanApplication):
                 if change.ticket_number:
                     tickets.setdefault(change.ticket_number.upper(), str(change.complaint_id))
                 cases[change.complaint_id] = self._new_case(change, ctx)
+            elif isinstance(change, Learned):
+                self._learn(self._batch_case(cases, change.complaint_id), change, ctx)
             elif isinstance(change, Replied):
                 self._reopen_on_reply(self._batch_case(cases, change.complaint_id), ctx)
             elif isinstance(change, Withdrawn):
@@ -349,8 +406,21 @@ class RoutingApplication(AduanApplication):
                 FieldViolation("", "give a category, a scope or a location to classify")
             )
         case = self._load(complaint_ref, expected_version)
+        self._reclassify(case, category, scope, location, note, self.clock.now(), ctx)
+        return self._save(case)
+
+    def _reclassify(
+        self,
+        case: Case,
+        category: Category | None,
+        scope: Scope | None,
+        location: dict[str, str] | None,
+        note: str,
+        now: datetime,
+        ctx: CommandContext,
+    ) -> None:
+        """Classifies a placed case and re-routes it when the rules' answer changed."""
         before = self.place(case)
-        now = self.clock.now()
         case.classify(category, scope, location, note, at=now, ctx=ctx)
         after = self.place(case)
         # Re-route only when the classification changed the rules' answer: a case that an
@@ -368,7 +438,6 @@ class RoutingApplication(AduanApplication):
                 ruleset_version=after.ruleset_version,
             )
             self._guard_ping_pong(case, now, ctx)
-        return self._save(case)
 
     def accept(
         self, complaint_ref: str, *, expected_version: int, ctx: CommandContext
@@ -478,7 +547,14 @@ class RoutingApplication(AduanApplication):
         if case is None:
             return False
         ctx = CommandContext(actor=SLA_ACTOR)
-        if case.auto_close_is_due(now):
+        if case.awaiting_details:
+            assert case.details_due is not None
+            if now <= case.details_due:
+                return False
+            # The reporter did not answer in time: placed with what is known (the triage desk
+            # when that is not enough); a late answer still re-places it.
+            self._route(case, now, ctx)
+        elif case.auto_close_is_due(now):
             case.close("no reply from the reporter after resolution", True, at=now, ctx=ctx)
         else:
             overdue = case.overdue(now)

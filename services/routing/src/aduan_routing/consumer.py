@@ -18,6 +18,7 @@ from aduan.v1 import common_pb2, events_pb2
 from aduan_routing.application import (
     Filing,
     IntakeReaction,
+    Learned,
     Replied,
     RoutingApplication,
     Withdrawn,
@@ -57,6 +58,10 @@ class IntakeReactor:
                 position=position,
                 ctx=ctx,
             )
+        elif kind in LEARNING_EVENTS:
+            self.app.details_learned(
+                learned_of(envelope, complaint_id), upstream=upstream, position=position, ctx=ctx
+            )
         elif kind == "reporter_message_added":
             self.app.reporter_replied(complaint_id, upstream=upstream, position=position, ctx=ctx)
         elif kind == "complaint_withdrawn":
@@ -92,19 +97,50 @@ def filing_of(envelope: events_pb2.Envelope, complaint_id: uuid.UUID) -> Filing:
         },
         confidential=filed.confidential,
         filed_at=envelope.occurred_at.ToDatetime(tzinfo=UTC),
+        details_due=(
+            filed.details_due.ToDatetime(tzinfo=UTC)
+            if filed.details_pending and filed.HasField("details_due")
+            else None
+        ),
+    )
+
+
+LEARNING_EVENTS = frozenset({"complaint_located", "complaint_classified", "details_requested"})
+
+
+def learned_of(envelope: events_pb2.Envelope, complaint_id: uuid.UUID) -> Learned:
+    """What intake learned (or that it asked the reporter), as routing records it."""
+    kind = envelope.WhichOneof("payload")
+    if kind == "details_requested":
+        return Learned(complaint_id, None, None, True, "")
+    event = envelope.complaint_located if kind == "complaint_located" else None
+    found = event or envelope.complaint_classified
+    source = events_pb2.DetailSource.Name(found.source).removeprefix("DETAIL_SOURCE_").lower()
+    note = f"intake {source.replace('_', ' ')}: {found.rule_id}"
+    if event is not None:
+        location = {
+            "province_code": event.location.province_code,
+            "regency_code": event.location.regency_code,
+        }
+        return Learned(complaint_id, None, location, event.details_pending, note)
+    classified = envelope.complaint_classified
+    return Learned(
+        complaint_id, _category(classified.category), None, classified.details_pending, note
     )
 
 
 def reaction_of(envelope: events_pb2.Envelope) -> IntakeReaction:
     """What an intake event means to routing (as `IntakeReactor.process` acts on it)."""
     kind = envelope.WhichOneof("payload")
-    change: Filing | Replied | Withdrawn | None = None
+    change: Filing | Learned | Replied | Withdrawn | None = None
     try:
         complaint_id = uuid.UUID(envelope.complaint_id)
     except ValueError:
         kind = None
     if kind == "complaint_filed":
         change = filing_of(envelope, complaint_id)
+    elif kind in LEARNING_EVENTS:
+        change = learned_of(envelope, complaint_id)
     elif kind == "reporter_message_added":
         change = Replied(complaint_id)
     elif kind == "complaint_withdrawn":

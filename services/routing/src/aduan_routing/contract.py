@@ -64,6 +64,7 @@ def builders(registry: OfficeRegistry) -> dict[type, Callable[[Any], Message]]:
             filed_at=_stamp(e.filed_at),
             resolution_due=_stamp(e.resolution_due),
             confidential=e.confidential,
+            details_due=_stamp(getattr(e, "details_due", None)),
         ),
         _event("Routed"): lambda e: events_pb2.CaseRouted(
             to_office=ref(e.office),

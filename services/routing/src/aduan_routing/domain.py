@@ -113,6 +113,7 @@ class Case(Aggregate):
         resolution_due: datetime,
         at: datetime,
         meta: dict[str, Any],
+        details_due: datetime | None = None,
     ) -> None:
         self.complaint_id = complaint_id
         self.ticket_number = ticket_number
@@ -138,6 +139,13 @@ class Case(Aggregate):
         self.ruleset_version = ""
         # Custody chain: one entry per office that held the case, in order.
         self.custody: list[dict[str, Any]] = []
+        # While intake is still learning where and what the complaint is about, the case waits
+        # unplaced (status None) until the details are complete or this moment passes.
+        self.details_due = _dt(details_due)
+
+    @property
+    def awaiting_details(self) -> bool:
+        return self.status is None and self.details_due is not None
 
     # -- queries ----------------------------------------------------------------------------
     @property
@@ -151,6 +159,9 @@ class Case(Aggregate):
     def next_deadline(self) -> datetime | None:
         """The earliest deadline the SLA ticker must look at, or None."""
         pending: list[datetime] = []
+        if self.awaiting_details:
+            assert self.details_due is not None
+            pending.append(self.details_due)
         if self.status in OPEN_STATUSES:
             if self.status is CaseStatus.ASSIGNED and self.accept_due is not None:
                 pending.append(self.accept_due)
@@ -230,7 +241,8 @@ class Case(Aggregate):
         at: datetime,
         ctx: CommandContext,
     ) -> None:
-        self._require([CaseStatus.ASSIGNED, CaseStatus.IN_PROGRESS], "classify")
+        if not self.awaiting_details:
+            self._require([CaseStatus.ASSIGNED, CaseStatus.IN_PROGRESS], "classify")
         self._classified(
             (category or self.category).value,
             dict(location if location is not None else self.location),
