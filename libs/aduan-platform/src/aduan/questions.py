@@ -142,6 +142,13 @@ def short_area_name(name: str) -> str:
     return short if len(short) <= MAX_TITLE else short[: MAX_TITLE - 1].rstrip() + "…"
 
 
+def _bare(name: str) -> tuple[str, str]:
+    """Sort key of an area: its name without "Kabupaten"/"Kota", so that a regency and the city
+    of the same name stand side by side (a citizen looks for "Bandung", not for a prefix)."""
+    bare = re.sub(r"^(Kabupaten|Kota Adm\.|Kota)\s+", "", name)
+    return bare, name
+
+
 def _options(
     question: Question, province_code: str, candidates: tuple[str, ...], language: str
 ) -> list[tuple[str, str, str]]:
@@ -154,7 +161,7 @@ def _options(
         ]
     if question is Question.REGENCY:
         codes = candidates or tuple(r.code for r in areas.regencies_of(province_code))
-        regencies = sorted((areas.regencies[c] for c in codes), key=lambda r: r.name)
+        regencies = sorted((areas.regencies[c] for c in codes), key=lambda r: _bare(r.name))
         return [(r.code, short_area_name(r.name), r.name[:MAX_DESCRIPTION]) for r in regencies]
     labels = {c: labels.get(language, labels["id"]) for c, labels in CATEGORY_LABELS.items()}
     return [(category, title, text) for category, (title, text) in labels.items()]
