@@ -26,6 +26,7 @@ from chart.render import (
     containers,
     lint,
     merged_values,
+    objects,
     of_kind,
     render,
     rendered_objects,
@@ -398,7 +399,8 @@ def test_production_has_hpa_pdb_and_network_policies() -> None:
             if any("ipBlock" in peer for peer in rule.get("to", []))
             for p in rule["ports"]
         }
-        if component == "notification":
+        # notification sends through the providers; intake downloads WhatsApp media.
+        if component in ("notification", "intake"):
             assert provider_ports == {443, 587}
         else:
             assert not provider_ports
@@ -492,3 +494,38 @@ def test_tls_and_service_identity_are_mounted_from_their_secrets() -> None:
 def test_tls_without_a_secret_is_refused() -> None:
     with pytest.raises(Exception, match=r"tls\.secretName"):
         render({"tls": {"enabled": True}})
+
+
+def intake_env(values: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    deployment = next(
+        d
+        for d in of_kind(objects(render(values)), "Deployment")
+        if d["metadata"]["labels"]["app.kubernetes.io/component"] == "intake"
+    )
+    return {e["name"]: e for e in pod_spec(deployment)["containers"][0]["env"]}
+
+
+def test_intake_gets_the_answer_time_the_media_store_and_the_token_for_media() -> None:
+    env = intake_env({"secrets": {"whatsapp": {"name": "wa"}}})
+    assert env["ADUAN_WHATSAPP_ANSWER_SECONDS"]["value"] == "1800"
+    assert env["ADUAN_MEDIA_STORE"]["value"] == "local"
+    assert env["ADUAN_WHATSAPP_TOKEN"]["valueFrom"]["secretKeyRef"] == {
+        "name": "wa",
+        "key": "token",
+    }
+    bucket = {
+        "store": "s3",
+        "s3Bucket": "aduan-media",
+        "s3Endpoint": "https://s3.example.internal",
+        "s3CredentialsSecret": "media-s3",
+    }
+    env = intake_env({"intake": {"config": {"media": bucket}}})
+    assert env["ADUAN_MEDIA_S3_BUCKET"]["value"] == "aduan-media"
+    assert (
+        env["ADUAN_MEDIA_S3_SECRET_ACCESS_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "media-s3"
+    )
+
+
+def test_an_s3_media_store_without_a_bucket_is_refused_at_render_time() -> None:
+    with pytest.raises(helm.HelmError, match="s3Bucket is required"):
+        render({"intake": {"config": {"media": {"store": "s3"}}}})

@@ -161,6 +161,53 @@ Only references to existing Secrets carry secret material; nothing secret is rea
       key: {{ .verifyTokenKey }}
 {{- end }}
 {{- end }}
+- name: ADUAN_WHATSAPP_ANSWER_SECONDS
+  value: {{ $svc.config.whatsappAnswerSeconds | quote }}
+{{- with $svc.config.whatsappBaseUrl }}
+- name: ADUAN_WHATSAPP_BASE_URL
+  value: {{ . | quote }}
+{{- end }}
+{{- with $v.secrets.whatsapp }}
+{{- if .name }}
+- name: ADUAN_WHATSAPP_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ .name }}
+      key: {{ .tokenKey }}
+{{- end }}
+{{- end }}
+{{- with $svc.config.media }}
+- name: ADUAN_MEDIA_STORE
+  value: {{ .store | quote }}
+{{- if eq .store "s3" }}
+- name: ADUAN_MEDIA_S3_BUCKET
+  value: {{ required "intake.config.media.s3Bucket is required when media.store is s3" .s3Bucket | quote }}
+{{- with .s3Prefix }}
+- name: ADUAN_MEDIA_S3_PREFIX
+  value: {{ . | quote }}
+{{- end }}
+{{- with .s3Endpoint }}
+- name: ADUAN_MEDIA_S3_ENDPOINT
+  value: {{ . | quote }}
+{{- end }}
+{{- with .s3Region }}
+- name: ADUAN_MEDIA_S3_REGION
+  value: {{ . | quote }}
+{{- end }}
+{{- with .s3CredentialsSecret }}
+- name: ADUAN_MEDIA_S3_ACCESS_KEY_ID
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: access-key-id
+- name: ADUAN_MEDIA_S3_SECRET_ACCESS_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ . }}
+      key: secret-access-key
+{{- end }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- if eq $component "routing" }}
 {{- if $svc.config.rulesFromChart }}
