@@ -25,6 +25,14 @@ class DetailQuestion(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DETAIL_QUESTION_REGENCY: _ClassVar[DetailQuestion]
     DETAIL_QUESTION_CATEGORY: _ClassVar[DetailQuestion]
 
+class ConversationReply(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CONVERSATION_REPLY_UNSPECIFIED: _ClassVar[ConversationReply]
+    CONVERSATION_REPLY_WELCOME: _ClassVar[ConversationReply]
+    CONVERSATION_REPLY_UNSUPPORTED_MESSAGE: _ClassVar[ConversationReply]
+    CONVERSATION_REPLY_STATUS_OVERVIEW: _ClassVar[ConversationReply]
+    CONVERSATION_REPLY_UNKNOWN_TICKET: _ClassVar[ConversationReply]
+
 class RecipientKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     RECIPIENT_KIND_UNSPECIFIED: _ClassVar[RecipientKind]
@@ -54,6 +62,11 @@ DETAIL_QUESTION_UNSPECIFIED: DetailQuestion
 DETAIL_QUESTION_PROVINCE: DetailQuestion
 DETAIL_QUESTION_REGENCY: DetailQuestion
 DETAIL_QUESTION_CATEGORY: DetailQuestion
+CONVERSATION_REPLY_UNSPECIFIED: ConversationReply
+CONVERSATION_REPLY_WELCOME: ConversationReply
+CONVERSATION_REPLY_UNSUPPORTED_MESSAGE: ConversationReply
+CONVERSATION_REPLY_STATUS_OVERVIEW: ConversationReply
+CONVERSATION_REPLY_UNKNOWN_TICKET: ConversationReply
 RECIPIENT_KIND_UNSPECIFIED: RecipientKind
 RECIPIENT_KIND_REPORTER: RecipientKind
 RECIPIENT_KIND_OFFICE: RecipientKind
@@ -69,7 +82,7 @@ PROVIDER_STATUS_READ: ProviderStatus
 PROVIDER_STATUS_FAILED: ProviderStatus
 
 class Envelope(_message.Message):
-    __slots__ = ("event_id", "event_type", "complaint_id", "service", "position", "occurred_at", "actor", "causation_id", "correlation_id", "traceparent", "tracestate", "aggregate_id", "aggregate_version", "previous_position", "event_hash", "prev_event_hash", "stored_topic", "stored_state", "complaint_filed", "reporter_message_added", "complaint_withdrawn", "resolution_rated", "status_requested", "contact_revealed", "reporter_erased", "complaint_located", "complaint_classified", "details_requested", "case_opened", "case_routed", "case_classified", "case_accepted", "case_reassigned", "reporter_answered", "case_resolved", "case_reopened", "case_closed", "sla_breached", "ping_pong_flagged", "delivery_scheduled", "delivery_attempted", "delivery_sent", "delivery_failed", "delivery_gave_up", "delivery_skipped", "delivery_status_reported", "checkpoint_sealed")
+    __slots__ = ("event_id", "event_type", "complaint_id", "service", "position", "occurred_at", "actor", "causation_id", "correlation_id", "traceparent", "tracestate", "aggregate_id", "aggregate_version", "previous_position", "event_hash", "prev_event_hash", "stored_topic", "stored_state", "complaint_filed", "reporter_message_added", "complaint_withdrawn", "resolution_rated", "status_requested", "contact_revealed", "reporter_erased", "complaint_located", "complaint_classified", "details_requested", "conversation_reply_requested", "case_opened", "case_routed", "case_classified", "case_accepted", "case_reassigned", "reporter_answered", "case_resolved", "case_reopened", "case_closed", "sla_breached", "ping_pong_flagged", "delivery_scheduled", "delivery_attempted", "delivery_sent", "delivery_failed", "delivery_gave_up", "delivery_skipped", "delivery_status_reported", "checkpoint_sealed")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     EVENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -98,6 +111,7 @@ class Envelope(_message.Message):
     COMPLAINT_LOCATED_FIELD_NUMBER: _ClassVar[int]
     COMPLAINT_CLASSIFIED_FIELD_NUMBER: _ClassVar[int]
     DETAILS_REQUESTED_FIELD_NUMBER: _ClassVar[int]
+    CONVERSATION_REPLY_REQUESTED_FIELD_NUMBER: _ClassVar[int]
     CASE_OPENED_FIELD_NUMBER: _ClassVar[int]
     CASE_ROUTED_FIELD_NUMBER: _ClassVar[int]
     CASE_CLASSIFIED_FIELD_NUMBER: _ClassVar[int]
@@ -145,6 +159,7 @@ class Envelope(_message.Message):
     complaint_located: ComplaintLocated
     complaint_classified: ComplaintClassified
     details_requested: DetailsRequested
+    conversation_reply_requested: ConversationReplyRequested
     case_opened: CaseOpened
     case_routed: CaseRouted
     case_classified: CaseClassified
@@ -164,7 +179,7 @@ class Envelope(_message.Message):
     delivery_skipped: DeliverySkipped
     delivery_status_reported: DeliveryStatusReported
     checkpoint_sealed: CheckpointSealed
-    def __init__(self, event_id: _Optional[str] = ..., event_type: _Optional[str] = ..., complaint_id: _Optional[str] = ..., service: _Optional[str] = ..., position: _Optional[int] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[_Union[_common_pb2.Actor, _Mapping]] = ..., causation_id: _Optional[str] = ..., correlation_id: _Optional[str] = ..., traceparent: _Optional[str] = ..., tracestate: _Optional[str] = ..., aggregate_id: _Optional[str] = ..., aggregate_version: _Optional[int] = ..., previous_position: _Optional[int] = ..., event_hash: _Optional[bytes] = ..., prev_event_hash: _Optional[bytes] = ..., stored_topic: _Optional[str] = ..., stored_state: _Optional[bytes] = ..., complaint_filed: _Optional[_Union[ComplaintFiled, _Mapping]] = ..., reporter_message_added: _Optional[_Union[ReporterMessageAdded, _Mapping]] = ..., complaint_withdrawn: _Optional[_Union[ComplaintWithdrawn, _Mapping]] = ..., resolution_rated: _Optional[_Union[ResolutionRated, _Mapping]] = ..., status_requested: _Optional[_Union[StatusRequested, _Mapping]] = ..., contact_revealed: _Optional[_Union[ContactRevealed, _Mapping]] = ..., reporter_erased: _Optional[_Union[ReporterErased, _Mapping]] = ..., complaint_located: _Optional[_Union[ComplaintLocated, _Mapping]] = ..., complaint_classified: _Optional[_Union[ComplaintClassified, _Mapping]] = ..., details_requested: _Optional[_Union[DetailsRequested, _Mapping]] = ..., case_opened: _Optional[_Union[CaseOpened, _Mapping]] = ..., case_routed: _Optional[_Union[CaseRouted, _Mapping]] = ..., case_classified: _Optional[_Union[CaseClassified, _Mapping]] = ..., case_accepted: _Optional[_Union[CaseAccepted, _Mapping]] = ..., case_reassigned: _Optional[_Union[CaseReassigned, _Mapping]] = ..., reporter_answered: _Optional[_Union[ReporterAnswered, _Mapping]] = ..., case_resolved: _Optional[_Union[CaseResolved, _Mapping]] = ..., case_reopened: _Optional[_Union[CaseReopened, _Mapping]] = ..., case_closed: _Optional[_Union[CaseClosed, _Mapping]] = ..., sla_breached: _Optional[_Union[SlaBreached, _Mapping]] = ..., ping_pong_flagged: _Optional[_Union[PingPongFlagged, _Mapping]] = ..., delivery_scheduled: _Optional[_Union[DeliveryScheduled, _Mapping]] = ..., delivery_attempted: _Optional[_Union[DeliveryAttempted, _Mapping]] = ..., delivery_sent: _Optional[_Union[DeliverySent, _Mapping]] = ..., delivery_failed: _Optional[_Union[DeliveryFailed, _Mapping]] = ..., delivery_gave_up: _Optional[_Union[DeliveryGaveUp, _Mapping]] = ..., delivery_skipped: _Optional[_Union[DeliverySkipped, _Mapping]] = ..., delivery_status_reported: _Optional[_Union[DeliveryStatusReported, _Mapping]] = ..., checkpoint_sealed: _Optional[_Union[CheckpointSealed, _Mapping]] = ...) -> None: ...
+    def __init__(self, event_id: _Optional[str] = ..., event_type: _Optional[str] = ..., complaint_id: _Optional[str] = ..., service: _Optional[str] = ..., position: _Optional[int] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[_Union[_common_pb2.Actor, _Mapping]] = ..., causation_id: _Optional[str] = ..., correlation_id: _Optional[str] = ..., traceparent: _Optional[str] = ..., tracestate: _Optional[str] = ..., aggregate_id: _Optional[str] = ..., aggregate_version: _Optional[int] = ..., previous_position: _Optional[int] = ..., event_hash: _Optional[bytes] = ..., prev_event_hash: _Optional[bytes] = ..., stored_topic: _Optional[str] = ..., stored_state: _Optional[bytes] = ..., complaint_filed: _Optional[_Union[ComplaintFiled, _Mapping]] = ..., reporter_message_added: _Optional[_Union[ReporterMessageAdded, _Mapping]] = ..., complaint_withdrawn: _Optional[_Union[ComplaintWithdrawn, _Mapping]] = ..., resolution_rated: _Optional[_Union[ResolutionRated, _Mapping]] = ..., status_requested: _Optional[_Union[StatusRequested, _Mapping]] = ..., contact_revealed: _Optional[_Union[ContactRevealed, _Mapping]] = ..., reporter_erased: _Optional[_Union[ReporterErased, _Mapping]] = ..., complaint_located: _Optional[_Union[ComplaintLocated, _Mapping]] = ..., complaint_classified: _Optional[_Union[ComplaintClassified, _Mapping]] = ..., details_requested: _Optional[_Union[DetailsRequested, _Mapping]] = ..., conversation_reply_requested: _Optional[_Union[ConversationReplyRequested, _Mapping]] = ..., case_opened: _Optional[_Union[CaseOpened, _Mapping]] = ..., case_routed: _Optional[_Union[CaseRouted, _Mapping]] = ..., case_classified: _Optional[_Union[CaseClassified, _Mapping]] = ..., case_accepted: _Optional[_Union[CaseAccepted, _Mapping]] = ..., case_reassigned: _Optional[_Union[CaseReassigned, _Mapping]] = ..., reporter_answered: _Optional[_Union[ReporterAnswered, _Mapping]] = ..., case_resolved: _Optional[_Union[CaseResolved, _Mapping]] = ..., case_reopened: _Optional[_Union[CaseReopened, _Mapping]] = ..., case_closed: _Optional[_Union[CaseClosed, _Mapping]] = ..., sla_breached: _Optional[_Union[SlaBreached, _Mapping]] = ..., ping_pong_flagged: _Optional[_Union[PingPongFlagged, _Mapping]] = ..., delivery_scheduled: _Optional[_Union[DeliveryScheduled, _Mapping]] = ..., delivery_attempted: _Optional[_Union[DeliveryAttempted, _Mapping]] = ..., delivery_sent: _Optional[_Union[DeliverySent, _Mapping]] = ..., delivery_failed: _Optional[_Union[DeliveryFailed, _Mapping]] = ..., delivery_gave_up: _Optional[_Union[DeliveryGaveUp, _Mapping]] = ..., delivery_skipped: _Optional[_Union[DeliverySkipped, _Mapping]] = ..., delivery_status_reported: _Optional[_Union[DeliveryStatusReported, _Mapping]] = ..., checkpoint_sealed: _Optional[_Union[CheckpointSealed, _Mapping]] = ...) -> None: ...
 
 class ComplaintFiled(_message.Message):
     __slots__ = ("ticket_number", "channel", "reporter_id", "masked_contact", "anonymous", "confidential", "category", "location", "parcel", "subject", "description", "attachments", "language", "details_pending", "details_due")
@@ -293,6 +308,26 @@ class ReporterErased(_message.Message):
     reporter_id: str
     reason: str
     def __init__(self, reporter_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ConversationReplyRequested(_message.Message):
+    __slots__ = ("reporter_id", "masked_contact", "reply", "message_id", "ticket_number", "message_kind", "complaint_ids", "language")
+    REPORTER_ID_FIELD_NUMBER: _ClassVar[int]
+    MASKED_CONTACT_FIELD_NUMBER: _ClassVar[int]
+    REPLY_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    TICKET_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_KIND_FIELD_NUMBER: _ClassVar[int]
+    COMPLAINT_IDS_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    reporter_id: str
+    masked_contact: str
+    reply: ConversationReply
+    message_id: str
+    ticket_number: str
+    message_kind: str
+    complaint_ids: _containers.RepeatedScalarFieldContainer[str]
+    language: str
+    def __init__(self, reporter_id: _Optional[str] = ..., masked_contact: _Optional[str] = ..., reply: _Optional[_Union[ConversationReply, str]] = ..., message_id: _Optional[str] = ..., ticket_number: _Optional[str] = ..., message_kind: _Optional[str] = ..., complaint_ids: _Optional[_Iterable[str]] = ..., language: _Optional[str] = ...) -> None: ...
 
 class CaseOpened(_message.Message):
     __slots__ = ("ticket_number", "category", "location", "filed_at", "resolution_due", "confidential", "details_due")
