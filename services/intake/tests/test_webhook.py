@@ -8,7 +8,6 @@ import hashlib
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -213,9 +212,7 @@ async def test_follow_ups_thread_onto_the_newest_open_complaint(
     [threaded] = await deliver(client, text("Foto menyusul."))
     assert threaded["complaint_id"] == after_withdrawal["complaint_id"]
 
-    # A complaint filed more than 30 days ago is not followed up.
-    later = datetime.now(UTC) + timedelta(days=31)
-    assert sqlite_app.open_complaint_for_phone("+" + SENDER, now=later) is None
+    # An open complaint stays the thread however old it is (no age limit to pass).
     assert sqlite_app.open_complaint_for_phone("+" + SENDER) is not None
 
 
@@ -233,11 +230,13 @@ async def test_status_command_records_a_status_request(
     [unknown] = await deliver(client, text("CEK ADU-2020-ZZZZZZ"))
     assert status["action"] == cek["action"] == "status_requested"
     assert status["ticket_number"] == cek["ticket_number"] == ticket
-    assert unknown["action"] == "ignored"
+    # An unknown ticket gets an answer (on the sender's conversation), not silence.
+    assert (unknown["action"], unknown["detail"]) == ("replied", "UNKNOWN_TICKET")
     assert event_types(sqlite_app) == [
         "Complaint.Filed",
         "Complaint.StatusRequested",
         "Complaint.StatusRequested",
+        "Conversation.Started",
     ]
 
 
@@ -273,7 +272,7 @@ async def test_fifty_concurrent_deliveries_of_one_message_have_one_effect(
     assert event_types(sqlite_app) == ["Complaint.Filed", "Complaint.MessageAdded"]
 
 
-async def test_status_updates_and_other_message_types_are_ignored(
+async def test_status_updates_and_reactions_store_nothing(
     client: TestClient[Any, Any], sqlite_app: IntakeApplication
 ) -> None:
     receipt = payload()
@@ -282,6 +281,9 @@ async def test_status_updates_and_other_message_types_are_ignored(
     reaction = {"from": SENDER, "id": "wamid.r", "type": "reaction", "reaction": {"emoji": "👍"}}
     assert await deliver(client) == []
     status, body = await post(client, receipt)
-    assert (status, body["results"]) == (200, [])
-    assert await deliver(client, reaction) == []
+    # Statuses go to notification (test_whatsapp_details.py); without it none is forwarded.
+    assert (status, body["results"], body["statuses"]) == (200, [], [])
+    [outcome] = await deliver(client, reaction)
+    assert outcome["action"] == "ignored"
+    assert "reaction" in outcome["detail"]
     assert sqlite_app.head_position() == 0

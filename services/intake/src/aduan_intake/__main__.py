@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
 
 import grpc
 
@@ -14,25 +17,62 @@ from aduan.jetstream import TrackedConsumer, observe_consumer
 from aduan.runtime import ServiceRuntime, bootstrap
 from aduan.settings import ServiceSettings, SettingsError
 from aduan.store import store_env
-from aduan.tls import ServiceEventLogReader
+from aduan.tls import ServiceEventLogReader, service_channel
 from aduan.v1 import intake_pb2, intake_pb2_grpc
 from aduan_intake.application import IntakeApplication
 from aduan_intake.casestatus import DURABLE, UPSTREAMS, CaseStatusProcessor
 from aduan_intake.contract import SERVICE, translator
+from aduan_intake.details import DEFAULT_ANSWER_TIME, DetailFinder
 from aduan_intake.inbound import WhatsAppInbound
+from aduan_intake.media import media_keeper_from_settings
+from aduan_intake.pins import RegencyBoundaries
 from aduan_intake.sealing import MasterKey
 from aduan_intake.servicer import INTAKE_POLICY, IntakeServicer
+from aduan_intake.statuses import NotificationStatusForwarder
+from aduan_intake.textrules import TextRules, TextRulesError
 from aduan_intake.webhook import WebhookServer, WebhookSettings
+
+
+def detail_finder(extra: Mapping[str, str]) -> DetailFinder:
+    """The text rules (ADUAN_TEXT_RULES_FILE, else the packaged ones), the regency boundaries,
+    and how long routing waits for the reporter's answers (ADUAN_WHATSAPP_ANSWER_SECONDS)."""
+    rules_file = extra.get("TEXT_RULES_FILE", "").strip()
+    try:
+        rules = TextRules.load_file(Path(rules_file)) if rules_file else TextRules.load_packaged()
+    except TextRulesError as error:
+        raise SettingsError(str(error)) from None
+    seconds_text = extra.get("WHATSAPP_ANSWER_SECONDS", "").strip()
+    answer_time = DEFAULT_ANSWER_TIME
+    if seconds_text:
+        try:
+            answer_time = timedelta(seconds=float(seconds_text))
+        except ValueError:
+            raise SettingsError(
+                f"ADUAN_WHATSAPP_ANSWER_SECONDS must be a number of seconds, not {seconds_text!r}"
+            ) from None
+        if answer_time.total_seconds() <= 0:
+            raise SettingsError("ADUAN_WHATSAPP_ANSWER_SECONDS must be positive")
+    return DetailFinder(rules, RegencyBoundaries.load_packaged(), answer_time)
 
 
 def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
     auth = ServiceAuth.from_settings(settings)
     master_key = MasterKey.from_setting(settings.extra.get("MASTER_KEY"))
-    app = IntakeApplication(env=store_env(settings.store_url, SERVICE), master_key=master_key)
+    media = media_keeper_from_settings(settings.extra, settings.data_dir)
+    app = IntakeApplication(
+        env=store_env(settings.store_url, SERVICE), master_key=master_key, media=media.store
+    )
     backbone = WriteBackbone(settings, app, translator())
     servicer = IntakeServicer(app)
+    forwarder = NotificationStatusForwarder(
+        settings.peers["notification"],
+        channel_factory=lambda address: service_channel(address, settings, auth),
+    )
     webhook = WebhookServer(
-        WhatsAppInbound(app), WebhookSettings.from_extra(settings.extra, settings.grpc_host)
+        WhatsAppInbound(app, detail_finder(settings.extra)),
+        WebhookSettings.from_extra(settings.extra, settings.grpc_host),
+        statuses=forwarder,
+        media=media,
     )
     reader = ServiceEventLogReader(
         {name: settings.peers[name] for name in UPSTREAMS}, settings, auth
@@ -53,6 +93,8 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
 
     async def close_reader() -> None:
         await reader.close()
+        await forwarder.close()
+        await media.aclose()
 
     return ServiceRuntime(
         settings=settings,

@@ -7,9 +7,10 @@ import dataclasses
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from aduan.context import CommandContext
@@ -22,11 +23,18 @@ from aduan.store import AduanApplication
 from aduan_intake.domain import (
     CaseStatus,
     Category,
+    CategoryFinding,
     Channel,
     Complaint,
+    Conversation,
+    DetailRequest,
+    FilingDetails,
+    PlaceFinding,
+    Reply,
     reporter_id_for,
     ticket_number_for,
 )
+from aduan_intake.media import MediaStore
 from aduan_intake.sealing import (
     Identity,
     MasterKey,
@@ -55,7 +63,6 @@ MESSAGE_POSITIONS = "message-position"
 STATUS_POSITIONS = "status-position"
 ERASURE_POSITIONS = "erasure-position"
 
-FOLLOW_UP_WINDOW = timedelta(days=30)
 MAX_UPDATE_ATTEMPTS = 20
 
 
@@ -76,6 +83,7 @@ class FilingRequest:
     anonymous: bool = False
     confidential: bool = False
     language: str = "id"
+    details: FilingDetails | None = None
 
     def __repr__(self) -> str:  # personal data stays out of tracebacks and logs
         return f"FilingRequest(channel={self.channel}, key={self.idempotency_key!r}, <redacted>)"
@@ -118,10 +126,15 @@ class IntakeApplication(AduanApplication):
     name = "intake"
 
     def __init__(
-        self, env: Mapping[str, str] | None = None, master_key: MasterKey | None = None
+        self,
+        env: Mapping[str, str] | None = None,
+        master_key: MasterKey | None = None,
+        media: MediaStore | None = None,
     ) -> None:
         super().__init__(env)
         self.master_key = master_key or MasterKey.development_key()
+        # Where the reporters' WhatsApp media are kept (erased with the reporter).
+        self.media = media
         self.tables: SideTables = side_tables_for(self.factory)
 
     # -- filing ----------------------------------------------------------------------------
@@ -411,20 +424,16 @@ class IntakeApplication(AduanApplication):
         if not purpose:
             violations.add("purpose", "required: why the contact is needed")
         violations.raise_if_any()
-        complaint = self.get_complaint(complaint_ref)
-        complaint.check_contact_revealable()
-        reporter_id = complaint.reporter_id
+        holder = self._contact_holder(complaint_ref)
+        holder.check_contact_revealable()
+        reporter_id = holder.reporter_id
         wrapped = self.tables.get_data_key(reporter_id)
         stored = self.tables.get_identity(reporter_id)
         if wrapped is None or stored is None:
-            raise InvalidStateError(
-                f"the reporter of complaint {complaint.ticket_number} was erased: no contact"
-            )
+            raise InvalidStateError(f"the reporter of {complaint_ref} was erased: no contact")
         data_key = self.master_key.unwrap(wrapped, reporter_id)
         identity = open_identity(stored.sealed, data_key, reporter_id)
-        _, position = self._update(
-            complaint.id, lambda c: c.reveal_contact(purpose=purpose, ctx=ctx)
-        )
+        _, position = self._update(holder.id, lambda c: c.reveal_contact(purpose=purpose, ctx=ctx))
         assert position is not None
         return RevealedContact(reporter_id, identity, position)
 
@@ -443,6 +452,8 @@ class IntakeApplication(AduanApplication):
         if stored is None:
             raise NotFoundError(f"reporter {reporter_id!r} not found")
         self.tables.destroy_data_key(reporter_id)
+        if self.media is not None:
+            self.media.delete_prefix(reporter_id)
         complaint_id = uuid.UUID(stored.complaint_id)
         _, position = self._update(complaint_id, lambda c: c.erase_reporter(reason=reason, ctx=ctx))
         if position is not None:
@@ -450,8 +461,94 @@ class IntakeApplication(AduanApplication):
             return position
         return self._recorded_position(ERASURE_POSITIONS, reporter_id)
 
+    def _contact_holder(self, ref: str) -> Complaint | Conversation:
+        """The complaint (by id or ticket number), or the WhatsApp conversation (by id), whose
+        reporter's contact is asked for."""
+        try:
+            return self.get_complaint(ref)
+        except NotFoundError:
+            try:
+                conversation = self._find_conversation(uuid.UUID(ref.strip()))
+            except ValueError:
+                conversation = None
+            if conversation is None:
+                raise
+            return conversation
+
     def identity_is_recoverable(self, reporter_id: str) -> bool:
         return self.tables.get_data_key(reporter_id) is not None
+
+    # -- where and what, learned after filing ---------------------------------------------
+
+    def learn_details(
+        self,
+        complaint_ref: str,
+        *,
+        place: PlaceFinding | None,
+        category: CategoryFinding | None,
+        ask: DetailRequest | None,
+        answer_key: str,
+        answer_due: datetime,
+        ctx: CommandContext,
+    ) -> tuple[uuid.UUID, int | None]:
+        """Records what the reporter's message `answer_key` told about the complaint and the
+        next question, once per message. Returns the complaint id and the position of the last
+        event stored (None for a repeat)."""
+        complaint_id = self.resolve(complaint_ref)
+        _, position = self._update(
+            complaint_id,
+            lambda c: c.learn(
+                place=place,
+                category=category,
+                ask=ask,
+                ctx=ctx,
+                answer_key=answer_key,
+                answer_due=answer_due,
+            ),
+        )
+        return complaint_id, position
+
+    # -- answers about no complaint ----------------------------------------------------------
+
+    def reply_to_sender(
+        self, phone: str, profile_name: str, reply: Reply, ctx: CommandContext
+    ) -> tuple[uuid.UUID, bool]:
+        """Records that the WhatsApp sender `phone` is owed `reply` (about no complaint of
+        theirs), once per inbound message. The number is sealed like a reporter's, under the
+        sender's conversation. Returns the conversation id and whether this call recorded it.
+        A sender whose data were erased gets no answer (there is no contact left to use)."""
+        conversation_id = Conversation.id_for(self.master_key.phone_digest(phone))
+        for _ in range(MAX_UPDATE_ATTEMPTS):
+            conversation = self._find_conversation(conversation_id)
+            if conversation is None:
+                reporter_id = reporter_id_for(conversation_id)
+                identity = self._seal(
+                    reporter_id, conversation_id, Identity(name=profile_name, phone=phone)
+                )
+                conversation = Conversation.start(
+                    conversation_id=conversation_id,
+                    reporter_id=reporter_id,
+                    masked_contact=masked_contact(identity),
+                    reply=reply,
+                    ctx=ctx,
+                )
+            elif conversation.reporter_erased or not conversation.answer(reply, ctx):
+                return conversation_id, False
+            try:
+                self.save(conversation)
+            except IntegrityError:
+                continue  # a concurrent first message of this sender: decide again
+            return conversation_id, True
+        raise ConcurrencyConflictError(f"conversation {conversation_id} is busy; retry")
+
+    def _find_conversation(self, conversation_id: uuid.UUID) -> Conversation | None:
+        found = self._find_aggregate(conversation_id)
+        return found if isinstance(found, Conversation) else None
+
+    def reporter_owns(self, complaint: Complaint, phone: str) -> bool:
+        """Whether `phone` filed `complaint` (through the phone index, without storing it)."""
+        digest = self.master_key.phone_digest(phone)
+        return str(complaint.id) in self.tables.complaints_for_phone(digest)
 
     # -- routing's view of the case --------------------------------------------------------
 
@@ -484,22 +581,23 @@ class IntakeApplication(AduanApplication):
 
     # -- follow-up threading ---------------------------------------------------------------
 
-    def open_complaint_for_phone(self, phone: str, now: datetime | None = None) -> Complaint | None:
-        """The newest complaint from `phone` (E.164) that is neither withdrawn nor closed and was
-        filed within the follow-up window."""
-        now = now or datetime.now(UTC)
-        newest: Complaint | None = None
+    def open_complaint_for_phone(self, phone: str) -> Complaint | None:
+        """The newest complaint from `phone` (E.164) that is neither withdrawn nor closed: it
+        stays the thread for the reporter's messages while it is open, however old."""
+        open_complaints = self.open_complaints_for_phone(phone)
+        return open_complaints[0] if open_complaints else None
+
+    def open_complaints_for_phone(self, phone: str) -> list[Complaint]:
+        """Every complaint from `phone` that is neither withdrawn nor closed, newest first."""
+        found: list[Complaint] = []
         for complaint_id in self.tables.complaints_for_phone(self.master_key.phone_digest(phone)):
             complaint = self._find(uuid.UUID(complaint_id))
             if complaint is None or complaint.withdrawn:
                 continue
-            if complaint.filed_at < now - FOLLOW_UP_WINDOW:
-                continue
             if self.case_status(complaint.id) == CaseStatus.CLOSED:
                 continue
-            if newest is None or complaint.filed_at > newest.filed_at:
-                newest = complaint
-        return newest
+            found.append(complaint)
+        return sorted(found, key=lambda c: c.filed_at, reverse=True)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -529,22 +627,22 @@ class IntakeApplication(AduanApplication):
         return complaint_id
 
     def _find(self, complaint_id: uuid.UUID) -> Complaint | None:
-        try:
-            complaint: Complaint = self.repository.get(complaint_id)
-        except Exception as error:
-            if type(error).__name__ == "AggregateNotFoundError":
-                return None
-            raise
-        return complaint
+        found = self._find_aggregate(complaint_id)
+        return found if isinstance(found, Complaint) else None
 
-    def _update(
-        self, complaint_id: uuid.UUID, change: Callable[[Complaint], T]
-    ) -> tuple[T, int | None]:
+    def _find_aggregate(self, aggregate_id: uuid.UUID) -> Complaint | Conversation | None:
+        try:
+            aggregate: Complaint | Conversation = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return aggregate
+
+    def _update(self, complaint_id: uuid.UUID, change: Callable[[Any], T]) -> tuple[T, int | None]:
         """Applies `change` to the current complaint and saves what it recorded, retrying on a
         concurrent write. Returns the change's result and the position of the last stored event
         (None when the change recorded nothing, e.g. a repeated command)."""
         for _ in range(MAX_UPDATE_ATTEMPTS):
-            complaint = self._find(complaint_id)
+            complaint = self._find_aggregate(complaint_id)
             if complaint is None:
                 raise NotFoundError(f"complaint {complaint_id} not found")
             result = change(complaint)
@@ -572,8 +670,10 @@ __all__: list[Any] = [
 def _complaint_of(
     valid: ValidFiling, ctx: CommandContext, ticket: str, reporter_id: str, masked: str
 ) -> Complaint:
-    """A new complaint from a validated filing (one at a time or in a group)."""
-    return Complaint.file(
+    """A new complaint from a validated filing (one at a time or in a group), with what intake
+    learned about it and its first question to the reporter."""
+    details = valid.details if valid.details is not None and valid.details.anything else None
+    complaint = Complaint.file(
         ctx=ctx,
         channel=valid.channel,
         idempotency_key=valid.idempotency_key,
@@ -589,4 +689,15 @@ def _complaint_of(
         subject=valid.subject,
         description=valid.description,
         attachments=valid.attachments,
+        details_pending=details is not None,
+        details_due=details.due if details is not None else None,
     )
+    if details is not None:
+        complaint.learn(
+            place=details.place,
+            category=details.category,
+            ask=details.ask,
+            ctx=ctx,
+            answer_due=details.due,
+        )
+    return complaint

@@ -7,11 +7,14 @@ appears as a pseudonymous reporter id and a masked contact only.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from aduan.envelopes import EnvelopeTranslator
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from aduan.envelopes import EnvelopeTranslator, timestamp
 from aduan.v1 import common_pb2, events_pb2
-from aduan_intake.domain import Complaint
+from aduan_intake.domain import Complaint, Conversation
 
 SERVICE = "intake"
 
@@ -40,6 +43,47 @@ def _complaint_filed(event: Any) -> events_pb2.ComplaintFiled:
         description=event.description,
         attachments=attachment_messages(event.attachments),
         language=event.language,
+        details_pending=getattr(event, "details_pending", False),
+        details_due=_timestamp(getattr(event, "details_due", None)),
+    )
+
+
+def _timestamp(moment: datetime | None) -> Timestamp | None:
+    """None stays unset (the field is optional), unlike `timestamp`'s zero."""
+    return timestamp(moment) if moment is not None else None
+
+
+def _located(event: Any) -> events_pb2.ComplaintLocated:
+    return events_pb2.ComplaintLocated(
+        location=common_pb2.Location(
+            province_code=event.province_code, regency_code=event.regency_code
+        ),
+        source=f"DETAIL_SOURCE_{event.source}",
+        rule_id=event.rule_id,
+        rules_version=event.rules_version,
+        evidence=event.evidence,
+        details_pending=event.details_pending,
+    )
+
+
+def _classified(event: Any) -> events_pb2.ComplaintClassified:
+    return events_pb2.ComplaintClassified(
+        category=f"CATEGORY_{event.category}",
+        source=f"DETAIL_SOURCE_{event.source}",
+        rule_id=event.rule_id,
+        rules_version=event.rules_version,
+        evidence=event.evidence,
+        details_pending=event.details_pending,
+    )
+
+
+def _details_requested(event: Any) -> events_pb2.DetailsRequested:
+    return events_pb2.DetailsRequested(
+        question=f"DETAIL_QUESTION_{event.question}",
+        province_code=event.province_code,
+        candidates=event.candidates,
+        page=event.page,
+        answer_due=_timestamp(event.answer_due),
     )
 
 
@@ -72,6 +116,21 @@ def _reporter_erased(event: Any) -> events_pb2.ReporterErased:
     return events_pb2.ReporterErased(reporter_id=event.reporter_id, reason=event.reason)
 
 
+def _conversation_reply(event: Any) -> events_pb2.ConversationReplyRequested:
+    """Conversation.Started and Conversation.ReplyRequested alike: both carry a reply."""
+    reply = event.reply
+    return events_pb2.ConversationReplyRequested(
+        reporter_id=event.reporter_id,
+        masked_contact=event.masked_contact,
+        reply=f"CONVERSATION_REPLY_{reply['kind']}",
+        message_id=reply["message_id"],
+        ticket_number=reply["ticket_number"],
+        message_kind=reply["message_kind"],
+        complaint_ids=reply["complaint_ids"],
+        language=event.language,
+    )
+
+
 BUILDERS: dict[type, Any] = {
     Complaint.Filed: _complaint_filed,  # type: ignore[attr-defined]
     Complaint.MessageAdded: _message_added,  # type: ignore[attr-defined]
@@ -80,6 +139,13 @@ BUILDERS: dict[type, Any] = {
     Complaint.StatusRequested: _status_requested,  # type: ignore[attr-defined]
     Complaint.ContactRevealed: _contact_revealed,  # type: ignore[attr-defined]
     Complaint.ReporterErased: _reporter_erased,  # type: ignore[attr-defined]
+    Complaint.Located: _located,  # type: ignore[attr-defined]
+    Complaint.Classified: _classified,  # type: ignore[attr-defined]
+    Complaint.DetailsRequested: _details_requested,  # type: ignore[attr-defined]
+    Conversation.Started: _conversation_reply,  # type: ignore[attr-defined]
+    Conversation.ReplyRequested: _conversation_reply,  # type: ignore[attr-defined]
+    Conversation.ContactRevealed: _contact_revealed,  # type: ignore[attr-defined]
+    Conversation.ReporterErased: _reporter_erased,  # type: ignore[attr-defined]
 }
 
 

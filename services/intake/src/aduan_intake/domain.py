@@ -40,6 +40,67 @@ class Category(StrEnum):
     OTHER = "OTHER"
 
 
+class DetailSource(StrEnum):
+    """How intake learned where or what a complaint is about."""
+
+    TEXT_RULE = "TEXT_RULE"
+    LOCATION_PIN = "LOCATION_PIN"
+    REPORTER_ANSWER = "REPORTER_ANSWER"
+
+
+class DetailQuestion(StrEnum):
+    PROVINCE = "PROVINCE"
+    REGENCY = "REGENCY"
+    CATEGORY = "CATEGORY"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A place or a category intake learned, and the provenance it is recorded with."""
+
+    source: DetailSource
+    rule_id: str
+    rules_version: str = ""
+    evidence: str = ""
+
+
+@dataclass(frozen=True)
+class PlaceFinding(Finding):
+    province_code: str = ""
+    regency_code: str = ""
+
+
+@dataclass(frozen=True)
+class CategoryFinding(Finding):
+    category: Category = Category.UNCLASSIFIED
+
+
+@dataclass(frozen=True)
+class DetailRequest:
+    """A question for the reporter: the province, a regency (of `province_code`, among
+    `candidates` when given), or the category; `page` of its choices."""
+
+    question: DetailQuestion
+    province_code: str = ""
+    candidates: tuple[str, ...] = ()
+    page: int = 1
+
+
+@dataclass(frozen=True)
+class FilingDetails:
+    """What intake learned about a new complaint before filing it, the first question, and
+    until when routing waits for the answers."""
+
+    due: datetime
+    place: PlaceFinding | None = None
+    category: CategoryFinding | None = None
+    ask: DetailRequest | None = None
+
+    @property
+    def anything(self) -> bool:
+        return self.place is not None or self.category is not None or self.ask is not None
+
+
 class ComplaintState(StrEnum):
     """What intake itself decides about a complaint."""
 
@@ -107,6 +168,8 @@ class Complaint(Aggregate):
         description: str,
         attachments: list[dict[str, str]],
         meta: dict[str, Any],
+        details_pending: bool = False,
+        details_due: datetime | None = None,
     ) -> None:
         self.channel = channel
         self.idempotency_key = idempotency_key
@@ -128,6 +191,12 @@ class Complaint(Aggregate):
         self.rating: int | None = None
         self.reporter_erased = False
         self.withdrawal_reason = ""
+        # Locating and classifying (docs/intake.md "Where and what"): while details are
+        # pending, routing waits for them until details_due.
+        self.details_pending = details_pending
+        self.details_due = details_due
+        self.question: DetailRequest | None = None
+        self.answers: set[str] = set()  # idempotency keys of the reporter's answers
 
     @property
     def filed_at(self) -> datetime:
@@ -225,6 +294,132 @@ class Complaint(Aggregate):
     ) -> None:
         self.status_requests.add(idempotency_key)
 
+    # -- where and what: intake's findings and questions ----------------------------------
+
+    @property
+    def located(self) -> bool:
+        return bool(self.location.get("regency_code"))
+
+    @property
+    def classified(self) -> bool:
+        return self.category not in (Category.UNCLASSIFIED, "")
+
+    def learn(
+        self,
+        *,
+        place: PlaceFinding | None,
+        category: CategoryFinding | None,
+        ask: DetailRequest | None,
+        ctx: CommandContext,
+        answer_key: str = "",
+        answer_due: datetime | None = None,
+    ) -> bool:
+        """Records what intake learned and the next question (None: nothing more to ask, the
+        details are complete). Once per `answer_key` (the reporter's message) when given; False
+        for a repeat."""
+        if answer_key and answer_key in self.answers:
+            return False
+        if self.withdrawn:
+            raise InvalidStateError(f"complaint {self.ticket_number} was withdrawn")
+        meta = ctx.meta()
+        if place is not None:
+            self._located(
+                province_code=place.province_code,
+                regency_code=place.regency_code,
+                source=place.source,
+                rule_id=place.rule_id,
+                rules_version=place.rules_version,
+                evidence=place.evidence,
+                details_pending=ask is not None or category is not None,
+                answer_key=answer_key,
+                meta=meta,
+            )
+        if category is not None:
+            self._classified(
+                category=category.category,
+                source=category.source,
+                rule_id=category.rule_id,
+                rules_version=category.rules_version,
+                evidence=category.evidence,
+                details_pending=ask is not None,
+                answer_key=answer_key,
+                meta=meta,
+            )
+        if ask is not None:
+            self._details_requested(
+                question=ask.question,
+                province_code=ask.province_code,
+                candidates=list(ask.candidates),
+                page=ask.page,
+                answer_due=answer_due,
+                answer_key=answer_key,
+                meta=meta,
+            )
+        return True
+
+    @event("Located")
+    def _located(
+        self,
+        province_code: str,
+        regency_code: str,
+        source: DetailSource,
+        rule_id: str,
+        rules_version: str,
+        evidence: str,
+        details_pending: bool,
+        answer_key: str,
+        meta: dict[str, Any],
+    ) -> None:
+        self.location = {
+            **self.location,
+            "province_code": province_code,
+            "regency_code": regency_code,
+        }
+        self.details_pending = details_pending
+        if answer_key:
+            self.answers.add(answer_key)
+        if not details_pending:
+            self.question = None
+
+    @event("Classified")
+    def _classified(
+        self,
+        category: Category,
+        source: DetailSource,
+        rule_id: str,
+        rules_version: str,
+        evidence: str,
+        details_pending: bool,
+        answer_key: str,
+        meta: dict[str, Any],
+    ) -> None:
+        self.category = category
+        self.details_pending = details_pending
+        if answer_key:
+            self.answers.add(answer_key)
+        if not details_pending:
+            self.question = None
+
+    @event("DetailsRequested")
+    def _details_requested(
+        self,
+        question: DetailQuestion,
+        province_code: str,
+        candidates: list[str],
+        page: int,
+        answer_due: datetime | None,
+        answer_key: str,
+        meta: dict[str, Any],
+    ) -> None:
+        self.question = DetailRequest(
+            DetailQuestion(question), province_code, tuple(candidates), page
+        )
+        self.details_pending = True
+        if answer_due is not None:
+            self.details_due = answer_due
+        if answer_key:
+            self.answers.add(answer_key)
+
     # -- the reporter's identity -----------------------------------------------------------
 
     def check_contact_revealable(self) -> None:
@@ -255,6 +450,125 @@ class Complaint(Aggregate):
         self.reporter_erased = True
 
 
+class ConversationReply(StrEnum):
+    WELCOME = "WELCOME"
+    UNSUPPORTED_MESSAGE = "UNSUPPORTED_MESSAGE"
+    STATUS_OVERVIEW = "STATUS_OVERVIEW"
+    UNKNOWN_TICKET = "UNKNOWN_TICKET"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An answer intake owes a WhatsApp sender about no complaint of theirs."""
+
+    kind: ConversationReply
+    message_id: str  # the inbound message answered: once per message
+    ticket_number: str = ""
+    message_kind: str = ""
+    complaint_ids: tuple[str, ...] = ()
+
+
+class Conversation(Aggregate):
+    """A WhatsApp sender as intake answers them outside any complaint (a greeting, a message it
+    cannot take, a status question). Their number is sealed under `reporter_id`, like a
+    complaint's reporter, so that notification can answer and erasure can forget it."""
+
+    @staticmethod
+    def id_for(phone_digest: str) -> uuid.UUID:
+        return uuid.uuid5(CONVERSATION_NAMESPACE, phone_digest)
+
+    @staticmethod
+    def create_id(conversation_id: uuid.UUID) -> uuid.UUID:
+        return conversation_id
+
+    @event("Started")
+    def __init__(
+        self,
+        conversation_id: uuid.UUID,
+        reporter_id: str,
+        masked_contact: str,
+        language: str,
+        reply: dict[str, Any],
+        meta: dict[str, Any],
+    ) -> None:
+        self.reporter_id = reporter_id
+        self.masked_contact = masked_contact
+        self.language = language
+        self.reporter_erased = False
+        self.answered = {reply["message_id"]}
+
+    @classmethod
+    def start(
+        cls,
+        *,
+        conversation_id: uuid.UUID,
+        reporter_id: str,
+        masked_contact: str,
+        reply: Reply,
+        ctx: CommandContext,
+    ) -> Conversation:
+        return cls(
+            conversation_id, reporter_id, masked_contact, "id", _reply_fields(reply), ctx.meta()
+        )
+
+    def answer(self, reply: Reply, ctx: CommandContext) -> bool:
+        """Records the answer owed for one inbound message; False for a repeat."""
+        if reply.message_id in self.answered:
+            return False
+        self._reply_requested(
+            reporter_id=self.reporter_id,
+            masked_contact=self.masked_contact,
+            language=self.language,
+            reply=_reply_fields(reply),
+            meta=ctx.meta(),
+        )
+        return True
+
+    @event("ReplyRequested")
+    def _reply_requested(
+        self,
+        reporter_id: str,
+        masked_contact: str,
+        language: str,
+        reply: dict[str, Any],
+        meta: dict[str, Any],
+    ) -> None:
+        self.answered.add(reply["message_id"])
+
+    def check_contact_revealable(self) -> None:
+        if self.reporter_erased:
+            raise InvalidStateError("the sender was erased: no contact")
+
+    def reveal_contact(self, *, purpose: str, ctx: CommandContext) -> None:
+        self.check_contact_revealable()
+        self._contact_revealed(reporter_id=self.reporter_id, purpose=purpose, meta=ctx.meta())
+
+    @event("ContactRevealed")
+    def _contact_revealed(self, reporter_id: str, purpose: str, meta: dict[str, Any]) -> None:
+        pass
+
+    def erase_reporter(self, *, reason: str, ctx: CommandContext) -> bool:
+        if self.reporter_erased:
+            return False
+        self._reporter_erased(reporter_id=self.reporter_id, reason=reason, meta=ctx.meta())
+        return True
+
+    @event("ReporterErased")
+    def _reporter_erased(self, reporter_id: str, reason: str, meta: dict[str, Any]) -> None:
+        self.reporter_erased = True
+
+
+def _reply_fields(reply: Reply) -> dict[str, Any]:
+    return {
+        "kind": reply.kind.value,
+        "message_id": reply.message_id,
+        "ticket_number": reply.ticket_number,
+        "message_kind": reply.message_kind,
+        "complaint_ids": list(reply.complaint_ids),
+    }
+
+
+CONVERSATION_NAMESPACE = uuid.UUID("7c2e9a4b-1f63-4d8e-a5b0-9e3d6c1f2a47")
 MESSAGE_NAMESPACE = uuid.UUID("0e9d8f31-6a2b-4c55-b1f0-3d7a9c2e5b18")
 REPORTER_NAMESPACE = uuid.UUID("a41f6c2d-8e37-4b09-9c5a-72d1e0f3b6a4")
 

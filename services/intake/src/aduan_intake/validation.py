@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from aduan.areas import area_registry
 from aduan.errors import FieldViolation, ValidationError
-from aduan_intake.domain import Category, Channel
+from aduan_intake.domain import Category, Channel, FilingDetails
 from aduan_intake.sealing import Identity
 
 if TYPE_CHECKING:
@@ -95,6 +95,8 @@ class ValidFiling:
     anonymous: bool
     confidential: bool
     language: str
+    # What intake found out itself and still asks (WhatsApp filings), recorded with the filing.
+    details: FilingDetails | None = None
 
 
 class Violations:
@@ -292,6 +294,7 @@ def validate_filing(request: FilingRequest) -> ValidFiling:
         anonymous=request.anonymous,
         confidential=request.confidential,
         language=language,
+        details=request.details,
     )
 
 

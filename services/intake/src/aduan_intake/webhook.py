@@ -25,17 +25,27 @@ import logging
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from aiohttp import web
 
 from aduan.errors import ValidationError
 from aduan_intake.inbound import (
+    WHATSAPP_MEDIA,
+    AttachmentKeeper,
     InboundMessage,
     InboundOutcome,
     PayloadError,
     WhatsAppInbound,
     parse_payload,
 )
+from aduan_intake.media import (
+    MediaIntegrityError,
+    MediaKeeper,
+    MediaTooLargeError,
+    MediaUnavailableError,
+)
+from aduan_intake.statuses import StatusOutcome, StatusReport, parse_statuses
 from aduan_intake.validation import (
     MAX_MESSAGE_TEXT,
     Violations,
@@ -137,7 +147,44 @@ def storable(message: InboundMessage) -> InboundMessage | InboundOutcome:
     )
 
 
-def build_web_app(inbound: WhatsAppInbound, settings: WebhookSettings) -> web.Application:
+class StatusForwarder(Protocol):
+    async def forward(self, report: StatusReport) -> StatusOutcome: ...
+
+
+def attachment_keeper(
+    keeper: MediaKeeper, loop: asyncio.AbstractEventLoop, timeout_seconds: float = 120.0
+) -> AttachmentKeeper:
+    """Keeps WhatsApp media through `keeper` on `loop` (the webhook's) for a handler running in a
+    worker thread. Media the Cloud API no longer has, or whose bytes do not match their hash,
+    stay referenced by their WhatsApp id (nothing unverified is stored); a transient failure
+    raises, so that the webhook answers 500 and the gateway delivers the message again."""
+
+    def keep(reporter_id: str, attachment: dict[str, str]) -> dict[str, str]:
+        uri = attachment.get("uri", "")
+        if not uri.startswith(WHATSAPP_MEDIA) or not keeper.can_download:
+            return attachment
+        media_id = uri.removeprefix(WHATSAPP_MEDIA)
+        coroutine = keeper.keep(
+            reporter_id, media_id, attachment.get("sha256", ""), attachment.get("media_type", "")
+        )
+        try:
+            stored = asyncio.run_coroutine_threadsafe(coroutine, loop).result(timeout_seconds)
+        except (MediaUnavailableError, MediaIntegrityError, MediaTooLargeError) as error:
+            log.warning(
+                "WhatsApp media not kept", extra={"media_id": media_id, "reason": repr(error)}
+            )
+            return attachment
+        return {**attachment, "uri": stored.uri, "sha256": stored.sha256}
+
+    return keep
+
+
+def build_web_app(
+    inbound: WhatsAppInbound,
+    settings: WebhookSettings,
+    statuses: StatusForwarder | None = None,
+    media: MediaKeeper | None = None,
+) -> web.Application:
     async def verify(request: web.Request) -> web.Response:
         mode = request.query.get("hub.mode", "")
         token = request.query.get("hub.verify_token", "")
@@ -154,7 +201,9 @@ def build_web_app(inbound: WhatsAppInbound, settings: WebhookSettings) -> web.Ap
             log.warning("WhatsApp webhook call with a missing or bad signature rejected")
             return web.json_response({"error": "invalid signature"}, status=401)
         try:
-            messages = parse_payload(json.loads(body))
+            payload = json.loads(body)
+            messages = parse_payload(payload)
+            reports = parse_statuses(payload)
         except PayloadError as error:
             return web.json_response({"error": str(error)}, status=400)
         except (ValueError, RecursionError):
@@ -171,8 +220,9 @@ def build_web_app(inbound: WhatsAppInbound, settings: WebhookSettings) -> web.Ap
                 )
                 results.append(message.as_dict())
                 continue
+            keep = attachment_keeper(media, asyncio.get_running_loop()) if media else None
             try:
-                outcome = await asyncio.to_thread(inbound.handle, message)
+                outcome = await asyncio.to_thread(inbound.handle, message, keep)
             except ValidationError as error:
                 # Retrying cannot help: the gateway gets a 200 with the reason.
                 log.warning(
@@ -187,7 +237,17 @@ def build_web_app(inbound: WhatsAppInbound, settings: WebhookSettings) -> web.Ap
                 )
                 return web.json_response({"error": "temporarily unavailable"}, status=500)
             results.append(outcome.as_dict())
-        return web.json_response({"results": results})
+        forwarded = []
+        for report in reports:
+            if statuses is None:
+                log.info("WhatsApp status not forwarded: no notification service configured")
+                continue
+            try:
+                forwarded.append((await statuses.forward(report)).as_dict())
+            except Exception:
+                log.exception("WhatsApp status could not be forwarded; the gateway will retry")
+                return web.json_response({"error": "temporarily unavailable"}, status=500)
+        return web.json_response({"results": results, "statuses": forwarded})
 
     async def healthz(request: web.Request) -> web.Response:
         return web.Response(text="ok")
@@ -204,10 +264,15 @@ class WebhookServer:
     taking the gRPC service down with it."""
 
     def __init__(
-        self, inbound: WhatsAppInbound, settings: WebhookSettings, retry_seconds: float = 5.0
+        self,
+        inbound: WhatsAppInbound,
+        settings: WebhookSettings,
+        retry_seconds: float = 5.0,
+        statuses: StatusForwarder | None = None,
+        media: MediaKeeper | None = None,
     ) -> None:
         self.settings = settings
-        self.web_app = build_web_app(inbound, settings)
+        self.web_app = build_web_app(inbound, settings, statuses, media)
         self.retry_seconds = retry_seconds
         self.bound_port = 0
         self._stopping = asyncio.Event()
