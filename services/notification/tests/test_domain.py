@@ -1,4 +1,4 @@
-"""The Delivery aggregate and the retry policy."""
+"""The Delivery aggregate and the retry policy; the provider's status reports."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from aduan_notification.domain import (
     Delivery,
     DeliveryChannel,
     DeliveryStatus,
+    ProviderStatus,
     RecipientKind,
     RetryPolicy,
     SkipReason,
@@ -166,3 +167,166 @@ def test_outcomes_belong_to_the_current_attempt() -> None:
     delivery.attempt({})
     with pytest.raises(InvalidStateError):
         delivery.record_sent(2, "x", {})
+
+
+# -- the provider's status reports -----------------------------------------------------------
+
+
+def sent_delivery() -> Delivery:
+    delivery = Delivery.schedule(
+        complaint_id="c-1",
+        meta={},
+        recipient_kind=RecipientKind.REPORTER,
+        recipient="rep-1",
+        recipient_masked="+62812****0001",
+        channel=DeliveryChannel.WHATSAPP,
+        template="case_assigned",
+        language="id",
+        source_event_id="routing:3",
+        source_event_type="CaseRouted",
+        variables={"ticket_number": "ADU-2026-AAAAAA", "office_name": "Kantah Bandung"},
+        due_at=NOW,
+    )
+    attempt = delivery.attempt({})
+    delivery.record_sent(attempt, "wamid.1", {})
+    return delivery
+
+
+def report(delivery: Delivery, status: ProviderStatus, message_id: str = "wamid.1") -> bool:
+    return delivery.report_status(status, message_id, NOW + timedelta(minutes=1), "", {})
+
+
+def test_statuses_only_move_forward() -> None:
+    delivery = sent_delivery()
+    assert not report(delivery, ProviderStatus.SENT)  # a repeat of what Sent recorded
+    assert report(delivery, ProviderStatus.DELIVERED)
+    assert delivery.status is DeliveryStatus.DELIVERED
+    assert delivery.delivered_at == NOW + timedelta(minutes=1)
+    assert not report(delivery, ProviderStatus.DELIVERED)
+    assert not report(delivery, ProviderStatus.SENT)
+    assert report(delivery, ProviderStatus.READ)
+    assert delivery.status is DeliveryStatus.READ
+    assert delivery.read_at == NOW + timedelta(minutes=1)
+    for older in (ProviderStatus.SENT, ProviderStatus.DELIVERED, ProviderStatus.READ):
+        assert not report(delivery, older)
+    assert not report(delivery, ProviderStatus.FAILED)  # it reached the device
+    assert delivery.status is DeliveryStatus.READ
+    reported = [e for e in delivery.collect_events() if isinstance(e, Delivery.StatusReported)]
+    assert [e.status for e in reported] == ["DELIVERED", "READ"]
+
+
+def test_read_without_delivered_first_is_read() -> None:
+    delivery = sent_delivery()
+    assert report(delivery, ProviderStatus.READ)
+    assert delivery.status is DeliveryStatus.READ
+    assert delivery.delivered_at is None
+    assert not report(delivery, ProviderStatus.DELIVERED)
+
+
+def test_failed_after_acceptance_is_undelivered_and_final() -> None:
+    delivery = sent_delivery()
+    assert delivery.report_status(
+        ProviderStatus.FAILED, "wamid.1", None, "131026 undeliverable", {}
+    )
+    assert delivery.status is DeliveryStatus.UNDELIVERED
+    assert delivery.last_error == "131026 undeliverable"
+    for later in ProviderStatus:
+        assert not report(delivery, later)
+    assert not delivery.is_due(NOW + timedelta(days=1))
+    with pytest.raises(InvalidStateError):
+        delivery.attempt({})
+    with pytest.raises(InvalidStateError):
+        delivery.reschedule(NOW, {})
+
+
+def test_a_failure_of_another_message_than_the_one_recorded_changes_nothing() -> None:
+    delivery = sent_delivery()
+    assert not delivery.report_status(ProviderStatus.FAILED, "wamid.duplicate", None, "x", {})
+    assert delivery.status is DeliveryStatus.SENT
+    assert report(delivery, ProviderStatus.DELIVERED, "wamid.duplicate")
+
+
+def test_an_interrupted_attempt_is_recorded_as_sent_by_its_status() -> None:
+    delivery = Delivery.schedule(
+        complaint_id="c-1",
+        meta={},
+        recipient_kind=RecipientKind.REPORTER,
+        recipient="rep-1",
+        recipient_masked="",
+        channel=DeliveryChannel.WHATSAPP,
+        template="complaint_filed",
+        language="id",
+        source_event_id="intake:1",
+        source_event_type="ComplaintFiled",
+        variables={"ticket_number": "ADU-2026-AAAAAA"},
+        due_at=NOW,
+    )
+    delivery.attempt({})
+    assert delivery.is_due(NOW)  # the sender died: due again ...
+    assert report(delivery, ProviderStatus.DELIVERED, "wamid.7")
+    # ... until the provider's report says it arrived.
+    assert delivery.status is DeliveryStatus.DELIVERED
+    assert delivery.provider_message_id == "wamid.7"
+    assert delivery.sent_at is not None
+    assert not delivery.is_due(NOW + timedelta(days=1))
+    with pytest.raises(InvalidStateError):
+        delivery.attempt({})
+    kinds = [type(e).__name__ for e in delivery.collect_events()]
+    assert kinds[-2:] == ["Sent", "StatusReported"]
+    # The sender, had it lived, records the same attempt's Sent as done already.
+    delivery.record_sent(1, "wamid.7", {})
+    assert delivery.collect_events() == []
+
+
+def test_a_failed_attempt_that_did_arrive_is_not_retried() -> None:
+    delivery = Delivery.schedule(
+        complaint_id="c-1",
+        meta={},
+        recipient_kind=RecipientKind.REPORTER,
+        recipient="rep-1",
+        recipient_masked="",
+        channel=DeliveryChannel.WHATSAPP,
+        template="complaint_filed",
+        language="id",
+        source_event_id="intake:1",
+        source_event_type="ComplaintFiled",
+        variables={"ticket_number": "ADU-2026-AAAAAA"},
+        due_at=NOW,
+    )
+    attempt = delivery.attempt({})
+    delivery.record_failure(
+        attempt,
+        "whatsapp timed out",
+        retryable=True,
+        retry_after_seconds=None,
+        policy=RetryPolicy(),
+        now=NOW,
+        meta={},
+    )
+    assert delivery.next_attempt_at is not None
+    assert report(delivery, ProviderStatus.SENT, "wamid.8")
+    assert delivery.status is DeliveryStatus.SENT
+    assert delivery.next_attempt_at is None
+    assert not delivery.is_due(NOW + timedelta(days=1))
+
+
+def test_a_delivery_never_handed_over_takes_no_report() -> None:
+    delivery = sent_delivery()
+    fresh = Delivery.schedule(
+        complaint_id="c-1",
+        meta={},
+        recipient_kind=RecipientKind.REPORTER,
+        recipient="rep-1",
+        recipient_masked="",
+        channel=DeliveryChannel.WHATSAPP,
+        template="complaint_filed",
+        language="id",
+        source_event_id="intake:9",
+        source_event_type="ComplaintFiled",
+        variables={},
+        due_at=NOW,
+    )
+    assert not report(fresh, ProviderStatus.READ)
+    fresh.skip(SkipReason.ANONYMOUS, {})
+    assert not report(fresh, ProviderStatus.READ)
+    assert delivery.status is DeliveryStatus.SENT

@@ -1,7 +1,8 @@
 """Adapter: notification's stored events -> the published aduan.v1 payloads.
 
 Every Delivery event is published (positions stay dense). An operator's retry (Rescheduled) is
-published as a second DeliveryScheduled for the same delivery id.
+published as a second DeliveryScheduled for the same delivery id; a provider's status report
+(StatusReported) as DeliveryStatusReported.
 """
 
 from __future__ import annotations
@@ -67,6 +68,18 @@ def _skipped(event: Any) -> events_pb2.DeliverySkipped:
     return events_pb2.DeliverySkipped(delivery_id=str(event.originator_id), reason=event.reason)
 
 
+def _status_reported(event: Any) -> events_pb2.DeliveryStatusReported:
+    reported = events_pb2.DeliveryStatusReported(
+        delivery_id=str(event.originator_id),
+        status=f"PROVIDER_STATUS_{event.status}",
+        provider_message_id=event.provider_message_id,
+        error=event.error,
+    )
+    if event.reported_at is not None:
+        reported.reported_at.CopyFrom(timestamp(event.reported_at))
+    return reported
+
+
 def translator() -> EnvelopeTranslator:
     return EnvelopeTranslator(
         SERVICE,
@@ -78,5 +91,6 @@ def translator() -> EnvelopeTranslator:
             Delivery.Failed: _failed,
             Delivery.GaveUp: _gave_up,
             Delivery.Skipped: _skipped,
+            Delivery.StatusReported: _status_reported,
         },
     )

@@ -3,6 +3,10 @@
 Pure domain: no gRPC, NATS or protobuf. A delivery's id is derived from its idempotency key
 (source event, recipient, channel), so the same upstream event can never schedule the same
 message twice: a second `Delivery(...)` with that id collides in the store.
+
+After the provider accepted a message (SENT), its status reports (WhatsApp's status webhooks,
+forwarded by intake) move it forward only: SENT < DELIVERED < READ, or SENT -> UNDELIVERED when
+the provider reports that it failed after all.
 """
 
 from __future__ import annotations
@@ -41,15 +45,47 @@ class DeliveryStatus(StrEnum):
     FAILED = "FAILED"
     GAVE_UP = "GAVE_UP"
     SKIPPED = "SKIPPED"
+    # Reported by the provider after it accepted the message.
+    DELIVERED = "DELIVERED"
+    READ = "READ"
+    UNDELIVERED = "UNDELIVERED"
 
 
 class SkipReason(StrEnum):
     ANONYMOUS = "ANONYMOUS"
     ERASED = "ERASED"
     NO_CONTACT = "NO_CONTACT"
+    # An interactive message (a question list) can only be sent inside WhatsApp's 24-hour
+    # customer-service window; there is no approved template to send instead.
+    OUTSIDE_WINDOW = "OUTSIDE_WINDOW"
 
 
-FINAL_STATUSES = frozenset({DeliveryStatus.SENT, DeliveryStatus.GAVE_UP, DeliveryStatus.SKIPPED})
+class ProviderStatus(StrEnum):
+    """What the provider reports about a message it accepted."""
+
+    SENT = "SENT"
+    DELIVERED = "DELIVERED"
+    READ = "READ"
+    FAILED = "FAILED"
+
+
+# The provider has the message: it is never sent again.
+ACCEPTED_STATUSES = frozenset(
+    {
+        DeliveryStatus.SENT,
+        DeliveryStatus.DELIVERED,
+        DeliveryStatus.READ,
+        DeliveryStatus.UNDELIVERED,
+    }
+)
+FINAL_STATUSES = ACCEPTED_STATUSES | {DeliveryStatus.GAVE_UP, DeliveryStatus.SKIPPED}
+# Statuses only move forward along this order; UNDELIVERED is final.
+_PROGRESS = {DeliveryStatus.SENT: 1, DeliveryStatus.DELIVERED: 2, DeliveryStatus.READ: 3}
+_REPORTED = {
+    ProviderStatus.SENT: DeliveryStatus.SENT,
+    ProviderStatus.DELIVERED: DeliveryStatus.DELIVERED,
+    ProviderStatus.READ: DeliveryStatus.READ,
+}
 
 
 def idempotency_key_for(
@@ -123,6 +159,8 @@ class Delivery(Aggregate):
             delivery.status = DeliveryStatus.SENT
             delivery.provider_message_id = self.provider_message_id
             delivery.sent_at = self.timestamp
+            # Recorded from a provider's report, a failed attempt's retry is off.
+            delivery.next_attempt_at = None
 
     class Failed(Event):
         attempt: int
@@ -150,6 +188,30 @@ class Delivery(Aggregate):
             delivery.status = DeliveryStatus.SKIPPED
             delivery.skip_reason = self.reason
             delivery.next_attempt_at = None
+
+    class StatusReported(Event):
+        """The provider reported what became of the message (published as
+        DeliveryStatusReported). Only reports that move the delivery forward are recorded."""
+
+        status: str  # ProviderStatus
+        provider_message_id: str
+        # When the provider says it happened (None: not given; the event's time then).
+        reported_at: datetime | None
+        # Provider error code and title for FAILED, never message content.
+        error: str
+
+        def apply(self, delivery: Delivery) -> None:
+            status = ProviderStatus(self.status)
+            when = self.reported_at or self.timestamp
+            if status is ProviderStatus.DELIVERED:
+                delivery.status = DeliveryStatus.DELIVERED
+                delivery.delivered_at = when
+            elif status is ProviderStatus.READ:
+                delivery.status = DeliveryStatus.READ
+                delivery.read_at = when
+            elif status is ProviderStatus.FAILED:
+                delivery.status = DeliveryStatus.UNDELIVERED
+                delivery.last_error = self.error
 
     class Rescheduled(Event):
         """An operator asked for another try (RetryDelivery). Carries the scheduling facts again
@@ -211,6 +273,8 @@ class Delivery(Aggregate):
         self.skip_reason = ""
         self.next_attempt_at: datetime | None = due_at
         self.sent_at: datetime | None = None
+        self.delivered_at: datetime | None = None
+        self.read_at: datetime | None = None
 
     @classmethod
     def schedule(
@@ -282,6 +346,9 @@ class Delivery(Aggregate):
         return self.attempts
 
     def record_sent(self, attempt: int, provider_message_id: str, meta: dict[str, Any]) -> None:
+        if self.status in ACCEPTED_STATUSES and attempt == self.attempts:
+            # The provider's status report of this attempt got here first: already recorded.
+            return
         self._require_attempting(attempt)
         self.trigger_event(
             self.Sent,
@@ -333,6 +400,57 @@ class Delivery(Aggregate):
         self.trigger_event(
             self.Skipped, complaint_id=self.complaint_id, meta=meta, reason=reason.value
         )
+
+    def report_status(
+        self,
+        status: ProviderStatus,
+        provider_message_id: str,
+        reported_at: datetime | None,
+        error: str,
+        meta: dict[str, Any],
+    ) -> bool:
+        """Record what the provider reported; returns whether anything changed.
+
+        Forward only: SENT < DELIVERED < READ; FAILED turns a SENT delivery UNDELIVERED (final).
+        A repeat or an older status changes nothing. A delivery whose send was never recorded as
+        accepted (ATTEMPTING: the sender died between the provider's acceptance and recording
+        Sent; FAILED or GAVE_UP after a time-out that did arrive) is recorded as sent first, with
+        the provider's message id, so that it is not sent again. A FAILED report about another
+        message than the one recorded (a duplicate sent after such a crash) changes nothing."""
+        recorded = False
+        if self.status not in ACCEPTED_STATUSES:
+            if self.status is DeliveryStatus.SKIPPED or self.attempts == 0:
+                return False  # never handed to a provider: nothing to record
+            self.trigger_event(
+                self.Sent,
+                complaint_id=self.complaint_id,
+                meta=meta,
+                attempt=self.attempts,
+                provider_message_id=provider_message_id,
+            )
+            recorded = True
+        if status is ProviderStatus.FAILED:
+            other_message = bool(
+                provider_message_id
+                and self.provider_message_id
+                and provider_message_id != self.provider_message_id
+            )
+            moves = self.status is DeliveryStatus.SENT and not other_message
+        else:
+            current = _PROGRESS.get(self.status)
+            moves = current is not None and _PROGRESS[_REPORTED[status]] > current
+        if not (moves or recorded):
+            return False
+        self.trigger_event(
+            self.StatusReported,
+            complaint_id=self.complaint_id,
+            meta=meta,
+            status=status.value,
+            provider_message_id=provider_message_id,
+            reported_at=reported_at,
+            error=error if status is ProviderStatus.FAILED else "",
+        )
+        return True
 
     def reschedule(self, now: datetime, meta: dict[str, Any]) -> None:
         if self.status not in (DeliveryStatus.FAILED, DeliveryStatus.GAVE_UP):
