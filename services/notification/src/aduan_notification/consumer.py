@@ -55,6 +55,18 @@ def facts_of(envelope: events_pb2.Envelope) -> dict[str, Any]:
         }
     if kind in ("reporter_message_added", "status_requested"):
         return {"channel": _enum(common_pb2.Channel, p.channel, "CHANNEL_")}
+    if kind == "details_requested":
+        return {
+            "question": _enum(events_pb2.DetailQuestion, p.question, "DETAIL_QUESTION_"),
+            "province_code": p.province_code,
+            "candidates": tuple(p.candidates),
+            "page": p.page,
+            "answer_due": _stamp(p, "answer_due"),
+        }
+    if kind == "resolution_rated":
+        return {"rating": p.rating}
+    if kind == "case_reopened":
+        return {"by_reporter": p.by_reporter, "reason": p.reason}
     if kind == "case_routed":
         return {**_office("to_office", p.to_office), "accept_due": _stamp(p, "accept_due")}
     if kind == "case_reassigned":

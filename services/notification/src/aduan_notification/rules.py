@@ -4,18 +4,27 @@ deliveries to schedule. Pure functions over plain data (no transport, no store).
 | upstream event        | reporter (not anonymous)      | office                                         |
 |-----------------------|-------------------------------|------------------------------------------------|
 | ComplaintFiled        | complaint_filed               |                                                |
+| DetailsRequested      | ask_location / ask_regency /  |                                                |
+|                       | ask_category (WhatsApp list)  |                                                |
 | CaseRouted            | case_assigned                 | holding office: office_case_assigned           |
 | CaseReassigned        | case_assigned                 | new holder: office_case_escalated (ESCALATE)   |
 |                       |                               |             or office_case_assigned            |
+| ReporterMessageAdded  | follow_up_received            | holding office: office_follow_up               |
+|                       | (neither while RESOLVED: routing reopens; no office while unplaced) |  |
 | ReporterAnswered      | officer_response              |                                                |
 | CaseResolved          | case_resolved (asks a rating) |                                                |
+| ResolutionRated       | rating_received               |                                                |
+| CaseReopened          | case_reopened (by_reporter)   | holding office: office_case_reopened (by_reporter) |
 | CaseClosed            | case_closed                   |                                                |
 | StatusRequested       | status_reply                  |                                                |
 | SlaBreached           |                               | supervising office: office_sla_breached        |
 | PingPongFlagged       |                               | supervising office: office_ping_pong           |
+| (a reporter's message |                               | holding office: office_delivery_failed         |
+|  reported FAILED)     |                               |   (`undelivered_notice`)                       |
 
-An anonymous reporter's messages are scheduled and skipped at once (reason ANONYMOUS), so that
-ListDeliveries shows why nobody was told.
+ComplaintLocated and ComplaintClassified notify nobody (routing's CaseRouted tells the reporter
+where the complaint went). An anonymous reporter's messages are scheduled and skipped at once
+(reason ANONYMOUS), so that ListDeliveries shows why nobody was told.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from aduan.areas import area_registry
 from aduan_notification.domain import DeliveryChannel, RecipientKind
 
 DEFAULT_LANGUAGE = "id"
@@ -32,6 +42,22 @@ LANGUAGES = ("id", "en")
 # Inbound channels whose messages open WhatsApp's 24-hour customer-service window.
 WHATSAPP = "WHATSAPP"
 EMAIL = "EMAIL"
+RESOLVED = "RESOLVED"
+
+# The question templates, per DetailsRequested question. Each is sent as a WhatsApp list whose
+# rows `aduan.questions.choices` builds at send time from the question stored with the delivery.
+ASK_TEMPLATES = {
+    "PROVINCE": "ask_location",
+    "REGENCY": "ask_regency",
+    "CATEGORY": "ask_category",
+}
+# Keys under which a question delivery stores its question beside its template variables (no
+# template variable can be named so); never personal data.
+QUESTION = "question.kind"
+QUESTION_TICKET = "question.ticket_number"  # the reply ids name the ticket they answer
+QUESTION_PROVINCE = "question.province_code"
+QUESTION_CANDIDATES = "question.candidates"  # regency codes, space-separated
+QUESTION_PAGE = "question.page"
 
 
 class ComplaintNotKnownYetError(Exception):
@@ -102,6 +128,8 @@ class PlannedDelivery:
     language: str
     variables: dict[str, str] = field(default_factory=dict)
     skip_reason: str = ""
+    # A question delivery's question (QUESTION... keys): stored with the variables.
+    question: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -169,6 +197,57 @@ def _office_name(facts: Mapping[str, Any], prefix: str) -> str:
     return str(facts.get(f"{prefix}_name") or facts.get(f"{prefix}_code") or "")
 
 
+def _on_inbound_channel(reply: PlannedDelivery, facts: Mapping[str, Any]) -> PlannedDelivery:
+    """A reply to the reporter's message goes back on the channel it came by (WhatsApp, email)."""
+    if facts.get("channel") in (WHATSAPP, EMAIL):
+        return replace(reply, channel=DeliveryChannel(str(facts["channel"])))
+    return reply
+
+
+def _question(contact: ComplaintContact, facts: Mapping[str, Any]) -> PlannedDelivery | None:
+    """The WhatsApp list asking the reporter where or what (DetailsRequested)."""
+    question = str(facts.get("question", ""))
+    template = ASK_TEMPLATES.get(question)
+    if template is None:
+        return None
+    province_code = str(facts.get("province_code", ""))
+    variables: dict[str, str] = {}
+    if question == "REGENCY":
+        # Static reference data (the official area registry), not a lookup of anything live.
+        province = area_registry().provinces.get(province_code)
+        variables["province_name"] = province.name if province is not None else province_code
+    candidates = facts.get("candidates") or ()
+    planned = _reporter(contact, template, variables)
+    return replace(
+        planned,
+        # A list exists on WhatsApp only; intake asks only reporters who wrote by WhatsApp.
+        channel=DeliveryChannel.WHATSAPP,
+        question={
+            QUESTION: question,
+            QUESTION_TICKET: contact.ticket_number,
+            QUESTION_PROVINCE: province_code,
+            QUESTION_CANDIDATES: " ".join(str(c) for c in candidates),
+            QUESTION_PAGE: str(max(1, int(facts.get("page") or 1))),
+        },
+    )
+
+
+def undelivered_notice(
+    contact: ComplaintContact | None, template_label: str
+) -> PlannedDelivery | None:
+    """The holding office is told that a message to the reporter could not be delivered (the
+    provider reported FAILED after accepting it), so that it can reach the reporter otherwise.
+    None while no office holds the complaint."""
+    if contact is None or not contact.office_code:
+        return None
+    return _office(
+        contact,
+        contact.office_code,
+        "office_delivery_failed",
+        {"office_name": contact.office_name, "template_label": template_label},
+    )
+
+
 def plan(event: UpstreamEvent, contact: ComplaintContact | None) -> Plan:
     """The contact record after `event` and the deliveries it causes."""
     facts = event.facts
@@ -196,23 +275,45 @@ def plan(event: UpstreamEvent, contact: ComplaintContact | None) -> Plan:
             f"{event.event_id} ({kind}) for complaint {event.complaint_id} before its filing"
         )
 
-    if kind in ("ReporterMessageAdded", "StatusRequested") and facts.get("channel") == WHATSAPP:
+    # A DetailsRequested is always caused by an inbound WhatsApp message (intake asks in reply).
+    inbound_whatsapp = kind == "DetailsRequested" or (
+        kind in ("ReporterMessageAdded", "StatusRequested") and facts.get("channel") == WHATSAPP
+    )
+    last = contact.last_inbound_whatsapp_at
+    if inbound_whatsapp and (last is None or last < event.occurred_at):
         contact = replace(contact, last_inbound_whatsapp_at=event.occurred_at)
         changed = True
     else:
         changed = False
 
+    if kind == "DetailsRequested":
+        question = _question(contact, facts)
+        return Plan(contact, changed, [question] if question is not None else [])
     if kind == "ReporterMessageAdded":
-        return Plan(contact, changed, [])
+        if contact.status == RESOLVED:
+            # Routing reopens the case; its CaseReopened tells the reporter and the office.
+            return Plan(contact, changed, [])
+        name = contact.office_name
+        deliveries = [
+            _on_inbound_channel(
+                _reporter(contact, "follow_up_received", {"office_name": name}), facts
+            )
+        ]
+        if contact.office_code:  # none while the case awaits its details
+            deliveries.append(
+                _office(contact, contact.office_code, "office_follow_up", {"office_name": name})
+            )
+        return Plan(contact, changed, deliveries)
+    if kind == "ResolutionRated":
+        rating = str(facts.get("rating", ""))
+        return Plan(contact, changed, [_reporter(contact, "rating_received", {"rating": rating})])
     if kind == "StatusRequested":
         reply = _reporter(
             contact,
             "status_reply",
             {"status": contact.status, "office_name": contact.office_name},
         )
-        if facts.get("channel") in (WHATSAPP, EMAIL):
-            reply = replace(reply, channel=DeliveryChannel(str(facts["channel"])))
-        return Plan(contact, changed, [reply])
+        return Plan(contact, changed, [_on_inbound_channel(reply, facts)])
     if kind == "ComplaintWithdrawn":
         return Plan(replace(contact, status="WITHDRAWN"), True, [])
     if kind == "CaseRouted":
@@ -282,7 +383,17 @@ def plan(event: UpstreamEvent, contact: ComplaintContact | None) -> Plan:
             ],
         )
     if kind == "CaseReopened":
-        return Plan(replace(contact, status="IN_PROGRESS"), True, [])
+        updated = replace(contact, status="IN_PROGRESS")
+        if not facts.get("by_reporter"):
+            return Plan(updated, True, [])  # an officer reopened it: nothing new to tell
+        name = updated.office_name
+        variables = {"office_name": name, "reason": str(facts.get("reason", ""))}
+        deliveries = [_reporter(updated, "case_reopened", variables)]
+        if updated.office_code:
+            deliveries.append(
+                _office(updated, updated.office_code, "office_case_reopened", variables)
+            )
+        return Plan(updated, True, deliveries)
     if kind == "CaseClosed":
         updated = replace(contact, status="CLOSED")
         return Plan(updated, True, [_reporter(updated, "case_closed", {})])
@@ -333,7 +444,8 @@ _IGNORED = frozenset(
     {
         "ContactRevealed",
         "ReporterErased",
-        "ResolutionRated",
+        "ComplaintLocated",
+        "ComplaintClassified",
         "CaseOpened",
         "CaseClassified",
         "DeliveryScheduled",
@@ -342,7 +454,8 @@ _IGNORED = frozenset(
         "DeliveryFailed",
         "DeliveryGaveUp",
         "DeliverySkipped",
+        "DeliveryStatusReported",
     }
 )
 # Intake events after the filing that need the complaint record.
-_NEEDS_CONTACT = frozenset({"StatusRequested"})
+_NEEDS_CONTACT = frozenset({"StatusRequested", "DetailsRequested"})

@@ -1,0 +1,237 @@
+"""rules.plan for the citizen's loop and the questions: pure, one event at a time; every planned
+delivery supplies what its packaged template needs."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from aduan.areas import area_registry
+from aduan_notification.domain import DeliveryChannel, RecipientKind
+from aduan_notification.rules import (
+    QUESTION,
+    QUESTION_CANDIDATES,
+    QUESTION_PAGE,
+    QUESTION_PROVINCE,
+    QUESTION_TICKET,
+    ComplaintContact,
+    Plan,
+    UpstreamEvent,
+    plan,
+    undelivered_notice,
+)
+from aduan_notification.templates import TemplateCatalog
+
+CATALOG = TemplateCatalog.load_packaged()
+FILED_AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+TICKET = "ADU-2026-AAAAAA"
+
+UNPLACED = ComplaintContact(
+    complaint_id="c-1",
+    ticket_number=TICKET,
+    reporter_id="rep-1",
+    anonymous=False,
+    reporter_channel="WHATSAPP",
+    language="id",
+    masked_contact="+62812****0001",
+    last_inbound_whatsapp_at=FILED_AT,
+)
+HELD = replace(
+    UNPLACED,
+    office_code="KANTAH.32.73",
+    office_name="Kantor Pertanahan Kota Bandung",
+    status="IN_PROGRESS",
+)
+
+
+def event(kind: str, minutes: int = 5, service: str = "intake", **facts: Any) -> UpstreamEvent:
+    return UpstreamEvent(
+        service=service,
+        position=7,
+        event_id=f"{service}:7",
+        event_type=kind,
+        complaint_id="c-1",
+        occurred_at=FILED_AT + timedelta(minutes=minutes),
+        facts=facts,
+        meta={},
+    )
+
+
+def planned(outcome: Plan) -> list[tuple[str, RecipientKind, str]]:
+    return [(d.template, d.recipient_kind, d.recipient) for d in outcome.deliveries]
+
+
+def assert_templates_satisfied(outcome: Plan) -> None:
+    for delivery in outcome.deliveries:
+        template = CATALOG.get(delivery.template)
+        assert not template.missing(delivery.variables), delivery.template
+        expected = "reporter" if delivery.recipient_kind is RecipientKind.REPORTER else "office"
+        assert template.audience == expected
+
+
+# -- the questions ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "template"),
+    [("PROVINCE", "ask_location"), ("REGENCY", "ask_regency"), ("CATEGORY", "ask_category")],
+)
+def test_details_requested_asks_the_reporter_by_whatsapp_list(question: str, template: str) -> None:
+    email_reporter = replace(UNPLACED, reporter_channel="EMAIL")
+    outcome = plan(
+        event("DetailsRequested", question=question, province_code="32", page=1), email_reporter
+    )
+    [ask] = outcome.deliveries
+    assert ask.template == template
+    assert ask.recipient_kind is RecipientKind.REPORTER
+    assert ask.channel is DeliveryChannel.WHATSAPP  # a list exists on WhatsApp only
+    assert ask.question[QUESTION] == question
+    assert ask.question[QUESTION_TICKET] == TICKET
+    assert_templates_satisfied(outcome)
+
+
+def test_a_question_opens_the_whatsapp_window_and_names_the_province() -> None:
+    asked = event(
+        "DetailsRequested",
+        minutes=60 * 30,  # a day and more after the filing: the window had closed
+        question="REGENCY",
+        province_code="32",
+        candidates=("32.73", "32.04"),
+        page=2,
+    )
+    assert not UNPLACED.within_whatsapp_window(asked.occurred_at)
+    outcome = plan(asked, UNPLACED)
+    assert outcome.contact_changed
+    assert outcome.contact is not None
+    assert outcome.contact.last_inbound_whatsapp_at == asked.occurred_at
+    assert outcome.contact.within_whatsapp_window(asked.occurred_at + timedelta(hours=1))
+    [ask] = outcome.deliveries
+    assert ask.variables["province_name"] == area_registry().provinces["32"].name
+    assert ask.question == {
+        QUESTION: "REGENCY",
+        QUESTION_TICKET: TICKET,
+        QUESTION_PROVINCE: "32",
+        QUESTION_CANDIDATES: "32.73 32.04",
+        QUESTION_PAGE: "2",
+    }
+
+
+def test_an_unknown_question_asks_nothing() -> None:
+    assert plan(event("DetailsRequested", question="UNSPECIFIED"), UNPLACED).deliveries == []
+
+
+def test_an_anonymous_reporter_is_not_asked() -> None:
+    anonymous = replace(UNPLACED, anonymous=True, reporter_id="", masked_contact="")
+    [ask] = plan(event("DetailsRequested", question="PROVINCE"), anonymous).deliveries
+    assert ask.skip_reason == "ANONYMOUS"
+
+
+# -- the citizen's loop ---------------------------------------------------------------------------
+
+
+def test_a_follow_up_is_acknowledged_and_passed_to_the_holding_office() -> None:
+    outcome = plan(event("ReporterMessageAdded", channel="WHATSAPP"), HELD)
+    assert planned(outcome) == [
+        ("follow_up_received", RecipientKind.REPORTER, "rep-1"),
+        ("office_follow_up", RecipientKind.OFFICE, "KANTAH.32.73"),
+    ]
+    ack, office = outcome.deliveries
+    assert ack.variables["office_name"] == office.variables["office_name"] == HELD.office_name
+    assert office.variables["complaint_id"] == "c-1"
+    assert_templates_satisfied(outcome)
+
+
+def test_a_follow_up_by_email_is_acknowledged_by_email() -> None:
+    [ack, _] = plan(event("ReporterMessageAdded", channel="EMAIL"), HELD).deliveries
+    assert ack.channel is DeliveryChannel.EMAIL
+
+
+def test_a_follow_up_while_awaiting_details_is_only_acknowledged() -> None:
+    outcome = plan(event("ReporterMessageAdded", channel="WHATSAPP"), UNPLACED)
+    assert planned(outcome) == [("follow_up_received", RecipientKind.REPORTER, "rep-1")]
+    assert outcome.deliveries[0].variables["office_name"] == ""
+    assert_templates_satisfied(outcome)
+
+
+def test_a_message_after_resolution_waits_for_routing_to_reopen() -> None:
+    resolved = replace(HELD, status="RESOLVED")
+    outcome = plan(event("ReporterMessageAdded", channel="WHATSAPP"), resolved)
+    assert outcome.deliveries == []
+    # It still opened the WhatsApp window.
+    assert outcome.contact is not None
+    assert outcome.contact_changed
+    assert outcome.contact.last_inbound_whatsapp_at == FILED_AT + timedelta(minutes=5)
+
+
+def test_reopened_by_the_reporter_tells_the_reporter_and_the_office() -> None:
+    resolved = replace(HELD, status="RESOLVED")
+    reopened = event(
+        "CaseReopened",
+        service="routing",
+        by_reporter=True,
+        reason="the reporter replied after resolution",
+    )
+    outcome = plan(reopened, resolved)
+    assert planned(outcome) == [
+        ("case_reopened", RecipientKind.REPORTER, "rep-1"),
+        ("office_case_reopened", RecipientKind.OFFICE, "KANTAH.32.73"),
+    ]
+    assert outcome.contact is not None
+    assert outcome.contact.status == "IN_PROGRESS"
+    assert_templates_satisfied(outcome)
+
+
+def test_reopened_by_an_officer_tells_nobody() -> None:
+    resolved = replace(HELD, status="RESOLVED")
+    outcome = plan(event("CaseReopened", service="routing", by_reporter=False), resolved)
+    assert outcome.deliveries == []
+    assert outcome.contact is not None
+    assert outcome.contact.status == "IN_PROGRESS"
+
+
+def test_a_rating_is_thanked_for() -> None:
+    outcome = plan(event("ResolutionRated", rating=4), replace(HELD, status="RESOLVED"))
+    [thanks] = outcome.deliveries
+    assert thanks.template == "rating_received"
+    assert thanks.variables == {"ticket_number": TICKET, "rating": "4"}
+    assert_templates_satisfied(outcome)
+
+
+@pytest.mark.parametrize("kind", ["ComplaintLocated", "ComplaintClassified"])
+def test_located_and_classified_tell_nobody_and_need_nothing(kind: str) -> None:
+    # Before routing's events (the contact unplaced), after them, or before anything at all.
+    for contact in (UNPLACED, HELD):
+        outcome = plan(event(kind, details_pending=False), contact)
+        assert outcome.deliveries == []
+        assert not outcome.contact_changed
+    assert plan(event(kind), None) == Plan(None, False, [])
+
+
+def test_the_loops_intake_events_before_the_filing_are_not_an_error() -> None:
+    for kind in ("ReporterMessageAdded", "ResolutionRated"):
+        assert plan(event(kind, channel="WHATSAPP", rating=5), None).deliveries == []
+
+
+# -- a message that could not be delivered ----------------------------------------------------
+
+
+def test_the_holding_office_hears_of_an_undelivered_message() -> None:
+    notice = undelivered_notice(HELD, "pemberitahuan kantor penanganan")
+    assert notice is not None
+    assert (notice.template, notice.recipient_kind, notice.recipient) == (
+        "office_delivery_failed",
+        RecipientKind.OFFICE,
+        "KANTAH.32.73",
+    )
+    assert notice.variables == {
+        "ticket_number": TICKET,
+        "complaint_id": "c-1",
+        "office_name": HELD.office_name,
+        "template_label": "pemberitahuan kantor penanganan",
+    }
+    assert not CATALOG.get("office_delivery_failed").missing(notice.variables)
+    assert undelivered_notice(UNPLACED, "x") is None
+    assert undelivered_notice(None, "x") is None
