@@ -241,3 +241,44 @@ def test_tables_from_before_migrations_are_replaced(tmp_path: object) -> None:
     with engine.connect() as conn:
         assert conn.execute(select(LIVE.tracking)).all() == []  # repaired from the EventLogs
         assert compare_metadata(MigrationContext.configure(conn), LIVE.metadata) == []
+
+
+def test_a_whatsapp_senders_conversation_is_no_complaint(
+    projector: Projector, queries: ComplaintQueries, engine: Engine
+) -> None:
+    """A Conversation shares intake's ContactRevealed and ReporterErased payloads with the
+    Complaint; its events go to the audit trail but never make a complaint view."""
+    history, complaint_id = lifecycle()
+    conversation = "c0nversa-0000-4000-8000-000000000001"
+    at = EPOCH + timedelta(days=400)  # after the whole lifecycle: positions follow time
+    history.add(
+        at,
+        conversation,
+        events_pb2.ConversationReplyRequested(
+            reporter_id="r-1", reply=events_pb2.CONVERSATION_REPLY_WELCOME, message_id="wamid.1"
+        ),
+    )
+    history.add(at, conversation, events_pb2.ContactRevealed(reporter_id="r-1", purpose="x"))
+    history.add(at, conversation, events_pb2.ReporterErased(reporter_id="r-1", reason="asked"))
+    history.seal()
+    for envelope in history.logs["intake"]:
+        if envelope.complaint_id == conversation:
+            kind = {"ConversationReplyRequested": "Started"}.get(
+                envelope.event_type, envelope.event_type.removeprefix("Reporter")
+            )
+            envelope.stored_topic = f"aduan_intake.domain:Conversation.{kind}"
+    for envelope in history.in_history_order():
+        projector.process(envelope)
+    rows = queries.list_complaints(ComplaintFilter()).rows
+    assert [row["complaint_id"] for row in rows] == [complaint_id]
+    with engine.connect() as conn:
+        audited = conn.execute(
+            select(projector.tables.audit.c.event_type).where(
+                projector.tables.audit.c.complaint_id == conversation
+            )
+        ).scalars()
+        assert sorted(audited) == [
+            "ContactRevealed",
+            "ConversationReplyRequested",
+            "ReporterErased",
+        ]

@@ -32,10 +32,10 @@ from sqlalchemy import Boolean, Connection, DateTime, Dialect, Engine, LargeBina
 from aduan.v1 import events_pb2
 from aduan_query.history import (
     CUSTODY_EVENTS,
-    VIEW_EVENTS,
     State,
     apply,
     audit_row,
+    changes_view,
     checkpoint_row,
     custody_move,
     custody_segment,
@@ -114,7 +114,7 @@ class BulkFold:
             return True
         if service == "routing" and kind in CUSTODY_EVENTS:
             self._custody(complaint_id, envelope, kind, at)
-        if kind in VIEW_EVENTS:
+        if changes_view(envelope):
             self._complaint(complaint_id, envelope, at)
         return True
 

@@ -158,11 +158,21 @@ def _location(state: State, location: common_pb2.Location) -> None:
     state["address"] = location.address
 
 
+def changes_view(envelope: events_pb2.Envelope) -> bool:
+    """Whether the event changes a complaint's view: one of VIEW_EVENTS, recorded on a
+    complaint. A WhatsApp sender's Conversation (intake) shares the ContactRevealed and
+    ReporterErased payloads, but is no complaint: its events stay in the audit trail only."""
+    return (
+        envelope.WhichOneof("payload") in VIEW_EVENTS
+        and ":Conversation." not in envelope.stored_topic
+    )
+
+
 def apply(state: State, envelope: events_pb2.Envelope, at: datetime | None = None) -> bool:
     """Fold one event into `state` (in place). False when the event does not touch the view.
     `at` is the event's occurred_at when the caller has it already."""
     kind = envelope.WhichOneof("payload")
-    if kind not in VIEW_EVENTS:
+    if not changes_view(envelope):
         return False
     if at is None:
         at = stamp(envelope.occurred_at)

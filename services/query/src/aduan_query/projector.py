@@ -25,10 +25,10 @@ from aduan.store import DuplicateEventError
 from aduan.v1 import events_pb2
 from aduan_query.history import (
     CUSTODY_EVENTS,
-    VIEW_EVENTS,
     State,
     apply,
     audit_row,
+    changes_view,
     checkpoint_row,
     custody_move,
     custody_segment,
@@ -284,7 +284,7 @@ class Projector:
             return None
         if envelope.service == "routing" and kind in CUSTODY_EVENTS:
             self._custody(conn, envelope)
-        if kind in VIEW_EVENTS and self._complaint(conn, envelope, batch):
+        if changes_view(envelope) and self._complaint(conn, envelope, batch):
             return ComplaintChange(envelope.complaint_id, envelope.event_type, envelope.event_id)
         return None
 
