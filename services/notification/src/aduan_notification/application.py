@@ -16,20 +16,32 @@ from eventsourcing.persistence import IntegrityError
 from aduan.context import Actor, CommandContext
 from aduan.errors import ConcurrencyConflictError, NotFoundError, ValidationError
 from aduan.store import AduanApplication, DuplicateEventError
-from aduan_notification.directory import TICKETS, ComplaintDirectory
+from aduan_notification.directory import PROVIDER_MESSAGES, TICKETS, ComplaintDirectory
 from aduan_notification.domain import (
     Delivery,
     DeliveryChannel,
     DeliveryStatus,
+    ProviderStatus,
+    RecipientKind,
     RetryPolicy,
     SkipReason,
 )
-from aduan_notification.rules import ComplaintContact, PlannedDelivery, UpstreamEvent, plan
+from aduan_notification.rules import (
+    ComplaintContact,
+    PlannedDelivery,
+    UpstreamEvent,
+    plan,
+    undelivered_notice,
+)
 from aduan_notification.templates import TemplateCatalog
 
 Clock = Callable[[], datetime]
 SENDER = Actor.system("notification-sender")
 CONSUMER = Actor.service("notification")
+SERVICE_NAME = "notification"
+# How often a status report is applied again to a delivery that changed meanwhile (the sender
+# recording its outcome at the same moment) before the caller is told to retry.
+STATUS_REPORT_ATTEMPTS = 5
 
 
 def utcnow() -> datetime:
@@ -183,32 +195,47 @@ class NotificationApplication(AduanApplication):
         return processed
 
     def _delivery(self, event: UpstreamEvent, planned: PlannedDelivery) -> Delivery:
+        return self._schedule(
+            planned,
+            complaint_id=event.complaint_id,
+            source_event_id=event.event_id,
+            source_event_type=event.event_type,
+            meta=CommandContext.from_meta(event.meta).meta(),
+        )
+
+    def _schedule(
+        self,
+        planned: PlannedDelivery,
+        *,
+        complaint_id: str,
+        source_event_id: str,
+        source_event_type: str,
+        meta: dict[str, Any],
+    ) -> Delivery:
         template = self.catalog.get(planned.template)
         missing = template.missing(planned.variables)
         if missing:
             # A programming error in rules.py; the rules tests cover every event type.
             raise ValidationError(
-                f"template {template.name} needs {sorted(missing)} from {event.event_type}"
+                f"template {template.name} needs {sorted(missing)} from {source_event_type}"
             )
-        ctx = CommandContext.from_meta(event.meta)
+        variables = {k: planned.variables[k] for k in template.variables if k in planned.variables}
         delivery = Delivery.schedule(
-            complaint_id=event.complaint_id,
-            meta=ctx.meta(),
+            complaint_id=complaint_id,
+            meta=meta,
             recipient_kind=planned.recipient_kind,
             recipient=planned.recipient,
             recipient_masked=planned.recipient_masked,
             channel=self.channels.resolve(planned.channel),
             template=planned.template,
             language=planned.language,
-            source_event_id=event.event_id,
-            source_event_type=event.event_type,
-            variables={
-                k: planned.variables[k] for k in template.variables if k in planned.variables
-            },
+            source_event_id=source_event_id,
+            source_event_type=source_event_type,
+            variables={**variables, **planned.question},
             due_at=self.clock(),
         )
         if planned.skip_reason:
-            delivery.skip(SkipReason(planned.skip_reason), ctx.meta())
+            delivery.skip(SkipReason(planned.skip_reason), meta)
         return delivery
 
     # -- the sender's bookkeeping ---------------------------------------------------------------
@@ -229,14 +256,35 @@ class NotificationApplication(AduanApplication):
         origin = CommandContext.from_meta(delivery.meta)
         return replace(origin, actor=SENDER, causation_id=delivery.source_event_id).meta()
 
-    def _save(self, delivery: Delivery) -> int:
+    def _save(self, delivery: Delivery, *others: Delivery) -> int:
+        # The message id index is written first, idempotently: a claim left by a save that then
+        # failed still names the right delivery (the provider did accept that message for it).
+        for message_id, delivery_id in _sent_messages([delivery, *others]):
+            self.claims.claim(PROVIDER_MESSAGES, message_id, delivery_id)
         try:
-            recordings = self.save(delivery)
+            recordings = self.save(delivery, *others)
         except IntegrityError:
             raise ConcurrencyConflictError(
                 f"delivery {delivery.id} was changed concurrently"
             ) from None
         return int(recordings[-1].notification.id) if recordings else self.head_position()
+
+    def _save_group(self, deliveries: Sequence[Delivery]) -> list[Any]:
+        """Saves the sender's group in one transaction, with the message id index of the Sent
+        events among them (raises IntegrityError when anything collides: the caller then saves
+        each alone)."""
+        sent = _sent_messages(deliveries)
+        if not sent:
+            return self.save(*deliveries)
+        if not self.joint_writes:  # the in-memory store
+            for message_id, delivery_id in sent:
+                self.claims.claim(PROVIDER_MESSAGES, message_id, delivery_id)
+            return self.save(*deliveries)
+
+        def writes(cursor: Any) -> None:
+            self.claims.write_claims(cursor, PROVIDER_MESSAGES, sent)
+
+        return self.save_with(*deliveries, writes=writes)
 
     def _current(self, delivery_id: uuid.UUID, delivery: Delivery | None) -> Delivery:
         # The sender passes the delivery it holds from its previous step instead of reading it
@@ -265,7 +313,7 @@ class NotificationApplication(AduanApplication):
             group.append(index)
         if group:
             try:
-                recordings = self.save(*(steps[i][0] for i in group))
+                recordings = self._save_group([steps[i][0] for i in group])
             except IntegrityError:
                 for index in group:
                     results[index] = self._step_alone(steps[index][0].id, steps[index][1])
@@ -336,6 +384,82 @@ class NotificationApplication(AduanApplication):
         delivery.skip(reason, self._sender_meta(delivery))
         return self._save(delivery)
 
+    # -- the provider's status reports ------------------------------------------------------
+    def find_delivery(self, delivery_id: str, provider_message_id: str) -> Delivery:
+        """The delivery a status report is about: by the delivery id the provider echoes
+        (WhatsApp's biz_opaque_callback_data), else by the provider's message id."""
+        if delivery_id:
+            try:
+                return self.get_delivery(delivery_id)
+            except NotFoundError:
+                pass  # not one of ours as sent; the message id may still name one
+        if provider_message_id:
+            holder = self.claims.get(PROVIDER_MESSAGES, provider_message_id)
+            if holder is not None:
+                return self.get_delivery(holder)
+        raise NotFoundError(
+            f"no delivery for delivery id {delivery_id!r} or provider message id "
+            f"{provider_message_id!r}"
+        )
+
+    def record_provider_status(
+        self,
+        *,
+        delivery_id: str,
+        provider_message_id: str,
+        status: ProviderStatus,
+        reported_at: datetime | None,
+        error: str,
+        ctx: CommandContext,
+    ) -> tuple[Delivery, bool]:
+        """Records a provider's status report (Delivery.report_status); returns the delivery and
+        whether the report changed it. A reporter's message reported FAILED after acceptance is
+        told to the holding office (office_delivery_failed), in the same transaction."""
+        for _ in range(STATUS_REPORT_ATTEMPTS):
+            delivery = self.find_delivery(delivery_id, provider_message_id)
+            # The report joins the delivery's correlation; the caller is its actor.
+            origin = CommandContext.from_meta(delivery.meta)
+            meta = replace(ctx, correlation_id=origin.correlation_id or ctx.correlation_id).meta()
+            before = delivery.status
+            changed = delivery.report_status(status, provider_message_id, reported_at, error, meta)
+            if not changed:
+                return delivery, False
+            notices = []
+            if (
+                delivery.status is DeliveryStatus.UNDELIVERED
+                and before is not DeliveryStatus.UNDELIVERED
+                and delivery.recipient_kind is RecipientKind.REPORTER
+            ):
+                notices = self._undelivered_notices(delivery, origin)
+            try:
+                self._save(delivery, *notices)
+            except ConcurrencyConflictError:
+                continue  # the sender recorded an outcome meanwhile: apply the report again
+            return delivery, True
+        raise ConcurrencyConflictError(
+            f"delivery {delivery_id or provider_message_id} keeps changing; report it again"
+        )
+
+    def _undelivered_notices(self, delivery: Delivery, origin: CommandContext) -> list[Delivery]:
+        planned = undelivered_notice(
+            self.directory.get(delivery.complaint_id), self.template_label(delivery.template)
+        )
+        if planned is None:
+            return []
+        return [
+            self._schedule(
+                planned,
+                complaint_id=delivery.complaint_id,
+                source_event_id=f"{SERVICE_NAME}:{delivery.id}:undelivered",
+                source_event_type="DeliveryStatusReported",
+                meta=replace(origin, actor=CONSUMER, causation_id=str(delivery.id)).meta(),
+            )
+        ]
+
+    def template_label(self, name: str) -> str:
+        """What a message is, in words an office reads (offices read Bahasa Indonesia)."""
+        return self.catalog.get(name).label("id")
+
     # -- operators ------------------------------------------------------------------------------
     def retry_delivery(self, delivery_id: str, ctx: CommandContext) -> tuple[Delivery, int]:
         delivery = self.get_delivery(delivery_id)
@@ -360,6 +484,18 @@ class NotificationApplication(AduanApplication):
 
     def contact(self, complaint_id: str) -> ComplaintContact | None:
         return self.directory.get(complaint_id)
+
+
+def _sent_messages(deliveries: Sequence[Delivery]) -> list[tuple[str, str]]:
+    """(provider message id, delivery id) of the WhatsApp Sent events pending in `deliveries`:
+    the index a status report that names only the message id is looked up in."""
+    return [
+        (event.provider_message_id, str(delivery.id))
+        for delivery in deliveries
+        if delivery.channel is DeliveryChannel.WHATSAPP
+        for event in delivery.pending_events
+        if isinstance(event, Delivery.Sent) and event.provider_message_id
+    ]
 
 
 CATCH_UP_PAGE = 500
