@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from aduan.context import Actor, CommandContext
 from aduan.store import DuplicateEventError
 from aduan.v1 import common_pb2, events_pb2
-from aduan_notification.application import ChannelPolicy
+from aduan_notification.application import ChannelPolicy, NotificationApplication
 from aduan_notification.consumer import NotificationProcessor, upstream_event
 from aduan_notification.contract import translator
 from aduan_notification.domain import Delivery, DeliveryChannel, DeliveryStatus
 from aduan_notification.rules import ComplaintNotKnownYetError
 from aduan_notification.testing import (
     ALL_LIVE,
+    LOOP_DELIVERIES,
     STORY_DELIVERIES,
     Upstream,
     filed,
+    loop_story,
     memory_app,
     office,
+    sqlite_app,
     story,
 )
 
@@ -46,6 +51,39 @@ def test_every_notifying_event_schedules_its_deliveries() -> None:
     for delivery in deliveries:
         assert not app.catalog.get(delivery.template).missing(delivery.variables)
         assert delivery.status is DeliveryStatus.SCHEDULED
+
+
+def test_the_citizens_loop_schedules_its_deliveries() -> None:
+    app = memory_app(channels=ALL_LIVE)
+    processor = NotificationProcessor(app)
+    for envelope in loop_story(Upstream("intake"), Upstream("routing"), "c-9", "ADU-2026-LOOPAA"):
+        processor.process(envelope)
+    deliveries = app.list_deliveries("ADU-2026-LOOPAA")
+    assert [(d.template, d.recipient_kind.value) for d in deliveries] == LOOP_DELIVERIES
+    offices = {d.recipient for d in deliveries if d.recipient_kind.value == "OFFICE"}
+    assert offices == {"KANTAH.32.73"}
+    questions = [d for d in deliveries if d.template.startswith("ask_")]
+    assert {d.channel for d in questions} == {DeliveryChannel.WHATSAPP}
+    for delivery in deliveries:
+        assert not app.catalog.get(delivery.template).missing(delivery.variables)
+    rated = next(d for d in deliveries if d.template == "rating_received")
+    assert rated.variables["rating"] == "5"
+
+
+def test_the_citizens_loop_in_batches_equals_one_by_one(tmp_path: Path) -> None:
+    one_by_one = memory_app(channels=ALL_LIVE)
+    batched = sqlite_app(tmp_path / "n.sqlite", channels=ALL_LIVE)
+    envelopes = loop_story(Upstream("intake"), Upstream("routing"), "c-9", "ADU-2026-LOOPAA")
+    for envelope in envelopes:
+        NotificationProcessor(one_by_one).process(envelope)
+    assert NotificationProcessor(batched).process_batch(envelopes) == len(envelopes)
+
+    def seen(app: NotificationApplication) -> list[tuple[str, str, dict[str, str]]]:
+        return [(d.template, d.recipient, d.variables) for d in app.list_deliveries("c-9")]
+
+    assert seen(batched) == seen(one_by_one)
+    assert batched.contact("c-9") == one_by_one.contact("c-9")
+    batched.close()
 
 
 def test_a_redelivered_event_never_schedules_twice() -> None:

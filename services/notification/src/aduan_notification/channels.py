@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import aiosmtplib
 import httpx
 
+from aduan.questions import Choice
 from aduan_notification.domain import DeliveryChannel
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,45 @@ class OutgoingMessage:
     within_service_window: bool = True
     whatsapp_template: str = ""
     whatsapp_parameters: tuple[str, ...] = field(default=(), repr=False)
+    # A question: sent as a WhatsApp interactive list of these rows (aduan.questions.choices),
+    # with the body as its text, under a button and a section title.
+    list_rows: tuple[Choice, ...] = field(default=(), repr=False)
+    list_button: str = field(default="", repr=False)
+    list_title: str = field(default="", repr=False)
+
+
+# WhatsApp Cloud API limits of interactive list messages (rows: see aduan.questions).
+LIST_BODY_MAX = 1024
+LIST_BUTTON_MAX = 20
+LIST_SECTION_TITLE_MAX = 24
+LIST_ROWS_MAX = 10
+
+
+def _fit(text: str, limit: int) -> str:
+    """`text` within `limit` characters (an over-long part would be refused as a whole)."""
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def interactive_list(message: OutgoingMessage) -> dict[str, Any]:
+    """The `interactive` object of a WhatsApp list message (one section)."""
+    section: dict[str, Any] = {
+        "rows": [
+            {
+                "id": row.id,
+                "title": row.title,
+                **({"description": row.description} if row.description else {}),
+            }
+            for row in message.list_rows[:LIST_ROWS_MAX]
+        ]
+    }
+    if message.list_title.strip():
+        section = {"title": _fit(message.list_title, LIST_SECTION_TITLE_MAX), **section}
+    return {
+        "type": "list",
+        "body": {"text": _fit(message.body, LIST_BODY_MAX)},
+        "action": {"button": _fit(message.list_button, LIST_BUTTON_MAX), "sections": [section]},
+    }
 
 
 class SendError(Exception):
@@ -123,9 +163,11 @@ class WhatsAppConfig:
 class WhatsAppSender:
     """WhatsApp Cloud API-compatible: POST {base}/{phone number id}/messages with a bearer token.
 
-    Inside the 24-hour customer-service window a text message; outside it the approved template
-    `aduan_<template>` with the declared parameters. The delivery id travels as the
-    `Idempotency-Key` header and as `biz_opaque_callback_data` (echoed in status webhooks)."""
+    Inside the 24-hour customer-service window a text message, or an interactive list for a
+    question; outside it the approved template `aduan_<template>` with the declared parameters
+    (a question is never sent outside the window: the sender skips it). The delivery id travels
+    as the `Idempotency-Key` header and as `biz_opaque_callback_data` (echoed in status
+    webhooks, which intake forwards to RecordProviderStatus)."""
 
     def __init__(self, config: WhatsAppConfig, timeout_seconds: float = 10.0) -> None:
         self.config = config
@@ -145,7 +187,10 @@ class WhatsAppSender:
             "to": message.address.lstrip("+"),
             "biz_opaque_callback_data": message.provider_key,
         }
-        if message.within_service_window:
+        if message.list_rows:
+            payload["type"] = "interactive"
+            payload["interactive"] = interactive_list(message)
+        elif message.within_service_window:
             payload["type"] = "text"
             payload["text"] = {"preview_url": False, "body": message.body}
         else:
@@ -310,16 +355,17 @@ class LogSender:
     the template, never an address or a body."""
 
     async def send(self, message: OutgoingMessage) -> str:
-        log.info(
-            "notification delivered to the log channel",
-            extra={
-                "delivery_id": message.delivery_id,
-                "recipient": message.recipient_masked,
-                "template": message.template,
-                "template_version": message.template_version,
-                "language": message.language,
-            },
-        )
+        extra: dict[str, Any] = {
+            "delivery_id": message.delivery_id,
+            "recipient": message.recipient_masked,
+            "template": message.template,
+            "template_version": message.template_version,
+            "language": message.language,
+        }
+        if message.list_rows:
+            # A question list: how many rows it offers (their ids name the ticket, no one).
+            extra["list_rows"] = len(message.list_rows)
+        log.info("notification delivered to the log channel", extra=extra)
         return f"log:{message.provider_key}"
 
     async def close(self) -> None:

@@ -2,10 +2,12 @@
 
 - `StandInProvider`: an HTTP server playing the WhatsApp Cloud API (`POST /{id}/messages`) and an
   office webhook (`POST /webhook`). It deduplicates on the `Idempotency-Key` header, the way a
-  provider with idempotency support does, and counts everything: raw requests, and messages
-  accepted per key (what a citizen would receive). It can be told to answer 500, 429 with
-  Retry-After, to stall past the client's timeout, or to hold a response while a test kills the
-  sender.
+  provider with idempotency support does (`dedupe = False` plays the real Cloud API, which does
+  not), and counts everything: raw requests, and messages accepted per key (what a citizen would
+  receive). It can be told to answer 500, 429 with Retry-After, to stall past the client's
+  timeout, or to hold a response while a test kills the sender. Interactive list messages are
+  checked against the Cloud API's limits (refused with 400 like the real API) and recorded in
+  `lists`.
 - `FakeIntake`: an aduan.v1.Intake server answering GetReporterContact from a table, checking
   the caller's bearer token (only `service:notification` may ask) and answering
   FAILED_PRECONDITION for erased reporters.
@@ -75,6 +77,45 @@ class ProviderRequest:
     key: str
     headers: dict[str, str]
     document: Any
+
+
+# The Cloud API's limits of an interactive list message.
+LIST_LIMITS = {"body": 1024, "button": 20, "section_title": 24, "rows": 10}
+ROW_LIMITS = {"id": 200, "title": 24, "description": 72}
+
+
+def list_problem(document: Any) -> str | None:
+    """Why the Cloud API would refuse this interactive list message, or None."""
+    interactive = document.get("interactive") if isinstance(document, dict) else None
+    if not isinstance(interactive, dict) or interactive.get("type") != "list":
+        return "interactive.type must be list"
+    body = interactive.get("body", {}).get("text", "")
+    if not body or len(body) > LIST_LIMITS["body"]:
+        return "body.text missing or too long"
+    action = interactive.get("action", {})
+    button = action.get("button", "")
+    if not button or len(button) > LIST_LIMITS["button"]:
+        return "action.button missing or too long"
+    sections = action.get("sections", [])
+    if not sections:
+        return "action.sections missing"
+    rows = [row for section in sections for row in section.get("rows", [])]
+    if not rows or len(rows) > LIST_LIMITS["rows"]:
+        return f"{len(rows)} rows (1 to {LIST_LIMITS['rows']})"
+    if len(sections) > 1 and not all(section.get("title") for section in sections):
+        return "every section needs a title when there are several"
+    for section in sections:
+        if len(section.get("title", "")) > LIST_LIMITS["section_title"]:
+            return "section title too long"
+    ids = [row.get("id", "") for row in rows]
+    if len(set(ids)) != len(ids):
+        return "row ids must be unique"
+    for row in rows:
+        for name, limit in ROW_LIMITS.items():
+            value = row.get(name, "")
+            if len(value) > limit or (name != "description" and not value):
+                return f"row {name} missing or too long"
+    return None
 
 
 class StandInProvider:
@@ -156,6 +197,16 @@ class StandInProvider:
         with self._lock:
             return sum(1 for r in self.requests if r.key == key)
 
+    @property
+    def lists(self) -> list[ProviderRequest]:
+        """The interactive list messages accepted, in order (first acceptance per key)."""
+        with self._lock:
+            return [
+                r
+                for r in self.accepted.values()
+                if isinstance(r.document, dict) and r.document.get("type") == "interactive"
+            ]
+
     # -- behaviour --------------------------------------------------------------------------------
     def handle(
         self, path: str, headers: dict[str, str], body: bytes
@@ -174,6 +225,10 @@ class StandInProvider:
                     return 401, {}, {"error": "bad signature"}
             elif headers.get("authorization") != f"Bearer {self.token}":
                 return 401, {}, {"error": {"message": "invalid token"}}
+            if isinstance(document, dict) and document.get("type") == "interactive":
+                problem = list_problem(document)
+                if problem is not None:
+                    return 400, {}, {"error": {"code": 131009, "message": problem}}
             if self.dedupe and key and key in self.accepted:
                 return 200, {}, self._answer(path, self.message_ids[key])
             seen = self._seen[key]
@@ -443,6 +498,108 @@ STORY_DELIVERIES = [
     ("office_sla_breached", "OFFICE"),
     ("office_ping_pong", "OFFICE"),
     ("case_resolved", "REPORTER"),
+    ("case_closed", "REPORTER"),
+]
+
+
+def loop_story(
+    intake: Upstream, routing: Upstream, complaint_id: str, ticket: str
+) -> list[events_pb2.Envelope]:
+    """A WhatsApp complaint intake had to ask about, then the citizen's loop: follow-ups before
+    and after placement, a reply after resolution (routing reopens), a rating, the close."""
+    whatsapp = common_pb2.CHANNEL_WHATSAPP
+
+    def message(text: str) -> events_pb2.ReporterMessageAdded:
+        return events_pb2.ReporterMessageAdded(message_id=text, channel=whatsapp, text=text)
+
+    return [
+        intake.envelope(complaint_id, complaint_filed=filed(ticket)),
+        intake.envelope(
+            complaint_id,
+            details_requested=events_pb2.DetailsRequested(
+                question=events_pb2.DETAIL_QUESTION_PROVINCE, page=1
+            ),
+        ),
+        intake.envelope(
+            complaint_id,
+            complaint_located=events_pb2.ComplaintLocated(
+                location=common_pb2.Location(province_code="32"),
+                source=events_pb2.DETAIL_SOURCE_REPORTER_ANSWER,
+                details_pending=True,
+            ),
+        ),
+        intake.envelope(
+            complaint_id,
+            details_requested=events_pb2.DetailsRequested(
+                question=events_pb2.DETAIL_QUESTION_REGENCY, province_code="32", page=1
+            ),
+        ),
+        intake.envelope(complaint_id, reporter_message_added=message("Kota Bandung")),
+        intake.envelope(
+            complaint_id,
+            complaint_located=events_pb2.ComplaintLocated(
+                location=common_pb2.Location(province_code="32", regency_code="32.73"),
+                source=events_pb2.DETAIL_SOURCE_REPORTER_ANSWER,
+                details_pending=True,
+            ),
+        ),
+        intake.envelope(
+            complaint_id,
+            details_requested=events_pb2.DetailsRequested(
+                question=events_pb2.DETAIL_QUESTION_CATEGORY, page=1
+            ),
+        ),
+        intake.envelope(
+            complaint_id,
+            complaint_classified=events_pb2.ComplaintClassified(
+                category=common_pb2.CATEGORY_LAND_SERVICE,
+                source=events_pb2.DETAIL_SOURCE_REPORTER_ANSWER,
+            ),
+        ),
+        routing.envelope(
+            complaint_id,
+            case_routed=events_pb2.CaseRouted(to_office=office("KANTAH.32.73"), rule_id="r1"),
+        ),
+        intake.envelope(complaint_id, reporter_message_added=message("Ada kabar?")),
+        routing.envelope(
+            complaint_id,
+            case_resolved=events_pb2.CaseResolved(
+                office=office("KANTAH.32.73"), summary="Selesai."
+            ),
+        ),
+        intake.envelope(complaint_id, reporter_message_added=message("Belum selesai.")),
+        routing.envelope(
+            complaint_id,
+            case_reopened=events_pb2.CaseReopened(
+                reason="the reporter replied after resolution", by_reporter=True
+            ),
+        ),
+        routing.envelope(
+            complaint_id,
+            case_resolved=events_pb2.CaseResolved(office=office("KANTAH.32.73"), summary="Beres."),
+        ),
+        intake.envelope(complaint_id, resolution_rated=events_pb2.ResolutionRated(rating=5)),
+        routing.envelope(complaint_id, case_closed=events_pb2.CaseClosed(automatic=True)),
+    ]
+
+
+# (template, recipient kind) of every delivery `loop_story` causes.
+LOOP_DELIVERIES = [
+    ("complaint_filed", "REPORTER"),
+    ("ask_location", "REPORTER"),
+    ("ask_regency", "REPORTER"),
+    ("follow_up_received", "REPORTER"),  # no office holds it yet: the acknowledgement only
+    ("ask_category", "REPORTER"),
+    ("case_assigned", "REPORTER"),
+    ("office_case_assigned", "OFFICE"),
+    ("follow_up_received", "REPORTER"),
+    ("office_follow_up", "OFFICE"),
+    ("case_resolved", "REPORTER"),
+    # The reply after resolution: nothing until routing's CaseReopened.
+    ("case_reopened", "REPORTER"),
+    ("office_case_reopened", "OFFICE"),
+    ("case_resolved", "REPORTER"),
+    ("rating_received", "REPORTER"),
     ("case_closed", "REPORTER"),
 ]
 

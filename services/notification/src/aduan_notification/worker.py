@@ -5,7 +5,14 @@ Exactly once, as far as it can be had: the attempt is recorded *before* the send
 after, so a crash in between leaves the delivery ATTEMPTING. At start the index (rebuilt from the
 log) lists it as due again, and it is sent again with the same provider key (the delivery id).
 A provider that deduplicates on that key sends it once; one that does not may send it twice,
-but only for a delivery whose process died inside that window. See docs/notification.md.
+but only for a delivery whose process died inside that window, and not when the provider's
+status report (RecordProviderStatus) recorded it as sent before the repeat was attempted. See
+docs/notification.md.
+
+A question (DetailsRequested) is sent as a WhatsApp interactive list, whose rows
+`aduan.questions.choices` builds here from the question stored with the delivery. A list can
+only be sent inside the 24-hour customer-service window: outside it the delivery is skipped
+(OUTSIDE_WINDOW) before intake is asked for the contact.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from opentelemetry.trace import SpanKind
 
 from aduan.errors import ConcurrencyConflictError, InvalidStateError
 from aduan.leader import Leadership
+from aduan.questions import Choice, Question, choices
 from aduan.telemetry import continued_span
 from aduan_notification.application import DeliveryChange, NotificationApplication, SenderStep
 from aduan_notification.channels import OutgoingMessage, Sender, SendError
@@ -32,6 +40,14 @@ from aduan_notification.contacts import (
     ReporterErasedError,
 )
 from aduan_notification.domain import Delivery, DeliveryChannel, RecipientKind, SkipReason
+from aduan_notification.rules import (
+    QUESTION,
+    QUESTION_CANDIDATES,
+    QUESTION_PAGE,
+    QUESTION_PROVINCE,
+    QUESTION_TICKET,
+)
+from aduan_notification.templates import Rendered
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +173,18 @@ class DeliveryWorker:
             "channel": delivery.channel.value,
             "attempt": attempt,
         }
+        if is_question(delivery):
+            if not question_rows(delivery):
+                # Codes no list can be made of (intake sends none): a permanent error, found
+                # before intake is asked for the contact.
+                return await self._failed(
+                    delivery, attempt, "question without choices", False, None, context
+                )
+            if delivery.channel is DeliveryChannel.WHATSAPP and not await asyncio.to_thread(
+                self._within_window, delivery
+            ):
+                log.info("question outside the 24-hour window; skipped", extra=context)
+                return await self._skipped(delivery, SkipReason.OUTSIDE_WINDOW)
         try:
             contact = await self._contact(delivery)
         except ReporterErasedError:
@@ -270,8 +298,12 @@ class DeliveryWorker:
         rendered = template.render(delivery.language, render_channel, variables)
         within_window = True
         if channel is DeliveryChannel.WHATSAPP:
-            record = self.app.contact(delivery.complaint_id)
-            within_window = record is not None and record.within_whatsapp_window(self.app.clock())
+            within_window = self._within_window(delivery)
+        rows: tuple[Choice, ...] = ()
+        button = title = ""
+        if is_question(delivery):
+            rows = question_rows(delivery)
+            button, title = list_parts(rendered, delivery.language)
         return OutgoingMessage(
             delivery_id=str(delivery.id),
             provider_key=delivery.provider_key,
@@ -291,7 +323,49 @@ class DeliveryWorker:
             within_service_window=within_window,
             whatsapp_template=template.whatsapp_template_name,
             whatsapp_parameters=template.whatsapp_parameters,
+            list_rows=rows,
+            list_button=button,
+            list_title=title,
         )
+
+    def _within_window(self, delivery: Delivery) -> bool:
+        record = self.app.contact(delivery.complaint_id)
+        return record is not None and record.within_whatsapp_window(self.app.clock())
+
+
+def is_question(delivery: Delivery) -> bool:
+    return QUESTION in delivery.variables
+
+
+def question_rows(delivery: Delivery) -> tuple[Choice, ...]:
+    """The rows of the question a delivery asks (its stored question; ticket, language); none
+    when the stored question names no area or question known to aduan.questions."""
+    variables = delivery.variables
+    candidates = tuple(variables.get(QUESTION_CANDIDATES, "").split())
+    try:
+        return tuple(
+            choices(
+                variables[QUESTION_TICKET],
+                Question(variables[QUESTION]),
+                province_code=variables.get(QUESTION_PROVINCE, ""),
+                candidates=candidates,
+                page=int(variables.get(QUESTION_PAGE, "1") or 1),
+                language=delivery.language,
+            )
+        )
+    except (KeyError, ValueError):
+        return ()
+
+
+# A question template without list parts (it should have them) still gets a usable list.
+DEFAULT_LIST_PARTS = {"id": ("Pilih", "Pilihan"), "en": ("Choose", "Choices")}
+
+
+def list_parts(rendered: Rendered, language: str) -> tuple[str, str]:
+    """The list's button and section title: the template's `list_button` and `list_title`
+    parts, as rendered with the body."""
+    button, title = DEFAULT_LIST_PARTS.get(language, DEFAULT_LIST_PARTS["id"])
+    return rendered.list_button or button, rendered.list_title or title
 
 
 class _StepGroup:
