@@ -230,8 +230,44 @@ def test_the_holding_office_hears_of_an_undelivered_message() -> None:
         "ticket_number": TICKET,
         "complaint_id": "c-1",
         "office_name": HELD.office_name,
+        "office_code": "KANTAH.32.73",
         "template_label": "pemberitahuan kantor penanganan",
     }
     assert not CATALOG.get("office_delivery_failed").missing(notice.variables)
     assert undelivered_notice(UNPLACED, "x") is None
     assert undelivered_notice(None, "x") is None
+
+
+# -- times in the office's zone -----------------------------------------------------------------
+
+
+def test_office_messages_name_their_office_for_its_time_zone() -> None:
+    routed = event(
+        "CaseRouted",
+        service="routing",
+        to_office_code="KANTAH.73.71",
+        to_office_name="Kantor Pertanahan Kota Makassar",
+        accept_due="2026-03-27T15:59:59+00:00",
+    )
+    outcome = plan(routed, UNPLACED)
+    office = next(d for d in outcome.deliveries if d.recipient_kind is RecipientKind.OFFICE)
+    assert office.variables["office_code"] == "KANTAH.73.71"
+    body = CATALOG.get(office.template).render("id", "OFFICE_WEBHOOK", office.variables).body
+    assert "27 Maret 2026 pukul 23.59 WITA" in body  # Makassar's time, not Jakarta's
+
+
+def test_a_resolution_says_when_the_case_closes_by_itself() -> None:
+    resolved = event(
+        "CaseResolved",
+        service="routing",
+        office_code="KANTAH.73.71",
+        office_name="Kantor Pertanahan Kota Makassar",
+        summary="Selesai.",
+        auto_close_due="2026-04-10T15:59:59+00:00",
+    )
+    [message] = plan(resolved, HELD).deliveries
+    assert message.variables["auto_close_due"] == "2026-04-10T15:59:59+00:00"
+    assert message.variables["office_code"] == "KANTAH.73.71"
+    variables = {**message.variables, "reporter_name": ""}  # added at send time
+    body = CATALOG.get("case_resolved").render("id", "WHATSAPP", variables).body
+    assert "10 April 2026 pukul 23.59 WITA" in body

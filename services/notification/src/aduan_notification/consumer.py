@@ -81,7 +81,11 @@ def facts_of(envelope: events_pb2.Envelope) -> dict[str, Any]:
     if kind == "reporter_answered":
         return {**_office("office", p.office), "text": p.text}
     if kind == "case_resolved":
-        return {**_office("office", p.office), "summary": p.summary}
+        return {
+            **_office("office", p.office),
+            "summary": p.summary,
+            "auto_close_due": _stamp(p, "auto_close_due"),
+        }
     if kind == "sla_breached":
         return {
             "sla": _enum(common_pb2.SlaKind, p.sla, "SLA_KIND_"),

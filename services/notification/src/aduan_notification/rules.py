@@ -189,7 +189,13 @@ def _office(
         DeliveryChannel.OFFICE_WEBHOOK,
         template,
         DEFAULT_LANGUAGE,
-        {"ticket_number": contact.ticket_number, "complaint_id": contact.complaint_id, **variables},
+        {
+            "ticket_number": contact.ticket_number,
+            "complaint_id": contact.complaint_id,
+            # For the times in the office's zone (templates that show one declare it).
+            "office_code": office_code,
+            **variables,
+        },
     )
 
 
@@ -378,7 +384,13 @@ def plan(event: UpstreamEvent, contact: ComplaintContact | None) -> Plan:
                 _reporter(
                     updated,
                     "case_resolved",
-                    {"office_name": name, "summary": str(facts.get("summary", ""))},
+                    {
+                        "office_name": name,
+                        "summary": str(facts.get("summary", "")),
+                        # When the case closes by itself, in the resolving office's zone.
+                        "auto_close_due": str(facts.get("auto_close_due", "")),
+                        "office_code": str(facts.get("office_code") or contact.office_code),
+                    },
                 )
             ],
         )
