@@ -11,7 +11,7 @@ import pytest
 
 from aduan.context import Actor, CommandContext
 from aduan.store import DuplicateEventError
-from aduan.v1 import common_pb2
+from aduan.v1 import common_pb2, events_pb2
 from aduan_notification.application import NotificationApplication
 from aduan_notification.consumer import NotificationProcessor, upstream_event
 from aduan_notification.domain import DeliveryChannel, DeliveryStatus, RetryPolicy
@@ -25,6 +25,7 @@ from aduan_notification.testing import (
     Upstream,
     filed,
     memory_app,
+    office,
     run_worker_until,
     sqlite_app,
     stand_in_worker,
@@ -175,6 +176,39 @@ async def test_outside_the_24_hour_window_whatsapp_gets_a_template(
     await run_worker_until(stand_in_worker(app, provider, intake_server), all_final(app, "c-6"))
     [request] = provider.requests
     assert request.document["type"] == expected_type
+
+
+async def test_an_approved_templates_parameters_are_cleaned_as_whatsapp_requires(
+    provider: StandInProvider, intake_server: FakeIntake
+) -> None:
+    """Outside the window an officer's multi-line answer goes as one line (WhatsApp refuses
+    newlines and empty values in a template's parameters)."""
+    app = memory_app(channels=ALL_LIVE)
+    processor = NotificationProcessor(app)
+    processor.process(
+        Upstream("intake").envelope(
+            "c-4", complaint_filed=filed("ADU-2026-UUUUUU", channel=common_pb2.CHANNEL_WEB)
+        )
+    )
+    processor.process(
+        Upstream("routing").envelope(
+            "c-4",
+            reporter_answered=events_pb2.ReporterAnswered(
+                office=office("KANTAH.32.73", "Kantor Pertanahan Kota Bandung"),
+                text="Mohon datang ke loket 3.\n\nBawa KTP asli.",
+            ),
+        )
+    )
+    await run_worker_until(stand_in_worker(app, provider, intake_server), all_final(app, "c-4"))
+    answered = next(
+        r for r in provider.requests if r.document["template"]["name"] == "aduan_officer_response"
+    )
+    parameters = [p["text"] for p in answered.document["template"]["components"][0]["parameters"]]
+    assert parameters == [
+        "ADU-2026-UUUUUU",
+        "Kantor Pertanahan Kota Bandung",
+        "Mohon datang ke loket 3. Bawa KTP asli.",
+    ]
 
 
 async def test_the_canary_never_reaches_the_store_or_the_logs(

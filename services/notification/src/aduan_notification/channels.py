@@ -54,6 +54,9 @@ class OutgoingMessage:
     within_service_window: bool = True
     whatsapp_template: str = ""
     whatsapp_parameters: tuple[str, ...] = field(default=(), repr=False)
+    # Their values as WhatsApp accepts them (MessageTemplate.whatsapp_parameter_values: one
+    # line, never empty); without them, the variables named by whatsapp_parameters.
+    whatsapp_parameter_values: tuple[str, ...] = field(default=(), repr=False)
     # A question: sent as a WhatsApp interactive list of these rows (aduan.questions.choices),
     # with the body as its text, under a button and a section title.
     list_rows: tuple[Choice, ...] = field(default=(), repr=False)
@@ -202,8 +205,12 @@ class WhatsAppSender:
                     {
                         "type": "body",
                         "parameters": [
-                            {"type": "text", "text": message.variables.get(name, "")[:1024]}
-                            for name in message.whatsapp_parameters
+                            {"type": "text", "text": value}
+                            for value in message.whatsapp_parameter_values
+                            or [
+                                message.variables.get(name, "")[:1024]
+                                for name in message.whatsapp_parameters
+                            ]
                         ],
                     }
                 ],

@@ -323,6 +323,9 @@ class DeliveryWorker:
             within_service_window=within_window,
             whatsapp_template=template.whatsapp_template_name,
             whatsapp_parameters=template.whatsapp_parameters,
+            whatsapp_parameter_values=tuple(
+                template.whatsapp_parameter_values(variables, delivery.language)
+            ),
             list_rows=rows,
             list_button=button,
             list_title=title,
