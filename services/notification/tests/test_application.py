@@ -243,3 +243,44 @@ def test_every_stored_event_is_published_with_its_complaint_id() -> None:
         and value not in (Delivery.Event, Delivery.Created)  # Scheduled is the creation event
     }
     assert event_classes <= set(contract._builders)
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_a_status_overview_lists_the_senders_open_complaints_as_notification_knows_them(
+    tmp_path: Path, batched: bool
+) -> None:
+    app = sqlite_app(tmp_path / "n.sqlite", channels=ALL_LIVE)
+    intake, routing = Upstream("intake"), Upstream("routing")
+    events = [
+        intake.envelope("c-10", complaint_filed=filed("ADU-2026-KKKKK1")),
+        intake.envelope("c-11", complaint_filed=filed("ADU-2026-KKKKK2")),
+        routing.envelope(
+            "c-10",
+            case_routed=events_pb2.CaseRouted(
+                to_office=office("KANTAH.73.71", "Kantor Pertanahan Kota Makassar")
+            ),
+        ),
+        intake.envelope(
+            "conv-1",
+            conversation_reply_requested=events_pb2.ConversationReplyRequested(
+                reporter_id="rep-conv",
+                masked_contact="+62812****0001",
+                reply=events_pb2.CONVERSATION_REPLY_STATUS_OVERVIEW,
+                message_id="wamid.status",
+                complaint_ids=["c-11", "c-10"],
+                language="id",
+            ),
+        ),
+    ]
+    processor = NotificationProcessor(app)
+    if batched:
+        processor.process_batch(events)
+    else:
+        for envelope in events:
+            processor.process(envelope)
+    [overview] = app.list_deliveries("conv-1")
+    assert overview.template == "status_overview"
+    assert overview.channel is DeliveryChannel.WHATSAPP
+    lines = overview.variables["complaint_lines"].splitlines()
+    assert [line.split(":")[0] for line in lines] == ["ADU-2026-KKKKK2", "ADU-2026-KKKKK1"]
+    assert "Kantor Pertanahan Kota Makassar" in lines[1]

@@ -271,3 +271,42 @@ def test_a_resolution_says_when_the_case_closes_by_itself() -> None:
     variables = {**message.variables, "reporter_name": ""}  # added at send time
     body = CATALOG.get("case_resolved").render("id", "WHATSAPP", variables).body
     assert "10 April 2026 pukul 23.59 WITA" in body
+
+
+# -- answers about no complaint -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reply", "template", "facts"),
+    [
+        ("WELCOME", "welcome", {}),
+        ("UNSUPPORTED_MESSAGE", "unsupported_message", {"message_kind": "video_call"}),
+        ("STATUS_OVERVIEW", "status_overview", {"complaint_lines": ""}),
+        ("UNKNOWN_TICKET", "status_unknown_ticket", {"ticket_number": "ADU-2026-ZZZZZZ"}),
+    ],
+)
+def test_a_conversation_reply_answers_the_sender_by_whatsapp(
+    reply: str, template: str, facts: dict[str, Any]
+) -> None:
+    outcome = plan(
+        event(
+            "ConversationReplyRequested",
+            reply=reply,
+            reporter_id="rep-conv",
+            masked_contact="+62812****0009",
+            language="id",
+            **facts,
+        ),
+        None,  # no complaint record: the sender's conversation gets its own
+    )
+    assert outcome.contact is not None
+    assert outcome.contact.reporter_id == "rep-conv"
+    assert outcome.contact.within_whatsapp_window(FILED_AT + timedelta(minutes=6))
+    [answer] = outcome.deliveries
+    assert (answer.template, answer.channel) == (template, DeliveryChannel.WHATSAPP)
+    assert answer.recipient == "rep-conv"
+    assert_templates_satisfied(outcome)
+    variables = {**answer.variables, "reporter_name": "Siti Aminah"}  # added at send time
+    body = CATALOG.get(template).render("id", "WHATSAPP", variables).body
+    if reply == "UNKNOWN_TICKET":
+        assert "ADU-2026-ZZZZZZ" in body

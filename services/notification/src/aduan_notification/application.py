@@ -33,7 +33,7 @@ from aduan_notification.rules import (
     plan,
     undelivered_notice,
 )
-from aduan_notification.templates import TemplateCatalog
+from aduan_notification.templates import TemplateCatalog, status_line
 
 Clock = Callable[[], datetime]
 SENDER = Actor.system("notification-sender")
@@ -112,6 +112,7 @@ class NotificationApplication(AduanApplication):
         twice. The complaint record is written first and idempotently (see directory.py)."""
         if event.position <= self.tracked_position(event.service):
             raise DuplicateEventError(event.event_id)
+        event = self.with_overview(event)
         contact = self.directory.get(event.complaint_id)
         outcome = plan(event, contact)
         if outcome.contact_changed and outcome.contact is not None:
@@ -166,9 +167,12 @@ class NotificationApplication(AduanApplication):
                 )
             positions[service] = reaction.position
             processed += 1
-            event = reaction.event
-            if event is None:
+            if reaction.event is None:
                 continue
+            event = self.with_overview(
+                reaction.event,
+                lambda cid: contacts[cid] if cid in contacts else self.directory.get(cid),
+            )
             complaint_id = event.complaint_id
             if complaint_id not in contacts:
                 latest = read[complaint_id]
@@ -193,6 +197,28 @@ class NotificationApplication(AduanApplication):
 
         self.save_reactions(positions, *deliveries, follows=tracked, writes=writes)
         return processed
+
+    def with_overview(
+        self,
+        event: UpstreamEvent,
+        record_of: Callable[[str], ComplaintContact | None] | None = None,
+    ) -> UpstreamEvent:
+        """A status overview for a WhatsApp sender lists their open complaints as this service
+        knows them (status and holding office, from the complaint records — `record_of`, in a
+        batch the records as the batch left them): the lines are written into the event's facts
+        for the pure rules."""
+        if event.facts.get("reply") != "STATUS_OVERVIEW":
+            return event
+        record_of = record_of or self.directory.get
+        language = str(event.facts.get("language") or "id")
+        lines = []
+        for complaint_id in event.facts.get("complaint_ids", ()):
+            record = record_of(str(complaint_id))
+            if record is not None:
+                lines.append(
+                    status_line(record.ticket_number, record.status, record.office_name, language)
+                )
+        return replace(event, facts={**event.facts, "complaint_lines": "\n".join(lines)})
 
     def _delivery(self, event: UpstreamEvent, planned: PlannedDelivery) -> Delivery:
         return self._schedule(

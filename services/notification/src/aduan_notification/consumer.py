@@ -63,6 +63,16 @@ def facts_of(envelope: events_pb2.Envelope) -> dict[str, Any]:
             "page": p.page,
             "answer_due": _stamp(p, "answer_due"),
         }
+    if kind == "conversation_reply_requested":
+        return {
+            "reply": _enum(events_pb2.ConversationReply, p.reply, "CONVERSATION_REPLY_"),
+            "reporter_id": p.reporter_id,
+            "masked_contact": p.masked_contact,
+            "language": p.language,
+            "ticket_number": p.ticket_number,
+            "message_kind": p.message_kind,
+            "complaint_ids": tuple(p.complaint_ids),
+        }
     if kind == "resolution_rated":
         return {"rating": p.rating}
     if kind == "case_reopened":

@@ -51,6 +51,17 @@ ASK_TEMPLATES = {
     "REGENCY": "ask_regency",
     "CATEGORY": "ask_category",
 }
+# Answers intake owes a WhatsApp sender about no complaint (ConversationReplyRequested), and the
+# variables of each beyond reporter_name.
+CONVERSATION_TEMPLATES = {
+    "WELCOME": ("welcome", ()),
+    "UNSUPPORTED_MESSAGE": ("unsupported_message", ("message_kind",)),
+    "STATUS_OVERVIEW": ("status_overview", ("complaint_lines",)),
+    "UNKNOWN_TICKET": ("status_unknown_ticket", ("ticket_number",)),
+}
+# The directory's status of a sender's conversation record (it is no complaint).
+CONVERSATION = "CONVERSATION"
+
 # Keys under which a question delivery stores its question beside its template variables (no
 # template variable can be named so); never personal data.
 QUESTION = "question.kind"
@@ -254,6 +265,29 @@ def undelivered_notice(
     )
 
 
+def _conversation_reply(event: UpstreamEvent) -> Plan:
+    """An answer to a WhatsApp sender about no complaint, on the sender's conversation record
+    (always WhatsApp, always in reply to the message just received)."""
+    facts = event.facts
+    conversation = ComplaintContact(
+        complaint_id=event.complaint_id,
+        ticket_number="",
+        reporter_id=str(facts.get("reporter_id", "")),
+        anonymous=False,
+        reporter_channel=WHATSAPP,
+        language=_language(str(facts.get("language", ""))),
+        masked_contact=str(facts.get("masked_contact", "")),
+        status=CONVERSATION,
+        last_inbound_whatsapp_at=event.occurred_at,
+    )
+    known = CONVERSATION_TEMPLATES.get(str(facts.get("reply", "")))
+    if known is None:
+        return Plan(conversation, True, [])
+    template, names = known
+    variables = {name: str(facts.get(name, "")) for name in names}
+    return Plan(conversation, True, [_reporter(conversation, template, variables)])
+
+
 def plan(event: UpstreamEvent, contact: ComplaintContact | None) -> Plan:
     """The contact record after `event` and the deliveries it causes."""
     facts = event.facts
@@ -273,6 +307,9 @@ def plan(event: UpstreamEvent, contact: ComplaintContact | None) -> Plan:
             last_inbound_whatsapp_at=event.occurred_at if inbound == WHATSAPP else None,
         )
         return Plan(filed, True, [_reporter(filed, "complaint_filed", {})])
+
+    if kind == "ConversationReplyRequested":
+        return _conversation_reply(event)
 
     if contact is None:
         if kind in _IGNORED or (event.service == "intake" and kind not in _NEEDS_CONTACT):
