@@ -137,7 +137,10 @@ def callers(method: MethodDescriptor) -> st.SearchStrategy[Caller]:
         elif role == SUPERVISOR:
             options += [Caller(role, office) for office in (SUPERVISING, "PUSAT.IP3", "KANWIL.33")]
         elif role == SERVICE:
-            options += [Caller(role, sub=s) for s in ("service:notification", "service:routing")]
+            options += [
+                Caller(role, sub=s)
+                for s in ("service:notification", "service:routing", "service:intake")
+            ]
         else:
             options.append(Caller(role))
     return st.sampled_from(options)

@@ -33,7 +33,15 @@ from aduan.auth import (
     TokenSigner,
     bearer_metadata,
 )
-from aduan.v1 import common_pb2, eventlog_pb2, intake_pb2, notification_pb2, query_pb2, routing_pb2
+from aduan.v1 import (
+    common_pb2,
+    eventlog_pb2,
+    events_pb2,
+    intake_pb2,
+    notification_pb2,
+    query_pb2,
+    routing_pb2,
+)
 from aduan_intake.servicer import INTAKE_POLICY
 from aduan_notification.servicer import NOTIFICATION_POLICY
 from aduan_query.servicer import QUERY_POLICY
@@ -61,6 +69,8 @@ SERVERS = {
 OFFICES = {OFFICER: HOLDER, SUPERVISOR: "KANWIL.32"}  # Bandung's Kantah and its Kanwil
 WRONG_OFFICES = {OFFICER: "KANTAH.32.01", SUPERVISOR: "KANWIL.33"}  # Bogor; Jawa Tengah
 SUBJECTS = {"service": "service:notification"}
+# Service calls only one service may make: the subject each needs (the default above otherwise).
+SERVICE_SUBJECTS = {"/aduan.v1.Notification/RecordProviderStatus": "service:intake"}
 
 
 def every_rpc() -> list[MethodDescriptor]:
@@ -143,6 +153,11 @@ REQUESTS: dict[str, Callable[[S], Any]] = {
     "/aduan.v1.Notification/PreviewTemplate": lambda s: notification_pb2.PreviewTemplateRequest(
         template="complaint_filed", language="id"
     ),
+    "/aduan.v1.Notification/RecordProviderStatus": lambda s: (
+        notification_pb2.RecordProviderStatusRequest(
+            provider_message_id="wamid.matrix", status=events_pb2.PROVIDER_STATUS_SENT
+        )
+    ),
     "/aduan.v1.Query/GetComplaint": lambda s: query_pb2.GetComplaintRequest(
         complaint_id=s.complaint_id
     ),
@@ -197,8 +212,11 @@ def call(stack: SecureStack, method: MethodDescriptor, metadata: Any) -> grpc.St
     return codes.pop()
 
 
-def admitted_metadata(stack: SecureStack, role: str) -> Any:
-    return stack.bearer(role, OFFICES.get(role, ""), SUBJECTS.get(role, f"{role}:matrix"))
+def admitted_metadata(stack: SecureStack, role: str, rpc: str = "") -> Any:
+    subject = SUBJECTS.get(role, f"{role}:matrix")
+    if role == "service":
+        subject = SERVICE_SUBJECTS.get(rpc, subject)
+    return stack.bearer(role, OFFICES.get(role, ""), subject)
 
 
 def test_every_rpc_has_an_access_policy_and_a_server() -> None:
@@ -269,7 +287,7 @@ def test_every_admitted_role_gets_past_authentication_and_authorisation(
     secure_stack: SecureStack, method: MethodDescriptor
 ) -> None:
     for role in sorted(POLICY[path(method)].roles):
-        code = call(secure_stack, method, admitted_metadata(secure_stack, role))
+        code = call(secure_stack, method, admitted_metadata(secure_stack, role, path(method)))
         assert code not in AUTH_CODES, (role, code)
 
 

@@ -330,6 +330,9 @@ def audit_details(envelope: events_pb2.Envelope) -> dict[str, str]:
         else:
             category = enum_name(common_pb2.Category, event.category, "CATEGORY_")
             details["summary"] = f"Classified as {category} ({source.lower()})"
+    elif kind == "conversation_reply_requested":
+        reply = enum_name(events_pb2.ConversationReply, event.reply, "CONVERSATION_REPLY_")
+        details["summary"] = f"WhatsApp sender answered: {reply.lower().replace('_', ' ')}"
     elif kind == "details_requested":
         question = enum_name(events_pb2.DetailQuestion, event.question, "DETAIL_QUESTION_")
         details["summary"] = f"Reporter asked for the {question.lower()}"
@@ -415,6 +418,10 @@ def audit_details(envelope: events_pb2.Envelope) -> dict[str, str]:
         elif kind == "delivery_skipped":
             details["note"] = event.reason
             details["summary"] = f"Delivery {delivery} skipped ({event.reason})"
+        elif kind == "delivery_status_reported":
+            status = enum_name(events_pb2.ProviderStatus, event.status, "PROVIDER_STATUS_")
+            details["note"] = event.error
+            details["summary"] = f"Delivery {delivery} reported {status.lower()} by the provider"
         else:
             details["summary"] = f"{envelope.event_type} {delivery}"
     return details
