@@ -113,19 +113,24 @@ class DetailFinder:
         )
         return FilingDetails(self.due(now), place, category, ask)
 
+    def _pin_place(self, latitude: float, longitude: float) -> PlaceFinding | None:
+        """The regency a shared location lies in, as a finding; None outside every one."""
+        if self.boundaries is None:
+            return None
+        pin = self.boundaries.locate(latitude, longitude)
+        if pin is None:
+            return None
+        return PlaceFinding(
+            DetailSource.LOCATION_PIN,
+            pin.source,
+            self.boundaries.version,
+            province_code=pin.province_code,
+            regency_code=pin.regency_code,
+        )
+
     def from_pin(self, latitude: float, longitude: float, now: datetime) -> FilingDetails:
         """The details of a new complaint that starts with a shared location."""
-        place: PlaceFinding | None = None
-        if self.boundaries is not None:
-            pin = self.boundaries.locate(latitude, longitude)
-            if pin is not None:
-                place = PlaceFinding(
-                    DetailSource.LOCATION_PIN,
-                    pin.source,
-                    self.boundaries.version,
-                    province_code=pin.province_code,
-                    regency_code=pin.regency_code,
-                )
+        place = self._pin_place(latitude, longitude)
         ask = next_question(
             place.province_code if place else "", place.regency_code if place else "", False
         )
@@ -134,20 +139,13 @@ class DetailFinder:
     def pin_for(self, complaint: Complaint, latitude: float, longitude: float) -> Learned | None:
         """A location shared later in the conversation locates a complaint that is not located
         yet; None when it does not (outside every boundary, or located already)."""
-        if complaint.located or self.boundaries is None:
+        place = None if complaint.located else self._pin_place(latitude, longitude)
+        if place is None:
             return None
-        pin = self.boundaries.locate(latitude, longitude)
-        if pin is None:
-            return None
-        place = PlaceFinding(
-            DetailSource.LOCATION_PIN,
-            pin.source,
-            self.boundaries.version,
-            province_code=pin.province_code,
-            regency_code=pin.regency_code,
-        )
         return Learned(
-            place, None, next_question(pin.province_code, pin.regency_code, complaint.classified)
+            place,
+            None,
+            next_question(place.province_code, place.regency_code, complaint.classified),
         )
 
     def answer(self, complaint: Complaint, answer: Answer) -> Learned:

@@ -20,7 +20,11 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import cache
+from importlib import resources
 from typing import Any
+
+import yaml
 
 from aduan.context import Actor, ActorKind, CommandContext
 from aduan.errors import InvalidStateError, NotFoundError, ValidationError
@@ -198,98 +202,20 @@ def _answered_despite_nothing_to_file(message: InboundMessage) -> bool:
     )
 
 
-# A message of nothing but these words is a greeting: it is answered with a welcome and the
-# question, and becomes a complaint only when the citizen says what is wrong.
-GREETING_WORDS = frozenset(
-    [
-        "halo",
-        "hallo",
-        "hello",
-        "helo",
-        "hai",
-        "hi",
-        "hy",
-        "hey",
-        "p",
-        "ping",
-        "tes",
-        "test",
-        "assalamualaikum",
-        "assalamu",
-        "alaikum",
-        "asalamualaikum",
-        "assalamualaikum",
-        "salam",
-        "selamat",
-        "met",
-        "pagi",
-        "siang",
-        "sore",
-        "malam",
-        "permisi",
-        "punten",
-        "sampurasun",
-        "min",
-        "mimin",
-        "admin",
-        "kak",
-        "ka",
-        "pak",
-        "bu",
-        "bapak",
-        "ibu",
-        "gan",
-        "sis",
-        "om",
-        "bang",
-        "mas",
-        "mbak",
-        "wr",
-        "wb",
-        "warahmatullahi",
-        "wabarakatuh",
-        "warahmatullah",
-        "wabarokatuh",
-        "good",
-        "morning",
-        "afternoon",
-        "evening",
-        "shalom",
-        "om",
-        "swastiastu",
-        "namo",
-        "buddhaya",
-    ]
-)
-SALUTATIONS = GREETING_WORDS - frozenset(
-    [
-        "min",
-        "mimin",
-        "admin",
-        "kak",
-        "ka",
-        "pak",
-        "bu",
-        "bapak",
-        "ibu",
-        "gan",
-        "sis",
-        "om",
-        "bang",
-        "mas",
-        "mbak",
-        "wr",
-        "wb",
-    ]
-)
+@cache
+def _greeting_words() -> tuple[frozenset[str], frozenset[str]]:
+    """(salutations, forms of address) from data/greetings.yaml."""
+    text = resources.files("aduan_intake").joinpath("data", "greetings.yaml").read_text("utf-8")
+    data = yaml.safe_load(text)
+    return frozenset(data["salutations"]), frozenset(data["forms_of_address"])
 
 
 def is_greeting(text: str) -> bool:
+    """A message of nothing but greeting words, with at least one salutation."""
+    salutations, address = _greeting_words()
     words = re.findall(r"[a-z]+", text.lower().replace("'", " "))
-    return (
-        bool(words)
-        and all(w in GREETING_WORDS for w in words)
-        and (any(w in SALUTATIONS for w in words))
+    return any(w in salutations for w in words) and all(
+        w in salutations or w in address for w in words
     )
 
 
