@@ -15,13 +15,21 @@ from typing import Any, TypeVar
 import grpc
 import httpx
 import pytest
-from cloudapi import CloudApiStandIn, list_reply, location, payload, text
+from cloudapi import CloudApiStandIn, list_reply, location, payload, status, text
 from e2e.callers import operator_channel
 
 from aduan.natsserver import free_port
 from aduan.settings import ALL_SERVICES
 from aduan.stack import LocalStack
-from aduan.v1 import query_pb2, query_pb2_grpc
+from aduan.v1 import (
+    common_pb2,
+    notification_pb2,
+    notification_pb2_grpc,
+    query_pb2,
+    query_pb2_grpc,
+    routing_pb2,
+    routing_pb2_grpc,
+)
 from aduan_intake.webhook import signature_for
 
 APP_SECRET = "e2e-regions-secret"
@@ -208,3 +216,119 @@ def test_no_answer_sends_the_complaint_to_triage_after_the_configured_time(
     office = eventually(lambda: holder(query, filed["complaint_id"]), 30, "triage")
     assert office == "PUSAT.IP3"
     assert time.monotonic() - started >= ANSWER_SECONDS
+
+
+@pytest.fixture(scope="module")
+def routing(regions_stack: tuple[LocalStack, int]) -> Iterator[routing_pb2_grpc.RoutingStub]:
+    stack, _ = regions_stack
+    channel = operator_channel(stack, stack.services["routing"].address)
+    yield routing_pb2_grpc.RoutingStub(channel)
+    channel.close()
+
+
+@pytest.fixture(scope="module")
+def notification(
+    regions_stack: tuple[LocalStack, int],
+) -> Iterator[notification_pb2_grpc.NotificationStub]:
+    stack, _ = regions_stack
+    channel = operator_channel(stack, stack.services["notification"].address)
+    yield notification_pb2_grpc.NotificationStub(channel)
+    channel.close()
+
+
+def view(query: query_pb2_grpc.QueryStub, complaint_id: str) -> query_pb2.ComplaintView:
+    return query.GetComplaint(query_pb2.GetComplaintRequest(complaint_id=complaint_id)).complaint
+
+
+def deliveries(
+    notification: notification_pb2_grpc.NotificationStub, complaint_id: str
+) -> list[notification_pb2.Delivery]:
+    request = notification_pb2.ListDeliveriesRequest(complaint_id=complaint_id)
+    return list(notification.ListDeliveries(request).deliveries)
+
+
+def test_a_rating_after_resolution_does_not_reopen_and_a_follow_up_does_and_tells_the_office(
+    regions_stack: tuple[LocalStack, int],
+    query: query_pb2_grpc.QueryStub,
+    routing: routing_pb2_grpc.RoutingStub,
+    notification: notification_pb2_grpc.NotificationStub,
+) -> None:
+    _, port = regions_stack
+    sender = "6281200000005"
+    filed = post(
+        port,
+        payload(
+            text("sertipikat tanah saya di Kota Bandung belum jadi", sender=sender), sender=sender
+        ),
+    )
+    complaint_id = filed["complaint_id"]
+    eventually(lambda: holder(query, complaint_id), 10, "placement")
+    routing.AcceptCase(routing_pb2.AcceptCaseRequest(complaint_id=complaint_id))
+    routing.ResolveCase(
+        routing_pb2.ResolveCaseRequest(
+            complaint_id=complaint_id, summary="Sertipikat sudah terbit."
+        )
+    )
+    resolved = common_pb2.COMPLAINT_STATUS_RESOLVED
+    eventually(lambda: view(query, complaint_id).status == resolved or None, 10, "resolution")
+    time.sleep(1.0)  # intake learns the resolution from routing's events too
+
+    rated = post(port, payload(text("5", sender=sender), sender=sender))
+    assert (rated["action"], rated["complaint_id"]) == ("rated", complaint_id)
+    eventually(lambda: view(query, complaint_id).rating == 5 or None, 10, "the rating")
+    assert view(query, complaint_id).status == resolved  # not reopened
+
+    follow = post(
+        port, payload(text("tapi namanya salah, mohon diperbaiki", sender=sender), sender=sender)
+    )
+    assert (follow["action"], follow["complaint_id"]) == ("follow_up", complaint_id)
+    reopened = common_pb2.COMPLAINT_STATUS_IN_PROGRESS
+    eventually(lambda: view(query, complaint_id).status == reopened or None, 10, "reopening")
+
+    def office_told() -> notification_pb2.Delivery | None:
+        return next(
+            (
+                d
+                for d in deliveries(notification, complaint_id)
+                if d.template == "office_case_reopened"
+            ),
+            None,
+        )
+
+    told = eventually(office_told, 10, "the office to be told")
+    assert told.recipient == "KANTAH.32.73"
+
+
+def test_a_delivered_status_from_whatsapp_updates_the_delivery(
+    regions_stack: tuple[LocalStack, int],
+    cloud_api: CloudApiStandIn,
+    notification: notification_pb2_grpc.NotificationStub,
+) -> None:
+    _, port = regions_stack
+    sender = "6281200000006"
+    filed = post(port, payload(text("tolong bantu min masalah saya", sender=sender), sender=sender))
+    question = eventually(lambda: lists_to(cloud_api, sender, 0), 10, "the province question")
+    raw = json.dumps(
+        payload(
+            statuses=[
+                status(question["wamid"], "delivered", question["biz_opaque_callback_data"]),
+                status(question["wamid"], "read", question["biz_opaque_callback_data"]),
+            ]
+        )
+    ).encode()
+    response = httpx.post(
+        f"http://127.0.0.1:{port}/webhook/whatsapp",
+        content=raw,
+        headers={
+            "Content-Type": "application/json",
+            "X-Hub-Signature-256": signature_for(raw, APP_SECRET),
+        },
+    )
+    assert response.status_code == 200, response.text
+    assert [s["action"] for s in response.json()["statuses"]] == ["recorded", "recorded"]
+    [asked] = [
+        d for d in deliveries(notification, filed["complaint_id"]) if d.template == "ask_location"
+    ]
+    assert asked.status == notification_pb2.DELIVERY_STATUS_READ
+    assert asked.HasField("delivered_at")
+    assert asked.HasField("read_at")
