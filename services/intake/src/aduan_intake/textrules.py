@@ -53,7 +53,9 @@ PACKAGED_NAME = "aduan_intake/data/text-rules.yaml"
 
 _TOP_KEYS = frozenset({"version", "rules", "places"})
 _RULE_KEYS = frozenset({"id", "category", "precedence", "phrases", "patterns", "note"})
-_PLACE_KEYS = frozenset({"aliases", "denylist", "blocked_phrases", "not_place_before", "cues"})
+_PLACE_KEYS = frozenset(
+    {"aliases", "denylist", "needs_type", "blocked_phrases", "not_place_before", "cues"}
+)
 _CUE_KEYS = frozenset({"kabupaten", "kota", "province", "office", "location", "land", "residence"})
 _CATEGORIES = frozenset(c.value for c in Category if c is not Category.UNCLASSIFIED)
 
@@ -160,6 +162,7 @@ class _Name:
     kabupaten: tuple[str, ...] = ()  # regency codes of that name
     kota: tuple[str, ...] = ()  # city codes of that name
     denied: bool = False  # an everyday word: counts only after a cue
+    strict: bool = False  # counts only after a type or office word ("kab", "kantah")
     blocked: bool = False  # never a place (e.g. "batu bata")
 
     @property
@@ -174,7 +177,6 @@ class _Mention:
     score: int
     rule_id: str
     evidence: str
-    typed: bool
 
 
 @dataclass
@@ -184,13 +186,14 @@ class _NameBuilder:
     kabupaten: list[str] = field(default_factory=list)
     kota: list[str] = field(default_factory=list)
 
-    def build(self, denied: bool) -> _Name:
+    def build(self, denied: bool, strict: bool) -> _Name:
         return _Name(
             self.rule_id,
             self.province_code,
             tuple(sorted(set(self.kabupaten))),
             tuple(sorted(set(self.kota))),
-            denied,
+            denied or strict,
+            strict,
         )
 
 
@@ -225,6 +228,7 @@ class _Places:
         registry: AreaRegistry,
         aliases: Mapping[str, Sequence[str]],
         denylist: Iterable[str],
+        needs_type: Iterable[str],
         blocked: Iterable[str],
         not_place_before: Iterable[str],
         cues: _Cues,
@@ -232,7 +236,8 @@ class _Places:
     ) -> None:
         self.registry = registry
         self.cues = cues
-        self.not_place_before = frozenset(normalise(w) for w in not_place_before)
+        self.not_place_before = frozenset(_phrase_tokens(w) for w in not_place_before)
+        self.not_place_longest = max((len(t) for t in self.not_place_before), default=0)
         builders: dict[tuple[str, ...], _NameBuilder] = {}
 
         def builder(tokens: tuple[str, ...], rule_id: str) -> _NameBuilder:
@@ -267,13 +272,18 @@ class _Places:
                 else:
                     problem(f"alias {alias!r} names an unknown area code {code!r}")
         denied: set[tuple[str, ...]] = set()
-        for word in denylist:
-            tokens = _phrase_tokens(word)
-            if tokens not in builders:
-                problem(f"denylist entry {word!r} is not the name or alias of any area")
-            denied.add(tokens)
+        strict: set[tuple[str, ...]] = set()
+        for into, words, key in (
+            (denied, denylist, "denylist"),
+            (strict, needs_type, "needs_type"),
+        ):
+            for word in words:
+                tokens = _phrase_tokens(word)
+                if tokens not in builders:
+                    problem(f"{key} entry {word!r} is not the name or alias of any area")
+                into.add(tokens)
         self.names: dict[tuple[str, ...], _Name] = {
-            tokens: b.build(tokens in denied) for tokens, b in builders.items()
+            tokens: b.build(tokens in denied, tokens in strict) for tokens, b in builders.items()
         }
         for phrase in blocked:
             tokens = _phrase_tokens(phrase)
@@ -287,6 +297,13 @@ class _Places:
         )
 
     # -- scanning
+
+    def _not_place(self, tokens: Sequence[str], start: int) -> bool:
+        """Whether the words before `start` make the name a village, street, river or firm."""
+        for length in range(min(self.not_place_longest, start), 0, -1):
+            if tuple(tokens[start - length : start]) in self.not_place_before:
+                return True
+        return False
 
     def _type_before(self, tokens: Sequence[str], start: int) -> tuple[str, int]:
         """("kab" | "kota" | "prov" | "", first index of the type words) for the words before
@@ -341,7 +358,7 @@ class _Places:
                 index += 1
                 continue
             end = index + length
-            if name.blocked or (index > 0 and tokens[index - 1] in self.not_place_before):
+            if name.blocked or self._not_place(tokens, index):
                 index = end
                 continue
             if (
@@ -357,23 +374,21 @@ class _Places:
                 kind = "kota-after"
                 end += 1
             score, cue = self._context(tokens, first)
+            strong = score == SCORE_OFFICE
             if first == 0 and not cue and self._leading(text, norm, spans[end - 1][1]):
                 score, cue = SCORE_LOCATION, True
             typed = bool(kind)
             if typed:
                 score += SCORE_TYPE
                 cue = True
-            if name.denied and not cue:
+            if (name.denied and not cue) or (name.strict and not (typed or strong)):
                 index = end
                 continue
-            mention = self._mention(name, kind, score, typed)
-            if mention is not None:
+            meaning = self._meaning(name, kind)
+            if meaning is not None:
+                codes, is_province, rule_id = meaning
                 evidence = norm.original(text, spans[first][0], spans[end - 1][1])
-                found.append(
-                    _Mention(
-                        mention[0], mention[1], score, mention[2], evidence, typed and kind != ""
-                    )
-                )
+                found.append(_Mention(codes, is_province, score, rule_id, evidence))
             index = end
         return found
 
@@ -385,10 +400,10 @@ class _Places:
         rest = text[after:].lstrip()
         return not rest or rest[0] in _LEADING_END
 
-    def _mention(
-        self, name: _Name, kind: str, score: int, typed: bool
-    ) -> tuple[frozenset[str], bool, str] | None:
-        del score, typed
+    @staticmethod
+    def _meaning(name: _Name, kind: str) -> tuple[frozenset[str], bool, str] | None:
+        """(codes, a province?, rule id) of a name preceded (or followed) by type words of
+        `kind` ("kab", "kota", "kota-after", "prov" or "")."""
         regencies: tuple[str, ...]
         if kind == "kab":
             regencies = name.kabupaten
@@ -458,8 +473,8 @@ class _Places:
                     next((m for m in regency if m.codes == codes), evidence[0]),
                 )
                 rule_id = chosen.rule_id
-                if not rule_id.startswith("alias:") or len(chosen.codes) > 1:
-                    rule_id = f"regency:{code}" if not rule_id.startswith("alias:") else rule_id
+                if not rule_id.startswith("alias:"):
+                    rule_id = f"regency:{code}"
                 return PlaceMatch(self.province_of(code), code, rule_id, chosen.evidence)
             return PlaceAmbiguity(
                 tuple(sorted(codes)),
@@ -662,6 +677,7 @@ class TextRules:
             area_registry(),
             aliases,
             _strings(places_raw.get("denylist"), "places.denylist", problem),
+            _strings(places_raw.get("needs_type"), "places.needs_type", problem),
             _strings(places_raw.get("blocked_phrases"), "places.blocked_phrases", problem),
             _strings(places_raw.get("not_place_before"), "places.not_place_before", problem),
             _cues(places_raw.get("cues"), problem),
