@@ -137,7 +137,8 @@ def test_a_text_naming_a_regency_is_held_by_its_kantah_within_two_seconds(
     regions_stack: tuple[LocalStack, int], query: query_pb2_grpc.QueryStub
 ) -> None:
     _, port = regions_stack
-    post(port, text("halo min, mohon info", sender="6281200000000"))  # warm the path
+    warm = "6281200000000"
+    post(port, payload(text("halo min", sender=warm), sender=warm))  # warm the path
     started = time.monotonic()
     filed = post(
         port,
