@@ -41,6 +41,42 @@ def _int(value: str, name: str, minimum: int = 0) -> int:
     return number
 
 
+# Readers of a service's own settings in `ServiceSettings.extra` (ADUAN_* without the prefix), for
+# the composition roots and their config modules: each names the variable when it refuses a value.
+
+
+def extra_secret(extra: Mapping[str, str], name: str) -> str:
+    """`ADUAN_<name>`, or the content of the file named by `ADUAN_<name>_FILE` (a mounted
+    Secret), stripped."""
+    path = extra.get(f"{name}_FILE", "").strip()
+    if path:
+        try:
+            return Path(path).read_text(encoding="utf-8").strip()
+        except OSError as error:
+            raise SettingsError(f"ADUAN_{name}_FILE cannot be read: {error.strerror}") from None
+    return extra.get(name, "").strip()
+
+
+def extra_number(extra: Mapping[str, str], name: str, default: float, minimum: float) -> float:
+    """`ADUAN_<name>` as a number of at least `minimum`; `default` when unset."""
+    raw = extra.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"ADUAN_{name} must be a number, not {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"ADUAN_{name} must be at least {minimum}, not {raw}")
+    return value
+
+
+def extra_flag(extra: Mapping[str, str], name: str, default: bool | None) -> bool | None:
+    """`ADUAN_<name>` as true/false (1/0, yes/no, on/off); `default` when unset."""
+    raw = extra.get(name, "").strip()
+    return default if not raw else _bool(raw, f"ADUAN_{name}")
+
+
 @dataclass(frozen=True)
 class AuthSettings:
     """Bearer-token settings (docs/security.md). With none of secret, JWKS file or JWKS URL a

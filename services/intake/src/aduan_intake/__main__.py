@@ -15,7 +15,7 @@ from aduan.auth import ServiceAuth
 from aduan.backbone import WriteBackbone
 from aduan.jetstream import TrackedConsumer, observe_consumer
 from aduan.runtime import ServiceRuntime, bootstrap
-from aduan.settings import ServiceSettings, SettingsError
+from aduan.settings import ServiceSettings, SettingsError, extra_number
 from aduan.store import store_env
 from aduan.tls import ServiceEventLogReader, service_channel
 from aduan.v1 import intake_pb2, intake_pb2_grpc
@@ -41,17 +41,9 @@ def detail_finder(extra: Mapping[str, str]) -> DetailFinder:
         rules = TextRules.load_file(Path(rules_file)) if rules_file else TextRules.load_packaged()
     except TextRulesError as error:
         raise SettingsError(str(error)) from None
-    seconds_text = extra.get("WHATSAPP_ANSWER_SECONDS", "").strip()
-    answer_time = DEFAULT_ANSWER_TIME
-    if seconds_text:
-        try:
-            answer_time = timedelta(seconds=float(seconds_text))
-        except ValueError:
-            raise SettingsError(
-                f"ADUAN_WHATSAPP_ANSWER_SECONDS must be a number of seconds, not {seconds_text!r}"
-            ) from None
-        if answer_time.total_seconds() <= 0:
-            raise SettingsError("ADUAN_WHATSAPP_ANSWER_SECONDS must be positive")
+    default = DEFAULT_ANSWER_TIME.total_seconds()
+    seconds = extra_number(extra, "WHATSAPP_ANSWER_SECONDS", default, minimum=0.1)
+    answer_time = timedelta(seconds=seconds)
     return DetailFinder(rules, RegencyBoundaries.load_packaged(), answer_time)
 
 

@@ -41,7 +41,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 import httpx
 
-from aduan.settings import SettingsError
+from aduan.settings import SettingsError, extra_flag, extra_number, extra_secret
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -928,41 +928,6 @@ class MediaKeeper:
 # -- configuration ----------------------------------------------------------------------------
 
 
-def _secret(extra: Mapping[str, str], name: str) -> str:
-    """`ADUAN_<name>`, or the content of the file named by `ADUAN_<name>_FILE`."""
-    path = extra.get(f"{name}_FILE", "").strip()
-    if path:
-        try:
-            return Path(path).read_text(encoding="utf-8").strip()
-        except OSError as error:
-            raise SettingsError(f"ADUAN_{name}_FILE cannot be read: {error.strerror}") from None
-    return extra.get(name, "").strip()
-
-
-def _number(extra: Mapping[str, str], name: str, default: float, minimum: float) -> float:
-    raw = extra.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"ADUAN_{name} must be a number, not {raw!r}") from None
-    if value < minimum:
-        raise SettingsError(f"ADUAN_{name} must be at least {minimum}, not {raw}")
-    return value
-
-
-def _flag(extra: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = extra.get(name, "").strip().lower()
-    if not raw:
-        return default
-    if raw in {"1", "true", "yes", "on"}:
-        return True
-    if raw in {"0", "false", "no", "off"}:
-        return False
-    raise SettingsError(f"ADUAN_{name} must be true or false, not {raw!r}")
-
-
 def media_store_from_settings(extra: Mapping[str, str], data_dir: Path) -> MediaStore:
     """The media store chosen by `ADUAN_MEDIA_STORE` (`local`, the default, or `s3`). `extra` is
     `ServiceSettings.extra` (the ADUAN_* variables without the prefix); `data_dir` its
@@ -977,8 +942,8 @@ def media_store_from_settings(extra: Mapping[str, str], data_dir: Path) -> Media
     bucket = extra.get("MEDIA_S3_BUCKET", "").strip()
     if not bucket:
         raise SettingsError("ADUAN_MEDIA_STORE=s3 needs ADUAN_MEDIA_S3_BUCKET")
-    access_key_id = _secret(extra, "MEDIA_S3_ACCESS_KEY_ID")
-    secret_access_key = _secret(extra, "MEDIA_S3_SECRET_ACCESS_KEY")
+    access_key_id = extra_secret(extra, "MEDIA_S3_ACCESS_KEY_ID")
+    secret_access_key = extra_secret(extra, "MEDIA_S3_SECRET_ACCESS_KEY")
     if bool(access_key_id) != bool(secret_access_key):
         raise SettingsError(
             "ADUAN_MEDIA_S3_ACCESS_KEY_ID and ADUAN_MEDIA_S3_SECRET_ACCESS_KEY go together "
@@ -998,7 +963,7 @@ def media_store_from_settings(extra: Mapping[str, str], data_dir: Path) -> Media
             access_key_id=access_key_id or None,
             secret_access_key=secret_access_key or None,
             addressing_style=style,
-            checksum=_flag(extra, "MEDIA_S3_CHECKSUM", True),
+            checksum=bool(extra_flag(extra, "MEDIA_S3_CHECKSUM", True)),
         )
     except InvalidMediaKeyError as error:
         raise SettingsError(f"ADUAN_MEDIA_S3_PREFIX: {error}") from None
@@ -1007,16 +972,16 @@ def media_store_from_settings(extra: Mapping[str, str], data_dir: Path) -> Media
 def media_downloader_from_settings(extra: Mapping[str, str]) -> WhatsAppMediaDownloader | None:
     """The downloader, or None when `ADUAN_WHATSAPP_TOKEN` (or `_FILE`) is unset (media are then
     only referenced by id). Base URL: `ADUAN_WHATSAPP_BASE_URL` (default the Graph API)."""
-    token = _secret(extra, "WHATSAPP_TOKEN")
+    token = extra_secret(extra, "WHATSAPP_TOKEN")
     if not token:
         return None
     temp_dir = extra.get("MEDIA_TEMP_DIR", "").strip()
     return WhatsAppMediaDownloader(
         token,
         base_url=extra.get("WHATSAPP_BASE_URL", "").strip() or DEFAULT_GRAPH_BASE_URL,
-        max_bytes=int(_number(extra, "MEDIA_MAX_BYTES", DEFAULT_MAX_BYTES, 1)),
-        timeout_seconds=_number(extra, "MEDIA_TIMEOUT_SECONDS", 30.0, 0.1),
-        attempts=int(_number(extra, "MEDIA_ATTEMPTS", 4, 1)),
+        max_bytes=int(extra_number(extra, "MEDIA_MAX_BYTES", DEFAULT_MAX_BYTES, 1)),
+        timeout_seconds=extra_number(extra, "MEDIA_TIMEOUT_SECONDS", 30.0, 0.1),
+        attempts=int(extra_number(extra, "MEDIA_ATTEMPTS", 4, 1)),
         temp_dir=Path(temp_dir) if temp_dir else None,
     )
 

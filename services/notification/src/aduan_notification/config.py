@@ -9,48 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
-from aduan.settings import SettingsError
+from aduan.settings import SettingsError, extra_flag, extra_number, extra_secret
 from aduan_notification.application import ChannelPolicy
 from aduan_notification.channels import SmtpConfig, WebhookConfig, WhatsAppConfig
 from aduan_notification.domain import DeliveryChannel, RetryPolicy
 
 MODES = ("log", "live")
-
-
-def _secret(extra: Mapping[str, str], name: str) -> str:
-    path = extra.get(f"{name}_FILE")
-    if path:
-        try:
-            return Path(path).read_text(encoding="utf-8").strip()
-        except OSError as error:
-            raise SettingsError(f"ADUAN_{name}_FILE cannot be read: {error.strerror}") from None
-    return extra.get(name, "")
-
-
-def _number(extra: Mapping[str, str], name: str, default: float, minimum: float) -> float:
-    raw = extra.get(name, "")
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"ADUAN_{name} must be a number, not {raw!r}") from None
-    if value < minimum:
-        raise SettingsError(f"ADUAN_{name} must be at least {minimum}, not {value}")
-    return value
-
-
-def _flag(extra: Mapping[str, str], name: str) -> bool | None:
-    raw = extra.get(name, "").strip().lower()
-    if not raw:
-        return None
-    if raw in {"1", "true", "yes", "on"}:
-        return True
-    if raw in {"0", "false", "no", "off"}:
-        return False
-    raise SettingsError(f"ADUAN_{name} must be true or false, not {raw!r}")
 
 
 @dataclass(frozen=True)
@@ -72,7 +37,7 @@ class NotificationConfig:
         whatsapp = None
         wa_values = {
             "WHATSAPP_BASE_URL": extra.get("WHATSAPP_BASE_URL", ""),
-            "WHATSAPP_TOKEN": _secret(extra, "WHATSAPP_TOKEN"),
+            "WHATSAPP_TOKEN": extra_secret(extra, "WHATSAPP_TOKEN"),
             "WHATSAPP_PHONE_NUMBER_ID": extra.get("WHATSAPP_PHONE_NUMBER_ID", ""),
         }
         if any(wa_values.values()):
@@ -88,29 +53,29 @@ class NotificationConfig:
         if extra.get("SMTP_HOST"):
             smtp = SmtpConfig(
                 host=extra["SMTP_HOST"],
-                port=int(_number(extra, "SMTP_PORT", 587, 1)),
+                port=int(extra_number(extra, "SMTP_PORT", 587, 1)),
                 username=extra.get("SMTP_USERNAME", ""),
-                password=_secret(extra, "SMTP_PASSWORD"),
+                password=extra_secret(extra, "SMTP_PASSWORD"),
                 sender=extra.get("SMTP_FROM") or SmtpConfig.sender,
-                start_tls=_flag(extra, "SMTP_STARTTLS"),
-                use_tls=bool(_flag(extra, "SMTP_TLS")),
+                start_tls=extra_flag(extra, "SMTP_STARTTLS", None),
+                use_tls=bool(extra_flag(extra, "SMTP_TLS", False)),
             )
         webhook = None
         if extra.get("OFFICE_WEBHOOK_URL"):
-            secret = _secret(extra, "OFFICE_WEBHOOK_SECRET")
+            secret = extra_secret(extra, "OFFICE_WEBHOOK_SECRET")
             if not secret:
                 raise SettingsError("ADUAN_OFFICE_WEBHOOK_URL needs ADUAN_OFFICE_WEBHOOK_SECRET")
             webhook = WebhookConfig(url=extra["OFFICE_WEBHOOK_URL"], secret=secret)
         return cls(
             live=mode == "live",
             retry=RetryPolicy(
-                max_attempts=int(_number(extra, "DELIVERY_MAX_ATTEMPTS", 6, 1)),
-                base_seconds=_number(extra, "DELIVERY_BACKOFF_BASE_SECONDS", 5.0, 0.0),
-                cap_seconds=_number(extra, "DELIVERY_BACKOFF_CAP_SECONDS", 3600.0, 0.0),
+                max_attempts=int(extra_number(extra, "DELIVERY_MAX_ATTEMPTS", 6, 1)),
+                base_seconds=extra_number(extra, "DELIVERY_BACKOFF_BASE_SECONDS", 5.0, 0.0),
+                cap_seconds=extra_number(extra, "DELIVERY_BACKOFF_CAP_SECONDS", 3600.0, 0.0),
             ),
-            send_timeout_seconds=_number(extra, "DELIVERY_SEND_TIMEOUT_SECONDS", 10.0, 0.01),
-            concurrency=int(_number(extra, "DELIVERY_CONCURRENCY", 8, 1)),
-            poll_seconds=_number(extra, "DELIVERY_POLL_SECONDS", 1.0, 0.01),
+            send_timeout_seconds=extra_number(extra, "DELIVERY_SEND_TIMEOUT_SECONDS", 10.0, 0.01),
+            concurrency=int(extra_number(extra, "DELIVERY_CONCURRENCY", 8, 1)),
+            poll_seconds=extra_number(extra, "DELIVERY_POLL_SECONDS", 1.0, 0.01),
             whatsapp=whatsapp,
             smtp=smtp,
             webhook=webhook,
