@@ -6,7 +6,13 @@ from typing import Any
 import pytest
 from notes_service import NotesApplication
 
-from aduan.settings import ServiceSettings, SettingsError
+from aduan.settings import (
+    ServiceSettings,
+    SettingsError,
+    extra_flag,
+    extra_number,
+    extra_secret,
+)
 from aduan.store import UniqueClaims, store_env
 
 
@@ -103,3 +109,22 @@ def test_unique_claims_keep_the_first_holder() -> None:
     assert claims.claim("ticket", "ADU-2026-AAAAAA", "second") == "first"
     assert claims.get("ticket", "ADU-2026-AAAAAA") == "first"
     assert claims.get("ticket", "ADU-2026-BBBBBB") is None
+
+
+def test_extra_settings_readers_name_the_variable_they_refuse(tmp_path: Path) -> None:
+    secret_file = tmp_path / "token"
+    secret_file.write_text("s3cret\n")
+    extra = {"TOKEN_FILE": str(secret_file), "PLAIN": " x ", "N": "2.5", "BAD": "two", "F": "no"}
+    assert extra_secret(extra, "TOKEN") == "s3cret"
+    assert extra_secret(extra, "PLAIN") == "x"
+    assert extra_secret(extra, "MISSING") == ""
+    assert extra_number(extra, "N", 1.0, 0.0) == 2.5
+    assert extra_number(extra, "MISSING", 1.0, 0.0) == 1.0
+    assert extra_flag(extra, "F", True) is False
+    assert extra_flag(extra, "MISSING", None) is None
+    with pytest.raises(SettingsError, match="ADUAN_BAD must be a number"):
+        extra_number(extra, "BAD", 1.0, 0.0)
+    with pytest.raises(SettingsError, match="ADUAN_N must be at least 3"):
+        extra_number(extra, "N", 1.0, 3.0)
+    with pytest.raises(SettingsError, match="ADUAN_MISSING_FILE cannot be read"):
+        extra_secret({"MISSING_FILE": str(tmp_path / "none")}, "MISSING")
