@@ -342,10 +342,16 @@ def test_signed_text_messages_are_still_accepted(fuzz_stack: FuzzStack) -> None:
             results = json.loads(reply)["results"]
             assert len(results) == count
             for result in results:
-                # A STATUS command for an unknown ticket is the only text that may be ignored.
-                assert result["action"] in {"filed", "follow_up", "status_requested"} or (
-                    result["detail"] == "unknown ticket"
-                ), result
+                # A text always has an effect: a complaint or a follow-up, a status request, a
+                # rating, or an answer about no complaint (a greeting alone, STATUS alone, an
+                # unknown ticket) — never ignored.
+                assert result["action"] in {
+                    "filed",
+                    "follow_up",
+                    "status_requested",
+                    "rated",
+                    "replied",
+                }, result
             assert fuzz_stack.heads()["intake"] >= head + sum(
                 r["action"] != "ignored" for r in results
             )
