@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from aduan.natsserver import port_is_free
+from aduan_intake.webhook import DEV_VERIFY_TOKEN
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("ADUAN_E2E_TARGET", "local") != "local", reason="runs the local stack itself"
@@ -79,6 +82,19 @@ def test_up_serves_then_stops_every_child_cleanly(
         assert f"127.0.0.1:{base + 3}" in text
         assert "aduan.v1.Intake/FileComplaint" in text
         assert "export ADUAN_TOKEN_OFFICER=" in text
+        # The WhatsApp webhook it prints answers Meta's verification challenge.
+        webhook = re.search(r"WhatsApp\s+(http://127\.0\.0\.1:\d+/webhook/whatsapp)", text)
+        assert webhook, text
+        challenge = httpx.get(
+            webhook[1],
+            params={
+                "hub.mode": "subscribe",
+                "hub.verify_token": DEV_VERIFY_TOKEN,
+                "hub.challenge": "4242",
+            },
+            timeout=10,
+        )
+        assert (challenge.status_code, challenge.text) == (200, "4242")
 
         children = children_of(up.pid)
         assert len(children) == 5, f"expected NATS + 4 services, found {children}"

@@ -16,7 +16,7 @@ from types import FrameType
 from aduan.auth import ROLES, DevTokens
 from aduan.natsserver import free_port, port_is_free
 from aduan.settings import ALL_SERVICES, DEFAULT_GRPC_PORTS, DEFAULT_METRICS_PORTS
-from aduan.stack import DEFAULT_NATS_PORT, SECRET_FILE, LocalStack
+from aduan.stack import DEFAULT_NATS_PORT, DEFAULT_WEBHOOK_PORT, SECRET_FILE, LocalStack
 
 # The tokens `aduan up` prints: (variable, role, office).
 READY_TOKENS = (
@@ -66,12 +66,15 @@ def cmd_up(args: argparse.Namespace) -> int:
         name: port if port_is_free(port) else free_port()
         for name, port in DEFAULT_METRICS_PORTS.items()
     }
+    # The WhatsApp webhook's usual port, or a free one when another program holds it.
+    webhook_port = DEFAULT_WEBHOOK_PORT if port_is_free(DEFAULT_WEBHOOK_PORT) else free_port()
     stack = LocalStack(
         data_dir=Path(args.data_dir),
         nats_url=nats_url,
         nats_port=nats_port,
         ports=ports,
         metrics_ports=metrics_ports,
+        webhook_port=webhook_port,
         log_format="text",
     )
     stopping = False
@@ -98,6 +101,10 @@ def cmd_up(args: argparse.Namespace) -> int:
         for name, service in stack.services.items():
             metrics = f"http://127.0.0.1:{metrics_ports[name]}/metrics"
             print(f"  {name:<14} {service.address}   metrics: {metrics}   logs: {service.log_path}")
+        print(
+            f"  WhatsApp       http://127.0.0.1:{stack.webhook_port}/webhook/whatsapp "
+            "(Cloud API webhook; signed with the development app secret, docs/intake.md)"
+        )
         print()
         print(
             "Tokens for this run (8 hours; `uv run aduan token --role ROLE [--office CODE]` "
