@@ -32,9 +32,14 @@ def free_port() -> int:
 
 
 def port_is_free(port: int) -> bool:
+    """Whether a server could listen on `port` now. Probed as servers bind (SO_REUSEADDR, as
+    gRPC, aiohttp and nats-server do), so that connections of a process that just stopped,
+    left in TIME_WAIT, do not make the port look taken."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
+            sock.listen(1)
         except OSError:
             return False
     return True
