@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -127,3 +129,27 @@ def test_scenario_export_is_in_history_order(
     assert cli.main(["export", "--store-url", url]) == 0
     exported = [json.loads(line)["event_id"] for line in capsys.readouterr().out.splitlines()]
     assert exported == [e.event_id for e in history.in_history_order()]
+
+
+def test_export_into_a_pipe_closed_early_stops_quietly(tmp_path: Path) -> None:
+    """`aduan audit export | head` must not end in a BrokenPipeError traceback."""
+    url = f"sqlite:///{tmp_path / 'piped.sqlite'}"
+    engine = make_engine(url)
+    migrate(engine)
+    history, _ = scenario(60, seed=3)
+    Projector(engine).process_batch(history.in_history_order())
+    engine.dispose()
+    export = subprocess.Popen(
+        [sys.executable, "-m", "aduan_query.cli", "export", "--store-url", url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert export.stdout is not None
+    assert export.stderr is not None
+    first = export.stdout.readline()  # what `head -1` reads, then it goes away
+    assert json.loads(first)["event_id"]
+    export.stdout.close()
+    errors = export.stderr.read().decode()
+    assert export.wait(timeout=60) == 141  # as a Unix tool ended by SIGPIPE reports
+    assert "Traceback" not in errors, errors
+    assert errors == ""

@@ -460,13 +460,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+SIGPIPE_STATUS = 128 + 13  # what a shell reports for a program ended by SIGPIPE
+
+
 def run(args: argparse.Namespace) -> int:
-    """Run a parsed command; domain errors become a message and exit status 2."""
+    """Run a parsed command; domain errors become a message and exit status 2. When the reader
+    of the output goes away (`aduan audit export | head`), stop quietly as Unix tools do."""
     try:
         return int(args.func(args))
     except AduanError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # Python would try to flush stdout again at exit and print a second error: point it at
+        # /dev/null first.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return SIGPIPE_STATUS
 
 
 def main(argv: Sequence[str] | None = None) -> int:
