@@ -24,7 +24,6 @@ import asyncio
 import base64
 import binascii
 import contextlib
-import email.utils
 import hashlib
 import json
 import logging
@@ -33,7 +32,6 @@ import random
 import re
 import shutil
 import tempfile
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +39,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 import httpx
 
+from aduan.httpheaders import retry_after_seconds
 from aduan.settings import SettingsError, extra_flag, extra_number, extra_secret
 
 if TYPE_CHECKING:
@@ -625,22 +624,6 @@ class S3MediaStore:
 # -- the downloader ---------------------------------------------------------------------------
 
 
-def _retry_after(value: str | None) -> float | None:
-    """Retry-After in seconds (delta-seconds or an HTTP date), or None if absent or unusable."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
 class _TransientError(Exception):
     def __init__(self, reason: str, retry_after: float | None = None) -> None:
         super().__init__(reason)
@@ -731,7 +714,7 @@ class WhatsAppMediaDownloader:
             return
         if status in _RETRYABLE_STATUS:
             raise _TransientError(
-                f"HTTP {status}", _retry_after(response.headers.get("Retry-After"))
+                f"HTTP {status}", retry_after_seconds(response.headers.get("Retry-After"))
             )
         if status in _UNAVAILABLE_STATUS:
             raise MediaUnavailableError(f"{what}: HTTP {status} (expired or unknown media)")

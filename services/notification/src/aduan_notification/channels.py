@@ -15,14 +15,13 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
 import aiosmtplib
 import httpx
 
+from aduan.httpheaders import retry_after_seconds
 from aduan.questions import Choice
 from aduan_notification.domain import DeliveryChannel
 
@@ -113,24 +112,6 @@ class Sender(Protocol):
         """Send; return the provider's message id or raise SendError."""
 
     async def close(self) -> None: ...
-
-
-def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """Retry-After as seconds: either delta-seconds or an HTTP date (RFC 9110 10.2.3)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max(0.0, (moment - (now or datetime.now(UTC))).total_seconds())
 
 
 def _http_error(response: httpx.Response, what: str) -> SendError:
