@@ -690,7 +690,9 @@ class WhatsAppMediaDownloader:
         return {"Authorization": f"Bearer {self._token}"}
 
     async def _with_retries(self, what: str, attempt: Callable[[], Awaitable[Any]]) -> Any:
-        for number in range(1, self.attempts + 1):
+        number = 0
+        while True:
+            number += 1
             try:
                 return await attempt()
             except _TransientError as transient:
@@ -706,7 +708,6 @@ class WhatsAppMediaDownloader:
                 delay *= random.uniform(0.5, 1.0)
             log.info("media %s: %s; retrying in %.2fs", what, reason, delay)
             await self._sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def _check_status(self, response: httpx.Response, what: str) -> None:
         status = response.status_code
