@@ -171,6 +171,10 @@ async def test_nothing_known_asks_province_then_regency_then_category(
     assert (stored[-1].category, stored[-1].details_pending) == ("LAND_DISPUTE", False)
     complaint: Complaint = sqlite_app.get_complaint(complaint_id)
     assert complaint.question is None
+    # Every question names the deadline routing applies: the filing's.
+    filed = events(sqlite_app, complaint_id)[0]
+    asked_due = {e.answer_due for e in events(sqlite_app, complaint_id) if hasattr(e, "answer_due")}
+    assert asked_due == {filed.details_due}
 
 
 async def test_nobody_answers_for_a_complaint_of_another_number(

@@ -486,7 +486,9 @@ class WhatsAppInbound:
                 category=learned.category,
                 ask=learned.ask,
                 answer_key=message.message_id,
-                answer_due=self.finder.due(datetime.now(UTC)),
+                # Routing waits until the filing's details_due, not longer: later questions
+                # carry that same deadline (a complaint filed elsewhere has none: from now).
+                answer_due=complaint.details_due or self.finder.due(datetime.now(UTC)),
                 ctx=ctx,
             )
         except InvalidStateError as error:
