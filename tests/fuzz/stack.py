@@ -158,9 +158,6 @@ class FuzzStack:
         await runtime.start()
         self._runtimes["query"] = runtime
         self.addresses["query"] = f"127.0.0.1:{runtime.bound_port}"
-        for runtime in self._runtimes.values():
-            # The health monitor is a worker, which does not run here: report SERVING as it would.
-            await runtime._set_health(True)
         assert self._webhook is not None
         self._webhook_task = asyncio.ensure_future(self._webhook.run())
         self.webhook_port = await asyncio.wait_for(self._webhook.listening(), 10)

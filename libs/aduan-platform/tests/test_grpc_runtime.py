@@ -18,6 +18,7 @@ from notes_service import NotesApplication, notes_translator
 from aduan import errors
 from aduan.auth import ADMIN, DevTokens, access, bearer_interceptors, policy
 from aduan.eventlog import EventLogServicer
+from aduan.health import HealthCheck
 from aduan.runtime import ServiceRuntime
 from aduan.settings import ServiceSettings
 from aduan.v1 import eventlog_pb2, eventlog_pb2_grpc
@@ -87,16 +88,14 @@ async def runtime(notes_app: NotesApplication) -> AsyncIterator[tuple[ServiceRun
         settings=settings,
         service_names=["aduan.v1.EventLog"],
         registrars=[register],
-        health_checks=[store_ok.check],
+        health_checks=[HealthCheck("store", store_ok.check, gates_readiness=True)],
         health_interval_seconds=0.05,
         policies=[FAILURES_POLICY],
     )
     await subject.start()
-    monitor = asyncio.create_task(subject._monitor_health())
     try:
         yield subject, store_ok
     finally:
-        monitor.cancel()
         await subject.shutdown()
 
 

@@ -14,10 +14,11 @@ import grpc
 from aduan.checkpoint import CheckpointSealer
 from aduan.envelopes import EnvelopeTranslator
 from aduan.eventlog import EventLogServicer
+from aduan.health import HealthCheck
 from aduan.jetstream import LinkPublisher, NatsLink
 from aduan.leader import leadership_for
 from aduan.outbox import OutboxRelay, observe_relay
-from aduan.runtime import HealthCheck, Hook, Registrar, Worker
+from aduan.runtime import Hook, Registrar, Worker
 from aduan.settings import ServiceSettings
 from aduan.store import AduanApplication
 from aduan.v1 import eventlog_pb2, eventlog_pb2_grpc
@@ -62,19 +63,21 @@ class WriteBackbone:
     def workers(self) -> Sequence[Worker]:
         return [self.leadership, self.link, self.relay, self.sealer]
 
-    @property
-    def health_checks(self) -> Sequence[HealthCheck]:
-        return [self.link.healthy, self.store_healthy]
+    def store_check(self, *, gates_readiness: bool) -> HealthCheck:
+        """The service's own store (a read of its notification log's head)."""
+        return HealthCheck("store", self.store_reachable, gates_readiness=gates_readiness)
+
+    def nats_check(self, *, gates_readiness: bool) -> HealthCheck:
+        """The NATS connection (with the ADUAN stream ensured)."""
+        return HealthCheck("nats", self.link.healthy, gates_readiness=gates_readiness)
 
     @property
     def shutdown_hooks(self) -> Sequence[Hook]:
         return [self.flush_relay, self.link.drain, self.close_store]
 
-    async def store_healthy(self) -> bool:
-        try:
-            await asyncio.wait_for(asyncio.to_thread(self.app.head_position), timeout=2.0)
-        except Exception:
-            return False
+    async def store_reachable(self) -> bool:
+        """The store answers a read (the runner of the check applies the timeout)."""
+        await asyncio.to_thread(self.app.head_position)
         return True
 
     async def flush_relay(self) -> None:

@@ -1,5 +1,9 @@
 """Lifecycle of one service process: the gRPC server scaffold, background workers, health and
 graceful shutdown. Each service's composition root builds a `ServiceRuntime` and calls `serve()`.
+
+Health: the names and their meaning are in `aduan.health`; the runtime runs the dependency checks
+every `health_interval_seconds`, keeps the heartbeat, and serves the answers on the gRPC port and
+on the plaintext health port.
 """
 
 from __future__ import annotations
@@ -15,19 +19,31 @@ from typing import Any, Protocol
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from opentelemetry.metrics import Observation
 
 from aduan.auth import EVENTLOG_POLICY, AuthInterceptor, Policy, ServiceAuth
 from aduan.grpcerrors import ErrorMappingInterceptor
+from aduan.health import (
+    LIVENESS,
+    PROBE_NAMES,
+    STARTUP,
+    CheckRunner,
+    HealthCheck,
+    Heartbeat,
+    ProbeState,
+)
 from aduan.logs import configure_logging
 from aduan.settings import ServiceSettings
-from aduan.telemetry import configure_metrics, configure_tracing, server_interceptors
+from aduan.telemetry import configure_metrics, configure_tracing, meter, server_interceptors
 from aduan.tls import server_credentials
 
 log = logging.getLogger(__name__)
 
 Registrar = Callable[[grpc.aio.Server], None]
-HealthCheck = Callable[[], Awaitable[bool]]
 Hook = Callable[[], Awaitable[None]]
+
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 
 class Worker(Protocol):
@@ -64,7 +80,12 @@ class ServiceRuntime:
     service_names: Sequence[str]
     registrars: Sequence[Registrar]
     workers: Sequence[Worker] = ()
+    # The dependencies, each saying whether it gates readiness (aduan.health).
     health_checks: Sequence[HealthCheck] = ()
+    # Start-up work done after the ports are bound and before readiness and the workers (e.g.
+    # migrations): `startup` is NOT_SERVING until every hook has succeeded; a failing hook is
+    # retried with backoff until it succeeds or the process is told to stop.
+    startup_hooks: Sequence[Hook] = ()
     # Run after the server stopped accepting and in-flight calls finished (flush relay, drain NATS).
     shutdown_hooks: Sequence[Hook] = ()
     interceptors: Sequence[grpc.aio.ServerInterceptor] = ()
@@ -73,13 +94,23 @@ class ServiceRuntime:
     # Token verification; built from the settings when not given (refusing to start without a key).
     auth: ServiceAuth | None = None
     health_interval_seconds: float = 2.0
+    heartbeat: Heartbeat = field(default_factory=Heartbeat)
     server: grpc.aio.Server | None = None
     bound_port: int = 0
     # The plaintext health-only server (settings.health_port), when configured.
     health_server: grpc.aio.Server | None = None
     bound_health_port: int = 0
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
-    _health: health.aio.HealthServicer | None = None
+    _health: ProbeHealthServicer | None = None
+    _probes: ProbeState | None = None
+    # The heartbeat and the dependency monitor: from start() to the end of shutdown().
+    _health_tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def probes(self) -> ProbeState:
+        if self._probes is None:
+            self._probes = ProbeState(self.health_checks, self.heartbeat)
+        return self._probes
 
     async def start(self) -> None:
         if self.auth is None:
@@ -96,7 +127,7 @@ class ServiceRuntime:
         )
         for register in self.registrars:
             register(self.server)
-        self._health = health.aio.HealthServicer()
+        self._health = ProbeHealthServicer(self.probes)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self.server)
         if self.settings.reflection:
             names = [
@@ -116,7 +147,7 @@ class ServiceRuntime:
         await self.server.start()
         if self.settings.health_port:
             await self._start_health_server()
-        await self._set_health(False)
+        await self._publish_health()
         log.info(
             "gRPC server listening",
             extra={
@@ -126,6 +157,13 @@ class ServiceRuntime:
                 else str(tls.server_enabled).lower(),
             },
         )
+        self._observe_dependencies()
+        self.heartbeat.reset()
+        self._health_tasks = [
+            asyncio.create_task(self.heartbeat.run(), name="heartbeat"),
+            asyncio.create_task(self._monitor_health(), name="health"),
+        ]
+        await self._start_up()
 
     async def _start_health_server(self) -> None:
         """Serve the same health status, and nothing else, on a plaintext port for probes."""
@@ -139,31 +177,78 @@ class ServiceRuntime:
         await self.health_server.start()
         log.info("plaintext health server listening", extra={"address": address})
 
-    async def _set_health(self, serving: bool) -> None:
+    @property
+    def health_names(self) -> list[str]:
+        """Every name the health service answers for."""
+        return ["", self.settings.service, *self.service_names, *PROBE_NAMES]
+
+    async def _publish_health(self) -> None:
+        """Store every name's answer (Watch streams them; Check answers liveness and startup
+        from the probe state itself, see ProbeHealthServicer)."""
         assert self._health is not None
-        status = (
-            health_pb2.HealthCheckResponse.SERVING
-            if serving
-            else health_pb2.HealthCheckResponse.NOT_SERVING
-        )
-        for name in ("", self.settings.service, *self.service_names):
-            await self._health.set(name, status)
+        for name in self.health_names:
+            await self._health.set(name, SERVING if self.probes.serving(name) else NOT_SERVING)
+
+    async def _start_up(self) -> None:
+        delay = 0.5
+        for hook in self.startup_hooks:
+            while True:
+                try:
+                    await hook()
+                    break
+                except Exception as error:
+                    log.warning(
+                        "start-up step failed; retrying",
+                        extra={"step": getattr(hook, "__name__", repr(hook)), "error": repr(error)},
+                    )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), timeout=delay)
+                if self._stop.is_set():
+                    return
+                delay = min(delay * 2, 30.0)
+        self.probes.started = True
+        log.info("start-up finished")
+        await self._publish_health()
 
     async def _monitor_health(self) -> None:
-        serving: bool | None = None
-        while not self._stop.is_set():
-            try:
-                results = await asyncio.gather(*(check() for check in self.health_checks))
-                now_serving = all(results)
-            except Exception as error:
-                log.warning("health check failed", extra={"error": repr(error)})
-                now_serving = False
-            if now_serving != serving:
-                serving = now_serving
-                await self._set_health(serving)
-                log.info("health changed", extra={"serving": serving})
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), timeout=self.health_interval_seconds)
+        runners = [CheckRunner(check) for check in self.health_checks]
+        ready: bool | None = None
+        try:
+            while not self._stop.is_set():
+                results = await asyncio.gather(*(runner.run() for runner in runners))
+                for name, ok in self.probes.record(
+                    {r.check.name: ok for r, ok in zip(runners, results, strict=True)}
+                ).items():
+                    log.log(
+                        logging.INFO if ok else logging.WARNING,
+                        "dependency %s",
+                        "reachable" if ok else "unreachable",
+                        extra={"dependency": name},
+                    )
+                if self.probes.ready != ready:
+                    ready = self.probes.ready
+                    log.info("readiness changed", extra={"serving": ready})
+                await self._publish_health()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), timeout=self.health_interval_seconds)
+        finally:
+            for runner in runners:
+                runner.cancel()
+
+    def _observe_dependencies(self) -> None:
+        """`aduan_dependency_up{dependency}`: 1 while the check passes (NATS, the store)."""
+
+        def observe(_options: object) -> list[Observation]:
+            return [
+                Observation(int(self.probes.passed(check)), {"dependency": check.name})
+                for check in self.health_checks
+            ]
+
+        meter().create_observable_gauge(
+            "aduan.dependency.up",
+            callbacks=[observe],
+            description="1 while the dependency answers its health check, else 0",
+        )
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -175,11 +260,15 @@ class ServiceRuntime:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self.request_stop)
         await self.start()
+        if self._stop.is_set():  # told to stop during start-up
+            await self.shutdown()
+            return
         tasks = [asyncio.create_task(w.run(), name=type(w).__name__) for w in self.workers]
-        tasks.append(asyncio.create_task(self._monitor_health(), name="health"))
         stop_wait = asyncio.create_task(self._stop.wait())
-        await asyncio.wait([stop_wait, *tasks], return_when=asyncio.FIRST_COMPLETED)
-        for task in tasks:
+        await asyncio.wait(
+            [stop_wait, *tasks, *self._health_tasks], return_when=asyncio.FIRST_COMPLETED
+        )
+        for task in [*tasks, *self._health_tasks]:
             if task.done() and not task.cancelled() and task.exception() is not None:
                 log.error("background worker died", exc_info=task.exception())
         await self.shutdown(tasks)
@@ -187,7 +276,10 @@ class ServiceRuntime:
     async def shutdown(self, tasks: Sequence[asyncio.Task[Any]] = ()) -> None:
         log.info("shutting down")
         self._stop.set()
+        self.probes.stopping = True
         if self._health is not None:
+            # Every stored name goes NOT_SERVING; liveness and startup keep their own answers
+            # (the process is alive and draining; start-up stays done).
             await self._health.enter_graceful_shutdown()
         if self.server is not None:
             await self.server.stop(self.settings.shutdown_grace_seconds)
@@ -209,4 +301,28 @@ class ServiceRuntime:
                 await hook()
             except Exception:
                 log.exception("shutdown hook failed")
+        # The heartbeat runs to the very end: liveness holds while the process drains.
+        for task in self._health_tasks:
+            task.cancel()
+        await asyncio.gather(*self._health_tasks, return_exceptions=True)
         log.info("stopped")
+
+
+class ProbeHealthServicer(health.aio.HealthServicer):
+    """grpc.health.v1 with liveness and startup answered from the probe state at each Check:
+    they must hold during graceful shutdown, when the stock servicer reports every stored name
+    NOT_SERVING, and liveness must follow the heartbeat between monitor rounds."""
+
+    def __init__(self, probes: ProbeState) -> None:
+        super().__init__()
+        self.probes = probes
+
+    async def Check(  # noqa: N802 - gRPC method name
+        self,
+        request: health_pb2.HealthCheckRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
+    ) -> health_pb2.HealthCheckResponse:
+        if request.service in (LIVENESS, STARTUP):
+            serving = self.probes.serving(request.service)
+            return health_pb2.HealthCheckResponse(status=SERVING if serving else NOT_SERVING)
+        return await super().Check(request, context)

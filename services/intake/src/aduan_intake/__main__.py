@@ -96,7 +96,13 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
         ],
         registrars=[register, *backbone.registrars],
         workers=[*backbone.workers, case_status, webhook],
-        health_checks=backbone.health_checks,
+        # Readiness is the store alone: filing and every other Intake RPC need only the store; NATS carries what the relay
+        # publishes later (the outbox), so a NATS outage leaves intake ready.
+        # See docs/operations.md, Probes.
+        health_checks=[
+            backbone.store_check(gates_readiness=True),
+            backbone.nats_check(gates_readiness=False),
+        ],
         shutdown_hooks=[close_reader, *backbone.shutdown_hooks],
         policies=[INTAKE_POLICY],
         auth=auth,

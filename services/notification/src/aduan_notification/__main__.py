@@ -129,7 +129,13 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
             consumer,
             worker,
         ],
-        health_checks=backbone.health_checks,
+        # Readiness is the store alone: the Notification and EventLog RPCs need the store only; NATS feeds the consumer
+        # and the relay, which catch up after an outage.
+        # See docs/operations.md, Probes.
+        health_checks=[
+            backbone.store_check(gates_readiness=True),
+            backbone.nats_check(gates_readiness=False),
+        ],
         shutdown_hooks=[close_clients, *backbone.shutdown_hooks],
         policies=[NOTIFICATION_POLICY],
         auth=auth,

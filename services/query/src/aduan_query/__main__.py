@@ -10,6 +10,7 @@ import grpc
 from sqlalchemy import Engine, text
 
 from aduan.auth import ServiceAuth
+from aduan.health import HealthCheck
 from aduan.jetstream import NatsLink, TrackedConsumer, observe_consumer
 from aduan.leader import leadership_for, lock_key
 from aduan.runtime import ServiceRuntime, bootstrap
@@ -44,7 +45,6 @@ def migrate_exclusively(engine: Engine) -> None:
 def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
     auth = ServiceAuth.from_settings(settings)
     engine = make_engine(settings.store_url)
-    migrate_exclusively(engine)
     projector = Projector(engine)
     link = NatsLink(settings)
     # Replicas share the read models on PostgreSQL: one projects, all answer queries.
@@ -70,15 +70,15 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
     def register(server: grpc.aio.Server) -> None:
         query_pb2_grpc.add_QueryServicer_to_server(servicer, server)
 
-    async def database_healthy() -> bool:
+    async def migrate_read_models() -> None:
+        await asyncio.to_thread(migrate_exclusively, engine)
+
+    async def read_models_reachable() -> bool:
         def ping() -> None:
             with engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
 
-        try:
-            await asyncio.wait_for(asyncio.to_thread(ping), timeout=2.0)
-        except Exception:
-            return False
+        await asyncio.to_thread(ping)  # the check's runner applies the timeout
         return True
 
     async def close() -> None:
@@ -90,7 +90,16 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
         service_names=[query_pb2.DESCRIPTOR.services_by_name["Query"].full_name],
         registrars=[register],
         workers=[leadership, link, consumer],
-        health_checks=[link.healthy, database_healthy],
+        # Queries are answered from the read models alone, so they gate readiness. NATS feeds
+        # the projector: while it is down the answers grow stale (aduan_consumer_upstream_lag)
+        # but are still answers. See docs/operations.md, Probes.
+        health_checks=[
+            HealthCheck("read-models", read_models_reachable, gates_readiness=True),
+            HealthCheck("nats", link.healthy, gates_readiness=False),
+        ],
+        # Migrations run with the ports open: `startup` answers NOT_SERVING until they are done
+        # (waiting for another replica's migration lock, or for the database).
+        startup_hooks=[migrate_read_models],
         shutdown_hooks=[link.drain, close],
         policies=[QUERY_POLICY],
         auth=auth,

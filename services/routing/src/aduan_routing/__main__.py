@@ -68,7 +68,13 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
         ],
         registrars=[register, *backbone.registrars],
         workers=workers,
-        health_checks=backbone.health_checks,
+        # Readiness is the store alone: the Routing and EventLog RPCs read and write the store only; NATS feeds the consumer
+        # and the relay, which catch up after an outage.
+        # See docs/operations.md, Probes.
+        health_checks=[
+            backbone.store_check(gates_readiness=True),
+            backbone.nats_check(gates_readiness=False),
+        ],
         shutdown_hooks=[close_reader, *backbone.shutdown_hooks],
         policies=[ROUTING_POLICY],
         auth=auth,
