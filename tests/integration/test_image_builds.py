@@ -1,10 +1,13 @@
-"""Each Dockerfile's build steps, replayed as far as a machine without a container engine allows:
-the builder stage's COPY and `uv sync` steps run in a fresh directory with the stage's environment,
-then the image's ENTRYPOINT runs with `--help` from the resulting venv."""
+"""The Dockerfile's build steps for each SERVICE, replayed as far as a machine without a container
+engine allows: the builder stage's COPY and `uv sync` steps run in a fresh directory with the
+stage's environment and build arguments, the venv holds no dev tool and no nats-server, then the
+program the image's ENTRYPOINT links to runs with `--help` from the resulting venv."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -16,6 +19,11 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ["intake", "routing", "notification", "query"]
+DOCKERFILE = ROOT / "Dockerfile"
+DEV_ONLY = re.compile(
+    r"nats[-_]server[-_]bin|pytest.*|ruff|mypy.*|hypothesis|moto|helm[-_].*|grpcio[-_]tools",
+    re.IGNORECASE,
+)
 
 
 def stages(dockerfile: Path) -> dict[str, list[tuple[str, str]]]:
@@ -44,9 +52,16 @@ def parse_env(argument: str) -> dict[str, str]:
     return dict(item.split("=", 1) for item in shlex.split(argument))
 
 
+def with_args(argument: str, args: dict[str, str]) -> str:
+    for name, value in args.items():
+        argument = argument.replace(f"${{{name}}}", value).replace(f"${name}", value)
+    return argument
+
+
 @pytest.mark.parametrize("service", SERVICES)
 def test_the_builder_steps_install_a_working_service(service: str, tmp_path: Path) -> None:
-    builder = stages(ROOT / "services" / service / "Dockerfile")["builder"]
+    builder = stages(DOCKERFILE)["builder"]
+    build_args = {"SERVICE": service}
     context = tmp_path / "src"
     context.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("UV_", "VIRTUAL_ENV"))}
@@ -57,7 +72,7 @@ def test_the_builder_steps_install_a_working_service(service: str, tmp_path: Pat
             env.update(parse_env(argument))
             env["UV_PROJECT_ENVIRONMENT"] = str(venv)  # the image's /app/.venv, here
         elif instruction == "COPY":
-            *sources, destination = shlex.split(argument)
+            *sources, destination = shlex.split(with_args(argument, build_args))
             for source in sources:
                 origin = ROOT / source
                 target = (
@@ -79,7 +94,7 @@ def test_the_builder_steps_install_a_working_service(service: str, tmp_path: Pat
                     )
         elif instruction == "RUN" and argument.startswith("uv sync"):
             completed = subprocess.run(
-                shlex.split(argument),
+                shlex.split(with_args(argument, build_args)),
                 cwd=context,
                 env=env,
                 capture_output=True,
@@ -90,13 +105,25 @@ def test_the_builder_steps_install_a_working_service(service: str, tmp_path: Pat
             ran_sync += 1
     assert ran_sync >= 1, "the builder stage must install with uv sync"
 
-    runtime = stages(ROOT / "services" / service / "Dockerfile")["runtime"]
-    [entrypoint] = [
-        shlex.split(arg.strip("[]").replace(",", " "))
-        for ins, arg in runtime
-        if ins == "ENTRYPOINT"
+    # What the image would hold: the service's runtime dependencies, nothing for tests or `aduan up`.
+    site_packages = next(venv.glob("lib/python*/site-packages"))
+    leaked = [
+        dist.name
+        for dist in site_packages.glob("*.dist-info")
+        if DEV_ONLY.fullmatch(dist.name.split("-")[0])
     ]
-    executable = Path(entrypoint[0].strip('"')).name
+    assert not leaked, leaked
+    assert not (venv / "bin" / "nats-server").exists()
+
+    runtime = stages(DOCKERFILE)["runtime"]
+    [entrypoint] = [json.loads(arg) for ins, arg in runtime if ins == "ENTRYPOINT"]
+    [link] = [
+        shlex.split(with_args(arg, build_args))
+        for ins, arg in runtime
+        if ins == "RUN" and entrypoint[0] in arg and arg.startswith("ln -s")
+    ]
+    assert link[3] == entrypoint[0]
+    executable = Path(link[2]).name
     completed = subprocess.run(
         [str(venv / "bin" / executable), "--help"],
         env={**env, "PYTHONDONTWRITEBYTECODE": "1"},
