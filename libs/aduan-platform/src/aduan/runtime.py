@@ -103,6 +103,7 @@ class ServiceRuntime:
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _health: ProbeHealthServicer | None = None
     _probes: ProbeState | None = None
+    _ready: bool = False
     # The heartbeat and the dependency monitor: from start() to the end of shutdown().
     _health_tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -186,6 +187,9 @@ class ServiceRuntime:
         """Store every name's answer (Watch streams them; Check answers liveness and startup
         from the probe state itself, see ProbeHealthServicer)."""
         assert self._health is not None
+        if self.probes.ready != self._ready:
+            self._ready = self.probes.ready
+            log.info("readiness changed", extra={"serving": self._ready})
         for name in self.health_names:
             await self._health.set(name, SERVING if self.probes.serving(name) else NOT_SERVING)
 
@@ -212,7 +216,6 @@ class ServiceRuntime:
 
     async def _monitor_health(self) -> None:
         runners = [CheckRunner(check) for check in self.health_checks]
-        ready: bool | None = None
         try:
             while not self._stop.is_set():
                 results = await asyncio.gather(*(runner.run() for runner in runners))
@@ -225,9 +228,6 @@ class ServiceRuntime:
                         "reachable" if ok else "unreachable",
                         extra={"dependency": name},
                     )
-                if self.probes.ready != ready:
-                    ready = self.probes.ready
-                    log.info("readiness changed", extra={"serving": ready})
                 await self._publish_health()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), timeout=self.health_interval_seconds)
