@@ -226,6 +226,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys(args: argparse.Namespace) -> int:
+    from aduan.keygen import write_service_keys
+
+    try:
+        written = write_service_keys(Path(args.out))
+    except FileExistsError as error:
+        raise SystemExit(f"aduan keys: {error}") from None
+    for path in written:
+        print(path)
+    print(
+        "Each <service>.pem is that service's private identity key (key id aduan-<service>);"
+        " jwks.json holds their public keys, which every service must trust."
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aduan", description="Aduan command-line tool")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -271,6 +287,12 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--ttl", type=parse_ttl, default=timedelta(hours=8), help="e.g. 8h, 30m")
     token.add_argument("--data-dir", default="var", help="the local stack's data dir")
     token.set_defaults(func=cmd_token)
+    keys = commands.add_parser(
+        "keys",
+        help="generate each service's identity key (ES256 PEM) and the JWKS of their public keys",
+    )
+    keys.add_argument("--out", required=True, help="directory for <service>.pem and jwks.json")
+    keys.set_defaults(func=cmd_keys)
     try:
         # The auditor and rebuild commands live with the query service, which owns read models;
         # the platform does not depend on it, so they appear where it is installed.
