@@ -236,11 +236,14 @@ class ServiceRuntime:
                 runner.cancel()
 
     def _observe_dependencies(self) -> None:
-        """`aduan_dependency_up{dependency}`: 1 while the check passes (NATS, the store)."""
+        """`aduan_dependency_up{service, dependency}`: 1 while the check passes."""
 
         def observe(_options: object) -> list[Observation]:
             return [
-                Observation(int(self.probes.passed(check)), {"dependency": check.name})
+                Observation(
+                    int(self.probes.passed(check)),
+                    {"service": self.settings.service, "dependency": check.name},
+                )
                 for check in self.health_checks
             ]
 
