@@ -41,19 +41,32 @@ NAMESPACE = "aduan"
 COMPONENTS = ("intake", "routing", "notification", "query")
 GRPC_PORTS = {"intake": 50051, "routing": 50052, "notification": 50053, "query": 50054}
 # Custom resources kubernetes-validate has no schema for; checked structurally instead.
-CRD_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor")}
+CRD_KINDS = {
+    ("monitoring.coreos.com/v1", "ServiceMonitor"),
+    ("monitoring.coreos.com/v1", "PrometheusRule"),
+    ("gateway.networking.k8s.io/v1", "HTTPRoute"),
+    ("gateway.networking.k8s.io/v1", "GRPCRoute"),
+}
 
 # Everything optional switched on at once, so that every template branch is rendered.
 EVERYTHING_ON: dict[str, Any] = {
+    "commonLabels": {"team": "hotline"},
+    "commonAnnotations": {"owner": "platform@example.go.id"},
     "global": {
         "imagePullSecrets": [{"name": "regcred"}],
+        "priorityClassName": "aduan-normal",
         "otel": {
-            "endpoint": "http://otel:4317",
+            "endpoint": "http://otel.observability:4317",
             "resourceAttributes": "deployment.environment=test",
         },
     },
+    "auth": {
+        "jwksUrl": "https://idp.example:8443/realms/aduan/certs",
+        "issuer": "https://idp.example:8443/realms/aduan",
+        "audience": "aduan",
+    },
+    "tls": {"enabled": True, "secretName": "aduan-tls", "clientAuth": "require"},
     "natsConnection": {
-        "url": "tls://nats.example:4222",
         "auth": {
             "existingSecret": "nats-auth",
             "userKey": "u",
@@ -61,37 +74,97 @@ EVERYTHING_ON: dict[str, Any] = {
             "credsKey": "x.creds",
         },
     },
+    "nats": {"enabled": True, "promExporter": {"enabled": True}},
     "secrets": {
         "masterKey": {"name": "keys", "key": "master-key"},
+        "checkpointKeys": {"name": "checkpoints"},
         "whatsapp": {"name": "wa"},
-        "jwt": {"name": "jwt", "keys": {"PUBLIC_KEY": "jwt.pub", "PRIVATE_KEY": "jwt.key"}},
+        "jwt": {"name": "jwt", "keys": {"SECRET": "hs256"}},
+        "serviceIdentity": {"name": "identity", "kids": {"query": "query-2026"}},
         "smtp": {"name": "smtp"},
         "officeWebhook": {"name": "office"},
     },
-    "metrics": {"serviceMonitor": {"enabled": True, "labels": {"release": "prom"}}},
+    "metrics": {
+        "serviceMonitor": {"enabled": True, "labels": {"release": "prom"}},
+        "prometheusRule": {"enabled": True, "labels": {"release": "prom"}},
+    },
+    "ingress": {
+        "webhook": {
+            "enabled": True,
+            "className": "nginx",
+            "hosts": ["aduan.example.go.id"],
+            "tls": [{"secretName": "webhook-tls", "hosts": ["aduan.example.go.id"]}],
+        },
+        "grpc": {
+            "enabled": True,
+            "className": "nginx",
+            "hosts": ["api.aduan.example.go.id"],
+            "services": ["intake", "query"],
+            "tls": [{"secretName": "api-tls", "hosts": ["api.aduan.example.go.id"]}],
+        },
+    },
+    "gatewayApi": {
+        "parentRefs": [{"name": "public", "namespace": "gateway", "sectionName": "https"}],
+        "httpRoute": {"enabled": True, "hostnames": ["aduan.example.go.id"]},
+        "grpcRoute": {"enabled": True, "hostnames": ["api.aduan.example.go.id"]},
+    },
     "networkPolicy": {
         "enabled": True,
         "ingress": {"grpcFrom": [{"podSelector": {"matchLabels": {"app": "gateway"}}}]},
         "egress": {
-            "providers": {"cidrs": ["203.0.113.0/24"]},
+            "dns": {"podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}},
             "postgres": {"to": [{"ipBlock": {"cidr": "10.20.0.0/16"}}]},
+            "identityProvider": {"cidrs": ["192.0.2.10/32"]},
+            "whatsapp": {"cidrs": ["203.0.113.0/24"]},
+            "smtp": {"cidrs": ["198.51.100.25/32"]},
+            "officeWebhook": {"cidrs": ["198.51.100.80/32"]},
+            "mediaStore": {"cidrs": ["192.0.2.20/32"]},
+            "otel": {
+                "to": [
+                    {
+                        "namespaceSelector": {
+                            "matchLabels": {"kubernetes.io/metadata.name": "observability"}
+                        }
+                    }
+                ]
+            },
+            "extra": [{"to": [{"ipBlock": {"cidr": "192.0.2.99/32"}}], "ports": [{"port": 9999}]}],
         },
     },
     "intake": {
         "image": {"digest": "sha256:" + "a" * 64},
-        "config": {"contactAllowlist": "aduan-notification"},
+        "config": {
+            "contactAllowlist": "aduan-notification",
+            "media": {
+                "store": "s3",
+                "s3Bucket": "aduan-media",
+                "s3Endpoint": "https://s3.example.internal:9000",
+                "s3CredentialsSecret": "media-s3",
+            },
+        },
         "env": {"ADUAN_MAX_MESSAGE_BYTES": 8388608},
         "extraEnv": [{"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}],
+        "extraEnvFrom": [{"configMapRef": {"name": "intake-extra"}}],
+        "extraVolumes": [{"name": "rules", "configMap": {"name": "intake-text-rules"}}],
+        "extraVolumeMounts": [{"name": "rules", "mountPath": "/etc/aduan/text", "readOnly": True}],
         "nodeSelector": {"kubernetes.io/os": "linux"},
         "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "aduan"}],
+        "podLabels": {"tier": "front"},
+        "priorityClassName": "aduan-high",
+        "serviceAccount": {"annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/x"}},
     },
-    "routing": {"config": {"slaTicker": False}},
+    "routing": {
+        "config": {"slaTicker": False},
+        "serviceAccount": {"create": False, "name": "aduan-shared"},
+    },
     "notification": {
         "templates": {"enabled": True, "files": {"status_reply.toml": 'id = "status_reply"\n'}},
         "config": {
             "channelMode": "live",
+            "whatsappBaseUrl": "https://graph.facebook.com/v21.0",
+            "whatsappPhoneNumberId": "1234567890",
             "smtpHost": "smtp.example",
-            "officeWebhookUrl": "https://o",
+            "officeWebhookUrl": "https://office.example:8443/hook",
         },
     },
     "query": {"service": {"type": "ClusterIP", "annotations": {"a": "b"}}},
@@ -103,6 +176,7 @@ EVERYTHING_ON: dict[str, Any] = {
 TLS_AND_IDENTITY: dict[str, Any] = {
     "auth": {"jwksUrl": "https://idp.example/jwks.json", "issuer": "https://idp.example"},
     "secrets": {
+        "jwt": {"name": ""},
         "serviceIdentity": {"name": "aduan-identity", "kids": {"query": "query-2026"}},
     },
     "tls": {
@@ -111,6 +185,12 @@ TLS_AND_IDENTITY: dict[str, Any] = {
         "secretNames": {"intake": "aduan-intake-tls"},
         "clientAuth": "require",
     },
+}
+
+# OpenShift's restricted SCC: no fixed UID/GID (the namespace's random one), the rest unchanged.
+OPENSHIFT: dict[str, Any] = {
+    "podSecurityContext": {"runAsUser": None, "runAsGroup": None, "fsGroup": None},
+    "containerSecurityContext": {"runAsUser": None, "runAsGroup": None},
 }
 
 
@@ -139,6 +219,7 @@ VALUE_SETS = {
         ValueSet("cloudnativepg", ("examples/values-cloudnativepg.yaml",)),
         ValueSet("everything-on", overrides=EVERYTHING_ON),
         ValueSet("tls-and-identity", overrides=TLS_AND_IDENTITY),
+        ValueSet("openshift", overrides=OPENSHIFT),
     )
 }
 

@@ -212,13 +212,27 @@ def test_names_and_labels(value_set: str) -> None:
 @pytest.mark.parametrize("value_set", SETS)
 def test_one_deployment_service_and_account_per_component(value_set: str) -> None:
     objs = rendered_objects(value_set)
-    for kind in ("Deployment", "Service", "ServiceAccount"):
+    values = merged_values(VALUE_SETS[value_set].values())
+    for kind in ("Deployment", "Service"):
         components = sorted(
             o["metadata"]["labels"]["app.kubernetes.io/component"] for o in of_kind(objs, kind)
         )
         assert components == sorted(COMPONENTS), kind
-    for account in of_kind(objs, "ServiceAccount"):
+    # Each service runs as its own account unless serviceAccount.create is false.
+    own = sorted(c for c in COMPONENTS if values[c]["serviceAccount"]["create"])
+    accounts = of_kind(objs, "ServiceAccount")
+    assert sorted(a["metadata"]["labels"]["app.kubernetes.io/component"] for a in accounts) == own
+    for account in accounts:
         assert account["automountServiceAccountToken"] is False
+    for deployment in of_kind(objs, "Deployment"):
+        component = deployment["metadata"]["labels"]["app.kubernetes.io/component"]
+        account = values[component]["serviceAccount"]
+        expected = (
+            account["name"] or f"{RELEASE}-{component}"
+            if account["create"]
+            else account["name"] or "default"
+        )
+        assert pod_spec(deployment)["serviceAccountName"] == expected
 
 
 @pytest.mark.parametrize("value_set", SETS)
@@ -262,8 +276,12 @@ def test_containers_have_probes_resources_and_restricted_security(value_set: str
         spec = pod_spec(deployment)
         pod_security = spec["securityContext"]
         assert pod_security["runAsNonRoot"] is True
-        assert pod_security["runAsUser"] == 10001
-        assert pod_security["fsGroup"] == 10001
+        if value_set == "openshift":
+            # OpenShift assigns the namespace's random UID: nothing fixed is rendered.
+            assert not {"runAsUser", "runAsGroup", "fsGroup"} & set(pod_security)
+        else:
+            assert pod_security["runAsUser"] == 10001
+            assert pod_security["fsGroup"] == 10001
         assert pod_security["seccompProfile"] == {"type": "RuntimeDefault"}
         assert spec["automountServiceAccountToken"] is False
         mounts_tmp = False
@@ -274,8 +292,9 @@ def test_containers_have_probes_resources_and_restricted_security(value_set: str
                 (p["containerPort"] for p in container["ports"] if p["name"] == "grpc-health"),
                 grpc_port,
             )
-            for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
-                assert container[probe]["grpc"]["port"] == probed, probe
+            for probe in ("readiness", "liveness", "startup"):
+                # One health service name per probe, on the probe port.
+                assert container[f"{probe}Probe"]["grpc"] == {"port": probed, "service": probe}
             for part in ("requests", "limits"):
                 assert {"cpu", "memory"} <= set(container["resources"][part]), part
             security = container["securityContext"]
@@ -359,12 +378,16 @@ def test_embedded_sqlite_refuses_more_than_one_replica() -> None:
 @pytest.mark.parametrize("value_set", SETS)
 def test_mounted_configmaps_exist(value_set: str) -> None:
     objs = rendered_objects(value_set)
+    values = merged_values(VALUE_SETS[value_set].values())
     configmaps = {c["metadata"]["name"]: c for c in of_kind(objs, "ConfigMap")}
     for deployment in of_kind(objs, "Deployment"):
+        component = deployment["metadata"]["labels"]["app.kubernetes.io/component"]
+        # extraVolumes name the user's own ConfigMaps; the chart's must be rendered.
+        extra = {v["name"] for v in values[component]["extraVolumes"]}
         spec = pod_spec(deployment)
         volumes = {v["name"]: v for v in spec.get("volumes", [])}
         for volume in volumes.values():
-            if "configMap" in volume:
+            if "configMap" in volume and volume["name"] not in extra:
                 assert volume["configMap"]["name"] in configmaps
         for container in containers(spec):
             for mount in container.get("volumeMounts", []):
@@ -440,17 +463,21 @@ def test_production_has_hpa_pdb_and_network_policies() -> None:
         assert "grpc" in ingress_ports
         assert "metrics" in ingress_ports
         assert ("http-webhook" in ingress_ports) == (component == "intake")
-        provider_ports = {
-            p["port"]
+        outside = {
+            (peer["ipBlock"]["cidr"], p["port"])
             for rule in spec["egress"]
-            if any("ipBlock" in peer for peer in rule.get("to", []))
+            for peer in rule.get("to", [])
+            if "ipBlock" in peer
             for p in rule["ports"]
         }
-        # notification sends through the providers; intake downloads WhatsApp media.
-        if component in ("notification", "intake"):
-            assert provider_ports == {443, 587}
-        else:
-            assert not provider_ports
+        # Every service fetches the identity provider's keys; notification sends through
+        # WhatsApp and SMTP; intake downloads WhatsApp media into the S3 bucket.
+        expected = {("192.0.2.10/32", 443)}
+        if component == "notification":
+            expected |= {("203.0.113.0/24", 443), ("198.51.100.25/32", 587)}
+        if component == "intake":
+            expected |= {("203.0.113.0/24", 443), ("192.0.2.20/32", 443)}
+        assert outside == expected, component
 
 
 def test_network_policy_default_deny_spares_the_nats_subchart() -> None:
@@ -553,7 +580,7 @@ def intake_env(values: dict[str, Any] | None = None) -> dict[str, dict[str, Any]
 
 
 def test_intake_gets_the_answer_time_the_media_store_and_the_token_for_media() -> None:
-    env = intake_env({"secrets": {"whatsapp": {"name": "wa"}}})
+    env = intake_env({"secrets": {"whatsapp": {"name": "wa"}}, "notification": {"enabled": False}})
     assert env["ADUAN_WHATSAPP_ANSWER_SECONDS"]["value"] == "1800"
     assert env["ADUAN_MEDIA_STORE"]["value"] == "local"
     assert env["ADUAN_WHATSAPP_TOKEN"]["valueFrom"]["secretKeyRef"] == {

@@ -42,46 +42,8 @@ Only references to existing Secrets carry secret material; nothing secret is rea
       name: {{ $v.secrets.checkpointKeys.name }}
       key: {{ index $v.secrets.checkpointKeys.keys $component }}
 {{- end }}
-{{- if $v.auth.dev }}
-- name: ADUAN_AUTH_DEV
-  value: "true"
-{{- end }}
-{{- with $v.auth.jwksUrl }}
-- name: ADUAN_JWT_JWKS_URL
-  value: {{ . | quote }}
-{{- end }}
-{{- with $v.auth.issuer }}
-- name: ADUAN_JWT_ISSUER
-  value: {{ . | quote }}
-{{- end }}
-{{- with $v.auth.audience }}
-- name: ADUAN_JWT_AUDIENCE
-  value: {{ . | quote }}
-{{- end }}
-{{- with $v.secrets.serviceIdentity }}
-{{- if .name }}
-- name: ADUAN_JWT_SIGNING_KEY_FILE
-  value: /etc/aduan/identity/key.pem
-- name: ADUAN_JWT_KID
-  value: {{ index (.kids | default dict) $component | default (printf "aduan-%s" $component) | quote }}
-{{- end }}
-{{- end }}
-{{- if $v.tls.enabled }}
-- name: ADUAN_TLS_CERT
-  value: /etc/aduan/tls/tls.crt
-- name: ADUAN_TLS_KEY
-  value: /etc/aduan/tls/tls.key
-- name: ADUAN_TLS_CA
-  value: /etc/aduan/tls/ca.crt
-- name: ADUAN_TLS_CLIENT_AUTH
-  value: {{ $v.tls.clientAuth | quote }}
-{{- with $v.tls.serverName }}
-- name: ADUAN_TLS_SERVER_NAME
-  value: {{ . | quote }}
-{{- end }}
-- name: ADUAN_HEALTH_PORT
-  value: {{ $v.tls.healthPort | quote }}
-{{- end }}
+{{- include "aduan.authEnv" . }}
+{{- include "aduan.tlsEnv" . }}
 - name: ADUAN_NATS_URL
   value: {{ include "aduan.natsUrl" $root | quote }}
 - name: ADUAN_STREAM_REPLICAS
@@ -106,10 +68,7 @@ Only references to existing Secrets carry secret material; nothing secret is rea
   value: {{ printf "/etc/aduan/nats/%s" .credsKey | quote }}
 {{- end }}
 {{- end }}
-{{- range $peer := splitList " " (include "aduan.components" $root) }}
-- name: {{ printf "ADUAN_%s_ADDR" (upper $peer) }}
-  value: {{ include "aduan.grpcAddr" (dict "root" $root "component" $peer) | quote }}
-{{- end }}
+{{- include "aduan.peerEnv" . }}
 - name: OTEL_SERVICE_NAME
   value: {{ printf "aduan-%s" $component | quote }}
 {{- with $v.global.otel.endpoint }}
@@ -118,17 +77,6 @@ Only references to existing Secrets carry secret material; nothing secret is rea
 {{- end }}
 - name: OTEL_RESOURCE_ATTRIBUTES
   value: {{ printf "service.namespace=aduan,service.version=%s,k8s.namespace.name=%s%s" $root.Chart.AppVersion $root.Release.Namespace (ternary (printf ",%s" $v.global.otel.resourceAttributes) "" (ne $v.global.otel.resourceAttributes "")) | quote }}
-{{- with $v.secrets.jwt }}
-{{- if .name }}
-{{- range $envName, $key := .keys }}
-- name: {{ printf "ADUAN_JWT_%s" $envName }}
-  valueFrom:
-    secretKeyRef:
-      name: {{ $v.secrets.jwt.name }}
-      key: {{ $key }}
-{{- end }}
-{{- end }}
-{{- end }}
 {{- if eq $component "intake" }}
 - name: ADUAN_WEBHOOK_HOST
   value: "0.0.0.0"
@@ -179,6 +127,10 @@ Only references to existing Secrets carry secret material; nothing secret is rea
 {{- with $svc.config.media }}
 - name: ADUAN_MEDIA_STORE
   value: {{ .store | quote }}
+{{- if eq .store "local" }}
+- name: ADUAN_MEDIA_DIR
+  value: /var/lib/aduan/media
+{{- end }}
 {{- if eq .store "s3" }}
 - name: ADUAN_MEDIA_S3_BUCKET
   value: {{ required "intake.config.media.s3Bucket is required when media.store is s3" .s3Bucket | quote }}
@@ -194,17 +146,17 @@ Only references to existing Secrets carry secret material; nothing secret is rea
 - name: ADUAN_MEDIA_S3_REGION
   value: {{ . | quote }}
 {{- end }}
-{{- with .s3CredentialsSecret }}
+{{- if .s3CredentialsSecret }}
 - name: ADUAN_MEDIA_S3_ACCESS_KEY_ID
   valueFrom:
     secretKeyRef:
-      name: {{ . }}
-      key: access-key-id
+      name: {{ .s3CredentialsSecret }}
+      key: {{ .s3CredentialsKeys.accessKeyId }}
 - name: ADUAN_MEDIA_S3_SECRET_ACCESS_KEY
   valueFrom:
     secretKeyRef:
-      name: {{ . }}
-      key: secret-access-key
+      name: {{ .s3CredentialsSecret }}
+      key: {{ .s3CredentialsKeys.secretAccessKey }}
 {{- end }}
 {{- end }}
 {{- end }}
@@ -288,5 +240,86 @@ Only references to existing Secrets carry secret material; nothing secret is rea
 {{- end }}
 {{- with $svc.extraEnv }}
 {{ toYaml . }}
+{{- end }}
+{{- end }}
+
+
+{{/*
+Authentication of callers and this service's own identity for its peers (docs/security.md).
+*/}}
+{{- define "aduan.authEnv" -}}
+{{- $root := .root }}
+{{- $v := .root.Values }}
+{{- $component := .component }}
+{{- if $v.auth.dev }}
+- name: ADUAN_AUTH_DEV
+  value: "true"
+{{- end }}
+{{- with $v.auth.jwksUrl }}
+- name: ADUAN_JWT_JWKS_URL
+  value: {{ . | quote }}
+{{- end }}
+{{- with $v.auth.issuer }}
+- name: ADUAN_JWT_ISSUER
+  value: {{ . | quote }}
+{{- end }}
+{{- with $v.auth.audience }}
+- name: ADUAN_JWT_AUDIENCE
+  value: {{ . | quote }}
+{{- end }}
+{{- with $v.secrets.serviceIdentity }}
+{{- if .name }}
+- name: ADUAN_JWT_SIGNING_KEY_FILE
+  value: /etc/aduan/identity/key.pem
+- name: ADUAN_JWT_KID
+  value: {{ index (.kids | default dict) $component | default (printf "aduan-%s" $component) | quote }}
+{{- end }}
+{{- end }}
+{{- with $v.secrets.jwt }}
+{{- if .name }}
+{{- range $envName, $key := .keys }}
+- name: {{ printf "ADUAN_JWT_%s" $envName }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $v.secrets.jwt.name }}
+      key: {{ $key }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+gRPC over TLS: the mounted kubernetes.io/tls Secret, and the plaintext health-only port.
+*/}}
+{{- define "aduan.tlsEnv" -}}
+{{- $root := .root }}
+{{- $v := .root.Values }}
+{{- $component := .component }}
+{{- if $v.tls.enabled }}
+- name: ADUAN_TLS_CERT
+  value: /etc/aduan/tls/tls.crt
+- name: ADUAN_TLS_KEY
+  value: /etc/aduan/tls/tls.key
+- name: ADUAN_TLS_CA
+  value: /etc/aduan/tls/ca.crt
+- name: ADUAN_TLS_CLIENT_AUTH
+  value: {{ $v.tls.clientAuth | quote }}
+{{- with $v.tls.serverName }}
+- name: ADUAN_TLS_SERVER_NAME
+  value: {{ . | quote }}
+{{- end }}
+- name: ADUAN_HEALTH_PORT
+  value: {{ $v.tls.healthPort | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+ADUAN_<PEER>_ADDR of every service.
+*/}}
+{{- define "aduan.peerEnv" -}}
+{{- $root := .root }}
+{{- range $peer := splitList " " (include "aduan.components" $root) }}
+- name: {{ printf "ADUAN_%s_ADDR" (upper $peer) }}
+  value: {{ include "aduan.grpcAddr" (dict "root" $root "component" $peer) | quote }}
 {{- end }}
 {{- end }}

@@ -53,6 +53,30 @@ app.kubernetes.io/component: {{ .component }}
 app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
 app.kubernetes.io/part-of: aduan
 app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+{{- with .root.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/*
+Metadata of one object: name, namespace, labels (with commonLabels) and annotations
+(commonAnnotations plus the object's own). Call with
+(dict "root" $ "component" "intake" "name" "aduan-intake" "labels" dict "annotations" dict);
+name defaults to the component's name, labels and annotations are optional.
+*/}}
+{{- define "aduan.metadata" -}}
+name: {{ .name | default (include "aduan.componentName" .) }}
+namespace: {{ .root.Release.Namespace }}
+labels:
+  {{- include "aduan.labels" . | nindent 2 }}
+  {{- with .labels }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+{{- $annotations := merge (deepCopy (.annotations | default dict)) (deepCopy (.root.Values.commonAnnotations | default dict)) }}
+{{- with $annotations }}
+annotations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -143,4 +167,146 @@ The port the kubelet probes: the gRPC port, or the plaintext health port when th
 */}}
 {{- define "aduan.probePort" -}}
 {{- if .root.Values.tls.enabled }}{{ .root.Values.tls.healthPort }}{{ else }}{{ .svc.grpcPort }}{{ end }}
+{{- end }}
+
+{{/*
+The ServiceAccount a component's pods run as: its own (serviceAccount.create), or the one named.
+*/}}
+{{- define "aduan.serviceAccountName" -}}
+{{- if .svc.serviceAccount.create }}
+{{- .svc.serviceAccount.name | default (include "aduan.componentName" .) }}
+{{- else }}
+{{- .svc.serviceAccount.name | default "default" }}
+{{- end }}
+{{- end }}
+
+{{/*
+Host and port of a URL: (dict "url" "https://idp.example/certs" "default" 443) -> "443". The port
+written in the URL, else 443 for https, 80 for http, else the default.
+*/}}
+{{- define "aduan.urlPort" -}}
+{{- $u := urlParse .url }}
+{{- $hostport := splitList ":" $u.host }}
+{{- if gt (len $hostport) 1 }}
+{{- last $hostport }}
+{{- else if eq $u.scheme "https" }}443
+{{- else if eq $u.scheme "http" }}80
+{{- else }}{{ .default }}
+{{- end }}
+{{- end }}
+
+{{/*
+The security contexts (values podSecurityContext / containerSecurityContext; a key set to null is
+left out, e.g. runAsUser and fsGroup on OpenShift, which assigns a random UID).
+*/}}
+{{- define "aduan.podSecurityContext" -}}
+{{- toYaml .Values.podSecurityContext }}
+{{- end }}
+
+{{- define "aduan.containerSecurityContext" -}}
+{{- toYaml .Values.containerSecurityContext }}
+{{- end }}
+
+{{/*
+The three gRPC probes. The kubelet asks a health service name each: startup (start-up work done),
+readiness (this replica can serve its own API), liveness (the process and its event loop are
+alive, never a dependency). Call with the component context.
+*/}}
+{{- define "aduan.probes" -}}
+{{- $probes := .root.Values.probes }}
+{{- $port := include "aduan.probePort" . | int }}
+{{- range $probe := list "startup" "readiness" "liveness" }}
+{{- $timing := index $probes $probe }}
+{{ $probe }}Probe:
+  grpc:
+    port: {{ $port }}
+    service: {{ $probe }}
+  periodSeconds: {{ $timing.periodSeconds }}
+  failureThreshold: {{ $timing.failureThreshold }}
+  timeoutSeconds: {{ $timing.timeoutSeconds }}
+  {{- with $timing.initialDelaySeconds }}
+  initialDelaySeconds: {{ . }}
+  {{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+The component's kubernetes.io/tls Secret as the volume "tls", and its identity key as "identity".
+*/}}
+{{- define "aduan.tlsVolume" -}}
+- name: tls
+  secret:
+    secretName: {{ include "aduan.tlsSecretName" . }}
+    defaultMode: 0440
+    items:
+      - key: tls.crt
+        path: tls.crt
+      - key: tls.key
+        path: tls.key
+      - key: ca.crt
+        path: ca.crt
+{{- end }}
+
+{{- define "aduan.identityVolume" -}}
+{{- with .root.Values.secrets.serviceIdentity -}}
+- name: identity
+  secret:
+    secretName: {{ .name }}
+    defaultMode: 0440
+    items:
+      - key: {{ index .keys $.component }}
+        path: key.pem
+{{- end }}
+{{- end }}
+
+{{/*
+The outbound calls the configuration implies, beyond DNS, NATS, PostgreSQL and the peers: a YAML
+list of {key (under networkPolicy.egress), what, url, port, components}. The network policies
+allow each to networkPolicy.egress.<key>.cidrs/.to on its port (refused when neither is set).
+*/}}
+{{- define "aduan.egressDestinations" -}}
+{{- $v := .Values }}
+{{- $all := list }}
+{{- range $c := splitList " " (include "aduan.components" .) }}{{ if (index $v $c).enabled }}{{ $all = append $all $c }}{{ end }}{{ end }}
+{{- $live := and $v.notification.enabled (eq $v.notification.config.channelMode "live") }}
+{{- $out := list }}
+{{- with $v.auth.jwksUrl }}
+{{- $out = append $out (dict "key" "identityProvider" "what" "the identity provider's JWKS" "url" . "port" (include "aduan.urlPort" (dict "url" . "default" 443)) "components" $all) }}
+{{- end }}
+{{- $wa := list }}
+{{- $waUrl := "" }}
+{{- if and $live $v.notification.config.whatsappBaseUrl }}
+{{- $wa = append $wa "notification" }}
+{{- $waUrl = $v.notification.config.whatsappBaseUrl }}
+{{- end }}
+{{- if and $v.intake.enabled $v.secrets.whatsapp.name }}
+{{- $wa = append $wa "intake" }}
+{{- $waUrl = $v.intake.config.whatsappBaseUrl | default $waUrl | default "https://graph.facebook.com" }}
+{{- end }}
+{{- if $wa }}
+{{- $out = append $out (dict "key" "whatsapp" "what" "the WhatsApp Cloud API" "url" $waUrl "port" (include "aduan.urlPort" (dict "url" $waUrl "default" 443)) "components" $wa) }}
+{{- end }}
+{{- if and $live $v.notification.config.smtpHost }}
+{{- $out = append $out (dict "key" "smtp" "what" "the SMTP relay" "url" $v.notification.config.smtpHost "port" (toString $v.notification.config.smtpPort) "components" (list "notification")) }}
+{{- end }}
+{{- if and $live $v.notification.config.officeWebhookUrl }}
+{{- $out = append $out (dict "key" "officeWebhook" "what" "the office webhook" "url" $v.notification.config.officeWebhookUrl "port" (include "aduan.urlPort" (dict "url" $v.notification.config.officeWebhookUrl "default" 443)) "components" (list "notification")) }}
+{{- end }}
+{{- if and $v.intake.enabled (eq $v.intake.config.media.store "s3") }}
+{{- $s3 := $v.intake.config.media.s3Endpoint | default "https://s3.amazonaws.com" }}
+{{- $out = append $out (dict "key" "mediaStore" "what" "the S3 media bucket" "url" $s3 "port" (include "aduan.urlPort" (dict "url" $s3 "default" 443)) "components" (list "intake")) }}
+{{- end }}
+{{- with $v.global.otel.endpoint }}
+{{- $out = append $out (dict "key" "otel" "what" "the OpenTelemetry collector" "url" . "port" (include "aduan.urlPort" (dict "url" . "default" 4317)) "components" $all) }}
+{{- end }}
+{{- toYaml $out }}
+{{- end }}
+
+{{/*
+The NATS subchart's server pods (its StatefulSet's selector labels).
+*/}}
+{{- define "aduan.natsSelectorLabels" -}}
+app.kubernetes.io/name: {{ .Values.nats.nameOverride | default "nats" }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: nats
 {{- end }}
