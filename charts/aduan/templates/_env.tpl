@@ -236,7 +236,8 @@ Only references to existing Secrets carry secret material; nothing secret is rea
 {{- end }}
 {{- range $name, $value := $svc.env }}
 - name: {{ $name }}
-  value: {{ $value | toString | quote }}
+  {{- /* Whole numbers as integers (8388608, not 8.388608e+06). */}}
+  value: {{ ternary ($value | int64) $value (and (kindIs "float64" $value) (eq $value (floor $value))) | toString | quote }}
 {{- end }}
 {{- with $svc.extraEnv }}
 {{ toYaml . }}
