@@ -562,7 +562,10 @@ def test_tls_and_service_identity_are_mounted_from_their_secrets() -> None:
         }
         identity = volumes["identity"]["secret"]
         assert identity["secretName"] == "aduan-identity"
-        assert identity["items"] == [{"key": f"{component}.pem", "path": "key.pem"}]
+        assert identity["items"] == [
+            {"key": f"{component}.pem", "path": "key.pem"},
+            {"key": "jwks.json", "path": "jwks.json"},
+        ]
 
 
 def test_tls_without_a_secret_is_refused() -> None:
@@ -603,3 +606,62 @@ def test_intake_gets_the_answer_time_the_media_store_and_the_token_for_media() -
 def test_an_s3_media_store_without_a_bucket_is_refused_at_render_time() -> None:
     with pytest.raises(HelmError, match="s3Bucket is required"):
         render({"intake": {"config": {"media": {"store": "s3"}}}})
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A YAML loader that refuses a key given twice in one mapping (PyYAML and Helm keep the
+    last one silently, so half of a section disappears)."""
+
+
+def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    keys = [loader.construct_object(key, deep=True) for key, _ in node.value]
+    duplicates = sorted({str(k) for k in keys if keys.count(k) > 1})
+    if duplicates:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"duplicate keys {duplicates}", node.start_mark
+        )
+    return loader.construct_mapping(node, deep=True)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    _unique_mapping,  # type: ignore[arg-type]
+)
+
+
+def test_shipped_values_files_give_no_key_twice() -> None:
+    shipped = [CHART_DIR / "values.yaml", CHART_DIR / "values-kind.yaml"]
+    shipped += sorted(CHART_DIR.glob("examples/*.yaml"))
+    for path in shipped:
+        yaml.load(path.read_text(), Loader=_UniqueKeyLoader)
+    with pytest.raises(yaml.constructor.ConstructorError, match="container"):
+        yaml.load("nats:\n  container: {a: 1}\n  container: {b: 2}\n", Loader=_UniqueKeyLoader)
+
+
+def test_production_nats_servers_get_the_password_their_config_names() -> None:
+    """The example's NATS config reads $ADUAN_NATS_PASSWORD: the server container must have it."""
+    (statefulset,) = of_kind(rendered_objects("production", subcharts=True), "StatefulSet")
+    (nats,) = [c for c in pod_spec(statefulset)["containers"] if c["name"] == "nats"]
+    env = {e["name"]: e for e in nats.get("env", [])}
+    assert env["ADUAN_NATS_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+        "name": "aduan-nats",
+        "key": "password",
+    }
+
+
+def test_service_identity_brings_the_jwks_its_peers_trust() -> None:
+    for deployment in of_kind(rendered_objects("production"), "Deployment"):
+        spec = pod_spec(deployment)
+        env = {e["name"]: e.get("value") for e in spec["containers"][0]["env"]}
+        assert env["ADUAN_JWT_SIGNING_KEY_FILE"] == "/etc/aduan/identity/key.pem"
+        assert env["ADUAN_JWT_JWKS_FILE"] == "/etc/aduan/identity/jwks.json"
+        (identity,) = [v for v in spec["volumes"] if v["name"] == "identity"]
+        assert {i["path"] for i in identity["secret"]["items"]} == {"key.pem", "jwks.json"}
+    without = {"secrets": {"serviceIdentity": {"jwksKey": ""}}}
+    values = VALUE_SETS["production"].values()
+    values["secrets"]["serviceIdentity"]["jwksKey"] = without["secrets"]["serviceIdentity"][
+        "jwksKey"
+    ]
+    for deployment in of_kind(objects(render(values), subcharts=False), "Deployment"):
+        env_names = {e["name"] for e in pod_spec(deployment)["containers"][0]["env"]}
+        assert "ADUAN_JWT_JWKS_FILE" not in env_names

@@ -1,7 +1,8 @@
 """What cannot start is refused at render time, and what every shipped values file renders starts.
 
 "Starts" is checked with the services' own settings code: each rendered Deployment's environment
-(Secret references replaced by stand-in values, the signing key by a real PEM file) goes through
+(Secret references replaced by stand-in values, the identity key and JWKS by real files that
+`aduan keys` writes) goes through
 ServiceSettings.from_env, ServiceAuth.from_settings, and intake's and notification's settings
 readers, which raise SettingsError exactly where the service would refuse to start.
 """
@@ -13,10 +14,9 @@ from typing import Any
 
 import pytest
 from chart.render import VALUE_SETS, HelmError, objects, of_kind, render, rendered_objects
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from aduan.auth import ServiceAuth
+from aduan.keygen import JWKS_FILE, write_service_keys
 from aduan.settings import ServiceSettings, SettingsError
 from aduan_intake.media import media_store_from_settings
 from aduan_intake.webhook import WebhookSettings
@@ -27,7 +27,7 @@ SHIPPED = ("defaults", "kind", "production", "external-nats", "cloudnativepg")
 STAND_IN = "s" * 48  # what a Secret holds: long enough for ADUAN_JWT_SECRET's 32-byte minimum
 
 
-def container_env(deployment: dict[str, Any], key_file: Path) -> dict[str, str]:
+def container_env(deployment: dict[str, Any], key_dir: Path) -> dict[str, str]:
     """The environment the container would see (Secret values stood in for)."""
     env: dict[str, str] = {}
     for var in deployment["spec"]["template"]["spec"]["containers"][0]["env"]:
@@ -37,8 +37,11 @@ def container_env(deployment: dict[str, Any], key_file: Path) -> dict[str, str]:
             env[var["name"]] = STAND_IN
         else:
             env[var["name"]] = "10.0.0.1"  # fieldRef and the like
+    component = deployment["metadata"]["labels"]["app.kubernetes.io/component"]
     if "ADUAN_JWT_SIGNING_KEY_FILE" in env:
-        env["ADUAN_JWT_SIGNING_KEY_FILE"] = str(key_file)
+        env["ADUAN_JWT_SIGNING_KEY_FILE"] = str(key_dir / f"{component}.pem")
+    if "ADUAN_JWT_JWKS_FILE" in env:
+        env["ADUAN_JWT_JWKS_FILE"] = str(key_dir / JWKS_FILE)
     return env
 
 
@@ -55,16 +58,10 @@ def start(component: str, env: dict[str, str]) -> None:
 
 @pytest.fixture(scope="module")
 def key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    key = ec.generate_private_key(ec.SECP256R1())
-    path = tmp_path_factory.mktemp("identity") / "key.pem"
-    path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return path
+    """A directory with every service's identity key and their JWKS, as `aduan keys` writes it."""
+    directory = tmp_path_factory.mktemp("identity")
+    write_service_keys(directory)
+    return directory
 
 
 @pytest.mark.parametrize("value_set", SETS)

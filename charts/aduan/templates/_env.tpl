@@ -274,6 +274,10 @@ Authentication of callers and this service's own identity for its peers (docs/se
   value: /etc/aduan/identity/key.pem
 - name: ADUAN_JWT_KID
   value: {{ index (.kids | default dict) $component | default (printf "aduan-%s" $component) | quote }}
+{{- if .jwksKey }}
+- name: ADUAN_JWT_JWKS_FILE
+  value: /etc/aduan/identity/jwks.json
+{{- end }}
 {{- end }}
 {{- end }}
 {{- with $v.secrets.jwt }}

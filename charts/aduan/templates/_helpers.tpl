@@ -256,6 +256,10 @@ The component's kubernetes.io/tls Secret as the volume "tls", and its identity k
     items:
       - key: {{ index .keys $.component }}
         path: key.pem
+      {{- with .jwksKey }}
+      - key: {{ . }}
+        path: jwks.json
+      {{- end }}
 {{- end }}
 {{- end }}
 
