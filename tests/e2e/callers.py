@@ -9,6 +9,7 @@ itself is tested in tests/integration/test_authorisation_matrix.py.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import grpc
 
@@ -26,7 +27,29 @@ def operator_token(stack: LocalStack | None) -> str:
     return stack.token(OPERATOR_ROLES, OPERATOR_OFFICE, sub="e2e:operator")
 
 
+def cluster_channel(address: str) -> grpc.Channel:
+    """A channel to a cluster's service (ADUAN_E2E_TARGET=k8s): plaintext, or TLS when
+    $ADUAN_E2E_CA names the CA bundle (PEM file) the services' certificates chain to, presenting
+    the client certificate in $ADUAN_E2E_CERT/$ADUAN_E2E_KEY when set (mutual TLS), and expecting
+    $ADUAN_E2E_SERVER_NAME in the certificates when set instead of the address's host."""
+    ca = os.environ.get("ADUAN_E2E_CA", "")
+    if not ca:
+        return grpc.insecure_channel(address)
+    cert = os.environ.get("ADUAN_E2E_CERT", "")
+    key = os.environ.get("ADUAN_E2E_KEY", "")
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=Path(ca).read_bytes(),
+        private_key=Path(key).read_bytes() if cert and key else None,
+        certificate_chain=Path(cert).read_bytes() if cert and key else None,
+    )
+    server_name = os.environ.get("ADUAN_E2E_SERVER_NAME", "")
+    options = [("grpc.ssl_target_name_override", server_name)] if server_name else []
+    return grpc.secure_channel(address, credentials, options=options)
+
+
 def operator_channel(stack: LocalStack | None, address: str) -> grpc.Channel:
+    if stack is None:
+        return with_bearer(cluster_channel(address), operator_token(None))
     return with_bearer(grpc.insecure_channel(address), operator_token(stack))
 
 

@@ -1,7 +1,9 @@
 """End-to-end fixtures. By default the tests start the local process stack (the same code path as
 `make up`); with ADUAN_E2E_TARGET=k8s they talk to a cluster through the given endpoints
 (e.g. kubectl port-forward): ADUAN_E2E_INTAKE, ADUAN_E2E_ROUTING, ADUAN_E2E_NOTIFICATION,
-ADUAN_E2E_QUERY as host:port."""
+ADUAN_E2E_QUERY as host:port, the operator token in ADUAN_E2E_TOKEN, and for services serving TLS
+ADUAN_E2E_CA (CA bundle file), ADUAN_E2E_CERT/ADUAN_E2E_KEY (client certificate for mutual TLS)
+and ADUAN_E2E_SERVER_NAME (name in the certificates, when not the address's host)."""
 
 from __future__ import annotations
 
