@@ -8,11 +8,12 @@ the same database.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import parse_qs, unquote, urlparse
 
 from eventsourcing.application import Application, ProcessingEvent
@@ -97,12 +98,17 @@ def store_env(store_url: str, service: str) -> dict[str, str]:
     raise ValueError(f"unsupported store URL scheme {parsed.scheme!r} (sqlite, postgresql, memory)")
 
 
-def ensure_postgres_schema(env: Mapping[str, str]) -> None:
-    """eventsourcing creates tables but not the schema that holds them."""
-    import psycopg
-    from psycopg import sql
+# The PostgreSQL advisory lock that serialises schema changes (CREATE SCHEMA, the event tables,
+# side tables, query's migrations) across every replica and service sharing a database: two
+# replicas starting at once on an empty database otherwise both try to create the same tables and
+# one fails with a unique violation in the catalog (docs/architecture.md, "Schema changes").
+SCHEMA_LOCK_KEY = 0x616475616E_6464  # "aduan" "dd"
 
-    with psycopg.connect(
+
+def _postgres_connect(env: Mapping[str, str]) -> Any:
+    import psycopg
+
+    return psycopg.connect(
         dbname=env["POSTGRES_DBNAME"],
         host=env["POSTGRES_HOST"],
         port=int(env["POSTGRES_PORT"]),
@@ -110,7 +116,42 @@ def ensure_postgres_schema(env: Mapping[str, str]) -> None:
         password=env["POSTGRES_PASSWORD"] or None,
         connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]),
         autocommit=True,
-    ) as conn:
+    )
+
+
+@contextlib.contextmanager
+def schema_lock(env: Mapping[str, str]) -> Iterator[None]:
+    """Hold the schema lock while the block creates or changes tables (PostgreSQL only; SQLite
+    and memory stores belong to one process). A replica that starts while another is migrating
+    waits here instead of crashing. Session-level on a connection of its own, so it is released
+    when the block ends or the process dies."""
+    if env.get("PERSISTENCE_MODULE") != "eventsourcing.postgres":
+        yield
+        return
+    with _postgres_connect(env) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_KEY,))
+
+
+AppT = TypeVar("AppT")
+
+
+def open_application(store_url: str, service: str, build: Callable[[dict[str, str]], AppT]) -> AppT:
+    """A write service's application on its store, built under the schema lock: constructing
+    it creates the event tables and the service's side tables."""
+    env = store_env(store_url, service)
+    with schema_lock(env):
+        return build(env)
+
+
+def ensure_postgres_schema(env: Mapping[str, str]) -> None:
+    """eventsourcing creates tables but not the schema that holds them."""
+    from psycopg import sql
+
+    with schema_lock(env), _postgres_connect(env) as conn:
         conn.execute(
             sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(env["POSTGRES_SCHEMA"]))
         )

@@ -16,7 +16,7 @@ from aduan.backbone import WriteBackbone
 from aduan.jetstream import TrackedConsumer, observe_consumer
 from aduan.runtime import ServiceRuntime, bootstrap
 from aduan.settings import ServiceSettings, SettingsError, extra_number
-from aduan.store import store_env
+from aduan.store import open_application
 from aduan.tls import ServiceEventLogReader, service_channel
 from aduan.v1 import intake_pb2, intake_pb2_grpc
 from aduan_intake.application import IntakeApplication
@@ -51,8 +51,10 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
     auth = ServiceAuth.from_settings(settings)
     master_key = MasterKey.from_setting(settings.extra.get("MASTER_KEY"))
     media = media_keeper_from_settings(settings.extra, settings.data_dir)
-    app = IntakeApplication(
-        env=store_env(settings.store_url, SERVICE), master_key=master_key, media=media.store
+    app = open_application(
+        settings.store_url,
+        SERVICE,
+        lambda env: IntakeApplication(env=env, master_key=master_key, media=media.store),
     )
     backbone = WriteBackbone(settings, app, translator())
     servicer = IntakeServicer(app)

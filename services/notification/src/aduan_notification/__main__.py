@@ -14,7 +14,7 @@ from aduan.backbone import WriteBackbone
 from aduan.jetstream import TrackedConsumer, observe_consumer
 from aduan.runtime import ServiceRuntime, bootstrap
 from aduan.settings import ServiceSettings, SettingsError
-from aduan.store import store_env
+from aduan.store import open_application
 from aduan.tls import ServiceEventLogReader, service_channel
 from aduan.v1 import notification_pb2, notification_pb2_grpc
 from aduan_notification.application import NotificationApplication
@@ -57,11 +57,15 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
     config = NotificationConfig.from_extra(settings.extra)
     # Loading validates every template: a broken one stops the service here, not at send time.
     catalog = TemplateCatalog.load_packaged()
-    app = NotificationApplication(
-        env=store_env(settings.store_url, SERVICE),
-        catalog=catalog,
-        channels=config.channel_policy,
-        retry_policy=config.retry,
+    app = open_application(
+        settings.store_url,
+        SERVICE,
+        lambda env: NotificationApplication(
+            env=env,
+            catalog=catalog,
+            channels=config.channel_policy,
+            retry_policy=config.retry,
+        ),
     )
     if config.live:
         unconfigured = sorted(

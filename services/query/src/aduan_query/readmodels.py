@@ -46,6 +46,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.pool import StaticPool
 
+from aduan.store import SCHEMA_LOCK_KEY
+
 NAMING = {"pk": "pk_%(table_name)s"}
 
 TABLE_NAMES = (
@@ -311,6 +313,9 @@ def migrate(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", "aduan_query:migrations")
     with writer(engine).begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Replicas starting together migrate one at a time (released at commit).
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_KEY})")
         existing = set(inspect(conn).get_table_names())
         if "alembic_version" not in existing:
             for base in reversed(TABLE_NAMES):

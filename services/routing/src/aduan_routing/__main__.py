@@ -14,7 +14,7 @@ from aduan.backbone import WriteBackbone
 from aduan.jetstream import TrackedConsumer, observe_consumer
 from aduan.runtime import ServiceRuntime, Worker, bootstrap
 from aduan.settings import ServiceSettings, SettingsError
-from aduan.store import store_env
+from aduan.store import open_application
 from aduan.tls import ServiceEventLogReader
 from aduan.v1 import routing_pb2, routing_pb2_grpc
 from aduan_routing.application import RoutingApplication
@@ -31,7 +31,11 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
     """Raises one of STARTUP_ERRORS when the routing data or settings are invalid."""
     config = RoutingConfig.from_extra(settings.extra)
     auth = ServiceAuth.from_settings(settings)
-    app = RoutingApplication(env=store_env(settings.store_url, SERVICE), policy=config.policy)
+    app = open_application(
+        settings.store_url,
+        SERVICE,
+        lambda env: RoutingApplication(env=env, policy=config.policy),
+    )
     # The holiday tables load on first use (about a second of imports): at start, not while the
     # first filed complaint waits to be routed.
     config.policy.sla.accept_due(datetime.now(UTC))
