@@ -242,6 +242,9 @@ def test_the_image_installs_no_dev_tool_and_no_nats_server(component: str) -> No
     assert not installed & dev_only, sorted(installed & dev_only)
     # What the service needs is there (boto3 for intake's S3 media, the NATS client for all).
     assert "nats-py" in installed
+    # nats-py imports nkeys to sign with a .creds file (natsConnection.auth.credsKey); without
+    # it every service died at connect (found by the rendered-pods test of values-external-nats).
+    assert "nkeys" in installed
     assert "grpcio" in installed
     assert ("boto3" in installed) == (component == "intake")
 
