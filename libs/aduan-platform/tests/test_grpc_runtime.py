@@ -193,3 +193,26 @@ async def test_eventlog_read_rejects_negative_positions(
             async for _ in stub.Read(eventlog_pb2.ReadEventsRequest(after_position=-1)):
                 pass
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+class CrashingWorker:
+    async def run(self) -> None:
+        raise RuntimeError("lost the plot")
+
+    def stop(self) -> None:
+        pass
+
+
+async def test_a_dead_background_worker_ends_the_process_with_a_failure() -> None:
+    """A worker that dies stops the service with a non-zero exit, so that its supervisor
+    restarts it; a clean exit 0 would look like an intended stop."""
+    settings = ServiceSettings.from_env(
+        "routing", env={"ADUAN_GRPC_PORT": "0", "ADUAN_JWT_SECRET": SECRET}
+    )
+    subject = ServiceRuntime(
+        settings=settings, service_names=[], registrars=[], workers=[CrashingWorker()]
+    )
+    with pytest.raises(SystemExit) as stopped:
+        await subject.serve()
+    assert stopped.value.code not in (0, None)
+    assert "CrashingWorker died: RuntimeError('lost the plot')" in str(stopped.value.code)

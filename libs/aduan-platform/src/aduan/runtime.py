@@ -271,10 +271,21 @@ class ServiceRuntime:
         await asyncio.wait(
             [stop_wait, *tasks, *self._health_tasks], return_when=asyncio.FIRST_COMPLETED
         )
-        for task in [*tasks, *self._health_tasks]:
-            if task.done() and not task.cancelled() and task.exception() is not None:
-                log.error("background worker died", exc_info=task.exception())
+        died = [
+            task
+            for task in [*tasks, *self._health_tasks]
+            if task.done() and not task.cancelled() and task.exception() is not None
+        ]
+        for task in died:
+            log.error("background worker died", exc_info=task.exception())
         await self.shutdown(tasks)
+        if died:
+            # A non-zero exit, so that the supervisor (the kubelet, `aduan up`) sees a crash and
+            # restarts the process, instead of a clean stop that looks intended.
+            raise SystemExit(
+                f"aduan-{self.settings.service}: background worker "
+                f"{died[0].get_name()} died: {died[0].exception()!r}"
+            )
 
     async def shutdown(self, tasks: Sequence[asyncio.Task[Any]] = ()) -> None:
         log.info("shutting down")
