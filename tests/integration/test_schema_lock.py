@@ -5,14 +5,10 @@ violation in PostgreSQL's catalog (pg_type_typname_nsp_index / pg_namespace_nspn
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlparse, urlunparse
 
-import psycopg
 import pytest
 from notes_service import NotesApplication
 
@@ -21,23 +17,6 @@ from aduan_query.readmodels import make_engine, migrate
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 REPLICAS = 8
-
-
-@pytest.fixture
-def empty_database() -> Iterator[str]:
-    server = os.environ.get("ADUAN_TEST_POSTGRES_URL")
-    if not server:
-        pytest.skip(
-            "ADUAN_TEST_POSTGRES_URL is not set (a PostgreSQL server to create databases on)"
-        )
-    name = f"aduan_schema_lock_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield urlunparse(urlparse(server)._replace(path=f"/{name}"))
-    finally:
-        with psycopg.connect(server, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 def all_at_once(start: Callable[[], Any]) -> list[BaseException]:
@@ -60,12 +39,12 @@ def all_at_once(start: Callable[[], Any]) -> list[BaseException]:
     return errors
 
 
-def test_write_service_replicas_create_their_tables_one_at_a_time(empty_database: str) -> None:
+def test_write_service_replicas_create_their_tables_one_at_a_time(postgres_url: str) -> None:
     opened: list[NotesApplication] = []
 
     def start() -> None:
         opened.append(
-            open_application(empty_database, "notes", lambda env: NotesApplication(env=env))
+            open_application(postgres_url, "notes", lambda env: NotesApplication(env=env))
         )
 
     assert all_at_once(start) == []
@@ -76,8 +55,8 @@ def test_write_service_replicas_create_their_tables_one_at_a_time(empty_database
         app.close()
 
 
-def test_query_replicas_migrate_one_at_a_time(empty_database: str) -> None:
-    engines = [make_engine(empty_database) for _ in range(REPLICAS)]
+def test_query_replicas_migrate_one_at_a_time(postgres_url: str) -> None:
+    engines = [make_engine(postgres_url) for _ in range(REPLICAS)]
     started = iter(engines)
     lock = threading.Lock()
 
