@@ -17,6 +17,7 @@ import os
 import secrets
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 import urllib.request
@@ -24,18 +25,16 @@ import uuid
 from collections.abc import Iterator, Mapping
 from concurrent import futures
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse, urlunparse
 
 import grpc
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from podrun.kubelet import dies_with_parent
+from security.certs import Authority
 
 from aduan.auth import TokenSigner
 from aduan.natsserver import nats_server_binary
@@ -407,71 +406,6 @@ def nats_creds(name: str = "aduan") -> bytes:
     ).encode()
 
 
-class TlsAuthority:
-    """A CA, as cert-manager's issuer, and the certificates it signs (server and client use:
-    the services present the same certificate to their peers)."""
-
-    def __init__(self) -> None:
-        self.key = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "podrun CA")])
-        now = datetime.now(UTC)
-        self.cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(self.key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(minutes=5))
-            .not_valid_after(now + timedelta(days=1))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .sign(self.key, hashes.SHA256())
-        )
-        self.ca_pem = self.cert.public_bytes(serialization.Encoding.PEM)
-
-    def issue(self, common_name: str, names: list[str], ips: list[str]) -> tuple[bytes, bytes]:
-        key = ec.generate_private_key(ec.SECP256R1())
-        now = datetime.now(UTC)
-        alternative: list[x509.GeneralName] = [x509.DNSName(n) for n in dict.fromkeys(names)]
-        alternative += [x509.IPAddress(ipaddress.ip_address(i)) for i in dict.fromkeys(ips)]
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
-            .issuer_name(self.cert.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(minutes=5))
-            .not_valid_after(now + timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName(alternative), critical=False)
-            .add_extension(
-                x509.ExtendedKeyUsage(
-                    [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
-                ),
-                critical=False,
-            )
-            .sign(self.key, hashes.SHA256())
-        )
-        key_pem = key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        return cert.public_bytes(serialization.Encoding.PEM), key_pem
-
-
 @dataclass
 class KeyMaterial:
     """Generates each Secret key's value from what consumes it (the env var it feeds, or the env
@@ -486,7 +420,7 @@ class KeyMaterial:
     tls_ips: list[str] = field(default_factory=list)
     # What was generated, by purpose, for the stand-ins that must agree (NATS credentials).
     by_purpose: dict[str, bytes] = field(default_factory=dict)
-    tls: TlsAuthority | None = None
+    tls: Authority | None = None
     service_keys: dict[str, ec.EllipticCurvePublicKey] = field(default_factory=dict)
     jwks_file_used: bool = False
 
@@ -503,14 +437,18 @@ class KeyMaterial:
                 self.idp.keys.append(jwk(kid, key))
 
     _bundles: dict[str, tuple[bytes, bytes]] = field(default_factory=dict)
+    _ca_dir: tempfile.TemporaryDirectory[str] | None = None
 
     def tls_bundle(self, secret: str) -> tuple[bytes, bytes]:
         """One kubernetes.io/tls Secret's certificate and key (one per Secret, as cert-manager
         issues them), signed by the one CA."""
         if self.tls is None:
-            self.tls = TlsAuthority()
+            # cert-manager's issuer: one CA signing every Secret's certificate (its directory
+            # goes with this object).
+            self._ca_dir = tempfile.TemporaryDirectory(prefix="podrun-ca-")
+            self.tls = Authority(Path(self._ca_dir.name), "podrun CA")
         if secret not in self._bundles:
-            self._bundles[secret] = self.tls.issue(secret, self.tls_names, self.tls_ips)
+            self._bundles[secret] = self.tls.issue_pem(secret, self.tls_names, self.tls_ips)
         return self._bundles[secret]
 
     def value(self, secret: str, key: str, purpose: str, context: Mapping[str, str]) -> bytes:

@@ -503,7 +503,7 @@ def test_shipped_values_start_and_serve(value_set: str, tmp_path: Path) -> None:
         if keys.tls is not None:
             # The services serve TLS: the e2e client trusts the CA and presents a certificate
             # of its own (the CA's, as for any client of a mutual-TLS deployment).
-            client_cert, client_key = keys.tls.issue("e2e-operator", [], [])
+            client_cert, client_key = keys.tls.issue_pem("e2e-operator", [], [])
             for label, pem in (("CA", keys.tls.ca_pem), ("CERT", client_cert), ("KEY", client_key)):
                 path = tmp_path / f"e2e-{label.lower()}.pem"
                 path.write_bytes(pem)

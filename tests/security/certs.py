@@ -64,10 +64,22 @@ class Authority:
         self.cert_path = directory / "ca.pem"
         self.cert_path.write_bytes(self.certificate.public_bytes(serialization.Encoding.PEM))
 
-    def issue(self, common_name: str) -> Issued:
-        """A certificate for loopback (127.0.0.1, localhost) usable by servers and clients."""
+    @property
+    def ca_pem(self) -> bytes:
+        return self.certificate.public_bytes(serialization.Encoding.PEM)
+
+    def issue_pem(
+        self,
+        common_name: str,
+        names: list[str] | tuple[str, ...] = ("localhost",),
+        ips: list[str] | tuple[str, ...] = ("127.0.0.1",),
+    ) -> tuple[bytes, bytes]:
+        """A certificate and its key (PEM), for the given DNS names and IPs, usable by servers
+        and clients alike (the services present theirs to their peers too)."""
         key = ec.generate_private_key(ec.SECP256R1())
         now = datetime.now(UTC)
+        alternative: list[x509.GeneralName] = [x509.DNSName(n) for n in dict.fromkeys(names)]
+        alternative += [x509.IPAddress(ipaddress.ip_address(i)) for i in dict.fromkeys(ips)]
         certificate = (
             x509.CertificateBuilder()
             .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
@@ -76,15 +88,7 @@ class Authority:
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - timedelta(minutes=5))
             .not_valid_after(now + timedelta(days=1))
-            .add_extension(
-                x509.SubjectAlternativeName(
-                    [
-                        x509.DNSName("localhost"),
-                        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                    ]
-                ),
-                critical=False,
-            )
+            .add_extension(x509.SubjectAlternativeName(alternative), critical=False)
             .add_extension(
                 x509.ExtendedKeyUsage(
                     [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
@@ -93,8 +97,13 @@ class Authority:
             )
             .sign(self.key, hashes.SHA256())
         )
+        return certificate.public_bytes(serialization.Encoding.PEM), _key_pem(key)
+
+    def issue(self, common_name: str) -> Issued:
+        """A certificate for loopback (127.0.0.1, localhost), written under the directory."""
+        cert_pem, key_pem = self.issue_pem(common_name)
         cert_path = self.directory / f"{common_name}.pem"
         key_path = self.directory / f"{common_name}-key.pem"
-        cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-        key_path.write_bytes(_key_pem(key))
+        cert_path.write_bytes(cert_pem)
+        key_path.write_bytes(key_pem)
         return Issued(cert_path, key_path)
