@@ -28,7 +28,9 @@ Where this departs from a cluster, and nothing else does (everything else is the
    its read-only root file system) is rewritten to a per-pod copy of that directory. A path is
    recognised as a whole value or as a token after `=`, `:`, `,`, `;`, whitespace or a URL's
    `:///` (as in `sqlite:////data/intake.sqlite`), and only when it equals the directory or
-   continues with `/`.
+   continues with `/`. The image's programs are this machine's virtual environment
+   (`IMAGE_ROOTS`): a path inside it is never rewritten, wherever the checkout lives (a checkout
+   under /tmp must not turn the interpreter into a path inside a pod's /tmp emptyDir).
 2. Cluster DNS. Each pod gets its own loopback IP (Linux routes all of 127/8 to lo).
    `Cluster.dns` maps a Service (by name and namespace) to the IP of the pod behind it. In env
    values, `<svc>`, `<svc>.<ns>`, `<svc>.<ns>.svc` and `<svc>.<ns>.svc.cluster.local` (the bare
@@ -57,6 +59,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -66,6 +69,13 @@ from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+# The "image": this machine's Python and virtual environment, whose files a pod runs (departure 1).
+IMAGE_ROOTS = tuple(
+    dict.fromkeys(
+        str(Path(p)) for p in (sys.prefix, sys.base_prefix, Path(sys.executable).parent) if p
+    )
+)
 
 CLUSTER_DOMAIN = "cluster.local"
 # The kubelet's crash-loop back-off: 10 s, doubled per restart, at most 5 minutes.
@@ -631,7 +641,14 @@ class PodRun:
             return value
         alternatives = "|".join(re.escape(p) for p in sorted(prefixes, key=len, reverse=True))
         pattern = rf"(?:^|(?<=[=:,;\s])|(?<=:///))(?:{alternatives})(?=/|$|[\s:,;])"
-        return re.sub(pattern, lambda m: self.host_path(m.group(0)), value)
+
+        def rewrite(match: re.Match[str]) -> str:
+            path = re.split(r"[\s:,;]", value[match.start() :], maxsplit=1)[0]
+            if any(path == root or path.startswith(root + "/") for root in IMAGE_ROOTS):
+                return match.group(0)
+            return self.host_path(match.group(0))
+
+        return re.sub(pattern, rewrite, value)
 
     # -- environment and command -----------------------------------------------------------
 
