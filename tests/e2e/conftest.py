@@ -27,13 +27,39 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
 
 
+LOG_TAIL_LINES = 60
+# The stacks the fixtures below are running, whose logs a failing test reports.
+RUNNING: list[LocalStack] = []
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Iterator[pytest.TestReport]:
+    """A failing e2e test carries the tail of every service's log of the stacks it used: the
+    server side of an INTERNAL error is only in those logs, which go with the temporary dir."""
+    report: pytest.TestReport = yield
+    if report.failed and call.when == "call":
+        used = [v for v in getattr(item, "funcargs", {}).values() if isinstance(v, LocalStack)]
+        log_dirs = dict.fromkeys(running.data_dir / "logs" for running in [*used, *RUNNING])
+        for log_dir in log_dirs:
+            for log in sorted(log_dir.glob("*.log")):
+                lines = log.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
+                report.sections.append((f"stack log {log.name}", "\n".join(lines)))
+    return report
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """One local stack shared by the tests that only talk gRPC (processes on free loopback ports)."""
     if TARGET != "local":
         pytest.skip("the local process stack is not the target")
     with LocalStack.on_free_ports(tmp_path_factory.mktemp("stack") / "var") as running:
-        yield running
+        RUNNING.append(running)
+        try:
+            yield running
+        finally:
+            RUNNING.remove(running)
 
 
 @pytest.fixture
@@ -42,7 +68,11 @@ def fresh_stack(tmp_path: Path) -> Iterator[LocalStack]:
     if TARGET != "local":
         pytest.skip("needs the local process stack (kills and restarts processes)")
     with LocalStack.on_free_ports(tmp_path / "var") as running:
-        yield running
+        RUNNING.append(running)
+        try:
+            yield running
+        finally:
+            RUNNING.remove(running)
 
 
 @pytest.fixture
