@@ -52,6 +52,10 @@ SQLITE_SYNCHRONOUS = ("normal", "full", "extra")
 SQLITE_SYNCHRONOUS_KEY = "ADUAN_SQLITE_SYNCHRONOUS"
 
 
+# PostgreSQL connections a service process keeps open (see store_env).
+DEFAULT_POOL_SIZE = 4
+
+
 def store_env(store_url: str, service: str) -> dict[str, str]:
     """Translate `sqlite:///path` or `postgresql://user:pw@host:port/db?schema=x` into the
     environment that `eventsourcing` reads."""
@@ -86,7 +90,10 @@ def store_env(store_url: str, service: str) -> dict[str, str]:
             "POSTGRES_USER": unquote(parsed.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(parsed.password or ""),
             "POSTGRES_SCHEMA": schema,
-            "POSTGRES_POOL_SIZE": query.get("pool_size", ["10"])[0],
+            # Connections a process keeps open (opened at start, kept idle): 4, with up to
+            # max_overflow more under load. Every replica of every service holds its own, and
+            # PostgreSQL's default max_connections is 100 (docs/deploy.md, "Connections").
+            "POSTGRES_POOL_SIZE": query.get("pool_size", [str(DEFAULT_POOL_SIZE)])[0],
             "POSTGRES_MAX_OVERFLOW": query.get("max_overflow", ["10"])[0],
             "POSTGRES_CONNECT_TIMEOUT": query.get("connect_timeout", ["5"])[0],
             "POSTGRES_PRE_PING": "y",
