@@ -42,6 +42,7 @@ from aduan_intake.sealing import (
     open_identity,
     seal_identity,
 )
+from aduan_intake.senderlock import SenderLocks, sender_locks_for
 from aduan_intake.sidetables import SideTables, SqlSideTables, StoredIdentity, side_tables_for
 from aduan_intake.validation import (
     MAX_MESSAGE_TEXT,
@@ -136,6 +137,13 @@ class IntakeApplication(AduanApplication):
         # Where the reporters' WhatsApp media are kept (erased with the reporter).
         self.media = media
         self.tables: SideTables = side_tables_for(self.factory)
+        # One WhatsApp sender's messages are decided one at a time across every replica on the
+        # store (senderlock.py; WhatsAppInbound takes them).
+        self.sender_locks: SenderLocks = sender_locks_for(self.factory)
+
+    def close(self) -> None:
+        self.sender_locks.close()
+        super().close()
 
     # -- filing ----------------------------------------------------------------------------
 

@@ -6,6 +6,10 @@ One message, one effect, even when the gateway delivers it many times at once: t
 (file a new complaint, add a follow-up to complaint X, or record a status request for ticket T)
 is claimed under the message id first, and every delivery then carries out the *claimed*
 decision with operations that are idempotent on the message id.
+
+One sender, one thread, whatever replica answers: a sender's messages are decided and carried
+out one at a time under the sender's lock (senderlock.py: in the process, and on PostgreSQL an
+advisory lock shared by every replica), so a burst lands on one complaint.
 """
 
 from __future__ import annotations
@@ -14,9 +18,7 @@ import base64
 import binascii
 import logging
 import re
-import threading
 import uuid
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -301,20 +303,6 @@ class WhatsAppInbound:
         # Without a finder (tests of threading alone), complaints are filed unlocated, as
         # other channels file them, and routing places them by its rules at once.
         self.finder = finder
-        # Messages from one number are decided one at a time (in this process), so that a burst
-        # of messages threads onto one new complaint instead of filing several.
-        self._locks: weakref.WeakValueDictionary[str, threading.Lock] = (
-            weakref.WeakValueDictionary()
-        )
-        self._locks_guard = threading.Lock()
-
-    def _lock_for(self, key: str) -> threading.Lock:
-        with self._locks_guard:
-            lock = self._locks.get(key)
-            if lock is None:
-                lock = threading.Lock()
-                self._locks[key] = lock
-            return lock
 
     def handle(
         self, message: InboundMessage, keep: AttachmentKeeper | None = None
@@ -336,8 +324,9 @@ class WhatsAppInbound:
             return InboundOutcome(
                 message.message_id, "ignored", detail="sender is not a phone number"
             )
-        lock = self._lock_for(self.app.master_key.phone_digest(phone))
-        with lock:
+        # One sender's messages are decided and carried out one at a time, on whatever
+        # replica each arrives (senderlock.py), so that a burst threads onto one complaint.
+        with self.app.sender_locks.hold(self.app.master_key.phone_digest(phone)):
             decision = self.app.claims.claim(
                 DECISIONS, message.message_id, self._decide(message, phone)
             )
