@@ -5,8 +5,9 @@ and the canary contact that intake hands out never lands in notification's store
 The process is `python -m aduan_notification` against a real nats-server, a fake intake
 (GetReporterContact) and the stand-in provider. The kill comes while the provider holds the
 answer to a message it has already accepted: the "sent but not recorded" case. After the restart
-that delivery is still ATTEMPTING and is sent again with the same idempotency key, which the
-stand-in recognises (as a provider with idempotency keys would).
+that delivery is still ATTEMPTING and, once the (here short) confirmation grace period has passed
+without a status report, is sent again with the same idempotency key, which the stand-in
+recognises (as a provider with idempotency keys would).
 """
 
 from __future__ import annotations
@@ -136,6 +137,9 @@ def test_sigkill_mid_batch_then_restart_sends_each_message_exactly_once(
         "ADUAN_DELIVERY_CONCURRENCY": "2",
         "ADUAN_DELIVERY_BACKOFF_BASE_SECONDS": "0.05",
         "ADUAN_DELIVERY_POLL_SECONDS": "0.1",
+        # The stand-in deduplicates and sends no status reports: the in-doubt send is repeated
+        # after a short confirmation grace (tests/faults/test_whatsapp_takeover.py: the Cloud API).
+        "ADUAN_WHATSAPP_CONFIRM_GRACE_SECONDS": "1",
         "PYTHONUNBUFFERED": "1",
     }
     process = start(env, log_path)

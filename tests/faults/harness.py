@@ -113,6 +113,9 @@ def build_stack(
             "ADUAN_DELIVERY_MAX_ATTEMPTS": "50",
             "ADUAN_DELIVERY_POLL_SECONDS": "0.2",
             "ADUAN_DELIVERY_SEND_TIMEOUT_SECONDS": "5",
+            # The stand-in deduplicates and sends no status reports: a send left in doubt by a
+            # kill is repeated after a short grace (test_whatsapp_takeover.py: the Cloud API).
+            "ADUAN_WHATSAPP_CONFIRM_GRACE_SECONDS": "1",
         }
     )
     service_env["intake"].update(

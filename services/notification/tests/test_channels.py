@@ -12,6 +12,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from aduan.natsserver import free_port
+from aduan.questions import Choice
 from aduan_notification.channels import (
     EmailSender,
     LogSender,
@@ -123,6 +124,57 @@ async def test_a_whatsapp_timeout_is_retryable_and_the_retry_is_deduplicated(
     await sender.send(message(DeliveryChannel.WHATSAPP))
     await sender.close()
     assert provider.sends == 1
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"within_service_window": False},
+        {
+            "list_rows": (Choice("aduan:ADU-1:p:32", "Jawa Barat"),),
+            "list_button": "Pilih provinsi",
+            "list_title": "Provinsi",
+        },
+    ],
+    ids=["text", "template", "list"],
+)
+async def test_every_whatsapp_send_carries_the_delivery_id_for_the_status_webhooks(
+    provider: StandInProvider, overrides: dict[str, Any]
+) -> None:
+    """The status webhooks echo biz_opaque_callback_data: it is what lets a report confirm a
+    send left in doubt by a dead sender (notification.md, "Exactly once")."""
+    sender = whatsapp(provider)
+    await sender.send(message(DeliveryChannel.WHATSAPP, **overrides))
+    await sender.close()
+    [request] = provider.requests
+    assert request.document["biz_opaque_callback_data"] == "d-1"
+    assert request.key == "d-1"
+
+
+async def test_a_send_that_may_have_arrived_is_in_doubt_one_that_could_not_is_not(
+    provider: StandInProvider,
+) -> None:
+    provider.failures_per_key = [Answer(200, stall_seconds=1.0)]
+    sender = whatsapp(provider, timeout=0.2)
+    with pytest.raises(SendError) as timed_out:
+        await sender.send(message(DeliveryChannel.WHATSAPP))
+    await sender.close()
+    assert timed_out.value.in_doubt
+    closed = WhatsAppSender(
+        WhatsAppConfig(f"http://127.0.0.1:{free_port()}", "t", "1"), timeout_seconds=1
+    )
+    with pytest.raises(SendError) as refused:
+        await closed.send(message(DeliveryChannel.WHATSAPP))
+    await closed.close()
+    assert refused.value.retryable
+    assert not refused.value.in_doubt
+    provider.failures_per_key = [Answer(500)]
+    sender = whatsapp(provider)
+    with pytest.raises(SendError) as answered:
+        await sender.send(message(DeliveryChannel.WHATSAPP, provider_key="d-2"))
+    await sender.close()
+    assert not answered.value.in_doubt  # the provider said it did not take it
 
 
 async def test_the_stand_in_deduplicates_on_the_idempotency_key(provider: StandInProvider) -> None:

@@ -153,6 +153,34 @@ def test_an_interrupted_attempt_is_due_again() -> None:
     assert delivery.is_due(NOW)
 
 
+def test_an_interrupted_whatsapp_send_waits_the_confirmation_grace() -> None:
+    """The Cloud API may have the message and would not recognise a repeat: the repeat waits
+    for its status report, from the attempt or from `since` (this instance's start) if later."""
+    delivery = scheduled()
+    assert delivery.resend_after(60) is None  # not in doubt: nothing to wait for
+    delivery.attempt({})
+    attempted = delivery.attempted_at
+    assert attempted is not None
+    grace = {"confirm_grace_seconds": 60.0}
+    assert delivery.resend_after(60) == attempted + timedelta(seconds=60)
+    assert not delivery.is_due(attempted + timedelta(seconds=59), **grace)
+    assert delivery.is_due(attempted + timedelta(seconds=60), **grace)
+    later = attempted + timedelta(minutes=10)
+    assert not delivery.is_due(later + timedelta(seconds=59), **grace, since=later)
+    assert delivery.is_due(later + timedelta(seconds=60), **grace, since=later)
+    assert delivery.is_due(attempted, confirm_grace_seconds=0)  # no grace: at once
+
+
+@pytest.mark.parametrize("channel", [DeliveryChannel.EMAIL, DeliveryChannel.OFFICE_WEBHOOK])
+def test_an_interrupted_send_to_a_deduplicating_provider_is_repeated_at_once(
+    channel: DeliveryChannel,
+) -> None:
+    delivery = scheduled(channel)
+    delivery.attempt({})
+    assert delivery.resend_after(60) is None
+    assert delivery.is_due(NOW, confirm_grace_seconds=60.0)
+
+
 def test_skipping_is_final() -> None:
     delivery = scheduled()
     delivery.skip(SkipReason.ERASED, {})

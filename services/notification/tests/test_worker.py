@@ -3,8 +3,10 @@ per recipient, through failures, redeliveries, erasure and a crash between send 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,13 @@ from aduan.store import DuplicateEventError
 from aduan.v1 import common_pb2, events_pb2
 from aduan_notification.application import NotificationApplication
 from aduan_notification.consumer import NotificationProcessor, upstream_event
-from aduan_notification.domain import DeliveryChannel, DeliveryStatus, RetryPolicy
+from aduan_notification.domain import (
+    Delivery,
+    DeliveryChannel,
+    DeliveryStatus,
+    ProviderStatus,
+    RetryPolicy,
+)
 from aduan_notification.testing import (
     ALL_LIVE,
     CANARY,
@@ -128,34 +136,149 @@ async def test_gives_up_after_the_maximum_then_an_operator_retry_sends_it(
     assert provider.sends == 1
 
 
-async def test_a_send_interrupted_before_it_was_recorded_is_repeated_with_the_same_key(
+class MovableClock:
+    """The application's clock, moved forward by the test (event times stay real)."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
+GRACE = 60.0
+
+
+async def interrupted(
+    app: NotificationApplication,
+    provider: StandInProvider,
+    intake: FakeIntake,
+    delivery: Delivery,
+) -> int:
+    """The process records the attempt, the provider accepts the message ... and the process
+    dies before recording it: returns the attempt left ATTEMPTING."""
+    _, attempt = app.record_attempt(delivery.id)
+    crashed = stand_in_worker(app, provider, intake)
+    message = crashed._message(delivery, await crashed._contact(delivery))
+    assert message is not None
+    await crashed.senders[delivery.channel].send(message)
+    await crashed.contacts.close()
+    for sender in crashed.senders.values():
+        await sender.close()
+    return attempt
+
+
+async def test_an_interrupted_whatsapp_send_waits_the_grace_period_then_is_repeated_once(
     tmp_path: Path, provider: StandInProvider, intake_server: FakeIntake
 ) -> None:
+    """No status report comes for a WhatsApp send left in doubt: it is not repeated before the
+    confirmation grace period has passed (counted from the restart: reports sent while no
+    instance ran could not stop it), then once, with the same key."""
     store = tmp_path / "notification.sqlite"
     first = sqlite_app(store, channels=ALL_LIVE)
     [delivery] = first.react(
         upstream_event(Upstream("intake").envelope("c-7", complaint_filed=filed("ADU-2026-XXXXXX")))
     )
-    # The process records the attempt, the provider accepts the message ... and the process dies.
-    _, attempt = first.record_attempt(delivery.id)
-    crashed = stand_in_worker(first, provider, intake_server)
-    message = crashed._message(delivery, await crashed.contacts.reporter_contact("c-7", "test"))
-    assert message is not None
-    await crashed.senders[DeliveryChannel.WHATSAPP].send(message)
+    attempt = await interrupted(first, provider, intake_server, delivery)
     first.close()
-    assert provider.sends == 1
+    key = delivery.provider_key
+    assert provider.requests_for(key) == 1
 
-    restarted = sqlite_app(store, channels=ALL_LIVE)
-    assert restarted.get_delivery(delivery.id).status is DeliveryStatus.ATTEMPTING
-    await run_worker_until(
-        stand_in_worker(restarted, provider, intake_server), all_final(restarted, "c-7")
+    clock = MovableClock()
+    restarted = sqlite_app(
+        store, channels=ALL_LIVE, retry_policy=RetryPolicy(confirm_grace_seconds=GRACE), clock=clock
     )
+    assert restarted.get_delivery(delivery.id).status is DeliveryStatus.ATTEMPTING
+    worker = stand_in_worker(restarted, provider, intake_server)
+    running = asyncio.create_task(
+        run_worker_until(
+            worker, lambda: restarted.get_delivery(delivery.id).status is DeliveryStatus.SENT
+        )
+    )
+    await asyncio.sleep(0.5)  # many polls of the worker
+    assert provider.requests_for(key) == 1, "repeated before the grace period"
+    assert restarted.get_delivery(delivery.id).status is DeliveryStatus.ATTEMPTING
+    assert restarted.index.next_due_at(set()) == restarted.started_at + timedelta(seconds=GRACE)
+
+    clock.offset = timedelta(seconds=GRACE + 1)
+    worker.wake()
+    await running
     recovered = restarted.get_delivery(delivery.id)
-    assert recovered.status is DeliveryStatus.SENT
     assert recovered.attempts == attempt + 1
-    assert provider.requests_for(delivery.provider_key) == 2
-    assert provider.sends == 1
-    assert provider.accept_counts[delivery.provider_key] == 1
+    assert provider.requests_for(key) == 2
+    assert provider.sends == 1  # the stand-in deduplicates on the key; the Cloud API would not
+    restarted.close()
+
+
+async def test_an_interrupted_office_webhook_send_is_repeated_at_once_with_its_key(
+    tmp_path: Path, provider: StandInProvider, intake_server: FakeIntake
+) -> None:
+    """The office webhook deduplicates on its Idempotency-Key (email: the Message-ID): no grace."""
+    store = tmp_path / "notification.sqlite"
+    first = sqlite_app(store, channels=ALL_LIVE)
+    processor = NotificationProcessor(first)
+    processor.process(Upstream("intake").envelope("c-9", complaint_filed=filed("ADU-2026-YYYYYY")))
+    processor.process(
+        Upstream("routing").envelope(
+            "c-9",
+            case_routed=events_pb2.CaseRouted(to_office=office("KANTAH.32.73", "Kantah Bandung")),
+        )
+    )
+    [to_office] = [
+        d for d in first.list_deliveries("c-9") if d.channel is DeliveryChannel.OFFICE_WEBHOOK
+    ]
+    attempt = await interrupted(first, provider, intake_server, to_office)
+    first.close()
+
+    restarted = sqlite_app(
+        store, channels=ALL_LIVE, retry_policy=RetryPolicy(confirm_grace_seconds=GRACE)
+    )
+    await run_worker_until(
+        stand_in_worker(restarted, provider, intake_server),
+        lambda: restarted.get_delivery(to_office.id).status is DeliveryStatus.SENT,
+    )
+    assert restarted.get_delivery(to_office.id).attempts == attempt + 1
+    request = provider.accepted[to_office.provider_key]
+    assert request.headers["idempotency-key"] == str(to_office.id)
+    assert request.document["delivery_id"] == str(to_office.id)
+    assert provider.requests_for(to_office.provider_key) == 2
+    assert provider.accept_counts[to_office.provider_key] == 1
+    restarted.close()
+
+
+async def test_a_timed_out_whatsapp_send_is_retried_after_the_grace_unless_confirmed(
+    provider: StandInProvider, intake_server: FakeIntake
+) -> None:
+    """A time-out leaves the send in doubt as a crash does: the retry waits at least the grace
+    period, and the provider's status report, coming meanwhile, records it as sent."""
+    provider.failures_per_key = [Answer(500, stall_seconds=3)]  # past the sender's 2 s
+    app = memory_app(
+        channels=ALL_LIVE,
+        retry_policy=RetryPolicy(base_seconds=0.01, cap_seconds=0.02, confirm_grace_seconds=GRACE),
+    )
+    [delivery] = app.react(
+        upstream_event(Upstream("intake").envelope("c-3", complaint_filed=filed("ADU-2026-ZZZZZZ")))
+    )
+    await run_worker_until(
+        stand_in_worker(app, provider, intake_server),
+        lambda: app.get_delivery(delivery.id).status is DeliveryStatus.FAILED,
+    )
+    failed = app.get_delivery(delivery.id)
+    assert failed.last_error == "whatsapp timed out"
+    assert failed.next_attempt_at is not None
+    assert failed.next_attempt_at - app.clock() > timedelta(seconds=GRACE - 5)
+    reported, changed = app.record_provider_status(
+        delivery_id=str(delivery.id),
+        provider_message_id="wamid.late",
+        status=ProviderStatus.SENT,
+        reported_at=None,
+        error="",
+        ctx=CommandContext(actor=Actor.service("intake")),
+    )
+    assert changed
+    assert reported.status is DeliveryStatus.SENT
+    app.index.catch_up()
+    assert app.index.due(app.clock() + timedelta(seconds=GRACE * 2), set(), 10) == []
 
 
 @pytest.mark.parametrize(

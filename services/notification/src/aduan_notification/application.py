@@ -25,6 +25,7 @@ from aduan_notification.domain import (
     RecipientKind,
     RetryPolicy,
     SkipReason,
+    resend_after,
 )
 from aduan_notification.rules import (
     ComplaintContact,
@@ -101,6 +102,9 @@ class NotificationApplication(AduanApplication):
         self.channels = channels or ChannelPolicy()
         self.retry_policy = retry_policy or RetryPolicy()
         self.clock = clock
+        # From now on this instance takes the provider's status reports: the confirmation grace
+        # of a send left in doubt counts from here at the earliest (domain.resend_after).
+        self.started_at = clock()
         self.directory = ComplaintDirectory(self.factory.aggregate_recorder(purpose="contacts"))
         self.index = DeliveryIndex(self)
 
@@ -531,13 +535,16 @@ CATCH_UP_PAGE = 500
 class _Pending:
     status: DeliveryStatus
     due_at: datetime | None
+    channel: DeliveryChannel
 
 
 @dataclass
 class DeliveryIndex:
     """An in-memory view of this service's own log: deliveries per complaint, and the ones the
     sender still has to work on. Rebuilt from the log at start (so deliveries left ATTEMPTING by
-    a crash are found again) and caught up before every use."""
+    a crash, or by another replica that led before, are found again) and caught up before every
+    use. An ATTEMPTING WhatsApp delivery is due only after the confirmation grace period
+    (domain.resend_after): until then a status report may still show that the provider has it."""
 
     app: NotificationApplication
     position: int = 0
@@ -560,13 +567,31 @@ class DeliveryIndex:
         delivery_id = event.originator_id
         if isinstance(event, Delivery.Scheduled):
             self._by_complaint.setdefault(event.complaint_id, []).append(delivery_id)
-            self._pending[delivery_id] = _Pending(DeliveryStatus.SCHEDULED, event.due_at)
-        elif isinstance(event, Delivery.Attempted):
-            self._pending[delivery_id] = _Pending(DeliveryStatus.ATTEMPTING, None)
-        elif isinstance(event, Delivery.Failed):
-            self._pending[delivery_id] = _Pending(DeliveryStatus.FAILED, event.retry_at)
+            self._pending[delivery_id] = _Pending(
+                DeliveryStatus.SCHEDULED, event.due_at, DeliveryChannel(event.channel)
+            )
         elif isinstance(event, Delivery.Rescheduled):
-            self._pending[delivery_id] = _Pending(DeliveryStatus.SCHEDULED, event.due_at)
+            self._pending[delivery_id] = _Pending(
+                DeliveryStatus.SCHEDULED, event.due_at, DeliveryChannel(event.channel)
+            )
+        elif isinstance(event, Delivery.Attempted | Delivery.Failed):
+            pending = self._pending.get(delivery_id)
+            if pending is None:
+                return  # finished already (a report recorded it as sent); nothing to do
+            if isinstance(event, Delivery.Failed):
+                self._pending[delivery_id] = _Pending(
+                    DeliveryStatus.FAILED, event.retry_at, pending.channel
+                )
+            else:
+                due_at = resend_after(
+                    pending.channel,
+                    event.timestamp,
+                    self.app.retry_policy.confirm_grace_seconds,
+                    self.app.started_at,
+                )
+                self._pending[delivery_id] = _Pending(
+                    DeliveryStatus.ATTEMPTING, due_at, pending.channel
+                )
         elif isinstance(event, Delivery.Sent | Delivery.GaveUp | Delivery.Skipped):
             self._pending.pop(delivery_id, None)
 
@@ -579,7 +604,8 @@ class DeliveryIndex:
         self, now: datetime, exclude: Sequence[uuid.UUID] | set[uuid.UUID], limit: int
     ) -> list[uuid.UUID]:
         """Deliveries to work on now, oldest first: due SCHEDULED/FAILED ones and ATTEMPTING ones
-        nobody in this process is working on (interrupted by a crash)."""
+        nobody in this process is working on (interrupted by a crash), WhatsApp ones once their
+        confirmation grace period has passed."""
         excluded = set(exclude)
         with self._lock:
             ready = [

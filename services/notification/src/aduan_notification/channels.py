@@ -99,12 +99,20 @@ def interactive_list(message: OutgoingMessage) -> dict[str, Any]:
 
 class SendError(Exception):
     def __init__(
-        self, summary: str, *, retryable: bool, retry_after_seconds: float | None = None
+        self,
+        summary: str,
+        *,
+        retryable: bool,
+        retry_after_seconds: float | None = None,
+        in_doubt: bool = False,
     ) -> None:
         super().__init__(summary)
         self.summary = summary
         self.retryable = retryable
         self.retry_after_seconds = retry_after_seconds
+        # The request may have reached the provider (a time-out or a connection lost after it
+        # was sent): the message may be on its way although no answer came.
+        self.in_doubt = in_doubt
 
 
 class Sender(Protocol):
@@ -127,11 +135,16 @@ def _http_error(response: httpx.Response, what: str) -> SendError:
 async def _post(client: httpx.AsyncClient, url: str, what: str, **kwargs: Any) -> httpx.Response:
     try:
         response = await client.post(url, **kwargs)
+    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
+        # No connection, so no request: the provider has nothing.
+        raise SendError(f"{what} unreachable ({type(error).__name__})", retryable=True) from None
     except httpx.TimeoutException:
         # The request may have arrived: the retry carries the same idempotency key.
-        raise SendError(f"{what} timed out", retryable=True) from None
+        raise SendError(f"{what} timed out", retryable=True, in_doubt=True) from None
     except httpx.TransportError as error:
-        raise SendError(f"{what} unreachable ({type(error).__name__})", retryable=True) from None
+        raise SendError(
+            f"{what} unreachable ({type(error).__name__})", retryable=True, in_doubt=True
+        ) from None
     if response.status_code >= 300:
         raise _http_error(response, what)
     return response

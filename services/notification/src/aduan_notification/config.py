@@ -16,6 +16,9 @@ from aduan_notification.channels import SmtpConfig, WebhookConfig, WhatsAppConfi
 from aduan_notification.domain import DeliveryChannel, RetryPolicy
 
 MODES = ("log", "live")
+# How long a WhatsApp send left in doubt waits for the provider's status report before it is sent
+# again (RetryPolicy.confirm_grace_seconds; docs/notification.md, "Exactly once").
+DEFAULT_CONFIRM_GRACE_SECONDS = RetryPolicy.confirm_grace_seconds
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,9 @@ class NotificationConfig:
                 max_attempts=int(extra_number(extra, "DELIVERY_MAX_ATTEMPTS", 6, 1)),
                 base_seconds=extra_number(extra, "DELIVERY_BACKOFF_BASE_SECONDS", 5.0, 0.0),
                 cap_seconds=extra_number(extra, "DELIVERY_BACKOFF_CAP_SECONDS", 3600.0, 0.0),
+                confirm_grace_seconds=extra_number(
+                    extra, "WHATSAPP_CONFIRM_GRACE_SECONDS", DEFAULT_CONFIRM_GRACE_SECONDS, 0.0
+                ),
             ),
             send_timeout_seconds=extra_number(extra, "DELIVERY_SEND_TIMEOUT_SECONDS", 10.0, 0.01),
             concurrency=int(extra_number(extra, "DELIVERY_CONCURRENCY", 8, 1)),

@@ -7,6 +7,13 @@ message twice: a second `Delivery(...)` with that id collides in the store.
 After the provider accepted a message (SENT), its status reports (WhatsApp's status webhooks,
 forwarded by intake) move it forward only: SENT < DELIVERED < READ, or SENT -> UNDELIVERED when
 the provider reports that it failed after all.
+
+A send interrupted between the provider's acceptance and its record (the sender died: ATTEMPTING)
+is in doubt. Over a channel whose provider deduplicates on the delivery id (email's Message-ID,
+the office webhook's Idempotency-Key) it is repeated at once with the same key. WhatsApp's Cloud
+API does not deduplicate but reports every accepted message (status webhooks carrying the
+delivery id): there the repeat waits for the confirmation grace period, and a status report that
+comes meanwhile records the delivery as sent instead (`resend_after`).
 """
 
 from __future__ import annotations
@@ -79,6 +86,10 @@ ACCEPTED_STATUSES = frozenset(
     }
 )
 FINAL_STATUSES = ACCEPTED_STATUSES | {DeliveryStatus.GAVE_UP, DeliveryStatus.SKIPPED}
+# Channels whose provider does not recognise a repeated send (the WhatsApp Cloud API ignores the
+# Idempotency-Key) but reports each message it accepted, with the delivery id: a send left in
+# doubt by a dead sender is not repeated before the confirmation grace period has passed.
+CONFIRMED_BY_STATUS = frozenset({DeliveryChannel.WHATSAPP})
 # Statuses only move forward along this order; UNDELIVERED is final.
 _PROGRESS = {DeliveryStatus.SENT: 1, DeliveryStatus.DELIVERED: 2, DeliveryStatus.READ: 3}
 _REPORTED = {
@@ -98,6 +109,25 @@ def delivery_id_for(idempotency_key: str) -> uuid.UUID:
     return uuid.uuid5(DELIVERY_NAMESPACE, idempotency_key)
 
 
+def resend_after(
+    channel: DeliveryChannel,
+    attempted_at: datetime | None,
+    grace_seconds: float,
+    since: datetime | None = None,
+) -> datetime | None:
+    """When a send left in doubt (ATTEMPTING, nobody working on it: the sender died between
+    recording the attempt and recording its outcome) may be repeated; None: at once.
+
+    Over a channel confirmed by status reports (WhatsApp) the provider may have the message, and
+    a repeat would reach the citizen twice: it waits `grace_seconds` for the provider's status
+    report, counted from the attempt, or from `since` (when this instance started taking status
+    reports) if that is later: reports that reached no running instance cannot have stopped it."""
+    if channel not in CONFIRMED_BY_STATUS or grace_seconds <= 0 or attempted_at is None:
+        return None
+    start = max(attempted_at, since) if since is not None else attempted_at
+    return start + timedelta(seconds=grace_seconds)
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """Exponential backoff with jitter, honouring the provider's Retry-After.
@@ -111,6 +141,9 @@ class RetryPolicy:
     base_seconds: float = 5.0
     cap_seconds: float = 3600.0
     jitter: Callable[[], float] = random.random
+    # How long a WhatsApp send left in doubt (a dead sender's ATTEMPTING delivery; a time-out)
+    # waits for the provider's status report before it is sent again (resend_after).
+    confirm_grace_seconds: float = 120.0
 
     def delay(self, failures: int, retry_after_seconds: float | None = None) -> float:
         backoff = min(self.cap_seconds, self.base_seconds * 2 ** max(0, failures - 1))
@@ -149,6 +182,7 @@ class Delivery(Aggregate):
         def apply(self, delivery: Delivery) -> None:
             delivery.attempts = self.attempt
             delivery.status = DeliveryStatus.ATTEMPTING
+            delivery.attempted_at = self.timestamp
             delivery.next_attempt_at = None
 
     class Sent(Event):
@@ -272,6 +306,7 @@ class Delivery(Aggregate):
         self.provider_message_id = ""
         self.skip_reason = ""
         self.next_attempt_at: datetime | None = due_at
+        self.attempted_at: datetime | None = None
         self.sent_at: datetime | None = None
         self.delivered_at: datetime | None = None
         self.read_at: datetime | None = None
@@ -321,15 +356,26 @@ class Delivery(Aggregate):
         """The key the provider sees: opaque, derived from the idempotency key, same on re-sends."""
         return str(self.id)
 
+    def resend_after(self, grace_seconds: float, since: datetime | None = None) -> datetime | None:
+        """While ATTEMPTING: when the interrupted send may be repeated (None: at once)."""
+        if self.status is not DeliveryStatus.ATTEMPTING:
+            return None
+        return resend_after(self.channel, self.attempted_at, grace_seconds, since)
+
     @property
     def attempts_in_budget(self) -> int:
         return self.attempts - self.budget_start
 
-    def is_due(self, now: datetime) -> bool:
+    def is_due(
+        self, now: datetime, *, confirm_grace_seconds: float = 0.0, since: datetime | None = None
+    ) -> bool:
         """SCHEDULED or FAILED whose time has come; ATTEMPTING means a send was interrupted
-        (the process died) and must be repeated with the same provider key."""
+        (the process died) and must be repeated with the same provider key: at once, or over
+        WhatsApp once the provider's status report has not come within the grace period
+        (resend_after)."""
         if self.status is DeliveryStatus.ATTEMPTING:
-            return True
+            when = self.resend_after(confirm_grace_seconds, since)
+            return when is None or when <= now
         if self.status in (DeliveryStatus.SCHEDULED, DeliveryStatus.FAILED):
             return self.next_attempt_at is None or self.next_attempt_at <= now
         return False

@@ -2,12 +2,15 @@
 and records the outcome.
 
 Exactly once, as far as it can be had: the attempt is recorded *before* the send and the outcome
-after, so a crash in between leaves the delivery ATTEMPTING. At start the index (rebuilt from the
-log) lists it as due again, and it is sent again with the same provider key (the delivery id).
-A provider that deduplicates on that key sends it once; one that does not may send it twice,
-but only for a delivery whose process died inside that window, and not when the provider's
-status report (RecordProviderStatus) recorded it as sent before the repeat was attempted. See
-docs/notification.md.
+after, so a crash in between leaves the delivery ATTEMPTING, in doubt. The index (rebuilt from the
+log at start, or caught up by the replica that takes the lead) lists it as due again, and it is
+sent again with the same provider key (the delivery id). A provider that deduplicates on that key
+(email's Message-ID, the office webhook) sends it once. The WhatsApp Cloud API does not, but
+reports every message it accepted with the delivery id: an in-doubt WhatsApp delivery waits for
+that report for the confirmation grace period (RetryPolicy.confirm_grace_seconds) and is recorded
+as sent when it comes (RecordProviderStatus); only one still unconfirmed after the grace is sent
+again, and then the citizen may get it twice. A WhatsApp send that timed out is in doubt too: its
+retry waits at least the grace. See docs/notification.md.
 
 A question (DetailsRequested) is sent as a WhatsApp interactive list, whose rows
 `aduan.questions.choices` builds here from the question stored with the delivery. A list can
@@ -39,7 +42,14 @@ from aduan_notification.contacts import (
     ReporterContact,
     ReporterErasedError,
 )
-from aduan_notification.domain import Delivery, DeliveryChannel, RecipientKind, SkipReason
+from aduan_notification.domain import (
+    CONFIRMED_BY_STATUS,
+    Delivery,
+    DeliveryChannel,
+    DeliveryStatus,
+    RecipientKind,
+    SkipReason,
+)
 from aduan_notification.rules import (
     QUESTION,
     QUESTION_CANDIDATES,
@@ -160,8 +170,23 @@ class DeliveryWorker:
     async def deliver(self, delivery_id: uuid.UUID) -> int:
         """One attempt of one delivery; returns the position of the last event it stored."""
         current = await asyncio.to_thread(self.app.get_delivery, delivery_id)
-        if not current.is_due(self.app.clock()):
+        grace = self.app.retry_policy.confirm_grace_seconds
+        if not current.is_due(
+            self.app.clock(), confirm_grace_seconds=grace, since=self.app.started_at
+        ):
             return 0
+        if current.status is DeliveryStatus.ATTEMPTING:
+            # Nobody here is working on it: a sender died in the middle of this send.
+            unconfirmed = current.resend_after(grace, self.app.started_at) is not None
+            log.warning(
+                "send interrupted by a dead sender; sending again"
+                + (" (no status report within the grace period)" if unconfirmed else ""),
+                extra={
+                    "delivery_id": str(delivery_id),
+                    "channel": current.channel.value,
+                    "attempt": current.attempts,
+                },
+            )
         try:
             delivery, _ = await self._steps.record(current, lambda d, meta: d.attempt(meta))
         except (ConcurrencyConflictError, InvalidStateError):
@@ -223,12 +248,17 @@ class DeliveryWorker:
             ):
                 provider_message_id = await sender.send(message)
         except SendError as error:
+            retry_after = error.retry_after_seconds
+            if error.in_doubt and delivery.channel in CONFIRMED_BY_STATUS:
+                # It may have arrived, and the provider would not recognise the repeat: give
+                # its status report the grace period to say so first.
+                retry_after = max(retry_after or 0.0, self.app.retry_policy.confirm_grace_seconds)
             return await self._failed(
                 delivery,
                 attempt,
                 error.summary,
                 error.retryable,
-                error.retry_after_seconds,
+                retry_after,
                 context,
             )
         _, position = await self._steps.record(
