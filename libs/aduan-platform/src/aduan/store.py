@@ -9,7 +9,9 @@ the same database.
 from __future__ import annotations
 
 import contextlib
+import random
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -123,24 +125,42 @@ def _postgres_connect(env: Mapping[str, str]) -> Any:
         password=env["POSTGRES_PASSWORD"] or None,
         connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]),
         autocommit=True,
+        # Statements repeat (the schema lock's tries); behind a transaction pooler each may
+        # reach another server connection, where a prepared statement would not exist.
+        prepare_threshold=None,
     )
+
+
+# How often a replica waiting for the schema lock tries again (seconds).
+SCHEMA_LOCK_RETRY_SECONDS = 0.1
 
 
 @contextlib.contextmanager
 def schema_lock(env: Mapping[str, str]) -> Iterator[None]:
     """Hold the schema lock while the block creates or changes tables (PostgreSQL only; SQLite
     and memory stores belong to one process). A replica that starts while another is migrating
-    waits here instead of crashing. Session-level on a connection of its own, so it is released
-    when the block ends or the process dies."""
+    waits here instead of crashing.
+
+    The lock is transaction-level (`pg_try_advisory_xact_lock`) in a transaction held open on a
+    connection of its own for the whole block, so it works through a pooler in transaction mode
+    (an open transaction keeps its server connection) and is released when the block ends or the
+    process dies. A waiting replica tries every SCHEMA_LOCK_RETRY_SECONDS in short transactions
+    rather than blocking in one: blocked waiters would each hold a server connection of a small
+    pool, and the lock holder's own statements, on other connections, could then wait for a free
+    one forever."""
     if env.get("PERSISTENCE_MODULE") != "eventsourcing.postgres":
         yield
         return
     with _postgres_connect(env) as conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))
-        try:
-            yield
-        finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_KEY,))
+        while True:
+            with conn.transaction():
+                row = conn.execute(
+                    "SELECT pg_try_advisory_xact_lock(%s)", (SCHEMA_LOCK_KEY,)
+                ).fetchone()
+                if row and row[0]:
+                    yield  # the transaction, and so the lock, lasts for the block
+                    return
+            time.sleep(SCHEMA_LOCK_RETRY_SECONDS * (0.5 + random.random()))
 
 
 AppT = TypeVar("AppT")
