@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,9 @@ from aduan.settings import (
     ServiceSettings,
     SettingsError,
     extra_flag,
+    extra_int,
     extra_number,
+    extra_positive,
     extra_secret,
 )
 from aduan.store import UniqueClaims, store_env
@@ -128,3 +131,24 @@ def test_extra_settings_readers_name_the_variable_they_refuse(tmp_path: Path) ->
         extra_number(extra, "N", 1.0, 3.0)
     with pytest.raises(SettingsError, match="ADUAN_MISSING_FILE cannot be read"):
         extra_secret({"MISSING_FILE": str(tmp_path / "none")}, "MISSING")
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("4.5", "ADUAN_LIMIT must be an integer, not '4.5'"),
+        ("0", "ADUAN_LIMIT must be at least 1, not 0"),
+    ],
+)
+def test_a_whole_number_setting_refuses_fractions_and_small_values(raw: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=re.escape(message)):
+        extra_int({"LIMIT": raw}, "LIMIT", 3, 1)
+    assert extra_int({}, "LIMIT", 3, 1) == 3
+    assert extra_int({"LIMIT": " 7 "}, "LIMIT", 3, 1) == 7
+
+
+@pytest.mark.parametrize("raw", ["0", "-1", "-0.5"])
+def test_an_interval_setting_must_be_positive(raw: str) -> None:
+    with pytest.raises(SettingsError, match=f"ADUAN_TICK must be positive, not {re.escape(raw)}"):
+        extra_positive({"TICK": raw}, "TICK", 60.0)
+    assert extra_positive({"TICK": "0.5"}, "TICK", 60.0) == 0.5

@@ -8,10 +8,11 @@ import uuid
 
 import pytest
 
+from aduan.settings import SettingsError
 from aduan.store import DuplicateEventError
 from aduan.v1 import common_pb2, events_pb2
 from aduan_routing.application import RoutingApplication
-from aduan_routing.config import RoutingConfig, RoutingConfigError
+from aduan_routing.config import RoutingConfig
 from aduan_routing.consumer import IntakeReactor
 from aduan_routing.domain import CaseStatus
 
@@ -101,7 +102,7 @@ def test_other_intake_events_are_tracked_or_acted_on(app: RoutingApplication, of
     ],
 )
 def test_bad_settings_stop_start_up(extra: dict[str, str], message: str) -> None:
-    with pytest.raises(RoutingConfigError, match=message):
+    with pytest.raises(SettingsError, match=message):
         RoutingConfig.from_extra(extra)
 
 

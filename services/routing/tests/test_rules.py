@@ -133,7 +133,7 @@ def test_an_invalid_rule_file_stops_start_up(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(
-        "aduan_routing.__main__.bootstrap", lambda service: ServiceSettings.from_env(service)
+        "aduan.runtime.bootstrap", lambda service: ServiceSettings.from_env(service)
     )
     with pytest.raises(SystemExit) as exited:
         main([])

@@ -8,10 +8,12 @@ on the plaintext health port.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import logging
 import signal
+import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -33,7 +35,7 @@ from aduan.health import (
     ProbeState,
 )
 from aduan.logs import configure_logging
-from aduan.settings import ServiceSettings
+from aduan.settings import ServiceSettings, SettingsError
 from aduan.telemetry import configure_metrics, configure_tracing, meter, server_interceptors
 from aduan.tls import server_credentials
 
@@ -59,6 +61,28 @@ def bootstrap(service: str) -> ServiceSettings:
     configure_tracing(service)
     configure_metrics(service, settings.metrics_port)
     return settings
+
+
+def run_service(
+    service: str,
+    description: str,
+    build_runtime: Callable[[ServiceSettings], ServiceRuntime],
+    argv: Sequence[str] | None = None,
+) -> None:
+    """A service's `main`: `--help`, the settings, the composition root, then serve until
+    SIGTERM. Invalid settings or data stop start-up with one line naming the problem (exit 1)
+    instead of a traceback: the composition roots raise `SettingsError` for every such case."""
+    parser = argparse.ArgumentParser(
+        prog=f"aduan-{service}",
+        description=f"{description} Configured by ADUAN_* environment variables.",
+    )
+    parser.parse_args(argv)
+    settings = bootstrap(service)
+    try:
+        runtime = build_runtime(settings)
+    except SettingsError as error:
+        sys.exit(f"aduan-{service}: refusing to start: {error}")
+    asyncio.run(runtime.serve())
 
 
 def server_options(settings: ServiceSettings) -> list[tuple[str, Any]]:

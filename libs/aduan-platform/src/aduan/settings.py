@@ -71,6 +71,20 @@ def extra_number(extra: Mapping[str, str], name: str, default: float, minimum: f
     return value
 
 
+def extra_int(extra: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    """`ADUAN_<name>` as a whole number of at least `minimum`; `default` when unset."""
+    raw = extra.get(name, "").strip()
+    return default if not raw else _int(raw, f"ADUAN_{name}", minimum)
+
+
+def extra_positive(extra: Mapping[str, str], name: str, default: float) -> float:
+    """`ADUAN_<name>` as a number above zero (an interval, a timeout); `default` when unset."""
+    value = extra_number(extra, name, default, float("-inf"))
+    if value <= 0:
+        raise SettingsError(f"ADUAN_{name} must be positive, not {extra.get(name, '').strip()}")
+    return value
+
+
 def extra_flag(extra: Mapping[str, str], name: str, default: bool | None) -> bool | None:
     """`ADUAN_<name>` as true/false (1/0, yes/no, on/off); `default` when unset."""
     raw = extra.get(name, "").strip()

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import sys
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -14,7 +11,7 @@ import grpc
 from aduan.auth import ServiceAuth
 from aduan.backbone import WriteBackbone
 from aduan.jetstream import TrackedConsumer, observe_consumer
-from aduan.runtime import ServiceRuntime, bootstrap
+from aduan.runtime import ServiceRuntime, run_service
 from aduan.settings import ServiceSettings, SettingsError, extra_number
 from aduan.store import open_application
 from aduan.tls import ServiceEventLogReader, service_channel
@@ -112,18 +109,12 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="aduan-intake",
-        description="Aduan intake service (gRPC aduan.v1.Intake and aduan.v1.EventLog, and the "
-        "WhatsApp webhook). Configured by ADUAN_* environment variables; see docs/intake.md.",
+    run_service(
+        SERVICE,
+        "Aduan intake service (gRPC aduan.v1.Intake and aduan.v1.EventLog, and the WhatsApp webhook); see docs/intake.md.",
+        build_runtime,
+        argv,
     )
-    parser.parse_args(argv)
-    settings = bootstrap(SERVICE)
-    try:
-        runtime = build_runtime(settings)
-    except SettingsError as error:
-        sys.exit(f"aduan-intake: refusing to start: {error}")
-    asyncio.run(runtime.serve())
 
 
 if __name__ == "__main__":

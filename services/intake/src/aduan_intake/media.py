@@ -40,7 +40,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 import httpx
 
 from aduan.httpheaders import retry_after_seconds
-from aduan.settings import SettingsError, extra_flag, extra_number, extra_secret
+from aduan.settings import SettingsError, extra_flag, extra_int, extra_number, extra_secret
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -963,9 +963,9 @@ def media_downloader_from_settings(extra: Mapping[str, str]) -> WhatsAppMediaDow
     return WhatsAppMediaDownloader(
         token,
         base_url=extra.get("WHATSAPP_BASE_URL", "").strip() or DEFAULT_GRAPH_BASE_URL,
-        max_bytes=int(extra_number(extra, "MEDIA_MAX_BYTES", DEFAULT_MAX_BYTES, 1)),
+        max_bytes=extra_int(extra, "MEDIA_MAX_BYTES", DEFAULT_MAX_BYTES, 1),
         timeout_seconds=extra_number(extra, "MEDIA_TIMEOUT_SECONDS", 30.0, 0.1),
-        attempts=int(extra_number(extra, "MEDIA_ATTEMPTS", 4, 1)),
+        attempts=extra_int(extra, "MEDIA_ATTEMPTS", 4, 1),
         temp_dir=Path(temp_dir) if temp_dir else None,
     )
 

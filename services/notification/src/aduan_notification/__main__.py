@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import logging
-import sys
 
 import grpc
 
 from aduan.auth import ServiceAuth
 from aduan.backbone import WriteBackbone
 from aduan.jetstream import TrackedConsumer, observe_consumer
-from aduan.runtime import ServiceRuntime, bootstrap
-from aduan.settings import ServiceSettings, SettingsError
+from aduan.runtime import ServiceRuntime, run_service
+from aduan.settings import ServiceSettings
 from aduan.store import open_application
 from aduan.tls import ServiceEventLogReader, service_channel
 from aduan.v1 import notification_pb2, notification_pb2_grpc
@@ -147,18 +144,12 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="aduan-notification",
-        description="Aduan notification service (gRPC aduan.v1.Notification and aduan.v1.EventLog). "
-        "Configured by ADUAN_* environment variables; see docs/notification.md.",
+    run_service(
+        SERVICE,
+        "Aduan notification service (gRPC aduan.v1.Notification and aduan.v1.EventLog); see docs/notification.md.",
+        build_runtime,
+        argv,
     )
-    parser.parse_args(argv)
-    settings = bootstrap(SERVICE)
-    try:
-        runtime = build_runtime(settings)
-    except SettingsError as error:
-        sys.exit(f"aduan-notification: refusing to start: {error}")
-    asyncio.run(runtime.serve())
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from aduan.settings import SettingsError, extra_flag, extra_number, extra_secret
+from aduan.settings import SettingsError, extra_flag, extra_int, extra_number, extra_secret
 from aduan_notification.application import ChannelPolicy
 from aduan_notification.channels import SmtpConfig, WebhookConfig, WhatsAppConfig
 from aduan_notification.domain import DeliveryChannel, RetryPolicy
@@ -56,7 +56,7 @@ class NotificationConfig:
         if extra.get("SMTP_HOST"):
             smtp = SmtpConfig(
                 host=extra["SMTP_HOST"],
-                port=int(extra_number(extra, "SMTP_PORT", 587, 1)),
+                port=extra_int(extra, "SMTP_PORT", 587, 1),
                 username=extra.get("SMTP_USERNAME", ""),
                 password=extra_secret(extra, "SMTP_PASSWORD"),
                 sender=extra.get("SMTP_FROM") or SmtpConfig.sender,
@@ -72,7 +72,7 @@ class NotificationConfig:
         return cls(
             live=mode == "live",
             retry=RetryPolicy(
-                max_attempts=int(extra_number(extra, "DELIVERY_MAX_ATTEMPTS", 6, 1)),
+                max_attempts=extra_int(extra, "DELIVERY_MAX_ATTEMPTS", 6, 1),
                 base_seconds=extra_number(extra, "DELIVERY_BACKOFF_BASE_SECONDS", 5.0, 0.0),
                 cap_seconds=extra_number(extra, "DELIVERY_BACKOFF_CAP_SECONDS", 3600.0, 0.0),
                 confirm_grace_seconds=extra_number(
@@ -80,7 +80,7 @@ class NotificationConfig:
                 ),
             ),
             send_timeout_seconds=extra_number(extra, "DELIVERY_SEND_TIMEOUT_SECONDS", 10.0, 0.01),
-            concurrency=int(extra_number(extra, "DELIVERY_CONCURRENCY", 8, 1)),
+            concurrency=extra_int(extra, "DELIVERY_CONCURRENCY", 8, 1),
             poll_seconds=extra_number(extra, "DELIVERY_POLL_SECONDS", 1.0, 0.01),
             whatsapp=whatsapp,
             smtp=smtp,

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import sys
 
 import grpc
 from sqlalchemy import Engine, text
@@ -13,8 +11,8 @@ from aduan.auth import ServiceAuth
 from aduan.health import HealthCheck
 from aduan.jetstream import NatsLink, TrackedConsumer, observe_consumer
 from aduan.leader import leadership_for, lock_key
-from aduan.runtime import ServiceRuntime, bootstrap
-from aduan.settings import WRITE_SERVICES, ServiceSettings, SettingsError
+from aduan.runtime import ServiceRuntime, run_service
+from aduan.settings import WRITE_SERVICES, ServiceSettings
 from aduan.tls import ServiceEventLogReader
 from aduan.v1 import query_pb2, query_pb2_grpc
 from aduan_query.projector import Projector
@@ -107,18 +105,12 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="aduan-query",
-        description="Aduan query service (gRPC aduan.v1.Query): read models, audit trail, statistics. "
-        "Configured by ADUAN_* environment variables; see docs/operations.md.",
+    run_service(
+        SERVICE,
+        "Aduan query service (gRPC aduan.v1.Query): read models, audit trail, statistics; see docs/operations.md.",
+        build_runtime,
+        argv,
     )
-    parser.parse_args(argv)
-    settings = bootstrap(SERVICE)
-    try:
-        runtime = build_runtime(settings)
-    except SettingsError as error:
-        sys.exit(f"aduan-query: refusing to start: {error}")
-    asyncio.run(runtime.serve())
 
 
 if __name__ == "__main__":

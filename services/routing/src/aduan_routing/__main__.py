@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import sys
 from datetime import UTC, datetime
 
 import grpc
@@ -12,13 +9,13 @@ import grpc
 from aduan.auth import ServiceAuth
 from aduan.backbone import WriteBackbone
 from aduan.jetstream import TrackedConsumer, observe_consumer
-from aduan.runtime import ServiceRuntime, Worker, bootstrap
-from aduan.settings import ServiceSettings, SettingsError
+from aduan.runtime import ServiceRuntime, Worker, run_service
+from aduan.settings import ServiceSettings
 from aduan.store import open_application
 from aduan.tls import ServiceEventLogReader
 from aduan.v1 import routing_pb2, routing_pb2_grpc
 from aduan_routing.application import RoutingApplication
-from aduan_routing.config import STARTUP_ERRORS, RoutingConfig
+from aduan_routing.config import RoutingConfig
 from aduan_routing.consumer import IntakeReactor
 from aduan_routing.contract import SERVICE, translator
 from aduan_routing.servicer import ROUTING_POLICY, RoutingServicer
@@ -28,7 +25,7 @@ INTAKE_DURABLE = "routing-intake"
 
 
 def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
-    """Raises one of STARTUP_ERRORS when the routing data or settings are invalid."""
+    """Raises SettingsError when the routing data or settings are invalid."""
     config = RoutingConfig.from_extra(settings.extra)
     auth = ServiceAuth.from_settings(settings)
     app = open_application(
@@ -86,18 +83,12 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="aduan-routing",
-        description="Aduan routing service (gRPC aduan.v1.Routing and aduan.v1.EventLog). "
-        "Configured by ADUAN_* environment variables; see docs/operations.md and docs/routing.md.",
+    run_service(
+        SERVICE,
+        "Aduan routing service (gRPC aduan.v1.Routing and aduan.v1.EventLog); see docs/operations.md and docs/routing.md.",
+        build_runtime,
+        argv,
     )
-    parser.parse_args(argv)
-    settings = bootstrap(SERVICE)
-    try:
-        runtime = build_runtime(settings)
-    except (*STARTUP_ERRORS, SettingsError) as error:
-        sys.exit(f"aduan-routing: refusing to start: {error}")
-    asyncio.run(runtime.serve())
 
 
 if __name__ == "__main__":

@@ -20,11 +20,12 @@ from typing import Any
 
 import yaml
 
+from aduan.settings import SettingsError
 from aduan_routing.domain import Category, Scope
 from aduan_routing.offices import Office, OfficeRegistry, packaged_text
 
 
-class RuleSetError(ValueError):
+class RuleSetError(SettingsError):
     """The routing rules are invalid; the service refuses to start."""
 
 

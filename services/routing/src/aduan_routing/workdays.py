@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import holidays
 import yaml
 
+from aduan.settings import SettingsError
 from aduan_routing.offices import packaged_text
 
 WIB = dt.timezone(dt.timedelta(hours=7), "WIB")
@@ -35,7 +36,7 @@ class SystemClock:
         return dt.datetime.now(dt.UTC)
 
 
-class CalendarError(ValueError):
+class CalendarError(SettingsError):
     """The collective-leave file is invalid; the service refuses to start."""
 
 
