@@ -14,16 +14,14 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
 import psycopg
 import pytest
-from integration.workers import running, until
-from notes_service import NotesApplication, notes_translator
+from integration.workers import only_the_leaders_relay_publishes, running, until
 from pgbouncer import PgBouncer, unavailable_reason
 
 from aduan.leader import LeadershipUnavailableError, PostgresLeadership, lock_ids, lock_key
-from aduan.outbox import OutboundMessage, OutboxRelay
 from aduan.store import SCHEMA_LOCK_KEY, schema_lock, store_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
@@ -136,58 +134,18 @@ async def test_a_frozen_leader_loses_the_lock_when_its_lease_runs_out(postgres_u
         await until(lambda: not election.is_leader, within=5)
 
 
-class CountingPublisher:
-    def __init__(self, name: str, log: list[tuple[str, int]]) -> None:
-        self.name = name
-        self.log = log
-
-    async def publish_batch(self, messages: Sequence[OutboundMessage]) -> None:
-        self.log.extend((self.name, m.position) for m in messages)
-
-
 async def test_relays_elected_through_a_transaction_pooler_never_both_publish(
     postgres_url: str, transaction_pooler: PgBouncer
 ) -> None:
     """The stores are reached directly (eventsourcing prepares statements, which PgBouncer 1.18
     does not carry in transaction mode); the elections go through the pooler."""
-    env = store_env(postgres_url, "intake")
-    instances = [NotesApplication(env=env), NotesApplication(env=env)]
-    published: list[tuple[str, int]] = []
-    url = transaction_pooler.through(postgres_url)
-    elections = [
-        PostgresLeadership(url, ROLE, retry_seconds=0.1, check_seconds=0.1, lease_seconds=2.0)
-        for _ in instances
-    ]
-    relays = [
-        OutboxRelay(
-            app,
-            notes_translator(),
-            CountingPublisher(f"replica-{i}", published),
-            poll_seconds=0.05,
-            leadership=election,
-        )
-        for i, (app, election) in enumerate(zip(instances, elections, strict=True))
-    ]
-    async with running(*elections, *relays):
-        await until(lambda: any(e.is_leader for e in elections))
-        for i in range(20):
-            instances[i % 2].write(f"keluhan {i}")
-        await until(lambda: len(published) >= 20)
-        leader = next(i for i, e in enumerate(elections) if e.is_leader)
-        assert {name for name, _ in published} == {f"replica-{leader}"}
-
-        await elections[leader].resign_by_losing_connection()
-        follower = 1 - leader
-        await until(lambda: elections[follower].is_leader and not elections[leader].is_leader)
-        for i in range(20, 30):
-            instances[i % 2].write(f"keluhan {i}")
-        await until(lambda: {p for _, p in published} >= set(range(1, 31)))
-
-    positions = [p for _, p in published]
-    assert sorted(set(positions)) == list(range(1, 31))
-    assert len(positions) == len(set(positions))
-    for app in instances:
-        app.close()
+    await only_the_leaders_relay_publishes(
+        postgres_url,
+        transaction_pooler.through(postgres_url),
+        before=20,
+        after=10,
+        lease_seconds=2.0,
+    )
 
 
 async def test_a_statement_pooler_is_refused_saying_why_and_what_to_do(
