@@ -6,15 +6,15 @@ only the reporter's key in intake's side table, never an event of the log."""
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TypeVar
 
 import grpc
 import pytest
 from e2e.callers import notification_metadata, operator_channel
+from polling import eventually
 
 from aduan.settings import WRITE_SERVICES
 from aduan.stack import LocalStack
@@ -33,20 +33,6 @@ from aduan_notification.testing import StandInProvider
 from aduan_query import cli
 
 T = TypeVar("T")
-
-
-def until(probe: Callable[[], T | None], what: str, seconds: float = 30.0) -> T:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            found = probe()
-        except grpc.RpcError:
-            found = None
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
 
 
 async def sealed_up_to(addresses: dict[str, str], token: str) -> dict[str, tuple[int, int]]:
@@ -197,7 +183,7 @@ def test_erased_identity_is_gone_everywhere_and_history_still_verifies(
             return found
 
         try:
-            reply = until(skipped_reply_noted, "the status reply to be skipped as ERASED", 60)
+            reply = eventually(skipped_reply_noted, 60, "the status reply to be skipped as ERASED")
         except AssertionError as error:
             raise AssertionError(f"{error}; deliveries: {seen}") from None
         assert not reply.provider_message_id
@@ -211,7 +197,7 @@ def test_erased_identity_is_gone_everywhere_and_history_still_verifies(
             )
             return seals if done else None
 
-        until(all_sealed, "a checkpoint in every write service after the erasure")
+        eventually(all_sealed, 30, "a checkpoint in every write service after the erasure")
         eventlogs = [f"--eventlog={s}={addresses[s]}" for s in WRITE_SERVICES]
         # The EventLogs answer only authenticated callers: verify reads them as an auditor.
         monkeypatch.setenv("ADUAN_TOKEN", auditor)

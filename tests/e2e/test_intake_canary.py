@@ -15,7 +15,7 @@ import json
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,6 +24,7 @@ import nats
 import pytest
 from e2e.callers import notification_metadata, operator_channel, operator_token
 from e2e.canary import CANARY, find_canary, scan_tree
+from polling import eventually
 
 from aduan.natsserver import free_port
 from aduan.settings import ALL_SERVICES
@@ -66,16 +67,6 @@ def intake_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Loc
     stack = LocalStack.on_free_ports(data_dir, service_env=service_env)
     with stack:
         yield stack, webhook_port
-
-
-def eventually(probe: Callable[[], T | None], timeout: float = 15.0) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = probe()
-        if result is not None:
-            return result
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.1)
 
 
 def post_whatsapp(port: int, message_id: str, body: str) -> dict[str, Any]:
@@ -228,7 +219,7 @@ async def test_the_canary_appears_nowhere_in_the_stack(
             stack, stack.services["notification"].address
         ) as notification_channel:
             notification = notification_pb2_grpc.NotificationStub(notification_channel)
-            eventually(lambda: deliveries_settled(notification, filed.complaint_id), timeout=30)
+            eventually(lambda: deliveries_settled(notification, filed.complaint_id), 30)
 
     messages = await stream_messages(stack.resolved_nats_url)
     intake_envelopes = [

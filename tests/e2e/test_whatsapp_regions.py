@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, TypeVar
 
 import grpc
@@ -17,6 +17,7 @@ import httpx
 import pytest
 from cloudapi import CloudApiStandIn, list_reply, location, payload, status, text
 from e2e.callers import operator_channel
+from polling import eventually
 
 from aduan.natsserver import free_port
 from aduan.settings import ALL_SERVICES
@@ -74,17 +75,6 @@ def query(regions_stack: tuple[LocalStack, int]) -> Iterator[query_pb2_grpc.Quer
     channel = operator_channel(stack, stack.services["query"].address)
     yield query_pb2_grpc.QueryStub(channel)
     channel.close()
-
-
-def eventually(probe: Callable[[], T | None], timeout: float, what: str) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = probe()
-        if result is not None:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
 
 
 def post(port: int, body: dict[str, Any]) -> dict[str, Any]:

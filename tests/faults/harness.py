@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
+from polling import TRANSIENT, eventually
 
 from aduan.auth import with_bearer
 from aduan.settings import ALL_SERVICES, WRITE_SERVICES
@@ -207,13 +208,6 @@ class Callers:
 
 
 # Codes a caller may see while a process is down or a write lost a race: never INTERNAL/UNKNOWN.
-TRANSIENT = {
-    grpc.StatusCode.UNAVAILABLE,
-    grpc.StatusCode.DEADLINE_EXCEEDED,
-    grpc.StatusCode.ABORTED,
-    grpc.StatusCode.FAILED_PRECONDITION,
-    grpc.StatusCode.NOT_FOUND,  # not routed yet
-}
 
 
 @dataclass
@@ -439,25 +433,6 @@ def post_webhook(port: int, raw: bytes, timeout: float = 30.0) -> tuple[int, dic
 # -- convergence -----------------------------------------------------------------------------------
 
 
-def eventually(
-    probe: Callable[[], T | None], within: float, what: Callable[[], str], poll: float = 0.5
-) -> T:
-    """Poll `probe` until it returns something other than None; fail naming `what()`."""
-    deadline = time.monotonic() + within
-    while True:
-        try:
-            result = probe()
-        except grpc.RpcError as error:
-            if error.code() not in TRANSIENT:
-                raise
-            result = None
-        if result is not None:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not converged after {within:.0f} s: {what()}")
-        time.sleep(poll)
-
-
 def paged(fetch: Callable[[str], Any], items: str) -> list[Any]:
     out: list[Any] = []
     token = ""
@@ -564,6 +539,7 @@ class Convergence:
                 f"{len(pending)} of {len(self.record.filed)} filed complaints not in the "
                 f"query service or not routed (e.g. {sorted(pending)[:3]}); {logs_hint(self.stack)}"
             ),
+            poll=0.5,
         )
 
     def heads(self) -> dict[str, int]:
@@ -591,6 +567,7 @@ class Convergence:
                 f"stored events (EventLog heads) {last.get('heads')} vs projected by query "
                 f"{last.get('projected')}; {logs_hint(self.stack)}"
             ),
+            poll=0.5,
         )
 
     def read_models_equal_rebuild(self) -> None:

@@ -36,7 +36,6 @@ from faults.harness import (
     Filed,
     LoadRecord,
     Size,
-    eventually,
     kantah_codes,
     load_running,
     logs_hint,
@@ -45,6 +44,7 @@ from faults.harness import (
     started,
     whatsapp_payload,
 )
+from polling import eventually
 
 from aduan.jetstream import STREAM_NAME
 from aduan.settings import ALL_SERVICES

@@ -25,7 +25,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,6 +34,7 @@ import grpc
 import httpx
 import pytest
 from cloudapi import CloudApiStandIn, payload, signed, text
+from polling import eventually
 
 from aduan.auth import with_bearer
 from aduan.natsserver import free_port
@@ -49,17 +50,6 @@ CITIZEN = "6281299990001"
 # repeats in-doubt sends at once does so well within it (it polls every 0.2 s).
 LEADING_BEFORE_REPORTS = 4.0
 T = TypeVar("T")
-
-
-def eventually(probe: Callable[[], T | None], timeout: float, what: str) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = probe()
-        if result is not None and result is not False:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.1)
 
 
 def leads(log: Path) -> bool:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from typing import Any, TypeVar
 
 import grpc
 import pytest
+from polling import eventually
 
 from aduan.auth import DevTokens, bearer_metadata
 from aduan.natsserver import EmbeddedNats, free_port
@@ -38,20 +38,6 @@ BUILDERS: dict[str, Callable[[ServiceSettings], ServiceRuntime]] = {
     "notification": notification_runtime,
     "query": query_runtime,
 }
-
-
-def until(probe: Callable[[], T | None], what: str, seconds: float = 30.0) -> T:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            found = probe()
-        except grpc.RpcError:
-            found = None
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 @dataclass
@@ -97,7 +83,7 @@ class SecureStack:
             runtime.health_interval_seconds = 0.2
             self._runtimes.append(runtime)
             self._tasks.append(self._run(runtime.serve()))
-        until(lambda: all(r.bound_port for r in self._runtimes), "every server listening")
+        eventually(lambda: all(r.bound_port for r in self._runtimes), 30, "every server listening")
         return self
 
     def _run(self, coroutine: Any) -> Any:
@@ -169,10 +155,10 @@ class SecureStack:
                 ).complaint
                 return view.holding_office.code == HOLDER
 
-            until(placed, f"routing to place {complaint_id} at {HOLDER}")
+            eventually(placed, 30, f"routing to place {complaint_id} at {HOLDER}")
         # Intake learns the holding office from routing's events (it decides contact reveals).
         officer = self.bearer("officer", HOLDER, sub="officer:matrix")
-        until(
+        eventually(
             lambda: intake.GetReporterContact(
                 intake_pb2.GetReporterContactRequest(
                     complaint_id=open_complaint.complaint_id, purpose="matrix set-up"
@@ -180,6 +166,7 @@ class SecureStack:
                 metadata=officer,
                 timeout=5,
             ),
+            30,
             "intake to learn the holding office",
         )
 

@@ -242,12 +242,13 @@ def runtime_settings() -> ServiceSettings:
 
 def build(
     startup_hooks: list[Callable[[], Awaitable[None]]] | None = None,
+    registrars: list[Callable[[grpc.aio.Server], None]] | None = None,
 ) -> Runtime:
     store, nats = Switch(), Switch()
     subject = ServiceRuntime(
         settings=runtime_settings(),
         service_names=["aduan.v1.Intake"],
-        registrars=[],
+        registrars=registrars or [],
         health_checks=[
             HealthCheck("store", store.probe, gates_readiness=True),
             HealthCheck("nats", nats.probe, gates_readiness=False),
@@ -340,6 +341,48 @@ async def test_startup_waits_for_the_start_up_work_and_retries_it() -> None:
         release.set()
         await starting
         await runtime.becomes(ALL_SERVING)
+    finally:
+        release.set()
+        await starting
+        await runtime.subject.shutdown()
+
+
+def register_echo(server: grpc.aio.Server) -> None:
+    async def echo(request: bytes, _context: grpc.aio.ServicerContext[Any, Any]) -> bytes:
+        return request
+
+    server.add_generic_rpc_handlers(
+        [
+            grpc.method_handlers_generic_handler(
+                "aduan.v1.Intake", {"Echo": grpc.unary_unary_rpc_method_handler(echo)}
+            )
+        ]
+    )
+
+
+async def test_calls_before_the_start_up_work_is_done_are_unavailable_not_internal() -> None:
+    """Query serves its port while its migrations run: a call then would meet no tables."""
+    release = asyncio.Event()
+    runtime = build(startup_hooks=[release.wait], registrars=[register_echo])
+    starting = asyncio.create_task(runtime.subject.start())
+    try:
+        for _ in range(200):
+            if runtime.subject.bound_port:
+                break
+            await asyncio.sleep(0.02)
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{runtime.subject.bound_port}") as channel:
+            echo = channel.unary_unary("/aduan.v1.Intake/Echo")
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await echo(b"halo", timeout=5)
+            assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+            assert "starting up" in (refused.value.details() or "")
+            assert await runtime.status(STARTUP, runtime.subject.bound_port) == NOT_SERVING
+            release.set()
+            await starting
+            # Past the gate, the call reaches authentication (this one carries no token).
+            with pytest.raises(grpc.aio.AioRpcError) as checked:
+                await echo(b"halo", timeout=5)
+            assert checked.value.code() == grpc.StatusCode.UNAUTHENTICATED
     finally:
         release.set()
         await starting
