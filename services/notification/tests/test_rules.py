@@ -29,6 +29,7 @@ from aduan_notification.rules import (
     QUESTION_PROVINCE,
     QUESTION_TICKET,
     ComplaintContact,
+    ComplaintNotKnownYetError,
     Plan,
     UpstreamEvent,
     plan,
@@ -224,6 +225,14 @@ def test_located_and_classified_tell_nobody_and_need_nothing(kind: str) -> None:
 def test_the_loops_intake_events_before_the_filing_are_not_an_error() -> None:
     for facts in (ReporterMessageAddedFacts(channel="WHATSAPP"), ResolutionRatedFacts(rating=5)):
         assert plan(event(facts), None).deliveries == []
+
+
+def test_an_event_kind_without_a_rule_tells_nobody() -> None:
+    unknown = event(None, kind="CaseSnoozed", service="routing")
+    assert plan(unknown, HELD) == Plan(HELD, False, [])
+    # Routing's events wait for the filing all the same (the consumer retries).
+    with pytest.raises(ComplaintNotKnownYetError):
+        plan(unknown, None)
 
 
 # -- a message that could not be delivered ----------------------------------------------------

@@ -493,21 +493,21 @@ def _ping_pong_flagged(
     return Plan(contact, changed, [_office(contact, supervisor, "office_ping_pong", variables)])
 
 
-FactsT = TypeVar("FactsT")
-OpeningHandler = Callable[[UpstreamEvent, FactsT], Plan]
-RecordHandler = Callable[[FactsT, ComplaintContact, bool], Plan]
+_FactsT = TypeVar("_FactsT")
+_OpeningHandler = Callable[[UpstreamEvent, _FactsT], Plan]
+_RecordHandler = Callable[[_FactsT, ComplaintContact, bool], Plan]
 
 
 def _opening(
-    kind: type[FactsT], handler: OpeningHandler[FactsT]
-) -> tuple[type[Any], OpeningHandler[Any]]:
+    kind: type[_FactsT], handler: _OpeningHandler[_FactsT]
+) -> tuple[type[Any], _OpeningHandler[Any]]:
     """A table entry whose handler takes the facts of its key (checked by the type checker)."""
     return kind, handler
 
 
 def _on_record(
-    kind: type[FactsT], handler: RecordHandler[FactsT]
-) -> tuple[type[Any], RecordHandler[Any]]:
+    kind: type[_FactsT], handler: _RecordHandler[_FactsT]
+) -> tuple[type[Any], _RecordHandler[Any]]:
     """A table entry whose handler takes the facts of its key (checked by the type checker)."""
     return kind, handler
 
