@@ -11,6 +11,17 @@ import pytest
 
 from aduan.areas import area_registry
 from aduan_notification.domain import DeliveryChannel, RecipientKind
+from aduan_notification.facts import (
+    CaseReopenedFacts,
+    CaseResolvedFacts,
+    CaseRoutedFacts,
+    ConversationReplyRequestedFacts,
+    DetailsRequestedFacts,
+    NotificationFacts,
+    Office,
+    ReporterMessageAddedFacts,
+    ResolutionRatedFacts,
+)
 from aduan_notification.rules import (
     QUESTION,
     QUESTION_CANDIDATES,
@@ -18,6 +29,7 @@ from aduan_notification.rules import (
     QUESTION_PROVINCE,
     QUESTION_TICKET,
     ComplaintContact,
+    ComplaintNotKnownYetError,
     Plan,
     UpstreamEvent,
     plan,
@@ -47,12 +59,15 @@ HELD = replace(
 )
 
 
-def event(kind: str, minutes: int = 5, service: str = "intake", **facts: Any) -> UpstreamEvent:
+def event(
+    facts: NotificationFacts | None, *, kind: str = "", minutes: int = 5, service: str = "intake"
+) -> UpstreamEvent:
+    """An event with these facts (of the kind the facts are named after, unless given)."""
     return UpstreamEvent(
         service=service,
         position=7,
         event_id=f"{service}:7",
-        event_type=kind,
+        event_type=kind or type(facts).__name__.removesuffix("Facts"),
         complaint_id="c-1",
         occurred_at=FILED_AT + timedelta(minutes=minutes),
         facts=facts,
@@ -82,7 +97,8 @@ def assert_templates_satisfied(outcome: Plan) -> None:
 def test_details_requested_asks_the_reporter_by_whatsapp_list(question: str, template: str) -> None:
     email_reporter = replace(UNPLACED, reporter_channel="EMAIL")
     outcome = plan(
-        event("DetailsRequested", question=question, province_code="32", page=1), email_reporter
+        event(DetailsRequestedFacts(question=question, province_code="32", page=1)),
+        email_reporter,
     )
     [ask] = outcome.deliveries
     assert ask.template == template
@@ -95,12 +111,10 @@ def test_details_requested_asks_the_reporter_by_whatsapp_list(question: str, tem
 
 def test_a_question_opens_the_whatsapp_window_and_names_the_province() -> None:
     asked = event(
-        "DetailsRequested",
+        DetailsRequestedFacts(
+            question="REGENCY", province_code="32", candidates=("32.73", "32.04"), page=2
+        ),
         minutes=60 * 30,  # a day and more after the filing: the window had closed
-        question="REGENCY",
-        province_code="32",
-        candidates=("32.73", "32.04"),
-        page=2,
     )
     assert not UNPLACED.within_whatsapp_window(asked.occurred_at)
     outcome = plan(asked, UNPLACED)
@@ -120,12 +134,12 @@ def test_a_question_opens_the_whatsapp_window_and_names_the_province() -> None:
 
 
 def test_an_unknown_question_asks_nothing() -> None:
-    assert plan(event("DetailsRequested", question="UNSPECIFIED"), UNPLACED).deliveries == []
+    assert plan(event(DetailsRequestedFacts(question="UNSPECIFIED")), UNPLACED).deliveries == []
 
 
 def test_an_anonymous_reporter_is_not_asked() -> None:
     anonymous = replace(UNPLACED, anonymous=True, reporter_id="", masked_contact="")
-    [ask] = plan(event("DetailsRequested", question="PROVINCE"), anonymous).deliveries
+    [ask] = plan(event(DetailsRequestedFacts(question="PROVINCE")), anonymous).deliveries
     assert ask.skip_reason == "ANONYMOUS"
 
 
@@ -133,7 +147,7 @@ def test_an_anonymous_reporter_is_not_asked() -> None:
 
 
 def test_a_follow_up_is_acknowledged_and_passed_to_the_holding_office() -> None:
-    outcome = plan(event("ReporterMessageAdded", channel="WHATSAPP"), HELD)
+    outcome = plan(event(ReporterMessageAddedFacts(channel="WHATSAPP")), HELD)
     assert planned(outcome) == [
         ("follow_up_received", RecipientKind.REPORTER, "rep-1"),
         ("office_follow_up", RecipientKind.OFFICE, "KANTAH.32.73"),
@@ -145,12 +159,12 @@ def test_a_follow_up_is_acknowledged_and_passed_to_the_holding_office() -> None:
 
 
 def test_a_follow_up_by_email_is_acknowledged_by_email() -> None:
-    [ack, _] = plan(event("ReporterMessageAdded", channel="EMAIL"), HELD).deliveries
+    [ack, _] = plan(event(ReporterMessageAddedFacts(channel="EMAIL")), HELD).deliveries
     assert ack.channel is DeliveryChannel.EMAIL
 
 
 def test_a_follow_up_while_awaiting_details_is_only_acknowledged() -> None:
-    outcome = plan(event("ReporterMessageAdded", channel="WHATSAPP"), UNPLACED)
+    outcome = plan(event(ReporterMessageAddedFacts(channel="WHATSAPP")), UNPLACED)
     assert planned(outcome) == [("follow_up_received", RecipientKind.REPORTER, "rep-1")]
     assert outcome.deliveries[0].variables["office_name"] == ""
     assert_templates_satisfied(outcome)
@@ -158,7 +172,7 @@ def test_a_follow_up_while_awaiting_details_is_only_acknowledged() -> None:
 
 def test_a_message_after_resolution_waits_for_routing_to_reopen() -> None:
     resolved = replace(HELD, status="RESOLVED")
-    outcome = plan(event("ReporterMessageAdded", channel="WHATSAPP"), resolved)
+    outcome = plan(event(ReporterMessageAddedFacts(channel="WHATSAPP")), resolved)
     assert outcome.deliveries == []
     # It still opened the WhatsApp window.
     assert outcome.contact is not None
@@ -169,10 +183,8 @@ def test_a_message_after_resolution_waits_for_routing_to_reopen() -> None:
 def test_reopened_by_the_reporter_tells_the_reporter_and_the_office() -> None:
     resolved = replace(HELD, status="RESOLVED")
     reopened = event(
-        "CaseReopened",
+        CaseReopenedFacts(by_reporter=True, reason="the reporter replied after resolution"),
         service="routing",
-        by_reporter=True,
-        reason="the reporter replied after resolution",
     )
     outcome = plan(reopened, resolved)
     assert planned(outcome) == [
@@ -186,14 +198,14 @@ def test_reopened_by_the_reporter_tells_the_reporter_and_the_office() -> None:
 
 def test_reopened_by_an_officer_tells_nobody() -> None:
     resolved = replace(HELD, status="RESOLVED")
-    outcome = plan(event("CaseReopened", service="routing", by_reporter=False), resolved)
+    outcome = plan(event(CaseReopenedFacts(by_reporter=False), service="routing"), resolved)
     assert outcome.deliveries == []
     assert outcome.contact is not None
     assert outcome.contact.status == "IN_PROGRESS"
 
 
 def test_a_rating_is_thanked_for() -> None:
-    outcome = plan(event("ResolutionRated", rating=4), replace(HELD, status="RESOLVED"))
+    outcome = plan(event(ResolutionRatedFacts(rating=4)), replace(HELD, status="RESOLVED"))
     [thanks] = outcome.deliveries
     assert thanks.template == "rating_received"
     assert thanks.variables == {"ticket_number": TICKET, "rating": "4"}
@@ -204,15 +216,23 @@ def test_a_rating_is_thanked_for() -> None:
 def test_located_and_classified_tell_nobody_and_need_nothing(kind: str) -> None:
     # Before routing's events (the contact unplaced), after them, or before anything at all.
     for contact in (UNPLACED, HELD):
-        outcome = plan(event(kind, details_pending=False), contact)
+        outcome = plan(event(None, kind=kind), contact)
         assert outcome.deliveries == []
         assert not outcome.contact_changed
-    assert plan(event(kind), None) == Plan(None, False, [])
+    assert plan(event(None, kind=kind), None) == Plan(None, False, [])
 
 
 def test_the_loops_intake_events_before_the_filing_are_not_an_error() -> None:
-    for kind in ("ReporterMessageAdded", "ResolutionRated"):
-        assert plan(event(kind, channel="WHATSAPP", rating=5), None).deliveries == []
+    for facts in (ReporterMessageAddedFacts(channel="WHATSAPP"), ResolutionRatedFacts(rating=5)):
+        assert plan(event(facts), None).deliveries == []
+
+
+def test_an_event_kind_without_a_rule_tells_nobody() -> None:
+    unknown = event(None, kind="CaseSnoozed", service="routing")
+    assert plan(unknown, HELD) == Plan(HELD, False, [])
+    # Routing's events wait for the filing all the same (the consumer retries).
+    with pytest.raises(ComplaintNotKnownYetError):
+        plan(unknown, None)
 
 
 # -- a message that could not be delivered ----------------------------------------------------
@@ -243,11 +263,11 @@ def test_the_holding_office_hears_of_an_undelivered_message() -> None:
 
 def test_office_messages_name_their_office_for_its_time_zone() -> None:
     routed = event(
-        "CaseRouted",
+        CaseRoutedFacts(
+            to_office=Office("KANTAH.73.71", "Kantor Pertanahan Kota Makassar"),
+            accept_due=datetime(2026, 3, 27, 15, 59, 59, tzinfo=UTC),
+        ),
         service="routing",
-        to_office_code="KANTAH.73.71",
-        to_office_name="Kantor Pertanahan Kota Makassar",
-        accept_due="2026-03-27T15:59:59+00:00",
     )
     outcome = plan(routed, UNPLACED)
     office = next(d for d in outcome.deliveries if d.recipient_kind is RecipientKind.OFFICE)
@@ -258,12 +278,12 @@ def test_office_messages_name_their_office_for_its_time_zone() -> None:
 
 def test_a_resolution_says_when_the_case_closes_by_itself() -> None:
     resolved = event(
-        "CaseResolved",
+        CaseResolvedFacts(
+            office=Office("KANTAH.73.71", "Kantor Pertanahan Kota Makassar"),
+            summary="Selesai.",
+            auto_close_due=datetime(2026, 4, 10, 15, 59, 59, tzinfo=UTC),
+        ),
         service="routing",
-        office_code="KANTAH.73.71",
-        office_name="Kantor Pertanahan Kota Makassar",
-        summary="Selesai.",
-        auto_close_due="2026-04-10T15:59:59+00:00",
     )
     [message] = plan(resolved, HELD).deliveries
     assert message.variables["auto_close_due"] == "2026-04-10T15:59:59+00:00"
@@ -290,12 +310,13 @@ def test_a_conversation_reply_answers_the_sender_by_whatsapp(
 ) -> None:
     outcome = plan(
         event(
-            "ConversationReplyRequested",
-            reply=reply,
-            reporter_id="rep-conv",
-            masked_contact="+62812****0009",
-            language="id",
-            **facts,
+            ConversationReplyRequestedFacts(
+                reply=reply,
+                reporter_id="rep-conv",
+                masked_contact="+62812****0009",
+                language="id",
+                **facts,
+            )
         ),
         None,  # no complaint record: the sender's conversation gets its own
     )

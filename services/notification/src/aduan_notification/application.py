@@ -27,6 +27,7 @@ from aduan_notification.domain import (
     SkipReason,
     resend_after,
 )
+from aduan_notification.facts import ConversationReplyRequestedFacts
 from aduan_notification.rules import (
     ComplaintContact,
     PlannedDelivery,
@@ -211,18 +212,22 @@ class NotificationApplication(AduanApplication):
         knows them (status and holding office, from the complaint records — `record_of`, in a
         batch the records as the batch left them): the lines are written into the event's facts
         for the pure rules."""
-        if event.facts.get("reply") != "STATUS_OVERVIEW":
+        facts = event.facts
+        if (
+            not isinstance(facts, ConversationReplyRequestedFacts)
+            or facts.reply != "STATUS_OVERVIEW"
+        ):
             return event
         record_of = record_of or self.directory.get
-        language = str(event.facts.get("language") or "id")
+        language = facts.language or "id"
         lines = []
-        for complaint_id in event.facts.get("complaint_ids", ()):
-            record = record_of(str(complaint_id))
+        for complaint_id in facts.complaint_ids:
+            record = record_of(complaint_id)
             if record is not None:
                 lines.append(
                     status_line(record.ticket_number, record.status, record.office_name, language)
                 )
-        return replace(event, facts={**event.facts, "complaint_lines": "\n".join(lines)})
+        return replace(event, facts=replace(facts, complaint_lines="\n".join(lines)))
 
     def _delivery(self, event: UpstreamEvent, planned: PlannedDelivery) -> Delivery:
         return self._schedule(

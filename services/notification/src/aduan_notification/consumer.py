@@ -7,8 +7,8 @@ DuplicateEventError and schedules nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from google.protobuf.message import Message
@@ -18,6 +18,26 @@ from aduan.envelopes import payload_of, reaction_context
 from aduan.jetstream import PoisonMessageError, envelope_span, process_each
 from aduan.v1 import common_pb2, events_pb2
 from aduan_notification.application import NotificationApplication, Reaction
+from aduan_notification.facts import (
+    CaseAcceptedFacts,
+    CaseClosedFacts,
+    CaseReassignedFacts,
+    CaseReopenedFacts,
+    CaseResolvedFacts,
+    CaseRoutedFacts,
+    ComplaintFiledFacts,
+    ComplaintWithdrawnFacts,
+    ConversationReplyRequestedFacts,
+    DetailsRequestedFacts,
+    NotificationFacts,
+    Office,
+    PingPongFlaggedFacts,
+    ReporterAnsweredFacts,
+    ReporterMessageAddedFacts,
+    ResolutionRatedFacts,
+    SlaBreachedFacts,
+    StatusRequestedFacts,
+)
 from aduan_notification.rules import UpstreamEvent
 
 DURABLE = "notification"
@@ -29,87 +49,151 @@ def _enum(enum: Any, value: int, prefix: str) -> str:
     return str(enum.Name(value)).removeprefix(prefix)
 
 
-def _office(prefix: str, office: common_pb2.OfficeRef) -> dict[str, str]:
-    return {f"{prefix}_code": office.code, f"{prefix}_name": office.name}
+def _channel(value: int) -> str:
+    return _enum(common_pb2.Channel, value, "CHANNEL_")
 
 
-def _stamp(message: Message, field: str) -> str:
+def _office(office: common_pb2.OfficeRef) -> Office:
+    return Office(code=office.code, name=office.name)
+
+
+def _stamp(message: Message, field: str) -> datetime | None:
     if not message.HasField(field):
-        return ""
-    stamp = getattr(message, field).ToDatetime(tzinfo=UTC)
-    return str(stamp.isoformat())
+        return None
+    stamp: datetime = getattr(message, field).ToDatetime(tzinfo=UTC)
+    return stamp
 
 
-def facts_of(envelope: events_pb2.Envelope) -> dict[str, Any]:
-    """The payload fields the notification rules use, as plain values."""
-    kind = envelope.WhichOneof("payload")
-    p: Any = payload_of(envelope)
-    if kind == "complaint_filed":
-        return {
-            "ticket_number": p.ticket_number,
-            "channel": _enum(common_pb2.Channel, p.channel, "CHANNEL_"),
-            "reporter_id": p.reporter_id,
-            "masked_contact": p.masked_contact,
-            "anonymous": p.anonymous,
-            "language": p.language,
-        }
-    if kind in ("reporter_message_added", "status_requested"):
-        return {"channel": _enum(common_pb2.Channel, p.channel, "CHANNEL_")}
-    if kind == "details_requested":
-        return {
-            "question": _enum(events_pb2.DetailQuestion, p.question, "DETAIL_QUESTION_"),
-            "province_code": p.province_code,
-            "candidates": tuple(p.candidates),
-            "page": p.page,
-            "answer_due": _stamp(p, "answer_due"),
-        }
-    if kind == "conversation_reply_requested":
-        return {
-            "reply": _enum(events_pb2.ConversationReply, p.reply, "CONVERSATION_REPLY_"),
-            "reporter_id": p.reporter_id,
-            "masked_contact": p.masked_contact,
-            "language": p.language,
-            "ticket_number": p.ticket_number,
-            "message_kind": p.message_kind,
-            "complaint_ids": tuple(p.complaint_ids),
-        }
-    if kind == "resolution_rated":
-        return {"rating": p.rating}
-    if kind == "case_reopened":
-        return {"by_reporter": p.by_reporter, "reason": p.reason}
-    if kind == "case_routed":
-        return {**_office("to_office", p.to_office), "accept_due": _stamp(p, "accept_due")}
-    if kind == "case_reassigned":
-        return {
-            "kind": _enum(common_pb2.ReassignmentKind, p.kind, "REASSIGNMENT_KIND_"),
-            **_office("from_office", p.from_office),
-            **_office("to_office", p.to_office),
-            "accept_due": _stamp(p, "accept_due"),
-        }
-    if kind == "case_accepted":
-        return _office("office", p.office)
-    if kind == "reporter_answered":
-        return {**_office("office", p.office), "text": p.text}
-    if kind == "case_resolved":
-        return {
-            **_office("office", p.office),
-            "summary": p.summary,
-            "auto_close_due": _stamp(p, "auto_close_due"),
-        }
-    if kind == "sla_breached":
-        return {
-            "sla": _enum(common_pb2.SlaKind, p.sla, "SLA_KIND_"),
-            **_office("office", p.office),
-            **_office("escalated_to", p.escalated_to),
-            "due_at": _stamp(p, "due_at"),
-        }
-    if kind == "ping_pong_flagged":
-        return {
-            "reassignment_count": p.reassignment_count,
-            **_office("returned_to", p.returned_to),
-            **_office("supervising_office", p.supervising_office),
-        }
-    return {}
+def _complaint_filed(p: events_pb2.ComplaintFiled) -> ComplaintFiledFacts:
+    return ComplaintFiledFacts(
+        ticket_number=p.ticket_number,
+        channel=_channel(p.channel),
+        reporter_id=p.reporter_id,
+        masked_contact=p.masked_contact,
+        anonymous=p.anonymous,
+        language=p.language,
+    )
+
+
+def _details_requested(p: events_pb2.DetailsRequested) -> DetailsRequestedFacts:
+    return DetailsRequestedFacts(
+        question=_enum(events_pb2.DetailQuestion, p.question, "DETAIL_QUESTION_"),
+        province_code=p.province_code,
+        candidates=tuple(p.candidates),
+        page=p.page,
+    )
+
+
+def _reporter_message_added(p: events_pb2.ReporterMessageAdded) -> ReporterMessageAddedFacts:
+    return ReporterMessageAddedFacts(channel=_channel(p.channel))
+
+
+def _status_requested(p: events_pb2.StatusRequested) -> StatusRequestedFacts:
+    return StatusRequestedFacts(channel=_channel(p.channel))
+
+
+def _complaint_withdrawn(_: events_pb2.ComplaintWithdrawn) -> ComplaintWithdrawnFacts:
+    return ComplaintWithdrawnFacts()
+
+
+def _resolution_rated(p: events_pb2.ResolutionRated) -> ResolutionRatedFacts:
+    return ResolutionRatedFacts(rating=p.rating)
+
+
+def _conversation_reply_requested(
+    p: events_pb2.ConversationReplyRequested,
+) -> ConversationReplyRequestedFacts:
+    return ConversationReplyRequestedFacts(
+        reply=_enum(events_pb2.ConversationReply, p.reply, "CONVERSATION_REPLY_"),
+        reporter_id=p.reporter_id,
+        masked_contact=p.masked_contact,
+        language=p.language,
+        ticket_number=p.ticket_number,
+        message_kind=p.message_kind,
+        complaint_ids=tuple(p.complaint_ids),
+    )
+
+
+def _case_routed(p: events_pb2.CaseRouted) -> CaseRoutedFacts:
+    return CaseRoutedFacts(to_office=_office(p.to_office), accept_due=_stamp(p, "accept_due"))
+
+
+def _case_reassigned(p: events_pb2.CaseReassigned) -> CaseReassignedFacts:
+    return CaseReassignedFacts(
+        to_office=_office(p.to_office),
+        kind=_enum(common_pb2.ReassignmentKind, p.kind, "REASSIGNMENT_KIND_"),
+        from_office=_office(p.from_office),
+        accept_due=_stamp(p, "accept_due"),
+    )
+
+
+def _case_accepted(p: events_pb2.CaseAccepted) -> CaseAcceptedFacts:
+    return CaseAcceptedFacts(office=_office(p.office))
+
+
+def _reporter_answered(p: events_pb2.ReporterAnswered) -> ReporterAnsweredFacts:
+    return ReporterAnsweredFacts(office=_office(p.office), text=p.text)
+
+
+def _case_resolved(p: events_pb2.CaseResolved) -> CaseResolvedFacts:
+    return CaseResolvedFacts(
+        office=_office(p.office),
+        summary=p.summary,
+        auto_close_due=_stamp(p, "auto_close_due"),
+    )
+
+
+def _case_reopened(p: events_pb2.CaseReopened) -> CaseReopenedFacts:
+    return CaseReopenedFacts(by_reporter=p.by_reporter, reason=p.reason)
+
+
+def _case_closed(_: events_pb2.CaseClosed) -> CaseClosedFacts:
+    return CaseClosedFacts()
+
+
+def _sla_breached(p: events_pb2.SlaBreached) -> SlaBreachedFacts:
+    return SlaBreachedFacts(
+        sla=_enum(common_pb2.SlaKind, p.sla, "SLA_KIND_"),
+        office=_office(p.office),
+        escalated_to=_office(p.escalated_to),
+        due_at=_stamp(p, "due_at"),
+    )
+
+
+def _ping_pong_flagged(p: events_pb2.PingPongFlagged) -> PingPongFlaggedFacts:
+    return PingPongFlaggedFacts(
+        reassignment_count=p.reassignment_count,
+        returned_to=_office(p.returned_to),
+        supervising_office=_office(p.supervising_office),
+    )
+
+
+# Per envelope payload notification reacts to: its facts. Each builder takes its own payload
+# message (the key names the oneof field that holds it).
+_FACTS: dict[str, Callable[[Any], NotificationFacts]] = {
+    "complaint_filed": _complaint_filed,
+    "details_requested": _details_requested,
+    "reporter_message_added": _reporter_message_added,
+    "status_requested": _status_requested,
+    "complaint_withdrawn": _complaint_withdrawn,
+    "resolution_rated": _resolution_rated,
+    "conversation_reply_requested": _conversation_reply_requested,
+    "case_routed": _case_routed,
+    "case_reassigned": _case_reassigned,
+    "case_accepted": _case_accepted,
+    "reporter_answered": _reporter_answered,
+    "case_resolved": _case_resolved,
+    "case_reopened": _case_reopened,
+    "case_closed": _case_closed,
+    "sla_breached": _sla_breached,
+    "ping_pong_flagged": _ping_pong_flagged,
+}
+
+
+def facts_of(envelope: events_pb2.Envelope) -> NotificationFacts | None:
+    """The payload fields the notification rules use; None for a payload they ignore."""
+    build = _FACTS.get(envelope.WhichOneof("payload") or "")
+    return None if build is None else build(payload_of(envelope))
 
 
 def upstream_event(envelope: events_pb2.Envelope) -> UpstreamEvent:

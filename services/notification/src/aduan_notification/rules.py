@@ -29,13 +29,33 @@ where the complaint went). An anonymous reporter's messages are scheduled and sk
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from aduan.areas import area_registry
 from aduan_notification.domain import DeliveryChannel, RecipientKind
+from aduan_notification.facts import (
+    CaseAcceptedFacts,
+    CaseClosedFacts,
+    CaseReassignedFacts,
+    CaseReopenedFacts,
+    CaseResolvedFacts,
+    CaseRoutedFacts,
+    ComplaintFiledFacts,
+    ComplaintWithdrawnFacts,
+    ConversationReplyRequestedFacts,
+    DetailsRequestedFacts,
+    NotificationFacts,
+    Office,
+    PingPongFlaggedFacts,
+    ReporterAnsweredFacts,
+    ReporterMessageAddedFacts,
+    ResolutionRatedFacts,
+    SlaBreachedFacts,
+    StatusRequestedFacts,
+)
 
 DEFAULT_LANGUAGE = "id"
 LANGUAGES = ("id", "en")
@@ -53,11 +73,22 @@ ASK_TEMPLATES = {
 }
 # Answers intake owes a WhatsApp sender about no complaint (ConversationReplyRequested), and the
 # variables of each beyond reporter_name.
-CONVERSATION_TEMPLATES = {
-    "WELCOME": ("welcome", ()),
-    "UNSUPPORTED_MESSAGE": ("unsupported_message", ("message_kind",)),
-    "STATUS_OVERVIEW": ("status_overview", ("complaint_lines",)),
-    "UNKNOWN_TICKET": ("status_unknown_ticket", ("ticket_number",)),
+CONVERSATION_TEMPLATES: dict[
+    str, tuple[str, Callable[[ConversationReplyRequestedFacts], dict[str, str]]]
+] = {
+    "WELCOME": ("welcome", lambda _: {}),
+    "UNSUPPORTED_MESSAGE": (
+        "unsupported_message",
+        lambda reply: {"message_kind": reply.message_kind},
+    ),
+    "STATUS_OVERVIEW": (
+        "status_overview",
+        lambda reply: {"complaint_lines": reply.complaint_lines},
+    ),
+    "UNKNOWN_TICKET": (
+        "status_unknown_ticket",
+        lambda reply: {"ticket_number": reply.ticket_number},
+    ),
 }
 # The directory's status of a sender's conversation record (it is no complaint).
 CONVERSATION = "CONVERSATION"
@@ -79,7 +110,8 @@ class ComplaintNotKnownYetError(Exception):
 @dataclass(frozen=True)
 class UpstreamEvent:
     """An integration event as the domain sees it (the consumer adapter builds it from the
-    envelope). `facts` holds the payload fields this service uses, as plain strings/bools/ints."""
+    envelope). `facts` holds the payload fields this service uses, typed per event kind; None
+    for the kinds notification does not react to."""
 
     service: str
     position: int
@@ -87,7 +119,7 @@ class UpstreamEvent:
     event_type: str
     complaint_id: str
     occurred_at: datetime
-    facts: Mapping[str, Any]
+    facts: NotificationFacts | None
     meta: dict[str, Any]
 
 
@@ -210,41 +242,38 @@ def _office(
     )
 
 
-def _office_name(facts: Mapping[str, Any], prefix: str) -> str:
-    return str(facts.get(f"{prefix}_name") or facts.get(f"{prefix}_code") or "")
+def _iso(stamp: datetime | None) -> str:
+    return stamp.isoformat() if stamp is not None else ""
 
 
-def _on_inbound_channel(reply: PlannedDelivery, facts: Mapping[str, Any]) -> PlannedDelivery:
+def _on_inbound_channel(reply: PlannedDelivery, inbound_channel: str) -> PlannedDelivery:
     """A reply to the reporter's message goes back on the channel it came by (WhatsApp, email)."""
-    if facts.get("channel") in (WHATSAPP, EMAIL):
-        return replace(reply, channel=DeliveryChannel(str(facts["channel"])))
+    if inbound_channel in (WHATSAPP, EMAIL):
+        return replace(reply, channel=DeliveryChannel(inbound_channel))
     return reply
 
 
-def _question(contact: ComplaintContact, facts: Mapping[str, Any]) -> PlannedDelivery | None:
+def _question(contact: ComplaintContact, asked: DetailsRequestedFacts) -> PlannedDelivery | None:
     """The WhatsApp list asking the reporter where or what (DetailsRequested)."""
-    question = str(facts.get("question", ""))
-    template = ASK_TEMPLATES.get(question)
+    template = ASK_TEMPLATES.get(asked.question)
     if template is None:
         return None
-    province_code = str(facts.get("province_code", ""))
     variables: dict[str, str] = {}
-    if question == "REGENCY":
+    if asked.question == "REGENCY":
         # Static reference data (the official area registry), not a lookup of anything live.
-        province = area_registry().provinces.get(province_code)
-        variables["province_name"] = province.name if province is not None else province_code
-    candidates = facts.get("candidates") or ()
+        province = area_registry().provinces.get(asked.province_code)
+        variables["province_name"] = province.name if province is not None else asked.province_code
     planned = _reporter(contact, template, variables)
     return replace(
         planned,
         # A list exists on WhatsApp only; intake asks only reporters who wrote by WhatsApp.
         channel=DeliveryChannel.WHATSAPP,
         question={
-            QUESTION: question,
+            QUESTION: asked.question,
             QUESTION_TICKET: contact.ticket_number,
-            QUESTION_PROVINCE: province_code,
-            QUESTION_CANDIDATES: " ".join(str(c) for c in candidates),
-            QUESTION_PAGE: str(max(1, int(facts.get("page") or 1))),
+            QUESTION_PROVINCE: asked.province_code,
+            QUESTION_CANDIDATES: " ".join(asked.candidates),
+            QUESTION_PAGE: str(max(1, asked.page)),
         },
     )
 
@@ -265,52 +294,268 @@ def undelivered_notice(
     )
 
 
-def _conversation_reply(event: UpstreamEvent) -> Plan:
+# -- the events that need no complaint record ---------------------------------------------------
+
+
+def _complaint_filed(event: UpstreamEvent, filed: ComplaintFiledFacts) -> Plan:
+    contact = ComplaintContact(
+        complaint_id=event.complaint_id,
+        ticket_number=filed.ticket_number,
+        reporter_id=filed.reporter_id,
+        anonymous=filed.anonymous,
+        reporter_channel=reporter_channel_for(filed.channel, filed.masked_contact),
+        language=_language(filed.language),
+        masked_contact=filed.masked_contact,
+        last_inbound_whatsapp_at=event.occurred_at if filed.channel == WHATSAPP else None,
+    )
+    return Plan(contact, True, [_reporter(contact, "complaint_filed", {})])
+
+
+def _conversation_reply(event: UpstreamEvent, reply: ConversationReplyRequestedFacts) -> Plan:
     """An answer to a WhatsApp sender about no complaint, on the sender's conversation record
     (always WhatsApp, always in reply to the message just received)."""
-    facts = event.facts
     conversation = ComplaintContact(
         complaint_id=event.complaint_id,
         ticket_number="",
-        reporter_id=str(facts.get("reporter_id", "")),
+        reporter_id=reply.reporter_id,
         anonymous=False,
         reporter_channel=WHATSAPP,
-        language=_language(str(facts.get("language", ""))),
-        masked_contact=str(facts.get("masked_contact", "")),
+        language=_language(reply.language),
+        masked_contact=reply.masked_contact,
         status=CONVERSATION,
         last_inbound_whatsapp_at=event.occurred_at,
     )
-    known = CONVERSATION_TEMPLATES.get(str(facts.get("reply", "")))
+    known = CONVERSATION_TEMPLATES.get(reply.reply)
     if known is None:
         return Plan(conversation, True, [])
-    template, names = known
-    variables = {name: str(facts.get(name, "")) for name in names}
-    return Plan(conversation, True, [_reporter(conversation, template, variables)])
+    template, variables_of = known
+    return Plan(conversation, True, [_reporter(conversation, template, variables_of(reply))])
+
+
+# -- the events on a complaint's record ---------------------------------------------------------
+# Each gets the record (already carrying the reporter's latest inbound WhatsApp message) and
+# whether that changed it.
+
+
+def _details_requested(
+    asked: DetailsRequestedFacts, contact: ComplaintContact, changed: bool
+) -> Plan:
+    question = _question(contact, asked)
+    return Plan(contact, changed, [question] if question is not None else [])
+
+
+def _reporter_message_added(
+    message: ReporterMessageAddedFacts, contact: ComplaintContact, changed: bool
+) -> Plan:
+    if contact.status == RESOLVED:
+        # Routing reopens the case; its CaseReopened tells the reporter and the office.
+        return Plan(contact, changed, [])
+    name = contact.office_name
+    acknowledgement = _reporter(contact, "follow_up_received", {"office_name": name})
+    deliveries = [_on_inbound_channel(acknowledgement, message.channel)]
+    if contact.office_code:  # none while the case awaits its details
+        deliveries.append(
+            _office(contact, contact.office_code, "office_follow_up", {"office_name": name})
+        )
+    return Plan(contact, changed, deliveries)
+
+
+def _resolution_rated(
+    rated: ResolutionRatedFacts, contact: ComplaintContact, changed: bool
+) -> Plan:
+    thanks = _reporter(contact, "rating_received", {"rating": str(rated.rating)})
+    return Plan(contact, changed, [thanks])
+
+
+def _status_requested(
+    request: StatusRequestedFacts, contact: ComplaintContact, changed: bool
+) -> Plan:
+    reply = _reporter(
+        contact,
+        "status_reply",
+        {"status": contact.status, "office_name": contact.office_name},
+    )
+    return Plan(contact, changed, [_on_inbound_channel(reply, request.channel)])
+
+
+def _complaint_withdrawn(
+    _withdrawn: ComplaintWithdrawnFacts, contact: ComplaintContact, _changed: bool
+) -> Plan:
+    return Plan(replace(contact, status="WITHDRAWN"), True, [])
+
+
+def _assigned(
+    contact: ComplaintContact, office: Office, template: str, office_variables: dict[str, str]
+) -> Plan:
+    """The reporter and the office now holding the case hear of it (CaseRouted, CaseReassigned)."""
+    updated = replace(contact, office_code=office.code, office_name=office.label, status="ASSIGNED")
+    return Plan(
+        updated,
+        True,
+        [
+            _reporter(updated, "case_assigned", {"office_name": office.label}),
+            _office(updated, office.code, template, office_variables),
+        ],
+    )
+
+
+def _case_routed(routed: CaseRoutedFacts, contact: ComplaintContact, _changed: bool) -> Plan:
+    office_variables = {
+        "office_name": routed.to_office.label,
+        "accept_due": _iso(routed.accept_due),
+    }
+    return _assigned(contact, routed.to_office, "office_case_assigned", office_variables)
+
+
+def _case_reassigned(
+    reassigned: CaseReassignedFacts, contact: ComplaintContact, _changed: bool
+) -> Plan:
+    office_variables = {
+        "office_name": reassigned.to_office.label,
+        "accept_due": _iso(reassigned.accept_due),
+    }
+    if reassigned.kind == "ESCALATE":
+        template = "office_case_escalated"
+        office_variables["from_office_name"] = reassigned.from_office.label
+    else:
+        template = "office_case_assigned"
+    return _assigned(contact, reassigned.to_office, template, office_variables)
+
+
+def _case_accepted(accepted: CaseAcceptedFacts, contact: ComplaintContact, _changed: bool) -> Plan:
+    code = accepted.office.code or contact.office_code
+    name = accepted.office.label or contact.office_name
+    return Plan(
+        replace(contact, office_code=code, office_name=name, status="IN_PROGRESS"), True, []
+    )
+
+
+def _reporter_answered(
+    answered: ReporterAnsweredFacts, contact: ComplaintContact, changed: bool
+) -> Plan:
+    name = answered.office.label or contact.office_name
+    response = _reporter(
+        contact, "officer_response", {"office_name": name, "response_text": answered.text}
+    )
+    return Plan(contact, changed, [response])
+
+
+def _case_resolved(resolved: CaseResolvedFacts, contact: ComplaintContact, _changed: bool) -> Plan:
+    updated = replace(contact, status=RESOLVED)
+    variables = {
+        "office_name": resolved.office.label or contact.office_name,
+        "summary": resolved.summary,
+        # When the case closes by itself, in the resolving office's zone.
+        "auto_close_due": _iso(resolved.auto_close_due),
+        "office_code": resolved.office.code or contact.office_code,
+    }
+    return Plan(updated, True, [_reporter(updated, "case_resolved", variables)])
+
+
+def _case_reopened(reopened: CaseReopenedFacts, contact: ComplaintContact, _changed: bool) -> Plan:
+    updated = replace(contact, status="IN_PROGRESS")
+    if not reopened.by_reporter:
+        return Plan(updated, True, [])  # an officer reopened it: nothing new to tell
+    variables = {"office_name": updated.office_name, "reason": reopened.reason}
+    deliveries = [_reporter(updated, "case_reopened", variables)]
+    if updated.office_code:
+        deliveries.append(_office(updated, updated.office_code, "office_case_reopened", variables))
+    return Plan(updated, True, deliveries)
+
+
+def _case_closed(_closed: CaseClosedFacts, contact: ComplaintContact, _changed: bool) -> Plan:
+    updated = replace(contact, status="CLOSED")
+    return Plan(updated, True, [_reporter(updated, "case_closed", {})])
+
+
+def _sla_breached(breach: SlaBreachedFacts, contact: ComplaintContact, changed: bool) -> Plan:
+    supervisor = breach.escalated_to.code or breach.office.code
+    if not supervisor:
+        return Plan(contact, changed, [])
+    variables = {
+        "office_name": breach.office.label,
+        "sla": breach.sla,
+        "due_at": _iso(breach.due_at),
+    }
+    return Plan(contact, changed, [_office(contact, supervisor, "office_sla_breached", variables)])
+
+
+def _ping_pong_flagged(
+    flagged: PingPongFlaggedFacts, contact: ComplaintContact, changed: bool
+) -> Plan:
+    supervisor = flagged.supervising_office.code
+    if not supervisor:
+        return Plan(contact, changed, [])
+    variables = {
+        "reassignment_count": str(flagged.reassignment_count),
+        "returned_to_name": flagged.returned_to.label,
+    }
+    return Plan(contact, changed, [_office(contact, supervisor, "office_ping_pong", variables)])
+
+
+_FactsT = TypeVar("_FactsT")
+_OpeningHandler = Callable[[UpstreamEvent, _FactsT], Plan]
+_RecordHandler = Callable[[_FactsT, ComplaintContact, bool], Plan]
+
+
+def _opening(
+    kind: type[_FactsT], handler: _OpeningHandler[_FactsT]
+) -> tuple[type[Any], _OpeningHandler[Any]]:
+    """A table entry whose handler takes the facts of its key (checked by the type checker)."""
+    return kind, handler
+
+
+def _on_record(
+    kind: type[_FactsT], handler: _RecordHandler[_FactsT]
+) -> tuple[type[Any], _RecordHandler[Any]]:
+    """A table entry whose handler takes the facts of its key (checked by the type checker)."""
+    return kind, handler
+
+
+# The events that start a record of their own, whatever notification knew before.
+_OPENING_HANDLERS = dict(
+    [
+        _opening(ComplaintFiledFacts, _complaint_filed),
+        _opening(ConversationReplyRequestedFacts, _conversation_reply),
+    ]
+)
+# The events about a complaint notification must know (its ComplaintFiled processed).
+_RECORD_HANDLERS = dict(
+    [
+        _on_record(DetailsRequestedFacts, _details_requested),
+        _on_record(ReporterMessageAddedFacts, _reporter_message_added),
+        _on_record(ResolutionRatedFacts, _resolution_rated),
+        _on_record(StatusRequestedFacts, _status_requested),
+        _on_record(ComplaintWithdrawnFacts, _complaint_withdrawn),
+        _on_record(CaseRoutedFacts, _case_routed),
+        _on_record(CaseReassignedFacts, _case_reassigned),
+        _on_record(CaseAcceptedFacts, _case_accepted),
+        _on_record(ReporterAnsweredFacts, _reporter_answered),
+        _on_record(CaseResolvedFacts, _case_resolved),
+        _on_record(CaseReopenedFacts, _case_reopened),
+        _on_record(CaseClosedFacts, _case_closed),
+        _on_record(SlaBreachedFacts, _sla_breached),
+        _on_record(PingPongFlaggedFacts, _ping_pong_flagged),
+    ]
+)
+
+
+def _opens_whatsapp_window(facts: NotificationFacts | None) -> bool:
+    """Whether the event stands for an inbound WhatsApp message from the reporter. A
+    DetailsRequested always does: intake asks only in reply to one."""
+    if isinstance(facts, ReporterMessageAddedFacts | StatusRequestedFacts):
+        return facts.channel == WHATSAPP
+    return isinstance(facts, DetailsRequestedFacts)
 
 
 def plan(event: UpstreamEvent, contact: ComplaintContact | None) -> Plan:
     """The contact record after `event` and the deliveries it causes."""
     facts = event.facts
+    opening = _OPENING_HANDLERS.get(type(facts))
+    if opening is not None:
+        return opening(event, facts)
+
     kind = event.event_type
-
-    if kind == "ComplaintFiled":
-        masked = str(facts.get("masked_contact", ""))
-        inbound = str(facts.get("channel", ""))
-        filed = ComplaintContact(
-            complaint_id=event.complaint_id,
-            ticket_number=str(facts["ticket_number"]),
-            reporter_id=str(facts.get("reporter_id", "")),
-            anonymous=bool(facts.get("anonymous")),
-            reporter_channel=reporter_channel_for(inbound, masked),
-            language=_language(str(facts.get("language", ""))),
-            masked_contact=masked,
-            last_inbound_whatsapp_at=event.occurred_at if inbound == WHATSAPP else None,
-        )
-        return Plan(filed, True, [_reporter(filed, "complaint_filed", {})])
-
-    if kind == "ConversationReplyRequested":
-        return _conversation_reply(event)
-
     if contact is None:
         if kind in _IGNORED or (event.service == "intake" and kind not in _NEEDS_CONTACT):
             return Plan(None, False, [])
@@ -318,174 +563,17 @@ def plan(event: UpstreamEvent, contact: ComplaintContact | None) -> Plan:
             f"{event.event_id} ({kind}) for complaint {event.complaint_id} before its filing"
         )
 
-    # A DetailsRequested is always caused by an inbound WhatsApp message (intake asks in reply).
-    inbound_whatsapp = kind == "DetailsRequested" or (
-        kind in ("ReporterMessageAdded", "StatusRequested") and facts.get("channel") == WHATSAPP
-    )
     last = contact.last_inbound_whatsapp_at
-    if inbound_whatsapp and (last is None or last < event.occurred_at):
+    if _opens_whatsapp_window(facts) and (last is None or last < event.occurred_at):
         contact = replace(contact, last_inbound_whatsapp_at=event.occurred_at)
         changed = True
     else:
         changed = False
 
-    if kind == "DetailsRequested":
-        question = _question(contact, facts)
-        return Plan(contact, changed, [question] if question is not None else [])
-    if kind == "ReporterMessageAdded":
-        if contact.status == RESOLVED:
-            # Routing reopens the case; its CaseReopened tells the reporter and the office.
-            return Plan(contact, changed, [])
-        name = contact.office_name
-        deliveries = [
-            _on_inbound_channel(
-                _reporter(contact, "follow_up_received", {"office_name": name}), facts
-            )
-        ]
-        if contact.office_code:  # none while the case awaits its details
-            deliveries.append(
-                _office(contact, contact.office_code, "office_follow_up", {"office_name": name})
-            )
-        return Plan(contact, changed, deliveries)
-    if kind == "ResolutionRated":
-        rating = str(facts.get("rating", ""))
-        return Plan(contact, changed, [_reporter(contact, "rating_received", {"rating": rating})])
-    if kind == "StatusRequested":
-        reply = _reporter(
-            contact,
-            "status_reply",
-            {"status": contact.status, "office_name": contact.office_name},
-        )
-        return Plan(contact, changed, [_on_inbound_channel(reply, facts)])
-    if kind == "ComplaintWithdrawn":
-        return Plan(replace(contact, status="WITHDRAWN"), True, [])
-    if kind == "CaseRouted":
-        code, name = str(facts["to_office_code"]), _office_name(facts, "to_office")
-        updated = replace(contact, office_code=code, office_name=name, status="ASSIGNED")
-        return Plan(
-            updated,
-            True,
-            [
-                _reporter(updated, "case_assigned", {"office_name": name}),
-                _office(
-                    updated,
-                    code,
-                    "office_case_assigned",
-                    {"office_name": name, "accept_due": str(facts.get("accept_due", ""))},
-                ),
-            ],
-        )
-    if kind == "CaseReassigned":
-        code, name = str(facts["to_office_code"]), _office_name(facts, "to_office")
-        updated = replace(contact, office_code=code, office_name=name, status="ASSIGNED")
-        office_variables = {"office_name": name, "accept_due": str(facts.get("accept_due", ""))}
-        if facts.get("kind") == "ESCALATE":
-            template = "office_case_escalated"
-            office_variables["from_office_name"] = _office_name(facts, "from_office")
-        else:
-            template = "office_case_assigned"
-        return Plan(
-            updated,
-            True,
-            [
-                _reporter(updated, "case_assigned", {"office_name": name}),
-                _office(updated, code, template, office_variables),
-            ],
-        )
-    if kind == "CaseAccepted":
-        code = str(facts.get("office_code") or contact.office_code)
-        name = _office_name(facts, "office") or contact.office_name
-        return Plan(
-            replace(contact, office_code=code, office_name=name, status="IN_PROGRESS"), True, []
-        )
-    if kind == "ReporterAnswered":
-        name = _office_name(facts, "office") or contact.office_name
-        return Plan(
-            contact,
-            changed,
-            [
-                _reporter(
-                    contact,
-                    "officer_response",
-                    {"office_name": name, "response_text": str(facts.get("text", ""))},
-                )
-            ],
-        )
-    if kind == "CaseResolved":
-        name = _office_name(facts, "office") or contact.office_name
-        updated = replace(contact, status="RESOLVED")
-        return Plan(
-            updated,
-            True,
-            [
-                _reporter(
-                    updated,
-                    "case_resolved",
-                    {
-                        "office_name": name,
-                        "summary": str(facts.get("summary", "")),
-                        # When the case closes by itself, in the resolving office's zone.
-                        "auto_close_due": str(facts.get("auto_close_due", "")),
-                        "office_code": str(facts.get("office_code") or contact.office_code),
-                    },
-                )
-            ],
-        )
-    if kind == "CaseReopened":
-        updated = replace(contact, status="IN_PROGRESS")
-        if not facts.get("by_reporter"):
-            return Plan(updated, True, [])  # an officer reopened it: nothing new to tell
-        name = updated.office_name
-        variables = {"office_name": name, "reason": str(facts.get("reason", ""))}
-        deliveries = [_reporter(updated, "case_reopened", variables)]
-        if updated.office_code:
-            deliveries.append(
-                _office(updated, updated.office_code, "office_case_reopened", variables)
-            )
-        return Plan(updated, True, deliveries)
-    if kind == "CaseClosed":
-        updated = replace(contact, status="CLOSED")
-        return Plan(updated, True, [_reporter(updated, "case_closed", {})])
-    if kind == "SlaBreached":
-        supervisor = str(facts.get("escalated_to_code") or facts.get("office_code") or "")
-        if not supervisor:
-            return Plan(contact, changed, [])
-        return Plan(
-            contact,
-            changed,
-            [
-                _office(
-                    contact,
-                    supervisor,
-                    "office_sla_breached",
-                    {
-                        "office_name": _office_name(facts, "office"),
-                        "sla": str(facts.get("sla", "")),
-                        "due_at": str(facts.get("due_at", "")),
-                    },
-                )
-            ],
-        )
-    if kind == "PingPongFlagged":
-        supervisor = str(facts.get("supervising_office_code") or "")
-        if not supervisor:
-            return Plan(contact, changed, [])
-        return Plan(
-            contact,
-            changed,
-            [
-                _office(
-                    contact,
-                    supervisor,
-                    "office_ping_pong",
-                    {
-                        "reassignment_count": str(facts.get("reassignment_count", "")),
-                        "returned_to_name": _office_name(facts, "returned_to"),
-                    },
-                )
-            ],
-        )
-    return Plan(contact, changed, [])
+    handler = _RECORD_HANDLERS.get(type(facts))
+    if handler is None:  # an event kind that notifies nobody
+        return Plan(contact, changed, [])
+    return handler(facts, contact, changed)
 
 
 # Events that never notify anyone and need no complaint record.
