@@ -1,5 +1,5 @@
 """The canary reporter: distinctive personal data that must never appear in plaintext outside
-intake's sealed store (ARCHITECTURE rule 4). Shared by intake's tests and the end-to-end canary
+intake's sealed store (docs/architecture.md, rule 4). Shared by intake's tests and the end-to-end canary
 test: file complaints with `CANARY`, then `find_canary(...)` over every stream message, store
 file and log; it must find nothing.
 

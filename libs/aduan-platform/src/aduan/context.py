@@ -1,4 +1,4 @@
-"""Who did what, and why: the metadata that every stored event carries (ARCHITECTURE rule 5).
+"""Who did what, and why: the metadata that every stored event carries (docs/architecture.md, rule 5).
 
 Transport-free: servicers and consumers build a `CommandContext`; aggregates store `ctx.meta()`
 as a plain JSON-serialisable dict on each event, and the relay turns it into the envelope's actor,

@@ -1,5 +1,5 @@
 """NATS JetStream plumbing: connection, the ADUAN stream, the relay's publisher and the tracked
-pull consumer that every consuming service uses (ARCHITECTURE rules 1 and 2)."""
+pull consumer that every consuming service uses (docs/architecture.md, rules 1 and 2)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The outbox relay: follows a write service's notification log and publishes each stored event
-to JetStream (ARCHITECTURE rule 1).
+to JetStream (docs/architecture.md, rule 1).
 
 Nothing is published from a command handler. The relay is woken right after each save (and polls
 as a fallback), publishes a batch pipelined, and records its position in the service's own store

@@ -336,7 +336,7 @@ class AduanApplication(Application[Any]):
     # -- reacting to upstream events --------------------------------------------------------
     def save_reaction(self, upstream: str, position: int, *objs: Any) -> list[Any]:
         """Save the aggregates changed in reaction to event `position` of `upstream` together with
-        its tracking record, in one transaction (ARCHITECTURE rule 2). Returns the recordings.
+        its tracking record, in one transaction (docs/architecture.md, rule 2). Returns the recordings.
 
         Raises `DuplicateEventError` when that event was already processed."""
         processing_event: ProcessingEvent[Any] = ProcessingEvent(

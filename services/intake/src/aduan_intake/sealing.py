@@ -1,4 +1,4 @@
-"""Sealing the reporters' personal data (ARCHITECTURE rule 4). Transport-free.
+"""Sealing the reporters' personal data (docs/architecture.md, rule 4). Transport-free.
 
 Envelope encryption: every reporter gets a random 256-bit *data key*; their name, phone, email and
 NIK are encrypted with AES-GCM under it. The data key is stored only *wrapped* (AES-GCM under a

@@ -1,4 +1,4 @@
-"""The reporter's contact, asked of intake at send time (ARCHITECTURE rule 4).
+"""The reporter's contact, asked of intake at send time (docs/architecture.md, rule 4).
 
 Never stored, never logged: `ReporterContact` hides its fields from repr, and the sender keeps
 it only for the duration of one send. Intake records every reveal (ContactRevealed).

@@ -2,7 +2,7 @@
 
 The TrackedConsumer (durable "routing-intake") feeds envelopes in order; each is applied together
 with its tracking record in one transaction, so a redelivery raises DuplicateEventError and is
-skipped (ARCHITECTURE rule 2).
+skipped (docs/architecture.md, rule 2).
 """
 
 from __future__ import annotations

@@ -126,7 +126,7 @@ def end_of(day: dt.date) -> dt.datetime:
 
 @dataclass(frozen=True)
 class SlaPolicy:
-    """The SLA durations (ARCHITECTURE defaults; Perpres 76/2013 for resolution)."""
+    """The SLA durations (docs/architecture.md, "Domain defaults"; Perpres 76/2013 for resolution)."""
 
     accept_working_days: int = 3
     first_response_working_days: int = 5
