@@ -7,7 +7,7 @@
 #       --build-arg SOURCE_URL=https://example.org/aduan.git -t aduan-routing .
 #
 # The image holds the service's locked runtime dependencies only (`uv sync --no-dev --package
-# aduan-<SERVICE>`): no test or lint tools, no nats-server (aduan-platform's `local` extra).
+# aduan-<SERVICE>`): no test or lint tools, no developer tooling (aduan-devtools: the `aduan` command, nats-server).
 #
 # Ports (a single file cannot EXPOSE per service; the chart declares them on the containers):
 #   aduan-intake        gRPC 50051, WhatsApp webhook 8081 (ADUAN_WEBHOOK_PORT), metrics 9464
@@ -43,6 +43,7 @@ WORKDIR /src
 # Every member's pyproject.toml is needed for uv to read the workspace lock.
 COPY pyproject.toml uv.lock ./
 COPY libs/aduan-platform/pyproject.toml libs/aduan-platform/
+COPY libs/aduan-devtools/pyproject.toml libs/aduan-devtools/
 COPY services/intake/pyproject.toml services/intake/
 COPY services/routing/pyproject.toml services/routing/
 COPY services/notification/pyproject.toml services/notification/

@@ -40,20 +40,21 @@ e2e: sync
 faults: sync ## The fault suite at full size (more load, longer faults; about 20 minutes)
 	ADUAN_FAULTS_SIZE=full $(RUN) pytest -m faults --timeout 1800 -v -s
 
-lint: sync ## ruff and mypy
+lint: sync ## ruff, mypy and the import contracts (lint-imports)
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy
+	$(RUN) lint-imports
 
 fmt: sync
 	$(RUN) ruff check --fix .
 	$(RUN) ruff format .
 
 protos: sync ## Regenerate the committed protobuf and gRPC code
-	$(RUN) python -m aduan.protogen $(PROTO_DIR) $(GEN_DIR)
+	$(RUN) python -m aduan_devtools.protogen $(PROTO_DIR) $(GEN_DIR)
 
 protos-check: sync ## Fail when the committed generated code is stale
-	$(RUN) python -m aduan.protogen --check $(PROTO_DIR) $(GEN_DIR)
+	$(RUN) python -m aduan_devtools.protogen --check $(PROTO_DIR) $(GEN_DIR)
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -16,7 +16,7 @@ from urllib.parse import urlparse, urlunparse
 
 import pytest
 
-from aduan.natsserver import EmbeddedNats
+from aduan_devtools.natsserver import EmbeddedNats
 
 
 @pytest.fixture

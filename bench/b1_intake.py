@@ -34,7 +34,7 @@ from urllib.parse import urlparse, urlunparse
 import grpc
 from common import write_result
 
-from aduan.settings import ALL_SERVICES
+from aduan.core.settings import ALL_SERVICES
 from aduan.v1 import common_pb2, intake_pb2, intake_pb2_grpc, query_pb2, query_pb2_grpc
 
 HERE = Path(__file__).resolve()
@@ -188,7 +188,7 @@ async def echo_server(port: int) -> None:
 
 @contextlib.contextmanager
 def echo_process() -> Iterator[tuple[str, int]]:
-    from aduan.natsserver import free_port
+    from aduan_devtools.natsserver import free_port
 
     port = free_port()
     process = subprocess.Popen(
@@ -297,7 +297,7 @@ def cpu_ratio(*runs: dict[str, Any]) -> float | None:
 
 
 def measure_store(store: str, args: argparse.Namespace, echo: tuple[str, int]) -> dict[str, Any]:
-    from aduan.stack import LocalStack
+    from aduan_devtools.stack import LocalStack
 
     run = uuid.uuid4().hex[:8]
     service_env: dict[str, dict[str, str]] = {}

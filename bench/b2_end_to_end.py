@@ -32,7 +32,6 @@ from pathlib import Path
 import grpc
 from common import percentile, summary_ms, write_result
 
-from aduan.stack import LocalStack
 from aduan.v1 import (
     common_pb2,
     eventlog_pb2,
@@ -42,6 +41,7 @@ from aduan.v1 import (
     query_pb2,
     query_pb2_grpc,
 )
+from aduan_devtools.stack import LocalStack
 
 REGENCIES = ["32.73", "31.71", "35.78", "33.74", "51.71", "73.71", "12.71", "64.72"]
 STAGE_SAMPLE = 300

@@ -23,11 +23,11 @@ from urllib.parse import urlparse, urlunparse
 
 from common import write_result
 
-from aduan.eventlog import EventLogReader
-from aduan.settings import WRITE_SERVICES
+from aduan.contract.eventlog import EventLogReader
+from aduan.core.settings import WRITE_SERVICES
+from aduan_devtools.testing.query import scenario, serve_eventlogs
 from aduan_query.readmodels import make_engine, migrate
 from aduan_query.rebuild import Rebuilder
-from aduan_query.testing import scenario, serve_eventlogs
 
 
 async def raw_read(reader: EventLogReader) -> int:

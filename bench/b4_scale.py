@@ -37,17 +37,13 @@ from google.protobuf.message import Message
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from sqlalchemy import func, select
 
-from aduan.areas import area_registry
-from aduan.auth import AuthInterceptor, DevTokens, TokenVerifier
-from aduan.grpcerrors import ErrorMappingInterceptor
-from aduan.natsserver import free_port
-from aduan.settings import WRITE_SERVICES
+from aduan.core.settings import WRITE_SERVICES
+from aduan.reference.areas import area_registry
+from aduan.service.auth import AuthInterceptor, DevTokens, TokenVerifier
+from aduan.service.grpcerrors import ErrorMappingInterceptor
 from aduan.v1 import common_pb2, events_pb2, query_pb2, query_pb2_grpc
-from aduan_query.projector import Projector
-from aduan_query.readmodels import LIVE, make_engine, migrate
-from aduan_query.rebuild import load, merge_key
-from aduan_query.servicer import QUERY_POLICY, QueryServicer
-from aduan_query.testing import (
+from aduan_devtools.natsserver import free_port
+from aduan_devtools.testing.query import (
     EPOCH,
     PAYLOAD_FIELDS,
     History,
@@ -56,6 +52,10 @@ from aduan_query.testing import (
     officer,
     ts,
 )
+from aduan_query.projector import Projector
+from aduan_query.readmodels import LIVE, make_engine, migrate
+from aduan_query.rebuild import load, merge_key
+from aduan_query.servicer import QUERY_POLICY, QueryServicer
 from aduan_query.views import ComplaintQueries, ProgressWaiter
 
 TEMPLATE = 10_000

@@ -45,7 +45,7 @@ import grpc
 from b1_intake import filing
 from common import percentile, summary_ms, write_result
 
-from aduan.leader import PostgresLeadership, lock_ids, lock_key
+from aduan.eventstore.leader import PostgresLeadership, lock_ids, lock_key
 from aduan.v1 import intake_pb2_grpc
 
 ROLE = "aduan:intake:relay"
@@ -182,8 +182,8 @@ async def measure(args: argparse.Namespace, store_url: str, scratch: Path) -> di
     import nats
     import psycopg
 
-    from aduan.natsserver import EmbeddedNats
-    from aduan.stack import LocalStack
+    from aduan_devtools.natsserver import EmbeddedNats
+    from aduan_devtools.stack import LocalStack
 
     nats_server = EmbeddedNats(scratch / "nats", log_file=scratch / "nats.log")
     nats_server.start()

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
-from aduan.natsserver import free_port, wait_for_port
+from aduan_devtools.natsserver import free_port, wait_for_port
 
 SEARCH_PATH = ("/usr/sbin", "/usr/local/sbin", "/usr/bin", "/usr/local/bin")
 

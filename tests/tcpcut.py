@@ -15,7 +15,7 @@ import socket
 import threading
 from types import TracebackType
 
-from aduan.natsserver import free_port
+from aduan_devtools.natsserver import free_port
 
 ACCEPT_POLL_SECONDS = 0.1
 

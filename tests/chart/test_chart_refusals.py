@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from chart.render import VALUE_SETS, HelmError, objects, of_kind, render, rendered_objects
 
-from aduan.auth import ServiceAuth
-from aduan.keygen import JWKS_FILE, write_service_keys
-from aduan.settings import ServiceSettings, SettingsError
+from aduan.core.settings import ServiceSettings, SettingsError
+from aduan.service.auth import ServiceAuth
+from aduan_devtools.keygen import JWKS_FILE, write_service_keys
 from aduan_intake.media import media_store_from_settings
 from aduan_intake.webhook import WebhookSettings
 from aduan_notification.config import NotificationConfig

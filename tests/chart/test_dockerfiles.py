@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from aduan.settings import DEFAULT_GRPC_PORTS
+from aduan.core.settings import DEFAULT_GRPC_PORTS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO_ROOT / "Dockerfile"

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import grpc
 
-from aduan.auth import with_bearer
-from aduan.stack import LocalStack
+from aduan.service.auth import with_bearer
+from aduan_devtools.stack import LocalStack
 
 OPERATOR_ROLES = ["gateway", "supervisor", "auditor", "admin"]
 OPERATOR_OFFICE = "PUSAT.IP3"

@@ -15,8 +15,8 @@ import grpc
 import pytest
 from e2e.callers import operator_channel
 
-from aduan.settings import ALL_SERVICES
-from aduan.stack import LocalStack
+from aduan.core.settings import ALL_SERVICES
+from aduan_devtools.stack import LocalStack
 
 TARGET = os.environ.get("ADUAN_E2E_TARGET", "local")
 

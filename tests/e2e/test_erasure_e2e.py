@@ -16,9 +16,8 @@ import pytest
 from e2e.callers import notification_metadata, operator_channel
 from polling import eventually
 
-from aduan.settings import WRITE_SERVICES
-from aduan.stack import LocalStack
-from aduan.tls import AuthenticatedEventLogReader
+from aduan.core.settings import WRITE_SERVICES
+from aduan.service.peers import AuthenticatedEventLogReader
 from aduan.v1 import (
     common_pb2,
     events_pb2,
@@ -29,7 +28,8 @@ from aduan.v1 import (
     query_pb2,
     query_pb2_grpc,
 )
-from aduan_notification.testing import StandInProvider
+from aduan_devtools.stack import LocalStack
+from aduan_devtools.testing.notification import StandInProvider
 from aduan_query import cli
 
 T = TypeVar("T")

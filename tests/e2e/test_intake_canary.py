@@ -26,9 +26,7 @@ from e2e.callers import notification_metadata, operator_channel, operator_token
 from e2e.canary import CANARY, find_canary, scan_tree
 from polling import eventually
 
-from aduan.natsserver import free_port
-from aduan.settings import ALL_SERVICES
-from aduan.stack import LocalStack
+from aduan.core.settings import ALL_SERVICES
 from aduan.v1 import (
     common_pb2,
     events_pb2,
@@ -39,6 +37,8 @@ from aduan.v1 import (
     query_pb2,
     query_pb2_grpc,
 )
+from aduan_devtools.natsserver import free_port
+from aduan_devtools.stack import LocalStack
 
 APP_SECRET = "e2e-app-secret"
 T = TypeVar("T")

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from aduan.natsserver import port_is_free
+from aduan_devtools.natsserver import port_is_free
 from aduan_intake.webhook import DEV_VERIFY_TOKEN
 
 pytestmark = pytest.mark.skipif(
@@ -54,7 +54,7 @@ def test_up_serves_then_stops_every_child_cleanly(
         [
             sys.executable,
             "-m",
-            "aduan.cli",
+            "aduan_devtools.cli",
             "up",
             "--data-dir",
             str(tmp_path / "var"),
@@ -102,7 +102,7 @@ def test_up_serves_then_stops_every_child_cleanly(
             [
                 sys.executable,
                 "-m",
-                "aduan.cli",
+                "aduan_devtools.cli",
                 "demo",
                 "--intake",
                 f"127.0.0.1:{base}",

@@ -10,8 +10,8 @@ import uuid
 from e2e.callers import operator_channel
 from prometheus_client.parser import text_string_to_metric_families
 
-from aduan.stack import LocalStack
 from aduan.v1 import common_pb2, intake_pb2, intake_pb2_grpc
+from aduan_devtools.stack import LocalStack
 
 
 def scrape(stack: LocalStack, service: str) -> dict[str, list[tuple[dict[str, str], float]]]:

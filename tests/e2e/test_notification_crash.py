@@ -25,12 +25,12 @@ import grpc
 import nats
 import pytest
 
-from aduan.auth import DevTokens, with_bearer
-from aduan.envelopes import subject_for
-from aduan.jetstream import ensure_stream
-from aduan.natsserver import EmbeddedNats, free_port
+from aduan.contract.envelopes import subject_for
+from aduan.messaging.jetstream import ensure_stream
+from aduan.service.auth import DevTokens, with_bearer
 from aduan.v1 import events_pb2, notification_pb2, notification_pb2_grpc
-from aduan_notification.testing import (
+from aduan_devtools.natsserver import EmbeddedNats, free_port
+from aduan_devtools.testing.notification import (
     CANARY,
     FAKE_INTAKE_SECRET,
     FakeIntake,

@@ -21,11 +21,11 @@ import pytest
 from e2e.callers import operator_channel
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from aduan.health import DEPENDENCIES, LIVENESS, READINESS
-from aduan.natsserver import free_port
-from aduan.settings import ALL_SERVICES
-from aduan.stack import LocalStack
+from aduan.core.settings import ALL_SERVICES
+from aduan.service.health import DEPENDENCIES, LIVENESS, READINESS
 from aduan.v1 import common_pb2, intake_pb2, intake_pb2_grpc, query_pb2, query_pb2_grpc
+from aduan_devtools.natsserver import free_port
+from aduan_devtools.stack import LocalStack
 
 pytestmark = [pytest.mark.e2e]
 

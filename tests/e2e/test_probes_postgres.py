@@ -17,9 +17,9 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from tcpcut import TcpCut
 
-from aduan.health import DEPENDENCIES, LIVENESS, READINESS, STARTUP
-from aduan.settings import ALL_SERVICES
-from aduan.stack import LocalStack
+from aduan.core.settings import ALL_SERVICES
+from aduan.service.health import DEPENDENCIES, LIVENESS, READINESS, STARTUP
+from aduan_devtools.stack import LocalStack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 

@@ -15,9 +15,9 @@ from urllib.parse import urlparse, urlunparse
 import psycopg
 import pytest
 
-from aduan.natsserver import EmbeddedNats
-from aduan.settings import ALL_SERVICES
-from aduan.stack import LocalStack
+from aduan.core.settings import ALL_SERVICES
+from aduan_devtools.natsserver import EmbeddedNats
+from aduan_devtools.stack import LocalStack
 
 pytestmark = pytest.mark.postgres
 REPLICAS = 3

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 from e2e.callers import operator_channel
 
-from aduan.settings import ALL_SERVICES
-from aduan.stack import LocalStack
+from aduan.core.settings import ALL_SERVICES
 from aduan.v1 import (
     common_pb2,
     intake_pb2,
@@ -23,6 +22,7 @@ from aduan.v1 import (
     notification_pb2,
     notification_pb2_grpc,
 )
+from aduan_devtools.stack import LocalStack
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("ADUAN_E2E_TARGET", "local") != "local", reason="reads the services' span files"

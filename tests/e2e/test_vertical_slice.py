@@ -10,7 +10,7 @@ import grpc
 from e2e.grpc_reflection_client import ReflectionClient
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from aduan.settings import ALL_SERVICES
+from aduan.core.settings import ALL_SERVICES
 
 SERVICE_NAMES = {
     "intake": {"aduan.v1.Intake", "aduan.v1.EventLog"},

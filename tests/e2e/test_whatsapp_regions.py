@@ -19,9 +19,7 @@ from cloudapi import CloudApiStandIn, list_reply, location, payload, status, tex
 from e2e.callers import operator_channel
 from polling import eventually
 
-from aduan.natsserver import free_port
-from aduan.settings import ALL_SERVICES
-from aduan.stack import LocalStack
+from aduan.core.settings import ALL_SERVICES
 from aduan.v1 import (
     common_pb2,
     notification_pb2,
@@ -31,6 +29,8 @@ from aduan.v1 import (
     routing_pb2,
     routing_pb2_grpc,
 )
+from aduan_devtools.natsserver import free_port
+from aduan_devtools.stack import LocalStack
 from aduan_intake.webhook import signature_for
 
 APP_SECRET = "e2e-regions-secret"

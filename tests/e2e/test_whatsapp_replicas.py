@@ -28,9 +28,9 @@ import pytest
 from cloudapi import payload, text
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from aduan.natsserver import EmbeddedNats, free_port
-from aduan.stack import LocalStack
-from aduan.store import store_env
+from aduan.eventstore.store import store_env
+from aduan_devtools.natsserver import EmbeddedNats, free_port
+from aduan_devtools.stack import LocalStack
 from aduan_intake.application import IntakeApplication
 from aduan_intake.webhook import signature_for
 

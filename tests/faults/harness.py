@@ -28,9 +28,8 @@ from typing import Any, TypeVar
 import grpc
 from polling import TRANSIENT, eventually
 
-from aduan.auth import with_bearer
-from aduan.settings import ALL_SERVICES, WRITE_SERVICES
-from aduan.stack import LocalStack
+from aduan.core.settings import ALL_SERVICES, WRITE_SERVICES
+from aduan.service.auth import with_bearer
 from aduan.v1 import (
     common_pb2,
     eventlog_pb2,
@@ -44,7 +43,8 @@ from aduan.v1 import (
     routing_pb2,
     routing_pb2_grpc,
 )
-from aduan_notification.testing import StandInProvider
+from aduan_devtools.stack import LocalStack
+from aduan_devtools.testing.notification import StandInProvider
 
 T = TypeVar("T")
 
@@ -573,7 +573,7 @@ class Convergence:
     def read_models_equal_rebuild(self) -> None:
         import asyncio
 
-        from aduan.tls import tool_event_log_reader
+        from aduan.service.peers import tool_event_log_reader
         from aduan_query.readmodels import make_engine
         from aduan_query.rebuild import verify
 

@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from aduan.natsserver import free_port, wait_for_port
+from aduan_devtools.natsserver import free_port, wait_for_port
 
 SEARCH_PATH = (
     "/usr/local/bin",

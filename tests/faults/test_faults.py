@@ -46,11 +46,11 @@ from faults.harness import (
 )
 from polling import eventually
 
-from aduan.jetstream import STREAM_NAME
-from aduan.settings import ALL_SERVICES
-from aduan.stack import LocalStack
+from aduan.core.settings import ALL_SERVICES
+from aduan.messaging.jetstream import STREAM_NAME
 from aduan.v1 import common_pb2, intake_pb2, query_pb2, routing_pb2
-from aduan_notification.testing import StandInProvider
+from aduan_devtools.stack import LocalStack
+from aduan_devtools.testing.notification import StandInProvider
 
 pytestmark = [pytest.mark.faults, pytest.mark.e2e]
 

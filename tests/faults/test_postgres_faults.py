@@ -12,9 +12,9 @@ import pytest
 from faults.harness import Convergence, LoadRecord, load_running, logs_hint, size, started
 from faults.pg import PrivateCluster, unavailable_reason
 
-from aduan.settings import ALL_SERVICES
-from aduan.stack import LocalStack
-from aduan_notification.testing import StandInProvider
+from aduan.core.settings import ALL_SERVICES
+from aduan_devtools.stack import LocalStack
+from aduan_devtools.testing.notification import StandInProvider
 
 pytestmark = [pytest.mark.faults, pytest.mark.e2e]
 

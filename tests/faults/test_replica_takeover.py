@@ -22,8 +22,8 @@ from faults.harness import (
 )
 from faults.pg import PrivateCluster, unavailable_reason
 
-from aduan.settings import ALL_SERVICES, WRITE_SERVICES
-from aduan_notification.testing import StandInProvider
+from aduan.core.settings import ALL_SERVICES, WRITE_SERVICES
+from aduan_devtools.testing.notification import StandInProvider
 from aduan_query import cli
 
 pytestmark = [pytest.mark.faults, pytest.mark.e2e]

@@ -12,13 +12,13 @@ import pytest
 from integration.workers import running, until
 from notes_service import Note, NotesApplication, notes_translator
 
-from aduan.context import Actor, CommandContext
-from aduan.jetstream import STREAM_NAME, LinkPublisher, NatsLink, TrackedConsumer
-from aduan.natsserver import EmbeddedNats
-from aduan.outbox import OutboxRelay
-from aduan.settings import ServiceSettings
-from aduan.store import store_env
+from aduan.core.context import Actor, CommandContext
+from aduan.core.settings import ServiceSettings
+from aduan.eventstore.store import store_env
+from aduan.messaging.jetstream import STREAM_NAME, LinkPublisher, NatsLink, TrackedConsumer
+from aduan.messaging.outbox import OutboxRelay
 from aduan.v1 import events_pb2
+from aduan_devtools.natsserver import EmbeddedNats
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 

@@ -36,11 +36,11 @@ import pytest
 from cloudapi import CloudApiStandIn, payload, signed, text
 from polling import eventually
 
-from aduan.auth import with_bearer
-from aduan.natsserver import free_port
-from aduan.settings import ALL_SERVICES
-from aduan.stack import LocalStack
+from aduan.core.settings import ALL_SERVICES
+from aduan.service.auth import with_bearer
 from aduan.v1 import events_pb2, notification_pb2, notification_pb2_grpc
+from aduan_devtools.natsserver import free_port
+from aduan_devtools.stack import LocalStack
 
 pytestmark = [pytest.mark.faults, pytest.mark.e2e, pytest.mark.postgres]
 
@@ -53,7 +53,7 @@ T = TypeVar("T")
 
 
 def leads(log: Path) -> bool:
-    """The replica logging to `log` took the leader lock (aduan.leader)."""
+    """The replica logging to `log` took the leader lock (aduan.eventstore.leader)."""
     return log.exists() and "became leader" in log.read_text(errors="replace")
 
 

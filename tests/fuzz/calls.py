@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
-from aduan.auth import EVENTLOG_POLICY, OFFICER, SERVICE, SUPERVISOR, Access
+from aduan.service.auth import EVENTLOG_POLICY, OFFICER, SERVICE, SUPERVISOR, Access
 from aduan_intake.servicer import INTAKE_POLICY
 from aduan_notification.servicer import NOTIFICATION_POLICY
 from aduan_query.servicer import QUERY_POLICY

@@ -25,13 +25,13 @@ from typing import Any, TypeVar
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from aduan.auth import SERVICE, DevTokens, ServiceAuth, bearer_metadata
-from aduan.eventlog import EventLogServicer
-from aduan.jetstream import EnvelopeProcessor
-from aduan.runtime import ServiceRuntime
-from aduan.settings import WRITE_SERVICES, ServiceSettings
-from aduan.store import AduanApplication, store_env
-from aduan.tls import ServiceEventLogReader
+from aduan.contract.eventlog import EventLogServicer
+from aduan.core.settings import WRITE_SERVICES, ServiceSettings
+from aduan.eventstore.store import AduanApplication, store_env
+from aduan.messaging.jetstream import EnvelopeProcessor
+from aduan.service.auth import SERVICE, DevTokens, ServiceAuth, bearer_metadata
+from aduan.service.peers import ServiceEventLogReader
+from aduan.service.runtime import ServiceRuntime
 from aduan.v1 import (
     common_pb2,
     eventlog_pb2,

@@ -8,8 +8,8 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from aduan.runtime import ServiceRuntime
-from aduan.settings import ServiceSettings
+from aduan.core.settings import ServiceSettings
+from aduan.service.runtime import ServiceRuntime
 
 pytestmark = pytest.mark.integration
 

@@ -4,8 +4,8 @@ runs), and a clear refusal behind statement mode.
 A session-level advisory lock does not survive a transaction pooler: it is taken on whichever
 server connection served that statement and stays there after the client moved on, and advisory
 locks are re-entrant per session, so two clients sharing a server connection both "hold" it. The
-platform therefore holds transaction-level locks in transactions it keeps open (aduan.leader,
-aduan.store.schema_lock); these tests run them through a real PgBouncer (the Debian package;
+platform therefore holds transaction-level locks in transactions it keeps open (aduan.eventstore.leader,
+aduan.eventstore.store.schema_lock); these tests run them through a real PgBouncer (the Debian package;
 skipped, saying why, without it).
 """
 
@@ -21,8 +21,13 @@ import pytest
 from integration.workers import only_the_leaders_relay_publishes, running, until
 from pgbouncer import PgBouncer, unavailable_reason
 
-from aduan.leader import LeadershipUnavailableError, PostgresLeadership, lock_ids, lock_key
-from aduan.store import SCHEMA_LOCK_KEY, schema_lock, store_env
+from aduan.eventstore.leader import (
+    LeadershipUnavailableError,
+    PostgresLeadership,
+    lock_ids,
+    lock_key,
+)
+from aduan.eventstore.store import SCHEMA_LOCK_KEY, schema_lock, store_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 ROLE = "aduan:intake:relay"

@@ -1,5 +1,5 @@
 """Replicas starting at the same instant on an empty PostgreSQL database: schema creation is
-serialised by aduan.store.schema_lock (and query's migrations by the same advisory lock), so none
+serialised by aduan.eventstore.store.schema_lock (and query's migrations by the same advisory lock), so none
 of them fails. Without the lock, two of them creating the same tables at once fail with a unique
 violation in PostgreSQL's catalog (pg_type_typname_nsp_index / pg_namespace_nspname_index)."""
 
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from notes_service import NotesApplication
 
-from aduan.store import open_application
+from aduan.eventstore.store import open_application
 from aduan_query.readmodels import make_engine, migrate
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]

@@ -16,15 +16,15 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from aduan.context import Actor, CommandContext
-from aduan.envelopes import reaction_context
-from aduan.jetstream import LinkPublisher, NatsLink, TrackedConsumer
-from aduan.natsserver import EmbeddedNats
-from aduan.outbox import OutboxRelay, observe_relay
-from aduan.settings import ServiceSettings
-from aduan.store import store_env
-from aduan.telemetry import current_trace_headers, tracer
+from aduan.contract.envelopes import reaction_context
+from aduan.core.context import Actor, CommandContext
+from aduan.core.settings import ServiceSettings
+from aduan.core.telemetry import current_trace_headers, tracer
+from aduan.eventstore.store import store_env
+from aduan.messaging.jetstream import LinkPublisher, NatsLink, TrackedConsumer
+from aduan.messaging.outbox import OutboxRelay, observe_relay
 from aduan.v1 import events_pb2
+from aduan_devtools.natsserver import EmbeddedNats
 
 pytestmark = pytest.mark.integration
 

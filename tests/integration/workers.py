@@ -10,9 +10,9 @@ from typing import Any
 
 from notes_service import NotesApplication, notes_translator
 
-from aduan.leader import PostgresLeadership
-from aduan.outbox import OutboundMessage, OutboxRelay
-from aduan.store import store_env
+from aduan.eventstore.leader import PostgresLeadership
+from aduan.eventstore.store import store_env
+from aduan.messaging.outbox import OutboundMessage, OutboxRelay
 
 
 @contextlib.asynccontextmanager

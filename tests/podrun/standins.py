@@ -36,8 +36,8 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from podrun.kubelet import dies_with_parent
 from security.certs import Authority
 
-from aduan.auth import TokenSigner
-from aduan.natsserver import nats_server_binary
+from aduan.service.auth import TokenSigner
+from aduan_devtools.natsserver import nats_server_binary
 
 
 class LoopbackIps:

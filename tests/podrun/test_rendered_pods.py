@@ -84,8 +84,8 @@ from podrun.standins import (
     whatsapp_api,
 )
 
-from aduan.auth import DEV_SECRET, TokenSigner
-from aduan.settings import ALL_SERVICES
+from aduan.core.settings import ALL_SERVICES
+from aduan.service.auth import DEV_SECRET, TokenSigner
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 

@@ -18,11 +18,11 @@ import grpc
 import pytest
 from polling import eventually
 
-from aduan.auth import DevTokens, bearer_metadata
-from aduan.natsserver import EmbeddedNats, free_port
-from aduan.runtime import ServiceRuntime
-from aduan.settings import ALL_SERVICES, ServiceSettings
+from aduan.core.settings import ALL_SERVICES, ServiceSettings
+from aduan.service.auth import DevTokens, bearer_metadata
+from aduan.service.runtime import ServiceRuntime
 from aduan.v1 import common_pb2, intake_pb2, intake_pb2_grpc, query_pb2, query_pb2_grpc
+from aduan_devtools.natsserver import EmbeddedNats, free_port
 from aduan_intake.__main__ import build_runtime as intake_runtime
 from aduan_notification.__main__ import build_runtime as notification_runtime
 from aduan_query.__main__ import build_runtime as query_runtime

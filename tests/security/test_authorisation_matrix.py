@@ -24,7 +24,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from security.conftest import HOLDER, SecureStack
 
 import aduan.v1
-from aduan.auth import (
+from aduan.service.auth import (
     EVENTLOG_POLICY,
     OFFICER,
     ROLES,

@@ -16,15 +16,16 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from security.certs import Authority, Issued
 
-from aduan.auth import DevTokens, bearer_metadata
-from aduan.eventlog import EventLogServicer
-from aduan.jetstream import connect, nats_security_options
-from aduan.natsserver import free_port, nats_server_binary, wait_for_port
-from aduan.runtime import ServiceRuntime
-from aduan.settings import ServiceSettings, TlsSettings
-from aduan.store import store_env
-from aduan.tls import ServiceEventLogReader, aio_channel
+from aduan.contract.eventlog import EventLogServicer
+from aduan.core.settings import ServiceSettings, TlsSettings
+from aduan.eventstore.store import store_env
+from aduan.messaging.jetstream import connect, nats_security_options
+from aduan.service.auth import DevTokens, bearer_metadata
+from aduan.service.peers import ServiceEventLogReader
+from aduan.service.runtime import ServiceRuntime
+from aduan.service.tls import aio_channel
 from aduan.v1 import eventlog_pb2_grpc, routing_pb2, routing_pb2_grpc
+from aduan_devtools.natsserver import free_port, nats_server_binary, wait_for_port
 from aduan_routing.application import RoutingApplication
 from aduan_routing.contract import translator
 from aduan_routing.servicer import ROUTING_POLICY, RoutingServicer
@@ -159,7 +160,7 @@ async def test_under_mutual_tls_a_client_without_a_certificate_is_refused(
 
 
 def test_tls_settings_refuse_half_configurations() -> None:
-    from aduan.settings import SettingsError
+    from aduan.core.settings import SettingsError
 
     with pytest.raises(SettingsError, match="go together"):
         TlsSettings.from_env({"ADUAN_TLS_CERT": "server.pem"})

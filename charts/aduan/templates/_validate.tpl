@@ -1,8 +1,8 @@
 {{/*
 Render-time refusals: every combination of values with which a service would refuse to start (or
 could not work) fails `helm install`/`helm template` here, with the message saying what to set.
-The services' own start-up checks are the reference (aduan.auth.ServiceAuth.build,
-aduan.settings, intake's media settings, notification's config).
+The services' own start-up checks are the reference (aduan.service.auth.ServiceAuth.build,
+aduan.core.settings, intake's media settings, notification's config).
 */}}
 {{- define "aduan.validate" -}}
 {{- $v := .Values }}
@@ -15,7 +15,7 @@ aduan.settings, intake's media settings, notification's config).
 {{- range $svc.extraEnv }}{{ $names = append $names .name }}{{ end }}
 {{- $opaque := not (empty $svc.extraEnvFrom) }}
 
-{{- /* Authentication (aduan.auth.ServiceAuth.build). */}}
+{{- /* Authentication (aduan.service.auth.ServiceAuth.build). */}}
 {{- $secret := or (hasKey $jwtKeys "SECRET") (has "ADUAN_JWT_SECRET" $names) }}
 {{- $jwks := or $v.auth.jwksUrl (has "ADUAN_JWT_JWKS_URL" $names) (has "ADUAN_JWT_JWKS_FILE" $names) }}
 {{- $dev := or $v.auth.dev (has "ADUAN_AUTH_DEV" $names) }}

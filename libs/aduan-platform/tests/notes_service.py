@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from eventsourcing.domain import Aggregate, event
 
-from aduan.context import Actor, CommandContext
-from aduan.envelopes import EnvelopeTranslator
-from aduan.store import AduanApplication
+from aduan.contract.envelopes import EnvelopeTranslator
+from aduan.core.context import Actor, CommandContext
+from aduan.eventstore.store import AduanApplication
 from aduan.v1 import events_pb2
 
 

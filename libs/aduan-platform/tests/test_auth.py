@@ -14,7 +14,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from aduan.auth import (
+from aduan.core.context import ActorKind
+from aduan.core.errors import UnauthenticatedError
+from aduan.core.settings import AuthSettings, SettingsError
+from aduan.service.auth import (
     DEV_SECRET,
     Principal,
     ServiceAuth,
@@ -22,10 +25,7 @@ from aduan.auth import (
     TokenSigner,
     TokenVerifier,
 )
-from aduan.cli import main as aduan
-from aduan.context import ActorKind
-from aduan.errors import UnauthenticatedError
-from aduan.settings import AuthSettings, SettingsError
+from aduan_devtools.cli import main as aduan
 
 SECRET = "unit-tests-secret-0123456789abcdefghij"
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from aduan.jetstream import PoisonMessageError, TrackedConsumer
-from aduan.store import DuplicateEventError
+from aduan.eventstore.store import DuplicateEventError
+from aduan.messaging.jetstream import PoisonMessageError, TrackedConsumer
 from aduan.v1 import events_pb2
 
 

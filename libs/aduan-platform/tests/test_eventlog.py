@@ -6,7 +6,7 @@ import asyncio
 
 from notes_service import NotesApplication, notes_translator
 
-from aduan.eventlog import EventLogServicer
+from aduan.contract.eventlog import EventLogServicer
 
 
 async def test_reads_after_a_position_with_a_limit(notes_app: NotesApplication) -> None:

@@ -15,12 +15,12 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 from notes_service import NotesApplication, notes_translator
 
-from aduan import errors
-from aduan.auth import ADMIN, DevTokens, access, bearer_interceptors, policy
-from aduan.eventlog import EventLogServicer
-from aduan.health import HealthCheck
-from aduan.runtime import ServiceRuntime
-from aduan.settings import ServiceSettings
+from aduan.contract.eventlog import EventLogServicer
+from aduan.core import errors
+from aduan.core.settings import ServiceSettings
+from aduan.service.auth import ADMIN, DevTokens, access, bearer_interceptors, policy
+from aduan.service.health import HealthCheck
+from aduan.service.runtime import ServiceRuntime
 from aduan.v1 import eventlog_pb2, eventlog_pb2_grpc
 
 FAILURES: dict[str, Exception] = {

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import asyncio
 
-from aduan.leader import Leadership, leadership_for, lock_key
+from aduan.eventstore.leader import Leadership, leadership_for, lock_key
 
 
 async def test_standalone_leadership_leads_and_lives_until_stopped() -> None:

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 import pytest
 from notes_service import CTX, NotesApplication, notes_translator
 
-from aduan.outbox import OutboundMessage, OutboxRelay
-from aduan.store import AduanApplication
+from aduan.eventstore.store import AduanApplication
+from aduan.messaging.outbox import OutboundMessage, OutboxRelay
 from aduan.v1 import events_pb2
 
 

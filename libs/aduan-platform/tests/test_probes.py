@@ -1,4 +1,4 @@
-"""The health names the runtime serves for probes (aduan.health): liveness never depends on a
+"""The health names the runtime serves for probes (aduan.service.health): liveness never depends on a
 dependency, readiness only on the checks that gate it, startup only on start-up work, and
 `dependencies` shows every dependency. In memory (the gRPC servers listen on loopback only)."""
 
@@ -12,7 +12,8 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from aduan.health import (
+from aduan.core.settings import ServiceSettings
+from aduan.service.health import (
     DEPENDENCIES,
     LIVENESS,
     PROBE_NAMES,
@@ -23,9 +24,8 @@ from aduan.health import (
     Heartbeat,
     ProbeState,
 )
-from aduan.natsserver import free_port
-from aduan.runtime import ProbeHealthServicer, ServiceRuntime
-from aduan.settings import ServiceSettings
+from aduan.service.runtime import ProbeHealthServicer, ServiceRuntime
+from aduan_devtools.natsserver import free_port
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from aduan.areas import area_registry
-from aduan.questions import (
+from aduan.reference.areas import area_registry
+from aduan.reference.questions import (
     CATEGORY_LABELS,
     MAX_DESCRIPTION,
     MAX_ROWS,

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from notes_service import NotesApplication
 
-from aduan.settings import (
+from aduan.core.settings import (
     ServiceSettings,
     SettingsError,
     extra_flag,
@@ -16,7 +16,7 @@ from aduan.settings import (
     extra_positive,
     extra_secret,
 )
-from aduan.store import UniqueClaims, store_env
+from aduan.eventstore.store import UniqueClaims, store_env
 
 
 def test_defaults_are_the_local_development_stack() -> None:

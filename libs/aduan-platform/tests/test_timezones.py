@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from aduan import timezones
-from aduan.areas import area_registry
-from aduan.timezones import (
+from aduan.reference import timezones
+from aduan.reference.areas import area_registry
+from aduan.reference.timezones import (
     PROVINCE_ZONES,
     WIB,
     WIT,

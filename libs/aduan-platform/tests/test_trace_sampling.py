@@ -8,7 +8,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from opentelemetry.trace import use_span
 
-from aduan.telemetry import unexported_sampler
+from aduan.core.telemetry import unexported_sampler
 
 
 def test_nothing_exported_means_nothing_recorded_but_context_propagates(

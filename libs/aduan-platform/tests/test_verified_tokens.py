@@ -9,9 +9,9 @@ from datetime import datetime, timedelta, tzinfo
 import jwt
 import pytest
 
-from aduan import auth
-from aduan.auth import DevTokens, TokenVerifier
-from aduan.errors import UnauthenticatedError
+from aduan.core.errors import UnauthenticatedError
+from aduan.service import auth
+from aduan.service.auth import DevTokens, TokenVerifier
 
 SECRET = "verified-tokens-test-secret-of-32-bytes!"
 

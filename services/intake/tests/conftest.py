@@ -13,10 +13,16 @@ from typing import Any
 import grpc
 import pytest
 
-from aduan.auth import AuthInterceptor, DevTokens, TokenVerifier, bearer_metadata, with_bearer
-from aduan.context import Actor, ActorKind, CommandContext
-from aduan.grpcerrors import ErrorMappingInterceptor
-from aduan.store import store_env
+from aduan.core.context import Actor, ActorKind, CommandContext
+from aduan.eventstore.store import store_env
+from aduan.service.auth import (
+    AuthInterceptor,
+    DevTokens,
+    TokenVerifier,
+    bearer_metadata,
+    with_bearer,
+)
+from aduan.service.grpcerrors import ErrorMappingInterceptor
 from aduan.v1 import common_pb2, intake_pb2, intake_pb2_grpc
 from aduan_intake.application import FilingRequest, IntakeApplication
 from aduan_intake.domain import Channel

@@ -18,12 +18,12 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from e2e.canary import CANARY, find_canary
 
-from aduan.context import CommandContext
-from aduan.jetstream import STREAM_NAME, JetStreamPublisher, ensure_stream
-from aduan.logs import JsonFormatter
-from aduan.natsserver import EmbeddedNats
-from aduan.outbox import OutboxRelay
+from aduan.core.context import CommandContext
+from aduan.core.logs import JsonFormatter
+from aduan.messaging.jetstream import STREAM_NAME, JetStreamPublisher, ensure_stream
+from aduan.messaging.outbox import OutboxRelay
 from aduan.v1 import common_pb2, events_pb2, intake_pb2
+from aduan_devtools.natsserver import EmbeddedNats
 from aduan_intake.contract import translator
 from aduan_intake.inbound import WhatsAppInbound
 from aduan_intake.webhook import PATH, WebhookSettings, build_web_app, signature_for

@@ -13,12 +13,12 @@ import nats
 import pytest
 from aiohttp import ClientSession
 
-from aduan.auth import DevTokens, bearer_interceptors
-from aduan.envelopes import subject_for
-from aduan.jetstream import ensure_stream
-from aduan.natsserver import EmbeddedNats, free_port
-from aduan.settings import ServiceSettings
+from aduan.contract.envelopes import subject_for
+from aduan.core.settings import ServiceSettings
+from aduan.messaging.jetstream import ensure_stream
+from aduan.service.auth import DevTokens, bearer_interceptors
 from aduan.v1 import common_pb2, events_pb2, intake_pb2, intake_pb2_grpc
+from aduan_devtools.natsserver import EmbeddedNats, free_port
 from aduan_intake.__main__ import build_runtime
 
 pytestmark = pytest.mark.integration

@@ -16,7 +16,7 @@ from grpc_status import rpc_status
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aduan.areas import area_registry
+from aduan.reference.areas import area_registry
 from aduan.v1 import common_pb2, intake_pb2
 
 DOCUMENTED_CODES = {grpc.StatusCode.OK, grpc.StatusCode.INVALID_ARGUMENT}

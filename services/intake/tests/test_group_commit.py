@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from aduan.chain import LoggedEvent, verify_log
-from aduan.context import CommandContext
-from aduan.errors import ValidationError
-from aduan.store import store_env
+from aduan.core.context import CommandContext
+from aduan.core.errors import ValidationError
+from aduan.eventstore.chain import LoggedEvent, verify_log
+from aduan.eventstore.store import store_env
 from aduan_intake.application import FilingRequest, FilingResult, IntakeApplication
 from aduan_intake.domain import Complaint, reporter_id_for, ticket_number_for
 from aduan_intake.groupcommit import FilingGroups

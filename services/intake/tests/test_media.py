@@ -17,7 +17,7 @@ import pytest
 from aiohttp import web
 from moto.server import ThreadedMotoServer
 
-from aduan.settings import ServiceSettings, SettingsError
+from aduan.core.settings import ServiceSettings, SettingsError
 from aduan_intake.media import (
     InvalidMediaKeyError,
     LocalMediaStore,

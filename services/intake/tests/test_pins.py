@@ -11,7 +11,7 @@ from importlib import resources
 import pytest
 from shapely.geometry import shape
 
-from aduan.areas import area_registry
+from aduan.reference.areas import area_registry
 from aduan_intake.pins import SNAP_DEGREES, PinMatch, RegencyBoundaries
 
 

@@ -10,9 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from e2e.canary import CANARY
 
-from aduan.context import CommandContext
-from aduan.errors import InvalidStateError
-from aduan.store import store_env
+from aduan.core.context import CommandContext
+from aduan.core.errors import InvalidStateError
+from aduan.eventstore.store import store_env
 from aduan_intake.application import FilingRequest, IntakeApplication
 from aduan_intake.domain import CaseStatus
 

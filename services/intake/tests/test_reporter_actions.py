@@ -10,9 +10,9 @@ from typing import Any
 import grpc
 import pytest
 
-from aduan.context import CommandContext
-from aduan.errors import InvalidStateError, NotFoundError, ValidationError
-from aduan.store import DuplicateEventError
+from aduan.core.context import CommandContext
+from aduan.core.errors import InvalidStateError, NotFoundError, ValidationError
+from aduan.eventstore.store import DuplicateEventError
 from aduan.v1 import common_pb2, events_pb2, intake_pb2
 from aduan_intake.application import FilingRequest, FilingResult, IntakeApplication
 from aduan_intake.casestatus import CaseStatusProcessor

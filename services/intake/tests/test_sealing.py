@@ -15,8 +15,8 @@ import grpc
 import pytest
 from e2e.canary import CANARY, find_canary
 
-from aduan.context import CommandContext
-from aduan.errors import InvalidStateError, NotFoundError
+from aduan.core.context import CommandContext
+from aduan.core.errors import InvalidStateError, NotFoundError
 from aduan.v1 import intake_pb2
 from aduan_intake.application import FilingRequest, IntakeApplication
 from aduan_intake.contract import translator

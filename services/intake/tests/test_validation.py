@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from aduan.context import CommandContext
-from aduan.errors import ValidationError
+from aduan.core.context import CommandContext
+from aduan.core.errors import ValidationError
 from aduan_intake.application import FilingRequest, IntakeApplication
 from aduan_intake.domain import Category
 from aduan_intake.validation import normalise_certificate_number, normalise_phone, validate_filing

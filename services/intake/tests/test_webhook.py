@@ -14,7 +14,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from e2e.canary import CANARY
 
-from aduan.context import CommandContext
+from aduan.core.context import CommandContext
 from aduan_intake.application import IntakeApplication
 from aduan_intake.domain import Channel
 from aduan_intake.inbound import WhatsAppInbound

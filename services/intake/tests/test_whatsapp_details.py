@@ -26,8 +26,8 @@ from cloudapi import (
     text,
 )
 
-from aduan.context import CommandContext
-from aduan.errors import InvalidStateError
+from aduan.core.context import CommandContext
+from aduan.core.errors import InvalidStateError
 from aduan_intake.application import IntakeApplication
 from aduan_intake.details import DetailFinder
 from aduan_intake.domain import CaseStatus, Complaint

@@ -18,7 +18,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from cloudapi import payload, text
 
-from aduan.store import store_env
+from aduan.eventstore.store import store_env
 from aduan_intake.application import IntakeApplication
 from aduan_intake.inbound import InboundMessage, WhatsAppInbound
 from aduan_intake.senderlock import PostgresSenderLocks, SenderLocks

@@ -1,4 +1,4 @@
-"""Fixtures of the notification tests; the helpers live in aduan_notification.testing."""
+"""Fixtures of the notification tests; the helpers live in aduan_devtools.testing.notification."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from aduan_notification.testing import CANARY, FakeIntake, StandInProvider
+from aduan_devtools.testing.notification import CANARY, FakeIntake, StandInProvider
 
 
 @pytest.fixture

@@ -6,15 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from aduan.context import Actor, CommandContext
-from aduan.store import DuplicateEventError
+from aduan.core.context import Actor, CommandContext
+from aduan.eventstore.store import DuplicateEventError
 from aduan.v1 import common_pb2, events_pb2
-from aduan_notification.application import ChannelPolicy, NotificationApplication
-from aduan_notification.consumer import NotificationProcessor, upstream_event
-from aduan_notification.contract import translator
-from aduan_notification.domain import Delivery, DeliveryChannel, DeliveryStatus
-from aduan_notification.rules import ComplaintNotKnownYetError
-from aduan_notification.testing import (
+from aduan_devtools.testing.notification import (
     ALL_LIVE,
     LOOP_DELIVERIES,
     STORY_DELIVERIES,
@@ -26,6 +21,11 @@ from aduan_notification.testing import (
     sqlite_app,
     story,
 )
+from aduan_notification.application import ChannelPolicy, NotificationApplication
+from aduan_notification.consumer import NotificationProcessor, upstream_event
+from aduan_notification.contract import translator
+from aduan_notification.domain import Delivery, DeliveryChannel, DeliveryStatus
+from aduan_notification.rules import ComplaintNotKnownYetError
 
 
 def test_every_notifying_event_schedules_its_deliveries() -> None:

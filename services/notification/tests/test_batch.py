@@ -12,15 +12,11 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 from test_consumer import FakeLink, FakeMsg
 
-from aduan.errors import InvalidStateError, NotFoundError
-from aduan.jetstream import TrackedConsumer
-from aduan.store import DuplicateEventError, store_env
+from aduan.core.errors import InvalidStateError, NotFoundError
+from aduan.eventstore.store import DuplicateEventError, store_env
+from aduan.messaging.jetstream import TrackedConsumer
 from aduan.v1 import events_pb2
-from aduan_notification.application import NotificationApplication, PositionGapError
-from aduan_notification.consumer import NotificationProcessor
-from aduan_notification.domain import DeliveryStatus
-from aduan_notification.rules import ComplaintNotKnownYetError
-from aduan_notification.testing import (
+from aduan_devtools.testing.notification import (
     ALL_LIVE,
     STORY_DELIVERIES,
     Upstream,
@@ -29,6 +25,10 @@ from aduan_notification.testing import (
     sqlite_app,
     story,
 )
+from aduan_notification.application import NotificationApplication, PositionGapError
+from aduan_notification.consumer import NotificationProcessor
+from aduan_notification.domain import DeliveryStatus
+from aduan_notification.rules import ComplaintNotKnownYetError
 
 
 @pytest.fixture

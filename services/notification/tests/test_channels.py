@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from aduan.natsserver import free_port
-from aduan.questions import Choice
+from aduan.reference.questions import Choice
+from aduan_devtools.natsserver import free_port
+from aduan_devtools.testing.notification import CANARY, Answer, StandInProvider
 from aduan_notification.channels import (
     EmailSender,
     LogSender,
@@ -26,7 +27,6 @@ from aduan_notification.channels import (
     retry_after_seconds,
 )
 from aduan_notification.domain import DeliveryChannel
-from aduan_notification.testing import CANARY, Answer, StandInProvider
 
 pytestmark = pytest.mark.integration
 

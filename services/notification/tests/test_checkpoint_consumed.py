@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from aduan.store import DuplicateEventError
+from aduan.eventstore.store import DuplicateEventError
 from aduan.v1 import events_pb2
+from aduan_devtools.testing.notification import memory_app
 from aduan_notification.consumer import NotificationProcessor
-from aduan_notification.testing import memory_app
 
 
 def test_a_checkpoint_is_tracked_without_deliveries() -> None:

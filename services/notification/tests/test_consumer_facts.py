@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from aduan.envelopes import timestamp
+from aduan.contract.envelopes import timestamp
 from aduan.v1 import common_pb2, events_pb2
+from aduan_devtools.testing.notification import Upstream, filed, office
 from aduan_notification.consumer import upstream_event
 from aduan_notification.facts import (
     CaseReassignedFacts,
@@ -16,7 +17,6 @@ from aduan_notification.facts import (
     Office,
     SlaBreachedFacts,
 )
-from aduan_notification.testing import Upstream, filed, office
 
 DUE = datetime(2026, 4, 6, 16, 59, 59, tzinfo=UTC)
 

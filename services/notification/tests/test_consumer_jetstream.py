@@ -11,14 +11,12 @@ from pathlib import Path
 import nats
 import pytest
 
-from aduan.envelopes import subject_for
-from aduan.jetstream import NatsLink, TrackedConsumer, ensure_stream
-from aduan.natsserver import EmbeddedNats
-from aduan.settings import ServiceSettings
+from aduan.contract.envelopes import subject_for
+from aduan.core.settings import ServiceSettings
+from aduan.messaging.jetstream import NatsLink, TrackedConsumer, ensure_stream
 from aduan.v1 import events_pb2
-from aduan_notification.consumer import DURABLE, UPSTREAMS, NotificationProcessor
-from aduan_notification.domain import DeliveryStatus
-from aduan_notification.testing import (
+from aduan_devtools.natsserver import EmbeddedNats
+from aduan_devtools.testing.notification import (
     ALL_LIVE,
     FAST_RETRIES,
     Answer,
@@ -29,6 +27,8 @@ from aduan_notification.testing import (
     stand_in_worker,
     story,
 )
+from aduan_notification.consumer import DURABLE, UPSTREAMS, NotificationProcessor
+from aduan_notification.domain import DeliveryStatus
 
 pytestmark = pytest.mark.integration
 

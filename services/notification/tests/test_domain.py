@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from aduan.errors import InvalidStateError
+from aduan.core.errors import InvalidStateError
 from aduan_notification.domain import (
     Delivery,
     DeliveryChannel,

@@ -16,28 +16,17 @@ import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from aduan.auth import (
+from aduan.core.context import Actor, CommandContext
+from aduan.service.auth import (
     AuthInterceptor,
     DevTokens,
     TokenVerifier,
     bearer_interceptors,
     bearer_metadata,
 )
-from aduan.context import Actor, CommandContext
-from aduan.grpcerrors import ErrorMappingInterceptor
+from aduan.service.grpcerrors import ErrorMappingInterceptor
 from aduan.v1 import events_pb2, notification_pb2, notification_pb2_grpc
-from aduan_notification.application import NotificationApplication
-from aduan_notification.consumer import NotificationProcessor
-from aduan_notification.contract import translator
-from aduan_notification.domain import (
-    Delivery,
-    DeliveryChannel,
-    DeliveryStatus,
-    ProviderStatus,
-    RecipientKind,
-)
-from aduan_notification.servicer import NOTIFICATION_POLICY, NotificationServicer
-from aduan_notification.testing import (
+from aduan_devtools.testing.notification import (
     ALL_LIVE,
     FakeIntake,
     StandInProvider,
@@ -49,6 +38,17 @@ from aduan_notification.testing import (
     sqlite_app,
     stand_in_worker,
 )
+from aduan_notification.application import NotificationApplication
+from aduan_notification.consumer import NotificationProcessor
+from aduan_notification.contract import translator
+from aduan_notification.domain import (
+    Delivery,
+    DeliveryChannel,
+    DeliveryStatus,
+    ProviderStatus,
+    RecipientKind,
+)
+from aduan_notification.servicer import NOTIFICATION_POLICY, NotificationServicer
 
 pytestmark = pytest.mark.integration
 SECRET = "notification-status-tests-secret-012345"

@@ -1,5 +1,5 @@
 """Intake's questions (DetailsRequested) as WhatsApp interactive list messages: the payload's
-shape and limits, the rows from aduan.questions, sent through the stand-in Cloud API, skipped
+shape and limits, the rows from aduan.reference.questions, sent through the stand-in Cloud API, skipped
 outside the 24-hour window, and logged without personal data in log mode."""
 
 from __future__ import annotations
@@ -11,19 +11,10 @@ from typing import Any
 
 import pytest
 
-from aduan.areas import area_registry
-from aduan.questions import MAX_ROWS, Question, choices, parse_reply
+from aduan.reference.areas import area_registry
+from aduan.reference.questions import MAX_ROWS, Question, choices, parse_reply
 from aduan.v1 import events_pb2
-from aduan_notification.channels import (
-    LogSender,
-    OutgoingMessage,
-    WhatsAppConfig,
-    WhatsAppSender,
-)
-from aduan_notification.consumer import NotificationProcessor
-from aduan_notification.domain import DeliveryChannel, DeliveryStatus
-from aduan_notification.templates import TemplateCatalog
-from aduan_notification.testing import (
+from aduan_devtools.testing.notification import (
     ALL_LIVE,
     CANARY,
     FakeIntake,
@@ -36,6 +27,15 @@ from aduan_notification.testing import (
     run_worker_until,
     stand_in_worker,
 )
+from aduan_notification.channels import (
+    LogSender,
+    OutgoingMessage,
+    WhatsAppConfig,
+    WhatsAppSender,
+)
+from aduan_notification.consumer import NotificationProcessor
+from aduan_notification.domain import DeliveryChannel, DeliveryStatus
+from aduan_notification.templates import TemplateCatalog
 from aduan_notification.worker import DeliveryWorker
 
 TICKET = "ADU-2026-AAAAAA"

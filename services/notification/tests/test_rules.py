@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from aduan.areas import area_registry
+from aduan.reference.areas import area_registry
 from aduan_notification.domain import DeliveryChannel, RecipientKind
 from aduan_notification.facts import (
     CaseReopenedFacts,

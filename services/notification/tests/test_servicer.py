@@ -8,19 +8,19 @@ from collections.abc import AsyncIterator
 import grpc
 import pytest
 
-from aduan.auth import (
+from aduan.service.auth import (
     AuthInterceptor,
     DevTokens,
     TokenVerifier,
     bearer_interceptors,
     bearer_metadata,
 )
-from aduan.grpcerrors import ErrorMappingInterceptor
+from aduan.service.grpcerrors import ErrorMappingInterceptor
 from aduan.v1 import common_pb2, events_pb2, notification_pb2, notification_pb2_grpc
+from aduan_devtools.testing.notification import ALL_LIVE, Upstream, filed, memory_app, story
 from aduan_notification.application import NotificationApplication
 from aduan_notification.consumer import NotificationProcessor, upstream_event
 from aduan_notification.servicer import NOTIFICATION_POLICY, NotificationServicer
-from aduan_notification.testing import ALL_LIVE, Upstream, filed, memory_app, story
 
 pytestmark = pytest.mark.integration
 SECRET = "notification-servicer-tests-secret-0123"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from aduan.errors import NotFoundError, ValidationError
+from aduan.core.errors import NotFoundError, ValidationError
 from aduan_notification.templates import (
     CHANNEL_PARTS,
     LANGUAGES,

@@ -11,19 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from aduan.context import Actor, CommandContext
-from aduan.store import DuplicateEventError
+from aduan.core.context import Actor, CommandContext
+from aduan.eventstore.store import DuplicateEventError
 from aduan.v1 import common_pb2, events_pb2
-from aduan_notification.application import NotificationApplication
-from aduan_notification.consumer import NotificationProcessor, upstream_event
-from aduan_notification.domain import (
-    Delivery,
-    DeliveryChannel,
-    DeliveryStatus,
-    ProviderStatus,
-    RetryPolicy,
-)
-from aduan_notification.testing import (
+from aduan_devtools.testing.notification import (
     ALL_LIVE,
     CANARY,
     FAST_RETRIES,
@@ -39,6 +30,15 @@ from aduan_notification.testing import (
     stand_in_worker,
     store_bytes,
     story,
+)
+from aduan_notification.application import NotificationApplication
+from aduan_notification.consumer import NotificationProcessor, upstream_event
+from aduan_notification.domain import (
+    Delivery,
+    DeliveryChannel,
+    DeliveryStatus,
+    ProviderStatus,
+    RetryPolicy,
 )
 
 pytestmark = pytest.mark.integration

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from aduan_devtools.testing.query import EPOCH, lifecycle, scenario
 from aduan_query import cli
 from aduan_query.projector import Projector
 from aduan_query.readmodels import make_engine, migrate
-from aduan_query.testing import EPOCH, lifecycle, scenario
 
 
 @pytest.fixture

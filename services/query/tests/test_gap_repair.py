@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from aduan.envelopes import subject_for
-from aduan.eventlog import EventLogReader
-from aduan.jetstream import NatsLink, TrackedConsumer
-from aduan.natsserver import EmbeddedNats
-from aduan.settings import WRITE_SERVICES, ServiceSettings
+from aduan.contract.envelopes import subject_for
+from aduan.contract.eventlog import EventLogReader
+from aduan.core.settings import WRITE_SERVICES, ServiceSettings
+from aduan.messaging.jetstream import NatsLink, TrackedConsumer
 from aduan.v1 import events_pb2
+from aduan_devtools.natsserver import EmbeddedNats
+from aduan_devtools.testing.query import scenario, serve_eventlogs
 from aduan_query.projector import Projector
 from aduan_query.readmodels import make_engine, migrate
 from aduan_query.rebuild import verify
-from aduan_query.testing import scenario, serve_eventlogs
 
 pytestmark = pytest.mark.integration
 

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from aduan.v1 import common_pb2, events_pb2
+from aduan_devtools.testing.query import EPOCH, History, file_complaint, office, officer, scenario
 from aduan_query.history import STATE_COLUMNS, as_utc, is_overdue
 from aduan_query.projector import Projector
 from aduan_query.readmodels import make_engine, migrate
-from aduan_query.testing import EPOCH, History, file_complaint, office, officer, scenario
 from aduan_query.views import ComplaintFilter, ComplaintQueries
 
 

@@ -11,13 +11,13 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from aduan.eventlog import EventLogReader
-from aduan.settings import WRITE_SERVICES
+from aduan.contract.eventlog import EventLogReader
+from aduan.core.settings import WRITE_SERVICES
+from aduan_devtools.testing.query import scenario, serve_eventlogs
 from aduan_query.history import as_utc
 from aduan_query.projector import Projector
 from aduan_query.readmodels import LIVE, make_engine, migrate
 from aduan_query.rebuild import Rebuilder, verify
-from aduan_query.testing import scenario, serve_eventlogs
 from aduan_query.views import ComplaintFilter, ComplaintQueries
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]

@@ -10,13 +10,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, select
 
-from aduan.store import DuplicateEventError
+from aduan.eventstore.store import DuplicateEventError
 from aduan.v1 import events_pb2
+from aduan_devtools.testing.query import EPOCH, History, file_complaint, lifecycle, office
 from aduan_query.offices import ancestors
 from aduan_query.projector import Projector
 from aduan_query.readmodels import LIVE, make_engine, migrate
 from aduan_query.rebuild import compare
-from aduan_query.testing import EPOCH, History, file_complaint, lifecycle, office
 from aduan_query.views import ComplaintFilter, ComplaintQueries
 
 KANTAH = "KANTAH.32.73"
@@ -90,7 +90,7 @@ def test_redelivered_events_are_recognised_and_change_nothing(
 
 def test_routing_ahead_of_intake_gives_the_same_read_models(tmp_path: object) -> None:
     """Independent upstreams: any interleaving yields the same rows as history order."""
-    from aduan_query.testing import scenario
+    from aduan_devtools.testing.query import scenario
 
     history, _ = scenario(40, seed=3)
     engines: list[Engine] = []

@@ -13,16 +13,24 @@ import pytest
 from google.protobuf.duration_pb2 import Duration
 from sqlalchemy import Engine
 
-from aduan.auth import AuthInterceptor, DevTokens, TokenVerifier, bearer_interceptors
-from aduan.eventlog import EventLogReader
-from aduan.grpcerrors import ErrorMappingInterceptor
-from aduan.natsserver import free_port
-from aduan.settings import WRITE_SERVICES
+from aduan.contract.eventlog import EventLogReader
+from aduan.core.settings import WRITE_SERVICES
+from aduan.service.auth import AuthInterceptor, DevTokens, TokenVerifier, bearer_interceptors
+from aduan.service.grpcerrors import ErrorMappingInterceptor
 from aduan.v1 import common_pb2, events_pb2, query_pb2, query_pb2_grpc
+from aduan_devtools.natsserver import free_port
+from aduan_devtools.testing.query import (
+    EPOCH,
+    History,
+    file_complaint,
+    office,
+    officer,
+    serve_eventlogs,
+    ts,
+)
 from aduan_query.projector import Projector
 from aduan_query.rebuild import Rebuilder
 from aduan_query.servicer import QUERY_POLICY, QueryServicer
-from aduan_query.testing import EPOCH, History, file_complaint, office, officer, serve_eventlogs, ts
 from aduan_query.views import ComplaintQueries, ProgressWaiter
 
 pytestmark = pytest.mark.integration

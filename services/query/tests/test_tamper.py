@@ -16,15 +16,15 @@ import grpc
 import pytest
 from eventsourcing.domain import Aggregate, event
 
-from aduan.chain import verify_log
-from aduan.checkpoint import CheckpointSealer, load_signer
-from aduan.context import Actor, CommandContext
-from aduan.envelopes import EnvelopeTranslator
-from aduan.eventlog import EventLogServicer
-from aduan.natsserver import free_port
-from aduan.settings import WRITE_SERVICES
-from aduan.store import AduanApplication, store_env
+from aduan.contract.envelopes import EnvelopeTranslator
+from aduan.contract.eventlog import EventLogServicer
+from aduan.core.context import Actor, CommandContext
+from aduan.core.settings import WRITE_SERVICES
+from aduan.eventstore.chain import verify_log
+from aduan.eventstore.checkpoint import CheckpointSealer, load_signer
+from aduan.eventstore.store import AduanApplication, store_env
 from aduan.v1 import eventlog_pb2_grpc, events_pb2
+from aduan_devtools.natsserver import free_port
 from aduan_query import cli
 from aduan_query.tamper import logged_event
 
@@ -203,7 +203,7 @@ async def test_a_rehashed_event_breaks_the_chain_and_the_seal(
 ) -> None:
     """An attacker who rewrites an event and recomputes its hash still breaks the link from the
     aggregate's next event and the checkpoint that sealed it."""
-    from aduan.chain import compute_event_hash, frame_state, parse_state
+    from aduan.eventstore.chain import compute_event_hash, frame_state, parse_state
 
     history = write_history(store)
     target = position_of(store, history.ids[0], 1)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from aduan.context import Actor, ActorKind, CommandContext
+from aduan.core.context import Actor, ActorKind, CommandContext
 from aduan_routing.application import Filing, RoutingApplication, RoutingPolicy, default_policy
 from aduan_routing.domain import Case, Category
 

@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from aduan.context import Actor, CommandContext
-from aduan.errors import (
+from aduan.core.context import Actor, CommandContext
+from aduan.core.errors import (
     ConcurrencyConflictError,
     InvalidStateError,
     NotFoundError,
     ValidationError,
 )
-from aduan.store import DuplicateEventError
+from aduan.eventstore.store import DuplicateEventError
 from aduan_routing.application import Filing, RoutingApplication, RoutingPolicy
 from aduan_routing.contract import translator
 from aduan_routing.domain import Case, CaseStatus, Category, ReasonCode, ReassignmentKind, Scope

@@ -11,13 +11,13 @@ from pathlib import Path
 import grpc
 import pytest
 
-from aduan.auth import DevTokens, bearer_interceptors, bearer_metadata
-from aduan.context import Actor, CommandContext
-from aduan.natsserver import free_port
-from aduan.runtime import ServiceRuntime
-from aduan.settings import ServiceSettings
-from aduan.store import store_env
+from aduan.core.context import Actor, CommandContext
+from aduan.core.settings import ServiceSettings
+from aduan.eventstore.store import store_env
+from aduan.service.auth import DevTokens, bearer_interceptors, bearer_metadata
+from aduan.service.runtime import ServiceRuntime
 from aduan.v1 import common_pb2, routing_pb2, routing_pb2_grpc
+from aduan_devtools.natsserver import free_port
 from aduan_routing.application import Filing, RoutingApplication
 from aduan_routing.contract import SERVICE
 from aduan_routing.domain import Category

@@ -13,9 +13,9 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 from test_consumer import FakeLink, FakeMsg
 
-from aduan.errors import NotFoundError
-from aduan.jetstream import TrackedConsumer
-from aduan.store import DuplicateEventError, store_env
+from aduan.core.errors import NotFoundError
+from aduan.eventstore.store import DuplicateEventError, store_env
+from aduan.messaging.jetstream import TrackedConsumer
 from aduan.v1 import common_pb2, events_pb2
 from aduan_routing.application import PositionGapError, RoutingApplication, RoutingPolicy
 from aduan_routing.consumer import IntakeReactor

@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 
-from aduan.settings import SettingsError
-from aduan.store import DuplicateEventError
+from aduan.core.settings import SettingsError
+from aduan.eventstore.store import DuplicateEventError
 from aduan.v1 import common_pb2, events_pb2
 from aduan_routing.application import RoutingApplication
 from aduan_routing.config import RoutingConfig

@@ -3,7 +3,7 @@ Kantah -> Kanwil -> Pusat triage."""
 
 from __future__ import annotations
 
-from aduan.areas import area_registry
+from aduan.reference.areas import area_registry
 from aduan_routing.offices import OfficeLevel, default_registry
 
 

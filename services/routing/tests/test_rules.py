@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from aduan.areas import area_registry
-from aduan.settings import ServiceSettings
+from aduan.core.settings import ServiceSettings
+from aduan.reference.areas import area_registry
 from aduan_routing.__main__ import build_runtime, main
 from aduan_routing.domain import Category, Scope
 from aduan_routing.offices import default_registry
@@ -133,7 +133,7 @@ def test_an_invalid_rule_file_stops_start_up(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(
-        "aduan.runtime.bootstrap", lambda service: ServiceSettings.from_env(service)
+        "aduan.service.runtime.bootstrap", lambda service: ServiceSettings.from_env(service)
     )
     with pytest.raises(SystemExit) as exited:
         main([])

@@ -219,7 +219,7 @@ def test_a_resolved_case_closes_itself_after_ten_working_days(
 def test_a_reporter_reply_after_resolution_reopens_and_stops_the_auto_close(
     app: RoutingApplication, clock, file_complaint, officer
 ) -> None:
-    from aduan.context import Actor, CommandContext
+    from aduan.core.context import Actor, CommandContext
 
     clock.set(dt.datetime(2026, 3, 16, 9, 0, tzinfo=WIB))
     case = file_complaint(regency="32.73")

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from aduan.context import Actor, ActorKind, CommandContext
-from aduan.errors import ConcurrencyConflictError, InvalidStateError, ValidationError
+from aduan.core.context import Actor, ActorKind, CommandContext
+from aduan.core.errors import ConcurrencyConflictError, InvalidStateError, ValidationError
 from aduan_routing.application import Filing, RoutingApplication, default_policy
 from aduan_routing.domain import (
     OPEN_STATUSES,

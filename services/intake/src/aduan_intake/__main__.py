@@ -8,13 +8,14 @@ from pathlib import Path
 
 import grpc
 
-from aduan.auth import ServiceAuth
-from aduan.backbone import WriteBackbone
-from aduan.jetstream import TrackedConsumer, observe_consumer
-from aduan.runtime import ServiceRuntime, run_service
-from aduan.settings import ServiceSettings, SettingsError, extra_number
-from aduan.store import open_application
-from aduan.tls import ServiceEventLogReader, service_channel
+from aduan.core.settings import ServiceSettings, SettingsError, extra_number
+from aduan.eventstore.store import open_application
+from aduan.messaging.jetstream import TrackedConsumer, observe_consumer
+from aduan.service.auth import ServiceAuth
+from aduan.service.backbone import WriteBackbone
+from aduan.service.peers import ServiceEventLogReader
+from aduan.service.runtime import ServiceRuntime, run_service
+from aduan.service.tls import service_channel
 from aduan.v1 import intake_pb2, intake_pb2_grpc
 from aduan_intake.application import IntakeApplication
 from aduan_intake.casestatus import DURABLE, UPSTREAMS, CaseStatusProcessor

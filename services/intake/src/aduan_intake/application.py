@@ -13,13 +13,13 @@ from typing import Any, TypeVar
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
-from aduan.context import CommandContext
-from aduan.errors import (
+from aduan.core.context import CommandContext
+from aduan.core.errors import (
     ConcurrencyConflictError,
     InvalidStateError,
     NotFoundError,
 )
-from aduan.store import AduanApplication
+from aduan.eventstore.store import AduanApplication
 from aduan_intake.domain import (
     CaseStatus,
     Category,
@@ -620,7 +620,7 @@ class IntakeApplication(AduanApplication):
         """A complaint id, or a ticket number, to the id of an existing complaint."""
         ref = complaint_ref.strip()
         if not ref:
-            from aduan.errors import FieldViolation, ValidationError
+            from aduan.core.errors import FieldViolation, ValidationError
 
             raise ValidationError(FieldViolation("complaint_id", "required"))
         try:

@@ -12,7 +12,7 @@ from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from aduan.envelopes import EnvelopeTranslator, timestamp
+from aduan.contract.envelopes import EnvelopeTranslator, timestamp
 from aduan.v1 import common_pb2, events_pb2
 from aduan_intake.domain import Complaint, Conversation
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from aduan.questions import Answer, Question
+from aduan.reference.questions import Answer, Question
 from aduan_intake.domain import (
     Category,
     CategoryFinding,

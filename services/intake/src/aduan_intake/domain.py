@@ -11,8 +11,8 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from aduan.context import CommandContext
-from aduan.errors import InvalidStateError
+from aduan.core.context import CommandContext
+from aduan.core.errors import InvalidStateError
 
 COMPLAINT_NAMESPACE = uuid.UUID("5b0f7c1e-4d0a-4f43-9a57-0e8a2a4a0d11")
 TICKET_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read over the phone

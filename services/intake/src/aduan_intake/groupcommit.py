@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from aduan.context import CommandContext
+from aduan.core.context import CommandContext
 from aduan_intake.application import FilingRequest, FilingResult, IntakeApplication
 from aduan_intake.validation import ValidFiling, validate_filing
 

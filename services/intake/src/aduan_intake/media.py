@@ -39,8 +39,8 @@ from typing import IO, TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 import httpx
 
-from aduan.httpheaders import retry_after_seconds
-from aduan.settings import SettingsError, extra_flag, extra_int, extra_number, extra_secret
+from aduan.core.settings import SettingsError, extra_flag, extra_int, extra_number, extra_secret
+from aduan.service.httpheaders import retry_after_seconds
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client

@@ -1,7 +1,7 @@
 """Which regency/city (kabupaten/kota) contains a WhatsApp location pin, offline.
 
 The boundaries are `data/boundaries/regencies.geojson`: one MultiPolygon per regency of the official
-registry (`aduan.areas`, Kemendagri codes), reduced from an openly licensed set (MIT; see
+registry (`aduan.reference.areas`, Kemendagri codes), reduced from an openly licensed set (MIT; see
 `data/boundaries/SOURCE.md` and docs/pins.md). Every polygon part goes into one STRtree.
 
 `locate(latitude, longitude)`:

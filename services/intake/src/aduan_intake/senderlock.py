@@ -31,8 +31,8 @@ from collections.abc import Iterator
 from typing import Any
 
 # The advisory-lock class of sender locks (`pg_advisory_xact_lock(int4, int4)`). The two-key
-# form never meets the one-bigint keys of the schema lock and of leadership (aduan.store,
-# aduan.leader), whatever their values.
+# form never meets the one-bigint keys of the schema lock and of leadership (aduan.eventstore.store,
+# aduan.eventstore.leader), whatever their values.
 SENDER_LOCK_CLASS = int.from_bytes(b"adWA", "big", signed=True)
 # How long a handler waits for another replica's handler of the same sender.
 WAIT_SECONDS = 60

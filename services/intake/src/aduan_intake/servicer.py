@@ -1,6 +1,6 @@
 """gRPC adapter for aduan.v1.Intake: request messages in, application calls, responses out.
 
-Callers authenticate with a bearer token (`aduan.auth`); `INTAKE_POLICY` says which roles may
+Callers authenticate with a bearer token (`aduan.service.auth`); `INTAKE_POLICY` says which roles may
 call which RPC, and `GetReporterContact` checks the holding office itself. The token's subject
 becomes the actor recorded on the events.
 """
@@ -13,7 +13,9 @@ from typing import Any
 
 import grpc
 
-from aduan.auth import (
+from aduan.core.context import CommandContext
+from aduan.core.errors import PermissionDeniedError
+from aduan.service.auth import (
     ADMIN,
     FILERS,
     OFFICER,
@@ -24,8 +26,6 @@ from aduan.auth import (
     current_principal,
     policy,
 )
-from aduan.context import CommandContext
-from aduan.errors import PermissionDeniedError
 from aduan.v1 import common_pb2, intake_pb2, intake_pb2_grpc
 from aduan_intake.application import FilingRequest, IntakeApplication
 from aduan_intake.contract import SERVICE as SERVICE_NAME

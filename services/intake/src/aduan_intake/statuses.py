@@ -96,7 +96,7 @@ def _report(raw: Any) -> StatusReport | None:
 
 class NotificationStatusForwarder:
     """gRPC client of Notification/RecordProviderStatus; the channel (from `channel_factory`,
-    `aduan.tls.service_channel` in production) carries TLS and intake's own token."""
+    `aduan.service.tls.service_channel` in production) carries TLS and intake's own token."""
 
     def __init__(
         self,

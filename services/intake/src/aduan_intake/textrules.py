@@ -4,7 +4,7 @@
 `TextRules.classify(text)` finds the complaint category. Both keep the rule that fired and the
 words that matched, as provenance. The rules are data (`data/text-rules.yaml`, see
 docs/locating.md); the 38 provinces and 514 regencies/cities come from the official registry
-(`aduan.areas`, Kemendagri codes), the YAML adds only informal names, the denylist and the cues.
+(`aduan.reference.areas`, Kemendagri codes), the YAML adds only informal names, the denylist and the cues.
 
 Both work on a normalised copy of the text (lower case; every character that is not a letter, a
 digit or "?" becomes a space; runs of spaces become one) and map what matched back to the text as
@@ -46,7 +46,7 @@ from pathlib import Path
 
 import yaml
 
-from aduan.areas import AreaRegistry, area_registry
+from aduan.reference.areas import AreaRegistry, area_registry
 from aduan_intake.domain import Category
 
 PACKAGED_NAME = "aduan_intake/data/text-rules.yaml"

@@ -11,8 +11,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from aduan.areas import area_registry
-from aduan.errors import FieldViolation, ValidationError
+from aduan.core.errors import FieldViolation, ValidationError
+from aduan.reference.areas import area_registry
 from aduan_intake.domain import Category, Channel, FilingDetails
 from aduan_intake.sealing import Identity
 

@@ -29,7 +29,7 @@ from typing import Protocol
 
 from aiohttp import web
 
-from aduan.errors import ValidationError
+from aduan.core.errors import ValidationError
 from aduan_intake.inbound import (
     WHATSAPP_MEDIA,
     AttachmentKeeper,

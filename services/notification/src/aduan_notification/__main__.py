@@ -6,13 +6,14 @@ import logging
 
 import grpc
 
-from aduan.auth import ServiceAuth
-from aduan.backbone import WriteBackbone
-from aduan.jetstream import TrackedConsumer, observe_consumer
-from aduan.runtime import ServiceRuntime, run_service
-from aduan.settings import ServiceSettings
-from aduan.store import open_application
-from aduan.tls import ServiceEventLogReader, service_channel
+from aduan.core.settings import ServiceSettings
+from aduan.eventstore.store import open_application
+from aduan.messaging.jetstream import TrackedConsumer, observe_consumer
+from aduan.service.auth import ServiceAuth
+from aduan.service.backbone import WriteBackbone
+from aduan.service.peers import ServiceEventLogReader
+from aduan.service.runtime import ServiceRuntime, run_service
+from aduan.service.tls import service_channel
 from aduan.v1 import notification_pb2, notification_pb2_grpc
 from aduan_notification.application import NotificationApplication
 from aduan_notification.channels import (

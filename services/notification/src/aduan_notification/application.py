@@ -13,9 +13,9 @@ from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 
-from aduan.context import Actor, CommandContext
-from aduan.errors import ConcurrencyConflictError, NotFoundError, ValidationError
-from aduan.store import AduanApplication, DuplicateEventError
+from aduan.core.context import Actor, CommandContext
+from aduan.core.errors import ConcurrencyConflictError, NotFoundError, ValidationError
+from aduan.eventstore.store import AduanApplication, DuplicateEventError
 from aduan_notification.directory import PROVIDER_MESSAGES, TICKETS, ComplaintDirectory
 from aduan_notification.domain import (
     Delivery,

@@ -21,8 +21,8 @@ from typing import Any, Protocol
 import aiosmtplib
 import httpx
 
-from aduan.httpheaders import retry_after_seconds
-from aduan.questions import Choice
+from aduan.reference.questions import Choice
+from aduan.service.httpheaders import retry_after_seconds
 from aduan_notification.domain import DeliveryChannel
 
 log = logging.getLogger(__name__)
@@ -56,14 +56,14 @@ class OutgoingMessage:
     # Their values as WhatsApp accepts them (MessageTemplate.whatsapp_parameter_values: one
     # line, never empty); without them, the variables named by whatsapp_parameters.
     whatsapp_parameter_values: tuple[str, ...] = field(default=(), repr=False)
-    # A question: sent as a WhatsApp interactive list of these rows (aduan.questions.choices),
+    # A question: sent as a WhatsApp interactive list of these rows (aduan.reference.questions.choices),
     # with the body as its text, under a button and a section title.
     list_rows: tuple[Choice, ...] = field(default=(), repr=False)
     list_button: str = field(default="", repr=False)
     list_title: str = field(default="", repr=False)
 
 
-# WhatsApp Cloud API limits of interactive list messages (rows: see aduan.questions).
+# WhatsApp Cloud API limits of interactive list messages (rows: see aduan.reference.questions).
 LIST_BODY_MAX = 1024
 LIST_BUTTON_MAX = 20
 LIST_SECTION_TITLE_MAX = 24

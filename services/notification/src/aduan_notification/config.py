@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from aduan.settings import SettingsError, extra_flag, extra_int, extra_number, extra_secret
+from aduan.core.settings import SettingsError, extra_flag, extra_int, extra_number, extra_secret
 from aduan_notification.application import ChannelPolicy
 from aduan_notification.channels import SmtpConfig, WebhookConfig, WhatsAppConfig
 from aduan_notification.domain import DeliveryChannel, RetryPolicy

@@ -13,9 +13,9 @@ from typing import Any
 
 from google.protobuf.message import Message
 
-from aduan.context import Actor
-from aduan.envelopes import payload_of, reaction_context
-from aduan.jetstream import PoisonMessageError, envelope_span, process_each
+from aduan.contract.envelopes import payload_of, reaction_context
+from aduan.core.context import Actor
+from aduan.messaging.jetstream import PoisonMessageError, envelope_span, process_each
 from aduan.v1 import common_pb2, events_pb2
 from aduan_notification.application import NotificationApplication, Reaction
 from aduan_notification.facts import (

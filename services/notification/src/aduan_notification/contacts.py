@@ -43,7 +43,7 @@ class ContactSource(Protocol):
 
 class IntakeContacts:
     """gRPC client of aduan.v1.Intake/GetReporterContact. The channel (from `channel_factory`,
-    `aduan.tls.service_channel` in production) carries TLS and the notification service's own
+    `aduan.service.tls.service_channel` in production) carries TLS and the notification service's own
     token, `sub: service:notification`: the one service identity intake reveals contacts to."""
 
     def __init__(

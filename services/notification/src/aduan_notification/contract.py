@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aduan.envelopes import EnvelopeTranslator, timestamp
+from aduan.contract.envelopes import EnvelopeTranslator, timestamp
 from aduan.v1 import events_pb2
 from aduan_notification.domain import Delivery
 

@@ -28,7 +28,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from aduan.errors import InvalidStateError
+from aduan.core.errors import InvalidStateError
 
 DELIVERY_NAMESPACE = uuid.UUID("0c3f6a52-9d1e-4b8e-8f3a-5e2b7d9c1a64")
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
-from aduan.areas import area_registry
+from aduan.reference.areas import area_registry
 from aduan_notification.domain import DeliveryChannel, RecipientKind
 from aduan_notification.facts import (
     CaseAcceptedFacts,
@@ -65,7 +65,7 @@ EMAIL = "EMAIL"
 RESOLVED = "RESOLVED"
 
 # The question templates, per DetailsRequested question. Each is sent as a WhatsApp list whose
-# rows `aduan.questions.choices` builds at send time from the question stored with the delivery.
+# rows `aduan.reference.questions.choices` builds at send time from the question stored with the delivery.
 ASK_TEMPLATES = {
     "PROVINCE": "ask_location",
     "REGENCY": "ask_regency",

@@ -1,7 +1,7 @@
 """gRPC adapter for aduan.v1.Notification: ListDeliveries, RetryDelivery, PreviewTemplate,
 RecordProviderStatus.
 
-Callers authenticate with a bearer token (`aduan.auth`); `NOTIFICATION_POLICY` names the roles.
+Callers authenticate with a bearer token (`aduan.service.auth`); `NOTIFICATION_POLICY` names the roles.
 Deliveries name reporters by id and offices by code, never a contact, so they are not scoped by
 office: supervisors, auditors and administrators see them, administrators retry them. Provider
 status reports come from intake (which receives WhatsApp's webhooks) under its own service
@@ -18,7 +18,10 @@ from typing import Any
 
 import grpc
 
-from aduan.auth import (
+from aduan.contract.envelopes import timestamp
+from aduan.core.context import CommandContext
+from aduan.core.errors import FieldViolation, PermissionDeniedError, ValidationError
+from aduan.service.auth import (
     ADMIN,
     AUDITOR,
     SERVICE,
@@ -30,9 +33,6 @@ from aduan.auth import (
     current_principal,
     policy,
 )
-from aduan.context import CommandContext
-from aduan.envelopes import timestamp
-from aduan.errors import FieldViolation, PermissionDeniedError, ValidationError
 from aduan.v1 import common_pb2, events_pb2, notification_pb2, notification_pb2_grpc
 from aduan_notification.application import NotificationApplication
 from aduan_notification.contract import SERVICE as SERVICE_NAME

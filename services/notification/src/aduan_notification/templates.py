@@ -44,9 +44,15 @@ from typing import Any
 import jinja2
 from jinja2 import meta
 
-from aduan.areas import area_registry
-from aduan.errors import FieldViolation, NotFoundError, ValidationError
-from aduan.timezones import WIB, UnknownZoneError, format_in_zone, office_zone, zone_of_offset
+from aduan.core.errors import FieldViolation, NotFoundError, ValidationError
+from aduan.reference.areas import area_registry
+from aduan.reference.timezones import (
+    WIB,
+    UnknownZoneError,
+    format_in_zone,
+    office_zone,
+    zone_of_offset,
+)
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ again, and then the citizen may get it twice. A WhatsApp send that timed out is 
 retry waits at least the grace. See docs/notification.md.
 
 A question (DetailsRequested) is sent as a WhatsApp interactive list, whose rows
-`aduan.questions.choices` builds here from the question stored with the delivery. A list can
+`aduan.reference.questions.choices` builds here from the question stored with the delivery. A list can
 only be sent inside the 24-hour customer-service window: outside it the delivery is skipped
 (OUTSIDE_WINDOW) before intake is asked for the contact.
 """
@@ -29,10 +29,10 @@ from typing import Any
 
 from opentelemetry.trace import SpanKind
 
-from aduan.errors import ConcurrencyConflictError, InvalidStateError
-from aduan.leader import Leadership
-from aduan.questions import Choice, Question, choices
-from aduan.telemetry import continued_span
+from aduan.core.errors import ConcurrencyConflictError, InvalidStateError
+from aduan.core.telemetry import continued_span
+from aduan.eventstore.leader import Leadership
+from aduan.reference.questions import Choice, Question, choices
 from aduan_notification.application import DeliveryChange, NotificationApplication, SenderStep
 from aduan_notification.channels import OutgoingMessage, Sender, SendError
 from aduan_notification.contacts import (
@@ -372,7 +372,7 @@ def is_question(delivery: Delivery) -> bool:
 
 def question_rows(delivery: Delivery) -> tuple[Choice, ...]:
     """The rows of the question a delivery asks (its stored question; ticket, language); none
-    when the stored question names no area or question known to aduan.questions."""
+    when the stored question names no area or question known to aduan.reference.questions."""
     variables = delivery.variables
     candidates = tuple(variables.get(QUESTION_CANDIDATES, "").split())
     try:

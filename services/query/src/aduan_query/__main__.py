@@ -7,13 +7,13 @@ import asyncio
 import grpc
 from sqlalchemy import Engine, text
 
-from aduan.auth import ServiceAuth
-from aduan.health import HealthCheck
-from aduan.jetstream import NatsLink, TrackedConsumer, observe_consumer
-from aduan.leader import leadership_for, lock_key
-from aduan.runtime import ServiceRuntime, run_service
-from aduan.settings import WRITE_SERVICES, ServiceSettings
-from aduan.tls import ServiceEventLogReader
+from aduan.core.settings import WRITE_SERVICES, ServiceSettings
+from aduan.eventstore.leader import leadership_for, lock_key
+from aduan.messaging.jetstream import NatsLink, TrackedConsumer, observe_consumer
+from aduan.service.auth import ServiceAuth
+from aduan.service.health import HealthCheck
+from aduan.service.peers import ServiceEventLogReader
+from aduan.service.runtime import ServiceRuntime, run_service
 from aduan.v1 import query_pb2, query_pb2_grpc
 from aduan_query.projector import Projector
 from aduan_query.readmodels import make_engine, migrate

@@ -30,10 +30,10 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from aduan.errors import AduanError
-from aduan.eventlog import EventLogReader
-from aduan.settings import WRITE_SERVICES, ServiceSettings
-from aduan.tls import tool_event_log_reader
+from aduan.contract.eventlog import EventLogReader
+from aduan.core.errors import AduanError
+from aduan.core.settings import WRITE_SERVICES, ServiceSettings
+from aduan.service.peers import tool_event_log_reader
 from aduan_query.history import as_utc, is_overdue
 from aduan_query.readmodels import make_engine, migrate
 from aduan_query.rebuild import Rebuilder, verify

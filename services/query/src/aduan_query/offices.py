@@ -1,7 +1,7 @@
 """The office hierarchy as the query service needs it: which offices a holding office sits under.
 
 Offices are identified by code: "PUSAT.<unit>", "KANWIL.<province>", "KANTAH.<province>.<regency>".
-The chain is derived from the code itself plus `aduan.areas.area_registry()`, so the query service
+The chain is derived from the code itself plus `aduan.reference.areas.area_registry()`, so the query service
 needs no copy of routing's office registry:
 
 - KANTAH.NN.MM -> KANWIL.NN -> the Pusat triage desk (routing's escalation chain).
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from aduan.areas import area_registry
+from aduan.reference.areas import area_registry
 
 TRIAGE_OFFICE = "PUSAT.IP3"
 

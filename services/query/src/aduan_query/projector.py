@@ -21,7 +21,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 
-from aduan.store import DuplicateEventError
+from aduan.eventstore.store import DuplicateEventError
 from aduan.v1 import events_pb2
 from aduan_query.history import (
     CUSTODY_EVENTS,

@@ -46,7 +46,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.pool import StaticPool
 
-from aduan.store import SCHEMA_LOCK_KEY
+from aduan.eventstore.store import SCHEMA_LOCK_KEY
 
 NAMING = {"pk": "pk_%(table_name)s"}
 

@@ -48,7 +48,7 @@ Progress = Callable[[int, int], None]
 
 
 class EventSource(Protocol):
-    """What a rebuild reads: `aduan.eventlog.EventLogReader` or any fake of it."""
+    """What a rebuild reads: `aduan.contract.eventlog.EventLogReader` or any fake of it."""
 
     def read(
         self, service: str, after: int = 0, limit: int = 0, follow: bool = False
@@ -162,7 +162,7 @@ class Rebuilder:
 
     async def rebuild(self, progress: Progress | None = None) -> RebuildResult:
         if self._running.locked():
-            from aduan.errors import InvalidStateError
+            from aduan.core.errors import InvalidStateError
 
             raise InvalidStateError("a rebuild is already running")
         async with self._running:

@@ -1,6 +1,6 @@
 """gRPC adapter for aduan.v1.Query: proto <-> the query functions in `views` and `rebuild`.
 
-Callers authenticate with a bearer token (`aduan.auth`); `QUERY_POLICY` names the roles per RPC.
+Callers authenticate with a bearer token (`aduan.service.auth`); `QUERY_POLICY` names the roles per RPC.
 Officers and supervisors see the complaints held by their office or an office below it (a Pusat
 supervisor sees all; auditors and administrators see everything). Outside that chain a
 confidential complaint does not exist (NOT_FOUND); others are PERMISSION_DENIED, and lists and
@@ -19,7 +19,9 @@ import grpc
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from aduan.auth import (
+from aduan.core.errors import FieldViolation, NotFoundError, PermissionDeniedError, ValidationError
+from aduan.core.settings import WRITE_SERVICES
+from aduan.service.auth import (
     ADMIN,
     AUDITOR,
     OFFICER,
@@ -30,8 +32,6 @@ from aduan.auth import (
     current_principal,
     policy,
 )
-from aduan.errors import FieldViolation, NotFoundError, PermissionDeniedError, ValidationError
-from aduan.settings import WRITE_SERVICES
 from aduan.v1 import common_pb2, query_pb2, query_pb2_grpc
 from aduan_query.history import as_utc, enum_name, is_overdue
 from aduan_query.offices import TRIAGE_OFFICE, ancestors
@@ -467,7 +467,7 @@ class QueryServicer(query_pb2_grpc.QueryServicer):
         context: grpc.aio.ServicerContext[Any, Any],
     ) -> query_pb2.RebuildProjectionsResponse:
         if self.rebuilder is None:
-            from aduan.errors import UnavailableError
+            from aduan.core.errors import UnavailableError
 
             raise UnavailableError("this query service has no EventLogs to rebuild from")
         result = await self.rebuilder.rebuild()

@@ -2,7 +2,7 @@
 services' EventLogs (stored events included) and name what was altered, removed or reordered.
 
 The EventLogs are read over gRPC only: no database access is needed, so an auditor can run it
-from anywhere the EventLogs are reachable. The recomputation itself lives in `aduan.chain`.
+from anywhere the EventLogs are reachable. The recomputation itself lives in `aduan.eventstore.chain`.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 
-from aduan.chain import CheckpointClaim, LoggedEvent, LogReport, verify_log
-from aduan.checkpoint import development_public_key
-from aduan.eventlog import EventLogReader
+from aduan.contract.eventlog import EventLogReader
+from aduan.eventstore.chain import CheckpointClaim, LoggedEvent, LogReport, verify_log
+from aduan.eventstore.checkpoint import development_public_key
 from aduan.v1 import events_pb2
 
 

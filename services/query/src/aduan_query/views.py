@@ -31,7 +31,7 @@ from sqlalchemy import (
     select,
 )
 
-from aduan.errors import FieldViolation, NotFoundError, ValidationError
+from aduan.core.errors import FieldViolation, NotFoundError, ValidationError
 from aduan_query.history import OPEN_STATUSES, as_utc, is_overdue
 from aduan_query.projector import Projector
 from aduan_query.readmodels import LIVE, TableSet

@@ -6,13 +6,13 @@ from datetime import UTC, datetime
 
 import grpc
 
-from aduan.auth import ServiceAuth
-from aduan.backbone import WriteBackbone
-from aduan.jetstream import TrackedConsumer, observe_consumer
-from aduan.runtime import ServiceRuntime, Worker, run_service
-from aduan.settings import ServiceSettings
-from aduan.store import open_application
-from aduan.tls import ServiceEventLogReader
+from aduan.core.settings import ServiceSettings
+from aduan.eventstore.store import open_application
+from aduan.messaging.jetstream import TrackedConsumer, observe_consumer
+from aduan.service.auth import ServiceAuth
+from aduan.service.backbone import WriteBackbone
+from aduan.service.peers import ServiceEventLogReader
+from aduan.service.runtime import ServiceRuntime, Worker, run_service
 from aduan.v1 import routing_pb2, routing_pb2_grpc
 from aduan_routing.application import RoutingApplication
 from aduan_routing.config import RoutingConfig

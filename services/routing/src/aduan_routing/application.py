@@ -23,14 +23,14 @@ from datetime import datetime
 
 from eventsourcing.persistence import IntegrityError
 
-from aduan.context import Actor, CommandContext
-from aduan.errors import (
+from aduan.core.context import Actor, CommandContext
+from aduan.core.errors import (
     ConcurrencyConflictError,
     FieldViolation,
     NotFoundError,
     ValidationError,
 )
-from aduan.store import AduanApplication
+from aduan.eventstore.store import AduanApplication
 from aduan_routing.domain import (
     OPEN_STATUSES,
     SYSTEM_REASONS,

@@ -11,9 +11,9 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC
 
-from aduan.context import Actor
-from aduan.envelopes import reaction_context
-from aduan.jetstream import envelope_span, process_each
+from aduan.contract.envelopes import reaction_context
+from aduan.core.context import Actor
+from aduan.messaging.jetstream import envelope_span, process_each
 from aduan.v1 import common_pb2, events_pb2
 from aduan_routing.application import (
     Filing,

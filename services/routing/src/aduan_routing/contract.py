@@ -9,7 +9,7 @@ from typing import Any
 
 from google.protobuf.message import Message
 
-from aduan.envelopes import EnvelopeTranslator, timestamp
+from aduan.contract.envelopes import EnvelopeTranslator, timestamp
 from aduan.v1 import common_pb2, events_pb2
 from aduan_routing.domain import Case
 from aduan_routing.offices import OfficeLevel, OfficeRegistry, default_registry

@@ -2,7 +2,7 @@
 SLA deadlines and its custody chain. Pure domain: no gRPC, NATS or protobuf.
 
 One case per complaint; its id is the complaint id, so every service correlates trivially.
-Command methods check the workflow rules and raise `aduan.errors` exceptions; the private
+Command methods check the workflow rules and raise `aduan.core.errors` exceptions; the private
 `@event` methods record what happened (their bodies also rebuild the state on replay). Decisions
 that need the office registry, the routing rules or the calendar are made by the application,
 which passes their results in.
@@ -18,8 +18,8 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
-from aduan.context import CommandContext
-from aduan.errors import FieldViolation, InvalidStateError, ValidationError
+from aduan.core.context import CommandContext
+from aduan.core.errors import FieldViolation, InvalidStateError, ValidationError
 
 
 class Category(StrEnum):

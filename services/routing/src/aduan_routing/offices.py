@@ -2,7 +2,7 @@
 or city, and the escalation tree Kantah -> Kanwil -> Pusat triage.
 
 Versioned data: `data/offices.yaml` (Pusat units, which Kanwil serves the provinces that have none
-of their own) plus the Kemendagri area codes from `aduan.areas` (ODbL 1.0, credit idn-area-data
+of their own) plus the Kemendagri area codes from `aduan.reference.areas` (ODbL 1.0, credit idn-area-data
 contributors). Transport-free.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from aduan.areas import AreaRegistry, area_registry
+from aduan.reference.areas import AreaRegistry, area_registry
 
 
 class OfficeLevel(StrEnum):

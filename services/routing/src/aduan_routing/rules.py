@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from aduan.settings import SettingsError
+from aduan.core.settings import SettingsError
 from aduan_routing.domain import Category, Scope
 from aduan_routing.offices import Office, OfficeRegistry, packaged_text
 

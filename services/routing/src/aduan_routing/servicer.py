@@ -1,6 +1,6 @@
 """gRPC adapter for aduan.v1.Routing: request messages in, application calls, responses out.
 
-Callers authenticate with a bearer token (`aduan.auth`); `ROUTING_POLICY` names the roles per
+Callers authenticate with a bearer token (`aduan.service.auth`); `ROUTING_POLICY` names the roles per
 RPC and `OfficeScope` limits officers to cases their office holds and supervisors to their office
 and the offices below it (a Pusat supervisor: every office). W3C `traceparent`/`tracestate` are
 carried onto the stored events.
@@ -16,7 +16,16 @@ from typing import Any
 
 import grpc
 
-from aduan.auth import (
+from aduan.contract.envelopes import timestamp
+from aduan.core.context import CommandContext
+from aduan.core.errors import (
+    ConcurrencyConflictError,
+    FieldViolation,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
+from aduan.service.auth import (
     ADMIN,
     ANYONE,
     AUDITOR,
@@ -29,15 +38,6 @@ from aduan.auth import (
     command_context,
     current_principal,
     policy,
-)
-from aduan.context import CommandContext
-from aduan.envelopes import timestamp
-from aduan.errors import (
-    ConcurrencyConflictError,
-    FieldViolation,
-    NotFoundError,
-    PermissionDeniedError,
-    ValidationError,
 )
 from aduan.v1 import common_pb2, routing_pb2, routing_pb2_grpc
 from aduan_routing.application import CommandResult, RoutingApplication

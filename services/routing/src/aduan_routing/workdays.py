@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import holidays
 import yaml
 
-from aduan.settings import SettingsError
+from aduan.core.settings import SettingsError
 from aduan_routing.offices import packaged_text
 
 WIB = dt.timezone(dt.timedelta(hours=7), "WIB")

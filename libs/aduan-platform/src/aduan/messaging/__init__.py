@@ -1,0 +1,1 @@
+"""NATS JetStream: connection, stream, outbox relay, tracked consumer, NATS TLS."""

@@ -1,0 +1,1 @@
+"""Reference data: area codes, time zones, the office hierarchy and the location questions."""

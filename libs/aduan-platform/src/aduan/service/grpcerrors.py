@@ -1,0 +1,126 @@
+"""The one place where domain errors become gRPC status codes.
+
+A server interceptor wraps every handler: `AduanError`s map to their codes (with
+`google.rpc.BadRequest` field violations for validation errors); `eventsourcing`'s optimistic
+concurrency failures become ABORTED; anything unexpected is logged with its traceback and
+returned as INTERNAL without internals.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import grpc
+from eventsourcing.persistence import IntegrityError as StoreIntegrityError
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from aduan.core import errors
+
+log = logging.getLogger(__name__)
+
+STATUS_BY_ERROR: list[tuple[type[Exception], grpc.StatusCode]] = [
+    (errors.ValidationError, grpc.StatusCode.INVALID_ARGUMENT),
+    (errors.NotFoundError, grpc.StatusCode.NOT_FOUND),
+    (errors.AlreadyExistsError, grpc.StatusCode.ALREADY_EXISTS),
+    (errors.InvalidStateError, grpc.StatusCode.FAILED_PRECONDITION),
+    (errors.ConcurrencyConflictError, grpc.StatusCode.ABORTED),
+    (errors.PermissionDeniedError, grpc.StatusCode.PERMISSION_DENIED),
+    (errors.UnauthenticatedError, grpc.StatusCode.UNAUTHENTICATED),
+    (errors.UnavailableError, grpc.StatusCode.UNAVAILABLE),
+    (StoreIntegrityError, grpc.StatusCode.ABORTED),
+    (TimeoutError, grpc.StatusCode.DEADLINE_EXCEEDED),
+]
+
+
+def status_for(error: Exception) -> tuple[grpc.StatusCode, str] | None:
+    for error_type, code in STATUS_BY_ERROR:
+        if isinstance(error, error_type):
+            if isinstance(error, StoreIntegrityError):
+                return code, "concurrent modification: the complaint changed meanwhile; retry"
+            return code, str(error) or code.name.lower()
+    return None
+
+
+def _rich_status(error: errors.ValidationError) -> status_pb2.Status:
+    detail = any_pb2.Any()
+    detail.Pack(
+        error_details_pb2.BadRequest(
+            field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(
+                    field=v.field, description=v.description
+                )
+                for v in error.violations
+            ]
+        )
+    )
+    return status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=str(error), details=[detail])
+
+
+async def abort_for(
+    error: Exception, context: grpc.aio.ServicerContext[Any, Any], method: str
+) -> None:
+    if isinstance(error, errors.ValidationError):
+        await context.abort_with_status(rpc_status.to_status(_rich_status(error)))
+    mapped = status_for(error)
+    if mapped is None:
+        log.exception("unexpected error in %s", method, exc_info=error)
+        await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+    else:
+        await context.abort(mapped[0], mapped[1])
+
+
+class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return handler
+        method = handler_call_details.method
+        if handler.unary_unary is not None:
+            inner_uu = handler.unary_unary
+
+            async def unary_unary(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+                try:
+                    return await inner_uu(request, context)
+                except Exception as error:
+                    if _is_abort(error):
+                        raise
+                    await abort_for(error, context, method)
+
+            return grpc.unary_unary_rpc_method_handler(
+                unary_unary,
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream is not None:
+            inner_us = handler.unary_stream
+
+            async def unary_stream(
+                request: Any, context: grpc.aio.ServicerContext[Any, Any]
+            ) -> AsyncIterator[Any]:
+                try:
+                    async for item in inner_us(request, context):
+                        yield item
+                except Exception as error:
+                    if _is_abort(error):
+                        raise
+                    await abort_for(error, context, method)
+
+            return grpc.unary_stream_rpc_method_handler(
+                unary_stream,
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler
+
+
+def _is_abort(error: Exception) -> bool:
+    # context.abort() raises this internal exception type; it must pass through untouched.
+    return type(error).__name__ == "AbortError"
