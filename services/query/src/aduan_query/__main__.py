@@ -8,12 +8,12 @@ import grpc
 from sqlalchemy import Engine, text
 
 from aduan.auth import ServiceAuth
+from aduan.backbone import upstream_consumer
 from aduan.health import HealthCheck
-from aduan.jetstream import NatsLink, TrackedConsumer, observe_consumer
+from aduan.jetstream import NatsLink
 from aduan.leader import leadership_for, lock_key
 from aduan.runtime import ServiceRuntime, run_service
 from aduan.settings import WRITE_SERVICES, ServiceSettings
-from aduan.tls import ServiceEventLogReader
 from aduan.v1 import query_pb2, query_pb2_grpc
 from aduan_query.projector import Projector
 from aduan_query.readmodels import make_engine, migrate
@@ -47,19 +47,15 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
     link = NatsLink(settings)
     # Replicas share the read models on PostgreSQL: one projects, all answer queries.
     leadership = leadership_for(settings.store_url, "aduan:query:projector")
-    reader = ServiceEventLogReader(
-        {name: settings.peers[name] for name in WRITE_SERVICES}, settings, auth
-    )
-    consumer = TrackedConsumer(
+    consumer, reader = upstream_consumer(
+        settings,
+        auth,
         link,
+        leadership,
         durable="query-projector",
         upstreams=WRITE_SERVICES,
         processor=projector,
-        gap_filler=reader.read_range,
-        head_reader=reader.head,
-        leadership=leadership,
     )
-    observe_consumer(consumer)
     rebuilder = Rebuilder(engine, reader, WRITE_SERVICES, live=projector)
     servicer = QueryServicer(
         ComplaintQueries(engine), ProgressWaiter(projector), projector, rebuilder
