@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 import pytest
 
+from aduan.categories import Category
 from aduan.context import CommandContext
 from aduan.errors import ValidationError
 from aduan_intake.application import FilingRequest, IntakeApplication
-from aduan_intake.domain import Category
 from aduan_intake.validation import normalise_certificate_number, normalise_phone, validate_filing
 
 Filing = Callable[..., FilingRequest]

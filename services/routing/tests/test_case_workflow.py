@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from aduan.categories import Category
 from aduan.context import Actor, CommandContext
 from aduan.errors import (
     ConcurrencyConflictError,
@@ -18,7 +19,7 @@ from aduan.errors import (
 from aduan.store import DuplicateEventError
 from aduan_routing.application import Filing, RoutingApplication, RoutingPolicy
 from aduan_routing.contract import translator
-from aduan_routing.domain import Case, CaseStatus, Category, ReasonCode, ReassignmentKind, Scope
+from aduan_routing.domain import Case, CaseStatus, ReasonCode, ReassignmentKind, Scope
 
 SERVICE_CTX = CommandContext(actor=Actor.service("routing"))
 

@@ -12,6 +12,7 @@ import grpc
 import pytest
 
 from aduan.auth import DevTokens, bearer_interceptors, bearer_metadata
+from aduan.categories import Category
 from aduan.context import Actor, CommandContext
 from aduan.natsserver import free_port
 from aduan.runtime import ServiceRuntime
@@ -20,7 +21,6 @@ from aduan.store import store_env
 from aduan.v1 import common_pb2, routing_pb2, routing_pb2_grpc
 from aduan_routing.application import Filing, RoutingApplication
 from aduan_routing.contract import SERVICE
-from aduan_routing.domain import Category
 from aduan_routing.servicer import ROUTING_POLICY, RoutingServicer
 
 pytestmark = pytest.mark.integration

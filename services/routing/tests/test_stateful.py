@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
+from aduan.categories import Category
 from aduan.context import Actor, ActorKind, CommandContext
 from aduan.errors import ConcurrencyConflictError, InvalidStateError, ValidationError
 from aduan_routing.application import Filing, RoutingApplication, default_policy
@@ -19,7 +20,6 @@ from aduan_routing.domain import (
     OPEN_STATUSES,
     SYSTEM_REASONS,
     CaseStatus,
-    Category,
     ReasonCode,
     ReassignmentKind,
     Scope,

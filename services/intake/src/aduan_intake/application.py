@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
+from aduan.categories import Category
 from aduan.context import CommandContext
 from aduan.errors import (
     ConcurrencyConflictError,
@@ -22,7 +23,6 @@ from aduan.errors import (
 from aduan.store import AduanApplication
 from aduan_intake.domain import (
     CaseStatus,
-    Category,
     CategoryFinding,
     Channel,
     Complaint,

@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from aduan.categories import Category
 from aduan.questions import Answer, Question
 from aduan_intake.domain import (
-    Category,
     CategoryFinding,
     Complaint,
     DetailQuestion,

@@ -11,6 +11,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
+from aduan.categories import Category
 from aduan.context import CommandContext
 from aduan.errors import InvalidStateError
 
@@ -26,18 +27,6 @@ class Channel(StrEnum):
     WALK_IN = "WALK_IN"
     LAPOR = "LAPOR"
     API = "API"
-
-
-class Category(StrEnum):
-    UNCLASSIFIED = "UNCLASSIFIED"
-    LAND_DISPUTE = "LAND_DISPUTE"
-    LAND_SERVICE = "LAND_SERVICE"
-    ILLEGAL_LEVY = "ILLEGAL_LEVY"
-    ABUSE_OF_AUTHORITY = "ABUSE_OF_AUTHORITY"
-    SPATIAL_PLANNING = "SPATIAL_PLANNING"
-    LAND_ACQUISITION = "LAND_ACQUISITION"
-    INFORMATION_REQUEST = "INFORMATION_REQUEST"
-    OTHER = "OTHER"
 
 
 class DetailSource(StrEnum):

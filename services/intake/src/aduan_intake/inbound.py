@@ -28,13 +28,13 @@ from typing import Any
 
 import yaml
 
+from aduan.categories import Category
 from aduan.context import Actor, ActorKind, CommandContext
 from aduan.errors import InvalidStateError, NotFoundError, ValidationError
 from aduan.questions import parse_reply
 from aduan_intake.application import FilingRequest, IntakeApplication
 from aduan_intake.details import DetailFinder, Learned
 from aduan_intake.domain import (
-    Category,
     Channel,
     Complaint,
     ConversationReply,

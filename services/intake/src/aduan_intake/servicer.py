@@ -24,12 +24,13 @@ from aduan.auth import (
     current_principal,
     policy,
 )
+from aduan.categories import Category
 from aduan.context import CommandContext
 from aduan.errors import PermissionDeniedError
 from aduan.v1 import common_pb2, intake_pb2, intake_pb2_grpc
 from aduan_intake.application import FilingRequest, IntakeApplication
 from aduan_intake.contract import SERVICE as SERVICE_NAME
-from aduan_intake.domain import Category, Channel
+from aduan_intake.domain import Channel
 from aduan_intake.groupcommit import FilingGroups
 
 # The only service identity that may see a reporter's contact: it sends their messages.

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aduan.areas import area_registry
+from aduan.categories import Category
 from aduan.errors import FieldViolation, ValidationError
-from aduan_intake.domain import Category, Channel, FilingDetails
+from aduan_intake.domain import Channel, FilingDetails
 from aduan_intake.sealing import Identity
 
 if TYPE_CHECKING:

@@ -23,6 +23,7 @@ from datetime import datetime
 
 from eventsourcing.persistence import IntegrityError
 
+from aduan.categories import Category
 from aduan.context import Actor, CommandContext
 from aduan.errors import (
     ConcurrencyConflictError,
@@ -36,7 +37,6 @@ from aduan_routing.domain import (
     SYSTEM_REASONS,
     Case,
     CaseStatus,
-    Category,
     ReasonCode,
     ReassignmentKind,
     Scope,

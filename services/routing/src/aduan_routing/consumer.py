@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC
 
+from aduan.categories import Category
 from aduan.context import Actor
 from aduan.envelopes import reaction_context
 from aduan.jetstream import envelope_span, process_each
@@ -23,7 +24,6 @@ from aduan_routing.application import (
     RoutingApplication,
     Withdrawn,
 )
-from aduan_routing.domain import Category
 
 ACTOR = Actor.service("routing")
 

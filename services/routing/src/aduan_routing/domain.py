@@ -18,20 +18,9 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
+from aduan.categories import Category
 from aduan.context import CommandContext
 from aduan.errors import FieldViolation, InvalidStateError, ValidationError
-
-
-class Category(StrEnum):
-    UNCLASSIFIED = "UNCLASSIFIED"
-    LAND_DISPUTE = "LAND_DISPUTE"
-    LAND_SERVICE = "LAND_SERVICE"
-    ILLEGAL_LEVY = "ILLEGAL_LEVY"
-    ABUSE_OF_AUTHORITY = "ABUSE_OF_AUTHORITY"
-    SPATIAL_PLANNING = "SPATIAL_PLANNING"
-    LAND_ACQUISITION = "LAND_ACQUISITION"
-    INFORMATION_REQUEST = "INFORMATION_REQUEST"
-    OTHER = "OTHER"
 
 
 class Scope(StrEnum):

@@ -20,8 +20,9 @@ from typing import Any
 
 import yaml
 
+from aduan.categories import Category
 from aduan.settings import SettingsError
-from aduan_routing.domain import Category, Scope
+from aduan_routing.domain import Scope
 from aduan_routing.offices import Office, OfficeRegistry, packaged_text
 
 

@@ -30,6 +30,7 @@ from aduan.auth import (
     current_principal,
     policy,
 )
+from aduan.categories import Category
 from aduan.context import CommandContext
 from aduan.envelopes import timestamp
 from aduan.errors import (
@@ -43,7 +44,7 @@ from aduan.v1 import common_pb2, routing_pb2, routing_pb2_grpc
 from aduan_routing.application import CommandResult, RoutingApplication
 from aduan_routing.contract import SERVICE as SERVICE_NAME
 from aduan_routing.contract import office_level, office_ref
-from aduan_routing.domain import Case, Category, ReasonCode, ReassignmentKind, Scope
+from aduan_routing.domain import Case, ReasonCode, ReassignmentKind, Scope
 from aduan_routing.offices import Office, OfficeLevel, OfficeRegistry
 
 DEFAULT_PAGE_SIZE = 50
