@@ -20,9 +20,10 @@ from typing import Any
 
 import yaml
 
+from aduan.offices import Office, OfficeRegistry
 from aduan.settings import SettingsError
 from aduan_routing.domain import Category, Scope
-from aduan_routing.offices import Office, OfficeRegistry, packaged_text
+from aduan_routing.packaged import packaged_text
 
 
 class RuleSetError(SettingsError):

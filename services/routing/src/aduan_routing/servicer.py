@@ -39,12 +39,12 @@ from aduan.errors import (
     PermissionDeniedError,
     ValidationError,
 )
+from aduan.offices import Office, OfficeLevel, OfficeRegistry
 from aduan.v1 import common_pb2, routing_pb2, routing_pb2_grpc
 from aduan_routing.application import CommandResult, RoutingApplication
 from aduan_routing.contract import SERVICE as SERVICE_NAME
 from aduan_routing.contract import office_level, office_ref
 from aduan_routing.domain import Case, Category, ReasonCode, ReassignmentKind, Scope
-from aduan_routing.offices import Office, OfficeLevel, OfficeRegistry
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500

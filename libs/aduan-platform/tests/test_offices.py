@@ -4,7 +4,7 @@ Kantah -> Kanwil -> Pusat triage."""
 from __future__ import annotations
 
 from aduan.areas import area_registry
-from aduan_routing.offices import OfficeLevel, default_registry
+from aduan.offices import OfficeLevel, default_registry
 
 
 def test_the_registry_has_pusat_units_33_kanwil_and_a_kantah_per_regency() -> None:
