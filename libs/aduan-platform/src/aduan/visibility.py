@@ -93,11 +93,14 @@ def office_filter(
     office when they asked none, and PERMISSION_DENIED for an office outside what they see."""
     if sees_everything(principal):
         return office
+    if principal.role not in OFFICE_ROLES:
+        # No RPC admits other roles to an office filter today; refuse rather than guess.
+        raise PermissionDeniedError(f"{principal.sub}: a {principal.role} sees no complaints")
     if not principal.office:
         raise PermissionDeniedError(f"{principal.sub}: the token names no office")
     if not office:
         return principal.office
-    if principal.role not in OFFICE_ROLES or principal.office not in registry.holding_chain(office):
+    if principal.office not in registry.holding_chain(office):
         raise PermissionDeniedError(
             f"{field_name}: {principal.sub} may not see the complaints of {office}"
         )
