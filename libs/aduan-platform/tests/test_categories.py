@@ -8,7 +8,7 @@ from aduan.v1 import common_pb2
 def test_every_category_is_in_the_contract_under_the_same_name() -> None:
     contract = {
         name.removeprefix("CATEGORY_")
-        for name in common_pb2.Category.keys()
+        for name in common_pb2.Category.DESCRIPTOR.values_by_name
         if name != "CATEGORY_UNSPECIFIED"
     }
     assert {c.value for c in Category} == contract

@@ -10,9 +10,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, select
 
+from aduan.offices import holding_chain
 from aduan.store import DuplicateEventError
 from aduan.v1 import events_pb2
-from aduan_query.offices import ancestors
 from aduan_query.projector import Projector
 from aduan_query.readmodels import LIVE, make_engine, migrate
 from aduan_query.rebuild import compare
@@ -217,8 +217,8 @@ def test_office_queue_includes_descendants(projector: Projector, queries: Compla
     assert held("KANWIL.91", True) == {"KANTAH.95.01"}
     assert held("KANWIL.95", True) == {"KANTAH.95.01"}
     assert held("PUSAT.IP3", True) == set(placed)
-    assert ancestors("PUSAT.PSKP") == ("PUSAT.PSKP", "PUSAT.IP3")
-    assert ancestors("KANTAH.65.01") == ("KANTAH.65.01", "KANWIL.65", "KANWIL.64", "PUSAT.IP3")
+    assert holding_chain("PUSAT.PSKP") == ("PUSAT.PSKP", "PUSAT.IP3")
+    assert holding_chain("KANTAH.65.01") == ("KANTAH.65.01", "KANWIL.65", "KANWIL.64", "PUSAT.IP3")
 
 
 def test_migrations_create_exactly_the_tables_the_code_uses(engine: Engine) -> None:

@@ -10,10 +10,10 @@ import pytest
 
 from aduan.areas import area_registry
 from aduan.categories import Category
+from aduan.offices import default_registry
 from aduan.settings import ServiceSettings
 from aduan_routing.__main__ import build_runtime, main
 from aduan_routing.domain import Scope
-from aduan_routing.offices import default_registry
 from aduan_routing.rules import Facts, RuleSetError, default_rules_source, load_rules, parse_rules
 
 

@@ -31,6 +31,7 @@ from aduan.errors import (
     NotFoundError,
     ValidationError,
 )
+from aduan.offices import OfficeRegistry, default_registry
 from aduan.store import AduanApplication
 from aduan_routing.domain import (
     OPEN_STATUSES,
@@ -41,7 +42,6 @@ from aduan_routing.domain import (
     ReassignmentKind,
     Scope,
 )
-from aduan_routing.offices import OfficeRegistry, default_registry
 from aduan_routing.rules import Facts, Placement, RuleSet, load_rules
 from aduan_routing.workdays import Clock, SlaCalendar, SystemClock, default_calendar
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from aduan.offices import default_registry
 from aduan.settings import extra_flag, extra_int, extra_positive
 from aduan_routing.application import RoutingPolicy
-from aduan_routing.offices import default_registry
 from aduan_routing.rules import load_rules
 from aduan_routing.workdays import (
     SlaCalendar,

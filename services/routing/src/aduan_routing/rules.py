@@ -21,9 +21,10 @@ from typing import Any
 import yaml
 
 from aduan.categories import Category
+from aduan.offices import Office, OfficeRegistry
 from aduan.settings import SettingsError
 from aduan_routing.domain import Scope
-from aduan_routing.offices import Office, OfficeRegistry, packaged_text
+from aduan_routing.packaged import packaged_text
 
 
 class RuleSetError(SettingsError):

@@ -1,9 +1,9 @@
 """gRPC adapter for aduan.v1.Routing: request messages in, application calls, responses out.
 
 Callers authenticate with a bearer token (`aduan.auth`); `ROUTING_POLICY` names the roles per
-RPC and `OfficeScope` limits officers to cases their office holds and supervisors to their office
-and the offices below it (a Pusat supervisor: every office). W3C `traceparent`/`tracestate` are
-carried onto the stored events.
+RPC and `aduan.visibility` limits officers to cases their office holds and supervisors to their
+office and the offices below it (a Pusat supervisor: every office). W3C `traceparent`/`tracestate`
+are carried onto the stored events.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from aduan.auth import (
     SERVICE,
     SUPERVISOR,
     Access,
-    Principal,
     access,
     command_context,
     current_principal,
@@ -40,12 +39,13 @@ from aduan.errors import (
     PermissionDeniedError,
     ValidationError,
 )
+from aduan.offices import Office, OfficeLevel
 from aduan.v1 import common_pb2, routing_pb2, routing_pb2_grpc
+from aduan.visibility import may_act, may_see_case
 from aduan_routing.application import CommandResult, RoutingApplication
 from aduan_routing.contract import SERVICE as SERVICE_NAME
 from aduan_routing.contract import office_level, office_ref
 from aduan_routing.domain import Case, ReasonCode, ReassignmentKind, Scope
-from aduan_routing.offices import Office, OfficeLevel, OfficeRegistry
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
@@ -73,39 +73,6 @@ ROUTING_POLICY: dict[str, Access] = policy(
 def caller_context(context: grpc.aio.ServicerContext[Any, Any]) -> CommandContext:
     """The authenticated caller as the actor, plus correlation and trace context."""
     return command_context(context.invocation_metadata())
-
-
-class OfficeScope:
-    """Which cases a caller may see and act on, by the office holding them."""
-
-    def __init__(self, registry: OfficeRegistry) -> None:
-        self.registry = registry
-
-    def oversees(self, office: str, holder: str) -> bool:
-        """`office` is the holder, above it, or a Pusat office (Pusat oversees every office)."""
-        return (
-            office == holder
-            or office.startswith("PUSAT.")
-            or (bool(holder) and self.registry.is_ancestor(office, holder))
-        )
-
-    def may_act(self, principal: Principal, holder: str) -> bool:
-        if principal.role == OFFICER:
-            return bool(principal.office) and principal.office == holder
-        if principal.role == SUPERVISOR:
-            return bool(principal.office) and self.oversees(principal.office, holder)
-        return False
-
-    def may_read(self, principal: Principal, holder: str) -> bool:
-        if principal.role in (AUDITOR, ADMIN, SERVICE):
-            return True
-        if principal.role == OFFICER:
-            # An officer sees the cases of their office and of the offices below it.
-            return bool(principal.office) and (
-                principal.office == holder
-                or (bool(holder) and self.registry.is_ancestor(principal.office, holder))
-            )
-        return self.may_act(principal, holder)
 
 
 def _enum_name(enum: Any, value: int, prefix: str) -> str:
@@ -192,7 +159,6 @@ def _page_token(offset: int) -> str:
 class RoutingServicer(routing_pb2_grpc.RoutingServicer):
     def __init__(self, app: RoutingApplication) -> None:
         self.app = app
-        self.scope = OfficeScope(app.registry)
 
     async def _may_act(self, complaint_ref: str, expected_version: int) -> None:
         """Refuses unless the caller may act on the case. A caller whose `expected_version` is
@@ -204,7 +170,7 @@ class RoutingServicer(routing_pb2_grpc.RoutingServicer):
             raise ConcurrencyConflictError(
                 f"case {complaint_ref} is at version {case.version}, not {expected_version}"
             )
-        if not self.scope.may_act(principal, case.holder):
+        if not may_act(principal, case.holder, self.app.registry):
             raise PermissionDeniedError(
                 f"{principal.sub} ({principal.role} of {principal.office or 'no office'}) may not "
                 f"act on a case held by {case.holder or 'no office'}"
@@ -222,7 +188,7 @@ class RoutingServicer(routing_pb2_grpc.RoutingServicer):
     ) -> routing_pb2.GetCaseResponse:
         case = await asyncio.to_thread(self.app.get_case, request.complaint_id)
         principal = current_principal()
-        if not self.scope.may_read(principal, case.holder):
+        if not may_see_case(principal, case.holder, self.app.registry):
             if case.confidential:
                 # Outside the holding chain a confidential case does not exist.
                 raise NotFoundError(f"no case for complaint {request.complaint_id!r}")
