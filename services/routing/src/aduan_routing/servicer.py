@@ -12,7 +12,7 @@ import asyncio
 import base64
 import binascii
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 
@@ -156,6 +156,11 @@ def _page_token(offset: int) -> str:
     return base64.urlsafe_b64encode(f"offices:{offset}".encode()).decode()
 
 
+class _CaseCommandRequest(Protocol):
+    complaint_id: str
+    expected_version: int
+
+
 class RoutingServicer(routing_pb2_grpc.RoutingServicer):
     def __init__(self, app: RoutingApplication) -> None:
         self.app = app
@@ -176,8 +181,17 @@ class RoutingServicer(routing_pb2_grpc.RoutingServicer):
                 f"act on a case held by {case.holder or 'no office'}"
             )
 
-    async def _command(self, call: Callable[[], CommandResult]) -> routing_pb2.CaseCommandResponse:
-        result = await asyncio.to_thread(call)
+    async def _command(
+        self,
+        request: _CaseCommandRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
+        call: Callable[[CommandContext], CommandResult],
+    ) -> routing_pb2.CaseCommandResponse:
+        """A command on one case: refused unless the caller may act on it (`_may_act`), then
+        run with the caller as the actor; answers the case as it now stands."""
+        await self._may_act(request.complaint_id, request.expected_version)
+        ctx = caller_context(context)
+        result = await asyncio.to_thread(call, ctx)
         return routing_pb2.CaseCommandResponse(
             state=case_state(self.app, result.case),
             position=common_pb2.EventPosition(service=SERVICE_NAME, position=result.position),
@@ -202,8 +216,6 @@ class RoutingServicer(routing_pb2_grpc.RoutingServicer):
         request: routing_pb2.ClassifyComplaintRequest,
         context: grpc.aio.ServicerContext[Any, Any],
     ) -> routing_pb2.CaseCommandResponse:
-        await self._may_act(request.complaint_id, request.expected_version)
-        ctx = caller_context(context)
         location = (
             {
                 "province_code": request.location.province_code,
@@ -214,7 +226,9 @@ class RoutingServicer(routing_pb2_grpc.RoutingServicer):
             else None
         )
         return await self._command(
-            lambda: self.app.classify(
+            request,
+            context,
+            lambda ctx: self.app.classify(
                 request.complaint_id,
                 category=_category(request.category),
                 scope=_scope(request.scope),
@@ -222,30 +236,29 @@ class RoutingServicer(routing_pb2_grpc.RoutingServicer):
                 note=request.note,
                 expected_version=request.expected_version,
                 ctx=ctx,
-            )
+            ),
         )
 
     async def AcceptCase(  # noqa: N802
         self, request: routing_pb2.AcceptCaseRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> routing_pb2.CaseCommandResponse:
-        await self._may_act(request.complaint_id, request.expected_version)
-        ctx = caller_context(context)
         return await self._command(
-            lambda: self.app.accept(
+            request,
+            context,
+            lambda ctx: self.app.accept(
                 request.complaint_id, expected_version=request.expected_version, ctx=ctx
-            )
+            ),
         )
 
     async def ReassignCase(  # noqa: N802
         self, request: routing_pb2.ReassignCaseRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> routing_pb2.CaseCommandResponse:
-        await self._may_act(request.complaint_id, request.expected_version)
-        ctx = caller_context(context)
-        kind = _kind(request.kind)
-        if kind is None:
-            raise ValidationError(FieldViolation("kind", "required"))
-        return await self._command(
-            lambda: self.app.reassign(
+
+        def reassign(ctx: CommandContext) -> CommandResult:
+            kind = _kind(request.kind)
+            if kind is None:
+                raise ValidationError(FieldViolation("kind", "required"))
+            return self.app.reassign(
                 request.complaint_id,
                 kind=kind,
                 to_office=request.to_office_code,
@@ -254,64 +267,65 @@ class RoutingServicer(routing_pb2_grpc.RoutingServicer):
                 expected_version=request.expected_version,
                 ctx=ctx,
             )
-        )
+
+        return await self._command(request, context, reassign)
 
     async def RespondToReporter(  # noqa: N802
         self,
         request: routing_pb2.RespondToReporterRequest,
         context: grpc.aio.ServicerContext[Any, Any],
     ) -> routing_pb2.CaseCommandResponse:
-        await self._may_act(request.complaint_id, request.expected_version)
-        ctx = caller_context(context)
         return await self._command(
-            lambda: self.app.respond(
+            request,
+            context,
+            lambda ctx: self.app.respond(
                 request.complaint_id,
                 text=request.text,
                 expected_version=request.expected_version,
                 ctx=ctx,
-            )
+            ),
         )
 
     async def ResolveCase(  # noqa: N802
         self, request: routing_pb2.ResolveCaseRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> routing_pb2.CaseCommandResponse:
-        await self._may_act(request.complaint_id, request.expected_version)
-        ctx = caller_context(context)
         return await self._command(
-            lambda: self.app.resolve(
+            request,
+            context,
+            lambda ctx: self.app.resolve(
                 request.complaint_id,
                 summary=request.summary,
                 expected_version=request.expected_version,
                 ctx=ctx,
-            )
+            ),
         )
 
     async def ReopenCase(  # noqa: N802
         self, request: routing_pb2.ReopenCaseRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> routing_pb2.CaseCommandResponse:
-        await self._may_act(request.complaint_id, request.expected_version)
-        ctx = caller_context(context)
         return await self._command(
-            lambda: self.app.reopen(
+            request,
+            context,
+            lambda ctx: self.app.reopen(
                 request.complaint_id,
                 reason=request.reason,
                 expected_version=request.expected_version,
                 ctx=ctx,
-            )
+            ),
         )
 
     async def CloseCase(  # noqa: N802
         self, request: routing_pb2.CloseCaseRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> routing_pb2.CaseCommandResponse:
-        await self._may_act(request.complaint_id, request.expected_version)
-        ctx = caller_context(context)
         return await self._command(
-            lambda: self.app.close_case(
+            request,
+            context,
+            lambda ctx: self.app.close_case(
                 request.complaint_id,
                 reason=request.reason,
                 expected_version=request.expected_version,
                 ctx=ctx,
-            )
+            ),
         )
 
     async def ListOffices(  # noqa: N802
