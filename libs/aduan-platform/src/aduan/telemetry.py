@@ -206,11 +206,11 @@ class TracingServerInterceptor(grpc.aio.ServerInterceptor):
     handler's code runs (servicers store it with the events they save).
 
     It replaces the OpenTelemetry instrumentation's aio interceptor, whose stream wrapper keeps a
-    context attached across `yield`: when a caller abandons a stream (grpcurl's reflection
-    stream does, every time), the generator is closed later from another task, the detach fails
-    and two "Failed to detach context" errors are logged. Here a stream's span is made current
-    only around each step of the handler, within one await, and ended without a detach.
-    Span name and attributes are the instrumentation's.
+    context attached across `yield`: when a caller drops a stream while the handler waits at a
+    `yield` (grpcurl drops its reflection stream), the generator is closed later from another
+    task, the detach fails and two "Failed to detach context" errors are logged. Here a stream's
+    span is current only around each step of the handler, within one await, and is ended
+    without a detach. Span name and attributes are the instrumentation's.
     """
 
     def __init__(self) -> None:
