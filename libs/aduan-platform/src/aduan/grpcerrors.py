@@ -19,6 +19,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from aduan import errors
+from aduan.rpchandlers import behaviour_of, responses_of, with_behaviour
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,8 @@ async def abort_for(
 
 
 class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
+    """Maps what any handler raises, whatever its kind (unary or streaming either way)."""
+
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
@@ -83,42 +86,31 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
         if handler is None:
             return handler
         method = handler_call_details.method
-        if handler.unary_unary is not None:
-            inner_uu = handler.unary_unary
+        inner = behaviour_of(handler)
+        if not handler.response_streaming:
 
-            async def unary_unary(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+            async def single(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
                 try:
-                    return await inner_uu(request, context)
+                    return await inner(request, context)
                 except Exception as error:
                     if _is_abort(error):
                         raise
                     await abort_for(error, context, method)
 
-            return grpc.unary_unary_rpc_method_handler(
-                unary_unary,
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.unary_stream is not None:
-            inner_us = handler.unary_stream
+            return with_behaviour(handler, single)
 
-            async def unary_stream(
-                request: Any, context: grpc.aio.ServicerContext[Any, Any]
-            ) -> AsyncIterator[Any]:
-                try:
-                    async for item in inner_us(request, context):
-                        yield item
-                except Exception as error:
-                    if _is_abort(error):
-                        raise
-                    await abort_for(error, context, method)
+        async def streamed(
+            request: Any, context: grpc.aio.ServicerContext[Any, Any]
+        ) -> AsyncIterator[Any]:
+            try:
+                async for item in responses_of(inner, request, context):
+                    yield item
+            except Exception as error:
+                if _is_abort(error):
+                    raise
+                await abort_for(error, context, method)
 
-            return grpc.unary_stream_rpc_method_handler(
-                unary_stream,
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        return handler
+        return with_behaviour(handler, streamed)
 
 
 def _is_abort(error: Exception) -> bool:

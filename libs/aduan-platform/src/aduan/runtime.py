@@ -35,6 +35,7 @@ from aduan.health import (
     ProbeState,
 )
 from aduan.logs import configure_logging
+from aduan.rpchandlers import with_behaviour
 from aduan.settings import ServiceSettings, SettingsError
 from aduan.telemetry import configure_metrics, configure_tracing, meter, server_interceptors
 from aduan.tls import server_credentials
@@ -122,18 +123,8 @@ class StartupGate(grpc.aio.ServerInterceptor):
                 grpc.StatusCode.UNAVAILABLE, "the service is starting up; retry shortly"
             )
 
-        kinds = {
-            (False, False): grpc.unary_unary_rpc_method_handler,
-            (False, True): grpc.unary_stream_rpc_method_handler,
-            (True, False): grpc.stream_unary_rpc_method_handler,
-            (True, True): grpc.stream_stream_rpc_method_handler,
-        }
-        make = kinds[(handler.request_streaming, handler.response_streaming)]
-        return make(
-            refuse,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        # A coroutine serves every kind: grpc.aio awaits it for streams too, and it sends nothing.
+        return with_behaviour(handler, refuse)
 
 
 @dataclass
