@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from aduan.context import Actor, ActorKind, CommandContext
 from aduan.errors import PermissionDeniedError, UnauthenticatedError
-from aduan.rpchandlers import behaviour_of, responses_of, with_behaviour
+from aduan.rpchandlers import HandlerInterceptor, behaviour_of, responses_of, with_behaviour
 from aduan.settings import AuthSettings, ServiceSettings, SettingsError
 
 log = logging.getLogger(__name__)
@@ -410,7 +410,7 @@ def _service_of(method: str) -> str:
     return method.strip("/").split("/", 1)[0]
 
 
-class AuthInterceptor(grpc.aio.ServerInterceptor):
+class AuthInterceptor(HandlerInterceptor):
     """Authenticates every call except health and reflection, and checks the RPC's roles."""
 
     def __init__(self, verifier: TokenVerifier, policies: Iterable[Policy]) -> None:
@@ -449,14 +449,8 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         role = next((r for r in ROLES if r in admitted), admitted[0])
         return Principal(principal.sub, principal.roles, principal.office, role)
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        method = handler_call_details.method
-        if handler is None or _service_of(method) in OPEN_SERVICES:
+    def wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        if _service_of(method) in OPEN_SERVICES:
             return handler
         return _guarded(handler, method, self.authorise)
 

@@ -9,7 +9,7 @@ returned as INTERNAL without internals.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
@@ -19,7 +19,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from aduan import errors
-from aduan.rpchandlers import behaviour_of, responses_of, with_behaviour
+from aduan.rpchandlers import HandlerInterceptor, behaviour_of, responses_of, with_behaviour
 
 log = logging.getLogger(__name__)
 
@@ -74,18 +74,10 @@ async def abort_for(
         await context.abort(mapped[0], mapped[1])
 
 
-class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
+class ErrorMappingInterceptor(HandlerInterceptor):
     """Maps what any handler raises, whatever its kind (unary or streaming either way)."""
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return handler
-        method = handler_call_details.method
+    def wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         inner = behaviour_of(handler)
         if not handler.response_streaming:
 

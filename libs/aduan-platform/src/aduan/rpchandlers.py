@@ -11,7 +11,7 @@ serves both, so each interceptor wraps streams one way (docs/architecture.md, ru
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -72,3 +72,21 @@ async def responses_of(
         return
     for response in outcome:
         yield response
+
+
+class HandlerInterceptor(grpc.aio.ServerInterceptor):
+    """A server interceptor that gives each call's handler to `wrap`, which returns the handler
+    to run: a wrapper made with `with_behaviour`, or the same handler to leave the call alone."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None:  # no such method: grpc answers UNIMPLEMENTED
+            return handler
+        return self.wrap(handler_call_details.method, handler)
+
+    def wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        raise NotImplementedError

@@ -35,7 +35,7 @@ from aduan.health import (
     ProbeState,
 )
 from aduan.logs import configure_logging
-from aduan.rpchandlers import with_behaviour
+from aduan.rpchandlers import HandlerInterceptor, with_behaviour
 from aduan.settings import ServiceSettings, SettingsError
 from aduan.telemetry import configure_metrics, configure_tracing, meter, server_interceptors
 from aduan.tls import server_credentials
@@ -98,7 +98,7 @@ def server_options(settings: ServiceSettings) -> list[tuple[str, Any]]:
     ]
 
 
-class StartupGate(grpc.aio.ServerInterceptor):
+class StartupGate(HandlerInterceptor):
     """Until the start-up work is done (query's migrations), a call would meet tables that do not
     exist yet and fail as INTERNAL. It is refused as UNAVAILABLE instead, which callers and
     clients retry; health and reflection answer throughout (`startup` tells the kubelet)."""
@@ -108,14 +108,8 @@ class StartupGate(grpc.aio.ServerInterceptor):
     def __init__(self, started: Callable[[], bool]) -> None:
         self._started = started
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        method = handler_call_details.method
-        if handler is None or self._started() or method.startswith(self.ALWAYS_OPEN):
+    def wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        if self._started() or method.startswith(self.ALWAYS_OPEN):
             return handler
 
         async def refuse(_request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> None:

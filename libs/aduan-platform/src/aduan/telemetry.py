@@ -19,7 +19,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -42,7 +42,7 @@ from opentelemetry.sdk.trace.export import (
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, Sampler
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
-from aduan.rpchandlers import behaviour_of, responses_of, with_behaviour
+from aduan.rpchandlers import HandlerInterceptor, behaviour_of, responses_of, with_behaviour
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +201,7 @@ SERVER_ERROR_CODES = frozenset(
 )
 
 
-class TracingServerInterceptor(grpc.aio.ServerInterceptor):
+class TracingServerInterceptor(HandlerInterceptor):
     """One SERVER span per RPC, child of the caller's W3C trace context, current while the
     handler's code runs (servicers store it with the events they save).
 
@@ -216,16 +216,8 @@ class TracingServerInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self) -> None:
         self._tracer = tracer()
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return handler
+    def wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         inner = behaviour_of(handler)
-        method = handler_call_details.method
         start = self._start
 
         if not handler.response_streaming:
@@ -365,7 +357,7 @@ def meter() -> metrics.Meter:
 LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]
 
 
-class RpcMetricsInterceptor(grpc.aio.ServerInterceptor):
+class RpcMetricsInterceptor(HandlerInterceptor):
     """RPC rate, latency and errors: `aduan_rpc_duration_seconds{method, code}`."""
 
     def __init__(self) -> None:
@@ -376,16 +368,10 @@ class RpcMetricsInterceptor(grpc.aio.ServerInterceptor):
             explicit_bucket_boundaries_advisory=LATENCY_BUCKETS,
         )
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
+    def wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        if handler.unary_unary is None:
             return handler
         inner = handler.unary_unary
-        method = handler_call_details.method
         duration = self.duration
 
         async def timed(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
@@ -399,11 +385,7 @@ class RpcMetricsInterceptor(grpc.aio.ServerInterceptor):
             finally:
                 duration.record(time.perf_counter() - started, {"method": method, "code": code})
 
-        return grpc.unary_unary_rpc_method_handler(
-            timed,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        return with_behaviour(handler, timed)
 
 
 def record_span_error(span: Span, error: BaseException) -> None:
