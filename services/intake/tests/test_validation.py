@@ -9,7 +9,7 @@ import pytest
 from aduan.context import CommandContext
 from aduan.errors import ValidationError
 from aduan_intake.application import FilingRequest, IntakeApplication
-from aduan_intake.domain import Category
+from aduan_intake.domain import Category, LandParcel, Location
 from aduan_intake.validation import normalise_certificate_number, normalise_phone, validate_filing
 
 Filing = Callable[..., FilingRequest]
@@ -52,8 +52,8 @@ def test_a_valid_filing_is_normalised(filing: Filing) -> None:
             reporter_phone="0812 3456 7890",
             reporter_email="Budi@Example.ID",
             reporter_nik="3273012345670001",
-            location={"regency_code": "32.73"},
-            parcel={"nib": "10.080.50.30.12345", "certificate_number": "32.73.05.01.1.00123"},
+            location=Location(regency_code="32.73"),
+            parcel=LandParcel(nib="10.080.50.30.12345", certificate_number="32.73.05.01.1.00123"),
             category=Category.LAND_SERVICE,
             subject="  Pengukuran  ",
         )
@@ -61,8 +61,8 @@ def test_a_valid_filing_is_normalised(filing: Filing) -> None:
     assert valid.identity is not None
     assert valid.identity.phone == "+6281234567890"
     assert valid.identity.email == "Budi@example.id"
-    assert valid.location["province_code"] == "32"  # implied by the regency
-    assert valid.parcel["nib"] == "10080503012345"
+    assert valid.location.province_code == "32"  # implied by the regency
+    assert valid.parcel.nib == "10080503012345"
     assert valid.subject == "Pengukuran"
 
 
@@ -77,8 +77,8 @@ def test_every_violation_is_reported_at_once(filing: Filing) -> None:
             reporter_phone="12345",
             reporter_email="not-an-email",
             reporter_nik="1234",
-            location={"province_code": "99", "regency_code": "32.99"},
-            parcel={"nib": "123", "certificate_number": "ABC-1"},
+            location=Location(province_code="99", regency_code="32.99"),
+            parcel=LandParcel(nib="123", certificate_number="ABC-1"),
             attachments=[{"uri": "", "media_type": "jpeg", "sha256": "zz"}],
             language="fr",
         )
@@ -106,13 +106,13 @@ def test_every_violation_is_reported_at_once(filing: Filing) -> None:
 @pytest.mark.parametrize(
     ("location", "field"),
     [
-        ({"province_code": "31", "regency_code": "32.73"}, "location.regency_code"),  # mismatch
-        ({"province_code": "3"}, "location.province_code"),
-        ({"regency_code": "3273"}, "location.regency_code"),
+        (Location(province_code="31", regency_code="32.73"), "location.regency_code"),  # mismatch
+        (Location(province_code="3"), "location.province_code"),
+        (Location(regency_code="3273"), "location.regency_code"),
     ],
 )
 def test_province_and_regency_must_exist_and_agree(
-    filing: Filing, location: dict[str, str], field: str
+    filing: Filing, location: Location, field: str
 ) -> None:
     assert violated_fields(filing(location=location)) == {field}
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 from eventsourcing.application import AggregateNotFoundError
@@ -16,23 +16,28 @@ from eventsourcing.persistence import IntegrityError
 from aduan.context import CommandContext
 from aduan.errors import (
     ConcurrencyConflictError,
+    FieldViolation,
     InvalidStateError,
     NotFoundError,
+    ValidationError,
 )
-from aduan.store import AduanApplication
+from aduan.store import AduanApplication, SideWrites
 from aduan_intake.domain import (
     CaseStatus,
-    Category,
     CategoryFinding,
     Channel,
     Complaint,
     Conversation,
     DetailRequest,
-    FilingDetails,
     PlaceFinding,
     Reply,
     reporter_id_for,
-    ticket_number_for,
+)
+from aduan_intake.filing import (
+    FilingRequest,
+    ValidFiling,
+    new_complaint,
+    ticket_candidates,
 )
 from aduan_intake.media import MediaStore
 from aduan_intake.sealing import (
@@ -47,7 +52,6 @@ from aduan_intake.sidetables import SideTables, SqlSideTables, StoredIdentity, s
 from aduan_intake.validation import (
     MAX_MESSAGE_TEXT,
     MAX_REASON,
-    ValidFiling,
     Violations,
     check_attachments,
     check_key,
@@ -65,29 +69,6 @@ STATUS_POSITIONS = "status-position"
 ERASURE_POSITIONS = "erasure-position"
 
 MAX_UPDATE_ATTEMPTS = 20
-
-
-@dataclass(frozen=True)
-class FilingRequest:
-    idempotency_key: str
-    channel: Channel | None  # None: not given (or not a known channel)
-    description: str
-    subject: str = ""
-    category: Category | None = Category.UNCLASSIFIED  # None: not a known category
-    location: Mapping[str, str] = field(default_factory=dict)
-    parcel: Mapping[str, str] = field(default_factory=dict)
-    attachments: list[dict[str, str]] = field(default_factory=list)
-    reporter_name: str = ""
-    reporter_phone: str = ""
-    reporter_email: str = ""
-    reporter_nik: str = ""
-    anonymous: bool = False
-    confidential: bool = False
-    language: str = "id"
-    details: FilingDetails | None = None
-
-    def __repr__(self) -> str:  # personal data stays out of tracebacks and logs
-        return f"FilingRequest(channel={self.channel}, key={self.idempotency_key!r}, <redacted>)"
 
 
 @dataclass(frozen=True)
@@ -168,11 +149,10 @@ class IntakeApplication(AduanApplication):
                 self.tables.index_phone(
                     self.master_key.phone_digest(identity.phone), str(complaint_id), reporter_id
                 )
-        for attempt in range(5):
-            ticket = ticket_number_for(complaint_id, _year(), attempt)
+        for ticket in ticket_candidates(complaint_id):
             if self.claims.claim(TICKETS, ticket, str(complaint_id)) != str(complaint_id):
                 continue  # held by another complaint: pick the next candidate
-            complaint = _complaint_of(valid, ctx, ticket, reporter_id, masked)
+            complaint = new_complaint(valid, ctx, ticket, reporter_id, masked)
             try:
                 recordings = self.save(complaint)
             except IntegrityError:
@@ -264,8 +244,8 @@ class IntakeApplication(AduanApplication):
             if valid.identity.phone:
                 digest = self.master_key.phone_digest(valid.identity.phone)
                 phone = (digest, str(complaint_id), reporter_id)
-        ticket = ticket_number_for(complaint_id, _year(), 0)
-        complaint = _complaint_of(valid, ctx, ticket, reporter_id, masked)
+        ticket = next(ticket_candidates(complaint_id))
+        complaint = new_complaint(valid, ctx, ticket, reporter_id, masked)
         return _NewFiling(index, complaint, ticket, data_key, identity, phone)
 
     def _save_group(
@@ -273,27 +253,24 @@ class IntakeApplication(AduanApplication):
     ) -> None:
         tables = self.tables
         assert isinstance(tables, SqlSideTables)
+        side = SideWrites()
+        tables.record_new_reporters(
+            side,
+            [f.data_key for f in fresh if f.data_key is not None],
+            [f.identity for f in fresh if f.identity is not None],
+            [f.phone for f in fresh if f.phone is not None],
+        )
+        self.claims.claim_all(side, TICKETS, [(f.ticket, str(f.complaint.id)) for f in fresh])
 
-        def writes(cursor: Any) -> None:
-            tables.write_new_reporters(
-                cursor,
-                [f.data_key for f in fresh if f.data_key is not None],
-                [f.identity for f in fresh if f.identity is not None],
-                [f.phone for f in fresh if f.phone is not None],
-            )
-            self.claims.write_claims(
-                cursor, TICKETS, [(f.ticket, str(f.complaint.id)) for f in fresh]
-            )
-
-        def later(cursor: Any, stored: Sequence[Any], notification_ids: Sequence[int]) -> None:
-            position = {e.originator_id: p for e, p in zip(stored, notification_ids, strict=True)}
-            self.claims.write_claims(
-                cursor,
+        def record_filed_positions(positions: Mapping[uuid.UUID, int]) -> None:
+            self.claims.claim_all(
+                side,
                 FILED_POSITIONS,
-                [(str(f.complaint.id), str(position[f.complaint.id])) for f in fresh],
+                [(str(f.complaint.id), str(positions[f.complaint.id])) for f in fresh],
             )
 
-        recordings = self.save_with(*(f.complaint for f in fresh), writes=writes, later=later)
+        side.after_insert(record_filed_positions)
+        recordings = self.save_with(*(f.complaint for f in fresh), side=side)
         last: dict[uuid.UUID, int] = {}
         for recording in recordings:
             last[recording.domain_event.originator_id] = recording.notification.id
@@ -620,8 +597,6 @@ class IntakeApplication(AduanApplication):
         """A complaint id, or a ticket number, to the id of an existing complaint."""
         ref = complaint_ref.strip()
         if not ref:
-            from aduan.errors import FieldViolation, ValidationError
-
             raise ValidationError(FieldViolation("complaint_id", "required"))
         try:
             complaint_id = uuid.UUID(ref)
@@ -662,10 +637,6 @@ class IntakeApplication(AduanApplication):
         raise ConcurrencyConflictError(f"complaint {complaint_id} is busy; retry")
 
 
-def _year() -> int:
-    return datetime.now(UTC).year
-
-
 __all__: list[Any] = [
     "FilingRequest",
     "FilingResult",
@@ -673,39 +644,3 @@ __all__: list[Any] = [
     "MessageResult",
     "RevealedContact",
 ]
-
-
-def _complaint_of(
-    valid: ValidFiling, ctx: CommandContext, ticket: str, reporter_id: str, masked: str
-) -> Complaint:
-    """A new complaint from a validated filing (one at a time or in a group), with what intake
-    learned about it and its first question to the reporter."""
-    details = valid.details if valid.details is not None and valid.details.anything else None
-    complaint = Complaint.file(
-        ctx=ctx,
-        channel=valid.channel,
-        idempotency_key=valid.idempotency_key,
-        ticket_number=ticket,
-        reporter_id=reporter_id,
-        masked_contact=masked,
-        anonymous=valid.anonymous,
-        confidential=valid.confidential,
-        language=valid.language,
-        category=valid.category,
-        location=valid.location,
-        parcel=valid.parcel,
-        subject=valid.subject,
-        description=valid.description,
-        attachments=valid.attachments,
-        details_pending=details is not None,
-        details_due=details.due if details is not None else None,
-    )
-    if details is not None:
-        complaint.learn(
-            place=details.place,
-            category=details.category,
-            ask=details.ask,
-            ctx=ctx,
-            answer_due=details.due,
-        )
-    return complaint

@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from aduan.areas import area_registry
 from aduan.errors import FieldViolation, ValidationError
-from aduan_intake.domain import Category, Channel, FilingDetails
+from aduan_intake.domain import Channel, LandParcel, Location
+from aduan_intake.filing import FilingRequest, ValidFiling
 from aduan_intake.sealing import Identity
-
-if TYPE_CHECKING:
-    from aduan_intake.application import FilingRequest
 
 MAX_KEY_LENGTH = 200
 MIN_DESCRIPTION = 10
@@ -79,24 +75,6 @@ def normalise_certificate_number(raw: str) -> str | None:
 
 def _has_control_characters(text: str) -> bool:
     return any(unicodedata.category(c) == "Cc" and c not in "\n\r\t" for c in text)
-
-
-@dataclass(frozen=True)
-class ValidFiling:
-    idempotency_key: str
-    channel: Channel
-    description: str
-    subject: str
-    category: Category
-    location: dict[str, str]
-    parcel: dict[str, str]
-    attachments: list[dict[str, str]]
-    identity: Identity | None  # None when anonymous
-    anonymous: bool
-    confidential: bool
-    language: str
-    # What intake found out itself and still asks (WhatsApp filings), recorded with the filing.
-    details: FilingDetails | None = None
 
 
 class Violations:
@@ -173,13 +151,11 @@ def check_language(violations: Violations, language: str, field: str) -> str:
     return language
 
 
-def _check_location(violations: Violations, location: dict[str, str]) -> dict[str, str]:
+def _check_location(violations: Violations, location: Location) -> Location:
     registry = area_registry()
-    province = location.get("province_code", "").strip()
-    regency = location.get("regency_code", "").strip()
-    address = check_text(
-        violations, "location.address", location.get("address", ""), maximum=MAX_ADDRESS
-    )
+    province = location.province_code.strip()
+    regency = location.regency_code.strip()
+    address = check_text(violations, "location.address", location.address, maximum=MAX_ADDRESS)
     if province and province not in registry.provinces:
         violations.add("location.province_code", f"unknown province code {province!r}")
     if regency:
@@ -193,12 +169,12 @@ def _check_location(violations: Violations, location: dict[str, str]) -> dict[st
             )
         elif not province:
             province = found.province_code  # implied by the regency
-    return {"province_code": province, "regency_code": regency, "address": address}
+    return Location(province_code=province, regency_code=regency, address=address)
 
 
-def _check_parcel(violations: Violations, parcel: dict[str, str]) -> dict[str, str]:
-    nib = re.sub(r"[\s.]", "", parcel.get("nib", ""))
-    certificate = parcel.get("certificate_number", "").strip()
+def _check_parcel(violations: Violations, parcel: LandParcel) -> LandParcel:
+    nib = re.sub(r"[\s.]", "", parcel.nib)
+    certificate = parcel.certificate_number.strip()
     if nib and not _NIB.match(nib):
         violations.add("parcel.nib", "NIB must be 14 digits")
     if certificate:
@@ -210,7 +186,7 @@ def _check_parcel(violations: Violations, parcel: dict[str, str]) -> dict[str, s
             )
         else:
             certificate = normalised
-    return {"nib": nib, "certificate_number": certificate}
+    return LandParcel(nib=nib, certificate_number=certificate)
 
 
 def check_identity(
@@ -273,8 +249,8 @@ def validate_filing(request: FilingRequest) -> ValidFiling:
         maximum=MAX_DESCRIPTION,
     )
     subject = check_text(violations, "subject", request.subject, maximum=MAX_SUBJECT)
-    location = _check_location(violations, dict(request.location))
-    parcel = _check_parcel(violations, dict(request.parcel))
+    location = _check_location(violations, request.location)
+    parcel = _check_parcel(violations, request.parcel)
     attachments = check_attachments(violations, [dict(a) for a in request.attachments])
     language = check_language(violations, request.language, "reporter.language")
     identity = check_identity(violations, request, language)
