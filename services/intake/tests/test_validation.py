@@ -9,8 +9,18 @@ import pytest
 from aduan.context import CommandContext
 from aduan.errors import ValidationError
 from aduan_intake.application import FilingRequest, IntakeApplication
-from aduan_intake.domain import Category, LandParcel, Location
-from aduan_intake.validation import normalise_certificate_number, normalise_phone, validate_filing
+from aduan_intake.domain import Category, Channel, LandParcel, Location
+from aduan_intake.validation import (
+    normalise_certificate_number,
+    normalise_phone,
+    validate_erasure,
+    validate_filing,
+    validate_message,
+    validate_rating,
+    validate_reveal_purpose,
+    validate_status_request,
+    validate_withdrawal,
+)
 
 Filing = Callable[..., FilingRequest]
 
@@ -177,3 +187,30 @@ def test_nothing_is_stored_for_an_invalid_filing(
         app.file_complaint(filing(description="short", reporter_nik="1"), ctx)
     assert app.head_position() == 0
     assert app.claims.get("ticket", "anything") is None
+
+
+def reported(check: Callable[[], object]) -> set[str]:
+    with pytest.raises(ValidationError) as raised:
+        check()
+    return {v.field for v in raised.value.violations}
+
+
+def test_reporter_actions_are_validated_with_every_field_named() -> None:
+    assert reported(lambda: validate_message(" ", None, "", [])) == {
+        "idempotency_key",
+        "channel",
+        "text",
+    }
+    message = validate_message(" k ", Channel.WEB, "  halo  ", [{"uri": " u ", "sha256": "AB"}])
+    assert (message.idempotency_key, message.text) == ("k", "halo")
+    assert message.attachments == [{"uri": "u", "media_type": "", "sha256": "ab", "caption": ""}]
+    assert reported(lambda: validate_withdrawal("x" * 2001)) == {"reason"}
+    assert reported(lambda: validate_rating(6, "")) == {"rating"}
+    assert validate_rating(5, " baik ") == "baik"
+    assert reported(lambda: validate_status_request(None, "k")) == {"channel"}
+    channel, key = validate_status_request(Channel.WHATSAPP, "")
+    assert channel is Channel.WHATSAPP
+    assert key.startswith("auto:")  # without a key, every call is a new request
+    assert reported(lambda: validate_reveal_purpose("  ")) == {"purpose"}
+    assert reported(lambda: validate_erasure(" ", "")) == {"reporter_id", "reason"}
+    assert validate_erasure(" r1 ", " diminta ") == ("r1", "diminta")

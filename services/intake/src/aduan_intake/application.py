@@ -50,13 +50,13 @@ from aduan_intake.sealing import (
 from aduan_intake.senderlock import SenderLocks, sender_locks_for
 from aduan_intake.sidetables import SideTables, SqlSideTables, StoredIdentity, side_tables_for
 from aduan_intake.validation import (
-    MAX_MESSAGE_TEXT,
-    MAX_REASON,
-    Violations,
-    check_attachments,
-    check_key,
-    check_text,
+    validate_erasure,
     validate_filing,
+    validate_message,
+    validate_rating,
+    validate_reveal_purpose,
+    validate_status_request,
+    validate_withdrawal,
 )
 
 T = TypeVar("T")
@@ -305,21 +305,16 @@ class IntakeApplication(AduanApplication):
         attachments: list[dict[str, str]],
         ctx: CommandContext,
     ) -> MessageResult:
-        violations = Violations()
-        key = check_key(violations, idempotency_key)
-        if channel is None:
-            violations.add("channel", "required")
-        text = check_text(violations, "text", text, maximum=MAX_MESSAGE_TEXT)
-        cleaned = check_attachments(violations, attachments)
-        if not text and not attachments:
-            violations.add("text", "a message needs text or an attachment")
-        violations.raise_if_any()
-        assert channel is not None
+        message = validate_message(idempotency_key, channel, text, attachments)
         complaint_id = self.resolve(complaint_ref)
         message_id, position = self._update(
             complaint_id,
             lambda c: c.add_message(
-                idempotency_key=key, channel=channel, text=text, attachments=cleaned, ctx=ctx
+                idempotency_key=message.idempotency_key,
+                channel=message.channel,
+                text=message.text,
+                attachments=message.attachments,
+                ctx=ctx,
             ),
         )
         if position is not None:
@@ -330,9 +325,7 @@ class IntakeApplication(AduanApplication):
         )
 
     def withdraw_complaint(self, complaint_ref: str, reason: str, ctx: CommandContext) -> int:
-        violations = Violations()
-        reason = check_text(violations, "reason", reason, maximum=MAX_REASON)
-        violations.raise_if_any()
+        reason = validate_withdrawal(reason)
         complaint_id = self.resolve(complaint_ref)
         status = self.case_status(complaint_id)
         _, position = self._update(
@@ -344,11 +337,7 @@ class IntakeApplication(AduanApplication):
     def rate_resolution(
         self, complaint_ref: str, rating: int, comment: str, ctx: CommandContext
     ) -> int:
-        violations = Violations()
-        if not 1 <= rating <= 5:
-            violations.add("rating", "must be 1 to 5")
-        comment = check_text(violations, "comment", comment, maximum=MAX_REASON)
-        violations.raise_if_any()
+        comment = validate_rating(rating, comment)
         complaint_id = self.resolve(complaint_ref)
         status = self.case_status(complaint_id)
         _, position = self._update(
@@ -366,13 +355,7 @@ class IntakeApplication(AduanApplication):
         idempotency_key: str,
         ctx: CommandContext,
     ) -> int:
-        violations = Violations()
-        if channel is None:
-            violations.add("channel", "required")
-        # Without a key every call is a new request.
-        key = check_key(violations, idempotency_key or f"auto:{uuid.uuid4()}")
-        violations.raise_if_any()
-        assert channel is not None
+        channel, key = validate_status_request(channel, idempotency_key)
         complaint_id = self.resolve(complaint_ref)
         _, position = self._update(
             complaint_id,
@@ -404,11 +387,7 @@ class IntakeApplication(AduanApplication):
         self, complaint_ref: str, purpose: str, ctx: CommandContext
     ) -> RevealedContact:
         """The reporter's identity, for an authorised caller; the reveal is recorded first."""
-        violations = Violations()
-        purpose = check_text(violations, "purpose", purpose, maximum=200)
-        if not purpose:
-            violations.add("purpose", "required: why the contact is needed")
-        violations.raise_if_any()
+        purpose = validate_reveal_purpose(purpose)
         holder = self._contact_holder(complaint_ref)
         holder.check_contact_revealable()
         reporter_id = holder.reporter_id
@@ -425,14 +404,7 @@ class IntakeApplication(AduanApplication):
     def erase_reporter(self, reporter_id: str, reason: str, ctx: CommandContext) -> int:
         """Destroys the reporter's data key (and their phone index entries), then records the
         erasure. A retry after a failure in between completes the record."""
-        violations = Violations()
-        reporter_id = reporter_id.strip()
-        if not reporter_id:
-            violations.add("reporter_id", "required")
-        reason = check_text(violations, "reason", reason, maximum=MAX_REASON)
-        if not reason:
-            violations.add("reason", "required: why the identity is erased")
-        violations.raise_if_any()
+        reporter_id, reason = validate_erasure(reporter_id, reason)
         stored = self.tables.get_identity(reporter_id)
         if stored is None:
             raise NotFoundError(f"reporter {reporter_id!r} not found")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import uuid
+from dataclasses import dataclass
 
 from aduan.areas import area_registry
 from aduan.errors import FieldViolation, ValidationError
@@ -27,6 +29,7 @@ MAX_URI = 2000
 MAX_CAPTION = 1000
 MAX_MESSAGE_TEXT = 5000
 MAX_REASON = 2000
+MAX_PURPOSE = 200
 LANGUAGES = ("id", "en")
 
 _PHONE_SEPARATORS = re.compile(r"[\s\-.()/]")
@@ -272,6 +275,84 @@ def validate_filing(request: FilingRequest) -> ValidFiling:
         language=language,
         details=request.details,
     )
+
+
+@dataclass(frozen=True)
+class ValidMessage:
+    idempotency_key: str
+    channel: Channel
+    text: str
+    attachments: list[dict[str, str]]
+
+
+def validate_message(
+    idempotency_key: str, channel: Channel | None, text: str, attachments: list[dict[str, str]]
+) -> ValidMessage:
+    """A reporter's follow-up message."""
+    violations = Violations()
+    key = check_key(violations, idempotency_key)
+    if channel is None:
+        violations.add("channel", "required")
+    text = check_text(violations, "text", text, maximum=MAX_MESSAGE_TEXT)
+    cleaned = check_attachments(violations, attachments)
+    if not text and not attachments:
+        violations.add("text", "a message needs text or an attachment")
+    violations.raise_if_any()
+    assert channel is not None
+    return ValidMessage(key, channel, text, cleaned)
+
+
+def validate_withdrawal(reason: str) -> str:
+    """The reason given for withdrawing a complaint."""
+    violations = Violations()
+    reason = check_text(violations, "reason", reason, maximum=MAX_REASON)
+    violations.raise_if_any()
+    return reason
+
+
+def validate_rating(rating: int, comment: str) -> str:
+    """The comment on a rating of 1 to 5."""
+    violations = Violations()
+    if not 1 <= rating <= 5:
+        violations.add("rating", "must be 1 to 5")
+    comment = check_text(violations, "comment", comment, maximum=MAX_REASON)
+    violations.raise_if_any()
+    return comment
+
+
+def validate_status_request(channel: Channel | None, idempotency_key: str) -> tuple[Channel, str]:
+    """The channel and idempotency key of a status request."""
+    violations = Violations()
+    if channel is None:
+        violations.add("channel", "required")
+    # Without a key every call is a new request.
+    key = check_key(violations, idempotency_key or f"auto:{uuid.uuid4()}")
+    violations.raise_if_any()
+    assert channel is not None
+    return channel, key
+
+
+def validate_reveal_purpose(purpose: str) -> str:
+    """Why a reporter's contact is revealed: required, and recorded with the reveal."""
+    violations = Violations()
+    purpose = check_text(violations, "purpose", purpose, maximum=MAX_PURPOSE)
+    if not purpose:
+        violations.add("purpose", "required: why the contact is needed")
+    violations.raise_if_any()
+    return purpose
+
+
+def validate_erasure(reporter_id: str, reason: str) -> tuple[str, str]:
+    """The reporter to erase and why: both required."""
+    violations = Violations()
+    reporter_id = reporter_id.strip()
+    if not reporter_id:
+        violations.add("reporter_id", "required")
+    reason = check_text(violations, "reason", reason, maximum=MAX_REASON)
+    if not reason:
+        violations.add("reason", "required: why the identity is erased")
+    violations.raise_if_any()
+    return reporter_id, reason
 
 
 def looks_like_ticket(text: str) -> bool:
