@@ -201,9 +201,12 @@ def test_reporter_actions_are_validated_with_every_field_named() -> None:
         "channel",
         "text",
     }
-    message = validate_message(" k ", Channel.WEB, "  halo  ", [{"uri": " u ", "sha256": "AB"}])
+    digest = "AB" * 32
+    message = validate_message(" k ", Channel.WEB, "  halo  ", [{"uri": " u ", "sha256": digest}])
     assert (message.idempotency_key, message.text) == ("k", "halo")
-    assert message.attachments == [{"uri": "u", "media_type": "", "sha256": "ab", "caption": ""}]
+    assert message.attachments == [
+        {"uri": "u", "media_type": "", "sha256": digest.lower(), "caption": ""}
+    ]
     assert reported(lambda: validate_withdrawal("x" * 2001)) == {"reason"}
     assert reported(lambda: validate_rating(6, "")) == {"rating"}
     assert validate_rating(5, " baik ") == "baik"
