@@ -134,7 +134,9 @@ def test_a_failing_side_write_saves_no_event(sql_app: NotesApplication) -> None:
 def test_a_failing_write_after_the_insert_saves_no_event(sql_app: NotesApplication) -> None:
     sql_app.claims.claim("position", "taken", "1")
     side = SideWrites()
-    side.after_insert(lambda positions: sql_app.claims.claim_all(side, "position", [("taken", "2")]))
+    side.after_insert(
+        lambda positions: sql_app.claims.claim_all(side, "position", [("taken", "2")])
+    )
 
     with pytest.raises(IntegrityError):
         sql_app.save_with(_note("satu"), side=side)
