@@ -32,7 +32,7 @@ from aduan.categories import Category
 from aduan.context import Actor, ActorKind, CommandContext
 from aduan.errors import InvalidStateError, NotFoundError, ValidationError
 from aduan.questions import parse_reply
-from aduan_intake.application import FilingRequest, IntakeApplication
+from aduan_intake.application import IntakeApplication
 from aduan_intake.details import DetailFinder, Learned
 from aduan_intake.domain import (
     Channel,
@@ -42,6 +42,7 @@ from aduan_intake.domain import (
     Reply,
     reporter_id_for,
 )
+from aduan_intake.filing import FilingRequest
 from aduan_intake.validation import MAX_DESCRIPTION, MAX_NAME, MIN_DESCRIPTION, normalise_phone
 
 log = logging.getLogger(__name__)

@@ -32,7 +32,7 @@ from aduan.errors import (
     ValidationError,
 )
 from aduan.offices import OfficeRegistry, default_registry
-from aduan.store import AduanApplication
+from aduan.store import AduanApplication, SideWrites
 from aduan_routing.domain import (
     OPEN_STATUSES,
     SYSTEM_REASONS,
@@ -374,11 +374,10 @@ class RoutingApplication(AduanApplication):
         if not positions:
             return 0
 
-        def writes(cursor: object) -> None:
-            self.claims.write_claims(cursor, TICKETS, list(tickets.items()))
-
+        side = SideWrites()
+        self.claims.claim_all(side, TICKETS, list(tickets.items()))
         self.save_reactions(
-            positions, *(c for c in cases.values() if c is not None), follows=tracked, writes=writes
+            positions, *(c for c in cases.values() if c is not None), follows=tracked, side=side
         )
         return processed
 
