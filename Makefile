@@ -4,26 +4,39 @@ SHELL := /bin/bash
 
 PYTHON ?= python3
 UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+UV_DIR := $(patsubst %/,%,$(dir $(UV)))
 UV_VERSION := 0.13.8
 RUN := $(UV) run --frozen
 PROTO_DIR := protos
 GEN_DIR := libs/aduan-platform/src
 PROTOS := $(wildcard $(PROTO_DIR)/aduan/v1/*.proto)
 
-.PHONY: help uv sync up test lint fmt protos protos-check unit integration e2e faults bench clean
+.PHONY: help uv sync up demo token test lint fmt protos protos-check unit integration e2e faults bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
+# The hint goes to stderr, so that `$(make token ...)` captures the token alone.
 uv: ## Install uv with pip when it is missing
 	@command -v $(UV) >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --user "uv==$(UV_VERSION)" \
 		|| $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
+	@if ! command -v uv >/dev/null 2>&1 && [ -x "$(UV)" ]; then \
+		echo "uv is installed at $(UV), which is not on your PATH; add it with: export PATH=\"$(UV_DIR):\$$PATH\"" >&2; \
+	fi
 
 sync: uv ## Install the workspace from the committed lock file
 	$(UV) sync --frozen --all-packages
 
 up: sync ## Run NATS and the four services locally (Ctrl-C stops everything)
 	$(RUN) aduan up
+
+demo: uv ## File a sample complaint on the running stack (`make up`) and read it back
+	$(RUN) aduan demo
+
+# Silent, so that `export ADUAN_TOKEN=$(make token ROLE=auditor)` captures the token alone.
+token: uv ## A development token for the running stack: make token ROLE=officer OFFICE=KANTAH.32.73
+	@$(if $(ROLE),,$(error ROLE is required, e.g. make token ROLE=officer OFFICE=KANTAH.32.73))
+	@$(RUN) aduan token $(foreach role,$(ROLE),--role $(role))$(if $(OFFICE), --office $(OFFICE))
 
 test: sync lint protos-check ## Lint, then unit, integration, chart and e2e tests
 	$(RUN) pytest

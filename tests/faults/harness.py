@@ -372,7 +372,7 @@ def load_running(stack: LocalStack, record: LoadRecord, rate: float) -> Iterator
 
 
 def kantah_codes() -> list[str]:
-    from aduan_routing.offices import OfficeLevel, default_registry
+    from aduan.reference.offices import OfficeLevel, default_registry
 
     return [o.code for o in default_registry().list() if o.level == OfficeLevel.KANTAH]
 

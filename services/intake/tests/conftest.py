@@ -25,7 +25,7 @@ from aduan.service.auth import (
 from aduan.service.grpcerrors import ErrorMappingInterceptor
 from aduan.v1 import common_pb2, intake_pb2, intake_pb2_grpc
 from aduan_intake.application import FilingRequest, IntakeApplication
-from aduan_intake.domain import Channel
+from aduan_intake.domain import Channel, Location
 from aduan_intake.servicer import INTAKE_POLICY, IntakeServicer
 
 DESCRIPTION = "Pengukuran ulang bidang tanah saya tertunda tiga bulan tanpa kabar."
@@ -66,7 +66,7 @@ def filing() -> Callable[..., FilingRequest]:
             "description": DESCRIPTION,
             "reporter_name": "Siti Aminah",
             "reporter_phone": "081298765432",
-            "location": {"province_code": "32", "regency_code": "32.73"},
+            "location": Location(province_code="32", regency_code="32.73"),
         }
         fields.update(overrides)
         return FilingRequest(**fields)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from aduan_intake.domain import Category
+from aduan.reference.categories import Category
 from aduan_intake.textrules import (
     CategoryMatch,
     PlaceAmbiguity,

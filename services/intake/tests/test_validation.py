@@ -8,9 +8,20 @@ import pytest
 
 from aduan.core.context import CommandContext
 from aduan.core.errors import ValidationError
+from aduan.reference.categories import Category
 from aduan_intake.application import FilingRequest, IntakeApplication
-from aduan_intake.domain import Category
-from aduan_intake.validation import normalise_certificate_number, normalise_phone, validate_filing
+from aduan_intake.domain import Channel, LandParcel, Location
+from aduan_intake.validation import (
+    normalise_certificate_number,
+    normalise_phone,
+    validate_erasure,
+    validate_filing,
+    validate_message,
+    validate_rating,
+    validate_reveal_purpose,
+    validate_status_request,
+    validate_withdrawal,
+)
 
 Filing = Callable[..., FilingRequest]
 
@@ -52,8 +63,8 @@ def test_a_valid_filing_is_normalised(filing: Filing) -> None:
             reporter_phone="0812 3456 7890",
             reporter_email="Budi@Example.ID",
             reporter_nik="3273012345670001",
-            location={"regency_code": "32.73"},
-            parcel={"nib": "10.080.50.30.12345", "certificate_number": "32.73.05.01.1.00123"},
+            location=Location(regency_code="32.73"),
+            parcel=LandParcel(nib="10.080.50.30.12345", certificate_number="32.73.05.01.1.00123"),
             category=Category.LAND_SERVICE,
             subject="  Pengukuran  ",
         )
@@ -61,8 +72,8 @@ def test_a_valid_filing_is_normalised(filing: Filing) -> None:
     assert valid.identity is not None
     assert valid.identity.phone == "+6281234567890"
     assert valid.identity.email == "Budi@example.id"
-    assert valid.location["province_code"] == "32"  # implied by the regency
-    assert valid.parcel["nib"] == "10080503012345"
+    assert valid.location.province_code == "32"  # implied by the regency
+    assert valid.parcel.nib == "10080503012345"
     assert valid.subject == "Pengukuran"
 
 
@@ -77,8 +88,8 @@ def test_every_violation_is_reported_at_once(filing: Filing) -> None:
             reporter_phone="12345",
             reporter_email="not-an-email",
             reporter_nik="1234",
-            location={"province_code": "99", "regency_code": "32.99"},
-            parcel={"nib": "123", "certificate_number": "ABC-1"},
+            location=Location(province_code="99", regency_code="32.99"),
+            parcel=LandParcel(nib="123", certificate_number="ABC-1"),
             attachments=[{"uri": "", "media_type": "jpeg", "sha256": "zz"}],
             language="fr",
         )
@@ -106,13 +117,13 @@ def test_every_violation_is_reported_at_once(filing: Filing) -> None:
 @pytest.mark.parametrize(
     ("location", "field"),
     [
-        ({"province_code": "31", "regency_code": "32.73"}, "location.regency_code"),  # mismatch
-        ({"province_code": "3"}, "location.province_code"),
-        ({"regency_code": "3273"}, "location.regency_code"),
+        (Location(province_code="31", regency_code="32.73"), "location.regency_code"),  # mismatch
+        (Location(province_code="3"), "location.province_code"),
+        (Location(regency_code="3273"), "location.regency_code"),
     ],
 )
 def test_province_and_regency_must_exist_and_agree(
-    filing: Filing, location: dict[str, str], field: str
+    filing: Filing, location: Location, field: str
 ) -> None:
     assert violated_fields(filing(location=location)) == {field}
 
@@ -177,3 +188,33 @@ def test_nothing_is_stored_for_an_invalid_filing(
         app.file_complaint(filing(description="short", reporter_nik="1"), ctx)
     assert app.head_position() == 0
     assert app.claims.get("ticket", "anything") is None
+
+
+def reported(check: Callable[[], object]) -> set[str]:
+    with pytest.raises(ValidationError) as raised:
+        check()
+    return {v.field for v in raised.value.violations}
+
+
+def test_reporter_actions_are_validated_with_every_field_named() -> None:
+    assert reported(lambda: validate_message(" ", None, "", [])) == {
+        "idempotency_key",
+        "channel",
+        "text",
+    }
+    digest = "AB" * 32
+    message = validate_message(" k ", Channel.WEB, "  halo  ", [{"uri": " u ", "sha256": digest}])
+    assert (message.idempotency_key, message.text) == ("k", "halo")
+    assert message.attachments == [
+        {"uri": "u", "media_type": "", "sha256": digest.lower(), "caption": ""}
+    ]
+    assert reported(lambda: validate_withdrawal("x" * 2001)) == {"reason"}
+    assert reported(lambda: validate_rating(6, "")) == {"rating"}
+    assert validate_rating(5, " baik ") == "baik"
+    assert reported(lambda: validate_status_request(None, "k")) == {"channel"}
+    channel, key = validate_status_request(Channel.WHATSAPP, "")
+    assert channel is Channel.WHATSAPP
+    assert key.startswith("auto:")  # without a key, every call is a new request
+    assert reported(lambda: validate_reveal_purpose("  ")) == {"purpose"}
+    assert reported(lambda: validate_erasure(" ", "")) == {"reporter_id", "reason"}
+    assert validate_erasure(" r1 ", " diminta ") == ("r1", "diminta")

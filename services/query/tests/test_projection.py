@@ -11,9 +11,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, select
 
 from aduan.eventstore.store import DuplicateEventError
+from aduan.reference.offices import holding_chain
 from aduan.v1 import events_pb2
 from aduan_devtools.testing.query import EPOCH, History, file_complaint, lifecycle, office
-from aduan_query.offices import ancestors
 from aduan_query.projector import Projector
 from aduan_query.readmodels import LIVE, make_engine, migrate
 from aduan_query.rebuild import compare
@@ -217,8 +217,8 @@ def test_office_queue_includes_descendants(projector: Projector, queries: Compla
     assert held("KANWIL.91", True) == {"KANTAH.95.01"}
     assert held("KANWIL.95", True) == {"KANTAH.95.01"}
     assert held("PUSAT.IP3", True) == set(placed)
-    assert ancestors("PUSAT.PSKP") == ("PUSAT.PSKP", "PUSAT.IP3")
-    assert ancestors("KANTAH.65.01") == ("KANTAH.65.01", "KANWIL.65", "KANWIL.64", "PUSAT.IP3")
+    assert holding_chain("PUSAT.PSKP") == ("PUSAT.PSKP", "PUSAT.IP3")
+    assert holding_chain("KANTAH.65.01") == ("KANTAH.65.01", "KANWIL.65", "KANWIL.64", "PUSAT.IP3")
 
 
 def test_migrations_create_exactly_the_tables_the_code_uses(engine: Engine) -> None:

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 import pytest
 
 from aduan.core.context import Actor, ActorKind, CommandContext
+from aduan.reference.categories import Category
 from aduan_routing.application import Filing, RoutingApplication, RoutingPolicy, default_policy
-from aduan_routing.domain import Case, Category
+from aduan_routing.domain import Case
 
 WIB = dt.timezone(dt.timedelta(hours=7))
 

@@ -16,9 +16,10 @@ from aduan.core.errors import (
     ValidationError,
 )
 from aduan.eventstore.store import DuplicateEventError
+from aduan.reference.categories import Category
 from aduan_routing.application import Filing, RoutingApplication, RoutingPolicy
 from aduan_routing.contract import translator
-from aduan_routing.domain import Case, CaseStatus, Category, ReasonCode, ReassignmentKind, Scope
+from aduan_routing.domain import Case, CaseStatus, ReasonCode, ReassignmentKind, Scope
 
 SERVICE_CTX = CommandContext(actor=Actor.service("routing"))
 

@@ -14,13 +14,13 @@ import pytest
 from aduan.core.context import Actor, CommandContext
 from aduan.core.settings import ServiceSettings
 from aduan.eventstore.store import store_env
+from aduan.reference.categories import Category
 from aduan.service.auth import DevTokens, bearer_interceptors, bearer_metadata
 from aduan.service.runtime import ServiceRuntime
 from aduan.v1 import common_pb2, routing_pb2, routing_pb2_grpc
 from aduan_devtools.natsserver import free_port
 from aduan_routing.application import Filing, RoutingApplication
 from aduan_routing.contract import SERVICE
-from aduan_routing.domain import Category
 from aduan_routing.servicer import ROUTING_POLICY, RoutingServicer
 
 pytestmark = pytest.mark.integration

@@ -10,9 +10,10 @@ import pytest
 
 from aduan.core.settings import ServiceSettings
 from aduan.reference.areas import area_registry
+from aduan.reference.categories import Category
+from aduan.reference.offices import default_registry
 from aduan_routing.__main__ import build_runtime, main
-from aduan_routing.domain import Category, Scope
-from aduan_routing.offices import default_registry
+from aduan_routing.domain import Scope
 from aduan_routing.rules import Facts, RuleSetError, default_rules_source, load_rules, parse_rules
 
 

@@ -14,12 +14,12 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from aduan.core.context import Actor, ActorKind, CommandContext
 from aduan.core.errors import ConcurrencyConflictError, InvalidStateError, ValidationError
+from aduan.reference.categories import Category
 from aduan_routing.application import Filing, RoutingApplication, default_policy
 from aduan_routing.domain import (
     OPEN_STATUSES,
     SYSTEM_REASONS,
     CaseStatus,
-    Category,
     ReasonCode,
     ReassignmentKind,
     Scope,

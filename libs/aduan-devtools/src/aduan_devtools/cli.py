@@ -32,6 +32,12 @@ READY_TOKENS = (
     ("ADUAN_TOKEN_ADMIN", "admin", ""),
 )
 
+# The banner names make targets rather than `uv run aduan ...`: `make up` may have installed uv
+# where the shell does not look (the Makefile says where).
+TOKENS_HEADING = (
+    "Tokens for this run (8 hours; `make token ROLE=<role> OFFICE=<office>` issues more):"
+)
+
 EXAMPLE = """\
 Example (any gRPC client works through server reflection, e.g. grpcurl):
 
@@ -46,7 +52,7 @@ Example (any gRPC client works through server reflection, e.g. grpcurl):
   grpcurl -plaintext -H "authorization: Bearer $ADUAN_TOKEN_OFFICER" \\
     -d '{{"complaint_id": "<ticket number from above>"}}' {query} aduan.v1.Query/GetComplaint
 
-or, without grpcurl:  uv run aduan demo
+or, without grpcurl:  make demo
 """
 
 
@@ -117,10 +123,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             "(Cloud API webhook; signed with the development app secret, docs/intake.md)"
         )
         print()
-        print(
-            "Tokens for this run (8 hours; `uv run aduan token --role ROLE [--office CODE]` "
-            "issues more):"
-        )
+        print(TOKENS_HEADING)
         for variable, role, office in READY_TOKENS:
             print(f"  export {variable}={stack.token(role, office)}")
         print()

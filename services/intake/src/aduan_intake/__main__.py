@@ -10,10 +10,8 @@ import grpc
 
 from aduan.core.settings import ServiceSettings, SettingsError, extra_number
 from aduan.eventstore.store import open_application
-from aduan.messaging.jetstream import TrackedConsumer, observe_consumer
 from aduan.service.auth import ServiceAuth
-from aduan.service.backbone import WriteBackbone
-from aduan.service.peers import ServiceEventLogReader
+from aduan.service.backbone import WriteBackbone, upstream_consumer
 from aduan.service.runtime import ServiceRuntime, run_service
 from aduan.service.tls import service_channel
 from aduan.v1 import intake_pb2, intake_pb2_grpc
@@ -66,19 +64,15 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
         statuses=forwarder,
         media=media,
     )
-    reader = ServiceEventLogReader(
-        {name: settings.peers[name] for name in UPSTREAMS}, settings, auth
-    )
-    case_status = TrackedConsumer(
+    case_status, reader = upstream_consumer(
+        settings,
+        auth,
         backbone.link,
+        backbone.leadership,
         durable=DURABLE,
         upstreams=UPSTREAMS,
         processor=CaseStatusProcessor(app),
-        gap_filler=reader.read_range,
-        head_reader=reader.head,
-        leadership=backbone.leadership,
     )
-    observe_consumer(case_status)
 
     def register(server: grpc.aio.Server) -> None:
         intake_pb2_grpc.add_IntakeServicer_to_server(servicer, server)
@@ -96,13 +90,7 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
         ],
         registrars=[register, *backbone.registrars],
         workers=[*backbone.workers, case_status, webhook],
-        # Readiness is the store alone: filing and every other Intake RPC need only the store; NATS carries what the relay
-        # publishes later (the outbox), so a NATS outage leaves intake ready.
-        # See docs/operations.md, Probes.
-        health_checks=[
-            backbone.store_check(gates_readiness=True),
-            backbone.nats_check(gates_readiness=False),
-        ],
+        health_checks=backbone.health_checks,
         shutdown_hooks=[close_reader, *backbone.shutdown_hooks],
         policies=[INTAKE_POLICY],
         auth=auth,

@@ -6,8 +6,8 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 from eventsourcing.application import AggregateNotFoundError
@@ -16,23 +16,28 @@ from eventsourcing.persistence import IntegrityError
 from aduan.core.context import CommandContext
 from aduan.core.errors import (
     ConcurrencyConflictError,
+    FieldViolation,
     InvalidStateError,
     NotFoundError,
+    ValidationError,
 )
-from aduan.eventstore.store import AduanApplication
+from aduan.eventstore.store import AduanApplication, SideWrites
 from aduan_intake.domain import (
     CaseStatus,
-    Category,
     CategoryFinding,
     Channel,
     Complaint,
     Conversation,
     DetailRequest,
-    FilingDetails,
     PlaceFinding,
     Reply,
     reporter_id_for,
-    ticket_number_for,
+)
+from aduan_intake.filing import (
+    FilingRequest,
+    ValidFiling,
+    new_complaint,
+    ticket_candidates,
 )
 from aduan_intake.media import MediaStore
 from aduan_intake.sealing import (
@@ -45,14 +50,13 @@ from aduan_intake.sealing import (
 from aduan_intake.senderlock import SenderLocks, sender_locks_for
 from aduan_intake.sidetables import SideTables, SqlSideTables, StoredIdentity, side_tables_for
 from aduan_intake.validation import (
-    MAX_MESSAGE_TEXT,
-    MAX_REASON,
-    ValidFiling,
-    Violations,
-    check_attachments,
-    check_key,
-    check_text,
+    validate_erasure,
     validate_filing,
+    validate_message,
+    validate_rating,
+    validate_reveal_purpose,
+    validate_status_request,
+    validate_withdrawal,
 )
 
 T = TypeVar("T")
@@ -65,29 +69,6 @@ STATUS_POSITIONS = "status-position"
 ERASURE_POSITIONS = "erasure-position"
 
 MAX_UPDATE_ATTEMPTS = 20
-
-
-@dataclass(frozen=True)
-class FilingRequest:
-    idempotency_key: str
-    channel: Channel | None  # None: not given (or not a known channel)
-    description: str
-    subject: str = ""
-    category: Category | None = Category.UNCLASSIFIED  # None: not a known category
-    location: Mapping[str, str] = field(default_factory=dict)
-    parcel: Mapping[str, str] = field(default_factory=dict)
-    attachments: list[dict[str, str]] = field(default_factory=list)
-    reporter_name: str = ""
-    reporter_phone: str = ""
-    reporter_email: str = ""
-    reporter_nik: str = ""
-    anonymous: bool = False
-    confidential: bool = False
-    language: str = "id"
-    details: FilingDetails | None = None
-
-    def __repr__(self) -> str:  # personal data stays out of tracebacks and logs
-        return f"FilingRequest(channel={self.channel}, key={self.idempotency_key!r}, <redacted>)"
 
 
 @dataclass(frozen=True)
@@ -168,11 +149,10 @@ class IntakeApplication(AduanApplication):
                 self.tables.index_phone(
                     self.master_key.phone_digest(identity.phone), str(complaint_id), reporter_id
                 )
-        for attempt in range(5):
-            ticket = ticket_number_for(complaint_id, _year(), attempt)
+        for ticket in ticket_candidates(complaint_id):
             if self.claims.claim(TICKETS, ticket, str(complaint_id)) != str(complaint_id):
                 continue  # held by another complaint: pick the next candidate
-            complaint = _complaint_of(valid, ctx, ticket, reporter_id, masked)
+            complaint = new_complaint(valid, ctx, ticket, reporter_id, masked)
             try:
                 recordings = self.save(complaint)
             except IntegrityError:
@@ -264,8 +244,8 @@ class IntakeApplication(AduanApplication):
             if valid.identity.phone:
                 digest = self.master_key.phone_digest(valid.identity.phone)
                 phone = (digest, str(complaint_id), reporter_id)
-        ticket = ticket_number_for(complaint_id, _year(), 0)
-        complaint = _complaint_of(valid, ctx, ticket, reporter_id, masked)
+        ticket = next(ticket_candidates(complaint_id))
+        complaint = new_complaint(valid, ctx, ticket, reporter_id, masked)
         return _NewFiling(index, complaint, ticket, data_key, identity, phone)
 
     def _save_group(
@@ -273,27 +253,24 @@ class IntakeApplication(AduanApplication):
     ) -> None:
         tables = self.tables
         assert isinstance(tables, SqlSideTables)
+        side = SideWrites()
+        tables.record_new_reporters(
+            side,
+            [f.data_key for f in fresh if f.data_key is not None],
+            [f.identity for f in fresh if f.identity is not None],
+            [f.phone for f in fresh if f.phone is not None],
+        )
+        self.claims.claim_all(side, TICKETS, [(f.ticket, str(f.complaint.id)) for f in fresh])
 
-        def writes(cursor: Any) -> None:
-            tables.write_new_reporters(
-                cursor,
-                [f.data_key for f in fresh if f.data_key is not None],
-                [f.identity for f in fresh if f.identity is not None],
-                [f.phone for f in fresh if f.phone is not None],
-            )
-            self.claims.write_claims(
-                cursor, TICKETS, [(f.ticket, str(f.complaint.id)) for f in fresh]
-            )
-
-        def later(cursor: Any, stored: Sequence[Any], notification_ids: Sequence[int]) -> None:
-            position = {e.originator_id: p for e, p in zip(stored, notification_ids, strict=True)}
-            self.claims.write_claims(
-                cursor,
+        def record_filed_positions(positions: Mapping[uuid.UUID, int]) -> None:
+            self.claims.claim_all(
+                side,
                 FILED_POSITIONS,
-                [(str(f.complaint.id), str(position[f.complaint.id])) for f in fresh],
+                [(str(f.complaint.id), str(positions[f.complaint.id])) for f in fresh],
             )
 
-        recordings = self.save_with(*(f.complaint for f in fresh), writes=writes, later=later)
+        side.after_insert(record_filed_positions)
+        recordings = self.save_with(*(f.complaint for f in fresh), side=side)
         last: dict[uuid.UUID, int] = {}
         for recording in recordings:
             last[recording.domain_event.originator_id] = recording.notification.id
@@ -328,21 +305,16 @@ class IntakeApplication(AduanApplication):
         attachments: list[dict[str, str]],
         ctx: CommandContext,
     ) -> MessageResult:
-        violations = Violations()
-        key = check_key(violations, idempotency_key)
-        if channel is None:
-            violations.add("channel", "required")
-        text = check_text(violations, "text", text, maximum=MAX_MESSAGE_TEXT)
-        cleaned = check_attachments(violations, attachments)
-        if not text and not attachments:
-            violations.add("text", "a message needs text or an attachment")
-        violations.raise_if_any()
-        assert channel is not None
+        message = validate_message(idempotency_key, channel, text, attachments)
         complaint_id = self.resolve(complaint_ref)
         message_id, position = self._update(
             complaint_id,
             lambda c: c.add_message(
-                idempotency_key=key, channel=channel, text=text, attachments=cleaned, ctx=ctx
+                idempotency_key=message.idempotency_key,
+                channel=message.channel,
+                text=message.text,
+                attachments=message.attachments,
+                ctx=ctx,
             ),
         )
         if position is not None:
@@ -353,9 +325,7 @@ class IntakeApplication(AduanApplication):
         )
 
     def withdraw_complaint(self, complaint_ref: str, reason: str, ctx: CommandContext) -> int:
-        violations = Violations()
-        reason = check_text(violations, "reason", reason, maximum=MAX_REASON)
-        violations.raise_if_any()
+        reason = validate_withdrawal(reason)
         complaint_id = self.resolve(complaint_ref)
         status = self.case_status(complaint_id)
         _, position = self._update(
@@ -367,11 +337,7 @@ class IntakeApplication(AduanApplication):
     def rate_resolution(
         self, complaint_ref: str, rating: int, comment: str, ctx: CommandContext
     ) -> int:
-        violations = Violations()
-        if not 1 <= rating <= 5:
-            violations.add("rating", "must be 1 to 5")
-        comment = check_text(violations, "comment", comment, maximum=MAX_REASON)
-        violations.raise_if_any()
+        comment = validate_rating(rating, comment)
         complaint_id = self.resolve(complaint_ref)
         status = self.case_status(complaint_id)
         _, position = self._update(
@@ -389,13 +355,7 @@ class IntakeApplication(AduanApplication):
         idempotency_key: str,
         ctx: CommandContext,
     ) -> int:
-        violations = Violations()
-        if channel is None:
-            violations.add("channel", "required")
-        # Without a key every call is a new request.
-        key = check_key(violations, idempotency_key or f"auto:{uuid.uuid4()}")
-        violations.raise_if_any()
-        assert channel is not None
+        channel, key = validate_status_request(channel, idempotency_key)
         complaint_id = self.resolve(complaint_ref)
         _, position = self._update(
             complaint_id,
@@ -427,11 +387,7 @@ class IntakeApplication(AduanApplication):
         self, complaint_ref: str, purpose: str, ctx: CommandContext
     ) -> RevealedContact:
         """The reporter's identity, for an authorised caller; the reveal is recorded first."""
-        violations = Violations()
-        purpose = check_text(violations, "purpose", purpose, maximum=200)
-        if not purpose:
-            violations.add("purpose", "required: why the contact is needed")
-        violations.raise_if_any()
+        purpose = validate_reveal_purpose(purpose)
         holder = self._contact_holder(complaint_ref)
         holder.check_contact_revealable()
         reporter_id = holder.reporter_id
@@ -448,14 +404,7 @@ class IntakeApplication(AduanApplication):
     def erase_reporter(self, reporter_id: str, reason: str, ctx: CommandContext) -> int:
         """Destroys the reporter's data key (and their phone index entries), then records the
         erasure. A retry after a failure in between completes the record."""
-        violations = Violations()
-        reporter_id = reporter_id.strip()
-        if not reporter_id:
-            violations.add("reporter_id", "required")
-        reason = check_text(violations, "reason", reason, maximum=MAX_REASON)
-        if not reason:
-            violations.add("reason", "required: why the identity is erased")
-        violations.raise_if_any()
+        reporter_id, reason = validate_erasure(reporter_id, reason)
         stored = self.tables.get_identity(reporter_id)
         if stored is None:
             raise NotFoundError(f"reporter {reporter_id!r} not found")
@@ -620,8 +569,6 @@ class IntakeApplication(AduanApplication):
         """A complaint id, or a ticket number, to the id of an existing complaint."""
         ref = complaint_ref.strip()
         if not ref:
-            from aduan.core.errors import FieldViolation, ValidationError
-
             raise ValidationError(FieldViolation("complaint_id", "required"))
         try:
             complaint_id = uuid.UUID(ref)
@@ -662,10 +609,6 @@ class IntakeApplication(AduanApplication):
         raise ConcurrencyConflictError(f"complaint {complaint_id} is busy; retry")
 
 
-def _year() -> int:
-    return datetime.now(UTC).year
-
-
 __all__: list[Any] = [
     "FilingRequest",
     "FilingResult",
@@ -673,39 +616,3 @@ __all__: list[Any] = [
     "MessageResult",
     "RevealedContact",
 ]
-
-
-def _complaint_of(
-    valid: ValidFiling, ctx: CommandContext, ticket: str, reporter_id: str, masked: str
-) -> Complaint:
-    """A new complaint from a validated filing (one at a time or in a group), with what intake
-    learned about it and its first question to the reporter."""
-    details = valid.details if valid.details is not None and valid.details.anything else None
-    complaint = Complaint.file(
-        ctx=ctx,
-        channel=valid.channel,
-        idempotency_key=valid.idempotency_key,
-        ticket_number=ticket,
-        reporter_id=reporter_id,
-        masked_contact=masked,
-        anonymous=valid.anonymous,
-        confidential=valid.confidential,
-        language=valid.language,
-        category=valid.category,
-        location=valid.location,
-        parcel=valid.parcel,
-        subject=valid.subject,
-        description=valid.description,
-        attachments=valid.attachments,
-        details_pending=details is not None,
-        details_due=details.due if details is not None else None,
-    )
-    if details is not None:
-        complaint.learn(
-            place=details.place,
-            category=details.category,
-            ask=details.ask,
-            ctx=ctx,
-            answer_due=details.due,
-        )
-    return complaint

@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from aduan.reference.categories import Category
 from aduan.reference.questions import Answer, Question
 from aduan_intake.domain import (
-    Category,
     CategoryFinding,
     Complaint,
     DetailQuestion,
@@ -150,8 +150,8 @@ class DetailFinder:
 
     def answer(self, complaint: Complaint, answer: Answer) -> Learned:
         """What the reporter's choice from a list tells, and the question after it."""
-        province = complaint.location.get("province_code", "")
-        regency = complaint.location.get("regency_code", "")
+        province = complaint.location.province_code
+        regency = complaint.location.regency_code
         if answer.wants_more:
             # Only a whole province's regencies, never a few candidates, fill more than a page.
             question = DetailQuestion(answer.question.value)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -13,6 +15,7 @@ from eventsourcing.domain import Aggregate, event
 
 from aduan.core.context import CommandContext
 from aduan.core.errors import InvalidStateError
+from aduan.reference.categories import Category
 
 COMPLAINT_NAMESPACE = uuid.UUID("5b0f7c1e-4d0a-4f43-9a57-0e8a2a4a0d11")
 TICKET_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read over the phone
@@ -26,18 +29,6 @@ class Channel(StrEnum):
     WALK_IN = "WALK_IN"
     LAPOR = "LAPOR"
     API = "API"
-
-
-class Category(StrEnum):
-    UNCLASSIFIED = "UNCLASSIFIED"
-    LAND_DISPUTE = "LAND_DISPUTE"
-    LAND_SERVICE = "LAND_SERVICE"
-    ILLEGAL_LEVY = "ILLEGAL_LEVY"
-    ABUSE_OF_AUTHORITY = "ABUSE_OF_AUTHORITY"
-    SPATIAL_PLANNING = "SPATIAL_PLANNING"
-    LAND_ACQUISITION = "LAND_ACQUISITION"
-    INFORMATION_REQUEST = "INFORMATION_REQUEST"
-    OTHER = "OTHER"
 
 
 class DetailSource(StrEnum):
@@ -138,9 +129,47 @@ def ticket_number_for(complaint_id: uuid.UUID, year: int, attempt: int = 0) -> s
 
 @dataclass(frozen=True)
 class Location:
+    """Where the land a complaint is about lies (codes of the area registry, `aduan.reference.areas`)."""
+
     province_code: str = ""
     regency_code: str = ""
     address: str = ""
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, str]) -> Location:
+        """From the fields a stored event carries (events store plain mappings: the published
+        payload and the hash chain depend on their exact bytes)."""
+        return cls(
+            province_code=fields.get("province_code", ""),
+            regency_code=fields.get("regency_code", ""),
+            address=fields.get("address", ""),
+        )
+
+    def fields(self) -> dict[str, str]:
+        """The mapping a stored event carries, keys in the order events have always stored."""
+        return {
+            "province_code": self.province_code,
+            "regency_code": self.regency_code,
+            "address": self.address,
+        }
+
+
+@dataclass(frozen=True)
+class LandParcel:
+    """The land parcel a complaint names: its NIB and the nomor hak of its certificate."""
+
+    nib: str = ""
+    certificate_number: str = ""
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, str]) -> LandParcel:
+        """From the fields a stored event carries (see `Location.from_fields`)."""
+        return cls(
+            nib=fields.get("nib", ""), certificate_number=fields.get("certificate_number", "")
+        )
+
+    def fields(self) -> dict[str, str]:
+        return {"nib": self.nib, "certificate_number": self.certificate_number}
 
 
 class Complaint(Aggregate):
@@ -180,8 +209,8 @@ class Complaint(Aggregate):
         self.confidential = confidential
         self.language = language
         self.category = category
-        self.location = location
-        self.parcel = parcel
+        self.location = Location.from_fields(location)
+        self.parcel = LandParcel.from_fields(parcel)
         self.subject = subject
         self.description = description
         self.attachments = attachments
@@ -207,8 +236,11 @@ class Complaint(Aggregate):
         return self.state == ComplaintState.WITHDRAWN
 
     @classmethod
-    def file(cls, *, ctx: CommandContext, **fields: Any) -> Complaint:
-        return cls(meta=ctx.meta(), **fields)
+    def file(
+        cls, *, ctx: CommandContext, location: Location, parcel: LandParcel, **fields: Any
+    ) -> Complaint:
+        # The event keeps plain mappings: stored Filed events, old and new, read the same.
+        return cls(meta=ctx.meta(), location=location.fields(), parcel=parcel.fields(), **fields)
 
     # -- reporter actions ------------------------------------------------------------------
 
@@ -298,7 +330,7 @@ class Complaint(Aggregate):
 
     @property
     def located(self) -> bool:
-        return bool(self.location.get("regency_code"))
+        return bool(self.location.regency_code)
 
     @property
     def classified(self) -> bool:
@@ -370,11 +402,9 @@ class Complaint(Aggregate):
         answer_key: str,
         meta: dict[str, Any],
     ) -> None:
-        self.location = {
-            **self.location,
-            "province_code": province_code,
-            "regency_code": regency_code,
-        }
+        self.location = dataclasses.replace(
+            self.location, province_code=province_code, regency_code=regency_code
+        )
         self.details_pending = details_pending
         if answer_key:
             self.answers.add(answer_key)

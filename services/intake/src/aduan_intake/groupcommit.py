@@ -13,8 +13,9 @@ import asyncio
 from dataclasses import dataclass
 
 from aduan.core.context import CommandContext
-from aduan_intake.application import FilingRequest, FilingResult, IntakeApplication
-from aduan_intake.validation import ValidFiling, validate_filing
+from aduan_intake.application import FilingResult, IntakeApplication
+from aduan_intake.filing import FilingRequest, ValidFiling
+from aduan_intake.validation import validate_filing
 
 MAX_GROUP = 256
 

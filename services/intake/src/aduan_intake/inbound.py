@@ -30,11 +30,11 @@ import yaml
 
 from aduan.core.context import Actor, ActorKind, CommandContext
 from aduan.core.errors import InvalidStateError, NotFoundError, ValidationError
+from aduan.reference.categories import Category
 from aduan.reference.questions import parse_reply
-from aduan_intake.application import FilingRequest, IntakeApplication
+from aduan_intake.application import IntakeApplication
 from aduan_intake.details import DetailFinder, Learned
 from aduan_intake.domain import (
-    Category,
     Channel,
     Complaint,
     ConversationReply,
@@ -42,6 +42,7 @@ from aduan_intake.domain import (
     Reply,
     reporter_id_for,
 )
+from aduan_intake.filing import FilingRequest
 from aduan_intake.validation import MAX_DESCRIPTION, MAX_NAME, MIN_DESCRIPTION, normalise_phone
 
 log = logging.getLogger(__name__)

@@ -15,6 +15,7 @@ import grpc
 
 from aduan.core.context import CommandContext
 from aduan.core.errors import PermissionDeniedError
+from aduan.reference.categories import Category
 from aduan.service.auth import (
     ADMIN,
     FILERS,
@@ -27,9 +28,10 @@ from aduan.service.auth import (
     policy,
 )
 from aduan.v1 import common_pb2, intake_pb2, intake_pb2_grpc
-from aduan_intake.application import FilingRequest, IntakeApplication
+from aduan_intake.application import IntakeApplication
 from aduan_intake.contract import SERVICE as SERVICE_NAME
-from aduan_intake.domain import Category, Channel
+from aduan_intake.domain import Channel, LandParcel, Location
+from aduan_intake.filing import FilingRequest
 from aduan_intake.groupcommit import FilingGroups
 
 # The only service identity that may see a reporter's contact: it sends their messages.
@@ -108,15 +110,14 @@ class IntakeServicer(intake_pb2_grpc.IntakeServicer):
             description=request.description,
             subject=request.subject,
             category=_category(request.category),
-            location={
-                "province_code": request.location.province_code,
-                "regency_code": request.location.regency_code,
-                "address": request.location.address,
-            },
-            parcel={
-                "nib": request.parcel.nib,
-                "certificate_number": request.parcel.certificate_number,
-            },
+            location=Location(
+                province_code=request.location.province_code,
+                regency_code=request.location.regency_code,
+                address=request.location.address,
+            ),
+            parcel=LandParcel(
+                nib=request.parcel.nib, certificate_number=request.parcel.certificate_number
+            ),
             attachments=_attachments(request.attachments),
             reporter_name=request.reporter.name,
             reporter_phone=request.reporter.phone,

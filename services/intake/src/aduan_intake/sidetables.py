@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from aduan.eventstore.store import SideWrites
+
 
 @dataclass(frozen=True)
 class StoredIdentity:
@@ -267,16 +269,25 @@ class SqlSideTables:
                 (digest, complaint_id, reporter_id),
             )
 
-    def write_new_reporters(
+    def record_new_reporters(
+        self,
+        side: SideWrites,
+        data_keys: list[tuple[str, bytes]],
+        identities: list[StoredIdentity],
+        phones: list[tuple[str, str, str]],
+    ) -> None:
+        """Inserts the rows of reporters seen for the first time in `side`'s transaction, the
+        event store's (group commit). Plain inserts: a row present already (left by an earlier,
+        interrupted filing) fails the transaction, and the caller files one by one."""
+        side.add(lambda cursor: self._insert_new_reporters(cursor, data_keys, identities, phones))
+
+    def _insert_new_reporters(
         self,
         cursor: Any,
         data_keys: list[tuple[str, bytes]],
         identities: list[StoredIdentity],
         phones: list[tuple[str, str, str]],
     ) -> None:
-        """Inserts the rows of reporters seen for the first time on `cursor`, a transaction of
-        the event store (group commit). Plain inserts: a row present already (left by an
-        earlier, interrupted filing) fails the transaction, and the caller files one by one."""
         if data_keys:
             cursor.executemany(
                 self._sql(f"INSERT INTO {self.keys} (reporter_id, wrapped_key) VALUES (?, ?)"),

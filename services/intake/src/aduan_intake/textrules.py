@@ -47,7 +47,7 @@ from pathlib import Path
 import yaml
 
 from aduan.reference.areas import AreaRegistry, area_registry
-from aduan_intake.domain import Category
+from aduan.reference.categories import Category
 
 PACKAGED_NAME = "aduan_intake/data/text-rules.yaml"
 

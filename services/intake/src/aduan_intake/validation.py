@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from aduan.core.errors import FieldViolation, ValidationError
 from aduan.reference.areas import area_registry
-from aduan_intake.domain import Category, Channel, FilingDetails
+from aduan_intake.domain import Channel, LandParcel, Location
+from aduan_intake.filing import FilingRequest, ValidFiling
 from aduan_intake.sealing import Identity
-
-if TYPE_CHECKING:
-    from aduan_intake.application import FilingRequest
 
 MAX_KEY_LENGTH = 200
 MIN_DESCRIPTION = 10
@@ -31,6 +29,7 @@ MAX_URI = 2000
 MAX_CAPTION = 1000
 MAX_MESSAGE_TEXT = 5000
 MAX_REASON = 2000
+MAX_PURPOSE = 200
 LANGUAGES = ("id", "en")
 
 _PHONE_SEPARATORS = re.compile(r"[\s\-.()/]")
@@ -79,24 +78,6 @@ def normalise_certificate_number(raw: str) -> str | None:
 
 def _has_control_characters(text: str) -> bool:
     return any(unicodedata.category(c) == "Cc" and c not in "\n\r\t" for c in text)
-
-
-@dataclass(frozen=True)
-class ValidFiling:
-    idempotency_key: str
-    channel: Channel
-    description: str
-    subject: str
-    category: Category
-    location: dict[str, str]
-    parcel: dict[str, str]
-    attachments: list[dict[str, str]]
-    identity: Identity | None  # None when anonymous
-    anonymous: bool
-    confidential: bool
-    language: str
-    # What intake found out itself and still asks (WhatsApp filings), recorded with the filing.
-    details: FilingDetails | None = None
 
 
 class Violations:
@@ -173,13 +154,11 @@ def check_language(violations: Violations, language: str, field: str) -> str:
     return language
 
 
-def _check_location(violations: Violations, location: dict[str, str]) -> dict[str, str]:
+def _check_location(violations: Violations, location: Location) -> Location:
     registry = area_registry()
-    province = location.get("province_code", "").strip()
-    regency = location.get("regency_code", "").strip()
-    address = check_text(
-        violations, "location.address", location.get("address", ""), maximum=MAX_ADDRESS
-    )
+    province = location.province_code.strip()
+    regency = location.regency_code.strip()
+    address = check_text(violations, "location.address", location.address, maximum=MAX_ADDRESS)
     if province and province not in registry.provinces:
         violations.add("location.province_code", f"unknown province code {province!r}")
     if regency:
@@ -193,12 +172,12 @@ def _check_location(violations: Violations, location: dict[str, str]) -> dict[st
             )
         elif not province:
             province = found.province_code  # implied by the regency
-    return {"province_code": province, "regency_code": regency, "address": address}
+    return Location(province_code=province, regency_code=regency, address=address)
 
 
-def _check_parcel(violations: Violations, parcel: dict[str, str]) -> dict[str, str]:
-    nib = re.sub(r"[\s.]", "", parcel.get("nib", ""))
-    certificate = parcel.get("certificate_number", "").strip()
+def _check_parcel(violations: Violations, parcel: LandParcel) -> LandParcel:
+    nib = re.sub(r"[\s.]", "", parcel.nib)
+    certificate = parcel.certificate_number.strip()
     if nib and not _NIB.match(nib):
         violations.add("parcel.nib", "NIB must be 14 digits")
     if certificate:
@@ -210,7 +189,7 @@ def _check_parcel(violations: Violations, parcel: dict[str, str]) -> dict[str, s
             )
         else:
             certificate = normalised
-    return {"nib": nib, "certificate_number": certificate}
+    return LandParcel(nib=nib, certificate_number=certificate)
 
 
 def check_identity(
@@ -273,8 +252,8 @@ def validate_filing(request: FilingRequest) -> ValidFiling:
         maximum=MAX_DESCRIPTION,
     )
     subject = check_text(violations, "subject", request.subject, maximum=MAX_SUBJECT)
-    location = _check_location(violations, dict(request.location))
-    parcel = _check_parcel(violations, dict(request.parcel))
+    location = _check_location(violations, request.location)
+    parcel = _check_parcel(violations, request.parcel)
     attachments = check_attachments(violations, [dict(a) for a in request.attachments])
     language = check_language(violations, request.language, "reporter.language")
     identity = check_identity(violations, request, language)
@@ -296,6 +275,84 @@ def validate_filing(request: FilingRequest) -> ValidFiling:
         language=language,
         details=request.details,
     )
+
+
+@dataclass(frozen=True)
+class ValidMessage:
+    idempotency_key: str
+    channel: Channel
+    text: str
+    attachments: list[dict[str, str]]
+
+
+def validate_message(
+    idempotency_key: str, channel: Channel | None, text: str, attachments: list[dict[str, str]]
+) -> ValidMessage:
+    """A reporter's follow-up message."""
+    violations = Violations()
+    key = check_key(violations, idempotency_key)
+    if channel is None:
+        violations.add("channel", "required")
+    text = check_text(violations, "text", text, maximum=MAX_MESSAGE_TEXT)
+    cleaned = check_attachments(violations, attachments)
+    if not text and not attachments:
+        violations.add("text", "a message needs text or an attachment")
+    violations.raise_if_any()
+    assert channel is not None
+    return ValidMessage(key, channel, text, cleaned)
+
+
+def validate_withdrawal(reason: str) -> str:
+    """The reason given for withdrawing a complaint."""
+    violations = Violations()
+    reason = check_text(violations, "reason", reason, maximum=MAX_REASON)
+    violations.raise_if_any()
+    return reason
+
+
+def validate_rating(rating: int, comment: str) -> str:
+    """The comment on a rating of 1 to 5."""
+    violations = Violations()
+    if not 1 <= rating <= 5:
+        violations.add("rating", "must be 1 to 5")
+    comment = check_text(violations, "comment", comment, maximum=MAX_REASON)
+    violations.raise_if_any()
+    return comment
+
+
+def validate_status_request(channel: Channel | None, idempotency_key: str) -> tuple[Channel, str]:
+    """The channel and idempotency key of a status request."""
+    violations = Violations()
+    if channel is None:
+        violations.add("channel", "required")
+    # Without a key every call is a new request.
+    key = check_key(violations, idempotency_key or f"auto:{uuid.uuid4()}")
+    violations.raise_if_any()
+    assert channel is not None
+    return channel, key
+
+
+def validate_reveal_purpose(purpose: str) -> str:
+    """Why a reporter's contact is revealed: required, and recorded with the reveal."""
+    violations = Violations()
+    purpose = check_text(violations, "purpose", purpose, maximum=MAX_PURPOSE)
+    if not purpose:
+        violations.add("purpose", "required: why the contact is needed")
+    violations.raise_if_any()
+    return purpose
+
+
+def validate_erasure(reporter_id: str, reason: str) -> tuple[str, str]:
+    """The reporter to erase and why: both required."""
+    violations = Violations()
+    reporter_id = reporter_id.strip()
+    if not reporter_id:
+        violations.add("reporter_id", "required")
+    reason = check_text(violations, "reason", reason, maximum=MAX_REASON)
+    if not reason:
+        violations.add("reason", "required: why the identity is erased")
+    violations.raise_if_any()
+    return reporter_id, reason
 
 
 def looks_like_ticket(text: str) -> bool:

@@ -8,10 +8,8 @@ import grpc
 
 from aduan.core.settings import ServiceSettings
 from aduan.eventstore.store import open_application
-from aduan.messaging.jetstream import TrackedConsumer, observe_consumer
 from aduan.service.auth import ServiceAuth
-from aduan.service.backbone import WriteBackbone
-from aduan.service.peers import ServiceEventLogReader
+from aduan.service.backbone import WriteBackbone, upstream_consumer
 from aduan.service.runtime import ServiceRuntime, run_service
 from aduan.service.tls import service_channel
 from aduan.v1 import notification_pb2, notification_pb2_grpc
@@ -81,19 +79,15 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
                 extra={"channels": ",".join(unconfigured)},
             )
     backbone = WriteBackbone(settings, app, translator())
-    reader = ServiceEventLogReader(
-        {name: settings.peers[name] for name in UPSTREAMS}, settings, auth
-    )
-    consumer = TrackedConsumer(
+    consumer, reader = upstream_consumer(
+        settings,
+        auth,
         backbone.link,
+        backbone.leadership,
         durable=DURABLE,
         upstreams=UPSTREAMS,
         processor=NotificationProcessor(app),
-        gap_filler=reader.read_range,
-        head_reader=reader.head,
-        leadership=backbone.leadership,
     )
-    observe_consumer(consumer)
     senders = build_senders(config)
     contacts = IntakeContacts(
         settings.peers["intake"],
@@ -131,13 +125,7 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
             consumer,
             worker,
         ],
-        # Readiness is the store alone: the Notification and EventLog RPCs need the store only; NATS feeds the consumer
-        # and the relay, which catch up after an outage.
-        # See docs/operations.md, Probes.
-        health_checks=[
-            backbone.store_check(gates_readiness=True),
-            backbone.nats_check(gates_readiness=False),
-        ],
+        health_checks=backbone.health_checks,
         shutdown_hooks=[close_clients, *backbone.shutdown_hooks],
         policies=[NOTIFICATION_POLICY],
         auth=auth,

@@ -15,7 +15,7 @@ from eventsourcing.persistence import IntegrityError
 
 from aduan.core.context import Actor, CommandContext
 from aduan.core.errors import ConcurrencyConflictError, NotFoundError, ValidationError
-from aduan.eventstore.store import AduanApplication, DuplicateEventError
+from aduan.eventstore.store import AduanApplication, DuplicateEventError, SideWrites
 from aduan_notification.directory import PROVIDER_MESSAGES, TICKETS, ComplaintDirectory
 from aduan_notification.domain import (
     Delivery,
@@ -196,11 +196,10 @@ class NotificationApplication(AduanApplication):
             if contact is not None and (before is None or before[0] != contact):
                 records.append((contact, 1 if before is None else before[1] + 1))
 
-        def writes(cursor: Any) -> None:
-            self.directory.write(cursor, records)
-            self.claims.write_claims(cursor, TICKETS, list(tickets.items()))
-
-        self.save_reactions(positions, *deliveries, follows=tracked, writes=writes)
+        side = SideWrites()
+        self.directory.record_all(side, records)
+        self.claims.claim_all(side, TICKETS, list(tickets.items()))
+        self.save_reactions(positions, *deliveries, follows=tracked, side=side)
         return processed
 
     def with_overview(
@@ -316,10 +315,9 @@ class NotificationApplication(AduanApplication):
                 self.claims.claim(PROVIDER_MESSAGES, message_id, delivery_id)
             return self.save(*deliveries)
 
-        def writes(cursor: Any) -> None:
-            self.claims.write_claims(cursor, PROVIDER_MESSAGES, sent)
-
-        return self.save_with(*deliveries, writes=writes)
+        side = SideWrites()
+        self.claims.claim_all(side, PROVIDER_MESSAGES, sent)
+        return self.save_with(*deliveries, side=side)
 
     def _current(self, delivery_id: uuid.UUID, delivery: Delivery | None) -> Delivery:
         # The sender passes the delivery it holds from its previous step instead of reading it

@@ -17,27 +17,8 @@ from aduan.contract.envelopes import payload_of, reaction_context
 from aduan.core.context import Actor
 from aduan.messaging.jetstream import PoisonMessageError, envelope_span, process_each
 from aduan.v1 import common_pb2, events_pb2
+from aduan_notification import facts
 from aduan_notification.application import NotificationApplication, Reaction
-from aduan_notification.facts import (
-    CaseAcceptedFacts,
-    CaseClosedFacts,
-    CaseReassignedFacts,
-    CaseReopenedFacts,
-    CaseResolvedFacts,
-    CaseRoutedFacts,
-    ComplaintFiledFacts,
-    ComplaintWithdrawnFacts,
-    ConversationReplyRequestedFacts,
-    DetailsRequestedFacts,
-    NotificationFacts,
-    Office,
-    PingPongFlaggedFacts,
-    ReporterAnsweredFacts,
-    ReporterMessageAddedFacts,
-    ResolutionRatedFacts,
-    SlaBreachedFacts,
-    StatusRequestedFacts,
-)
 from aduan_notification.rules import UpstreamEvent
 
 DURABLE = "notification"
@@ -53,8 +34,8 @@ def _channel(value: int) -> str:
     return _enum(common_pb2.Channel, value, "CHANNEL_")
 
 
-def _office(office: common_pb2.OfficeRef) -> Office:
-    return Office(code=office.code, name=office.name)
+def _office(office: common_pb2.OfficeRef) -> facts.Office:
+    return facts.Office(code=office.code, name=office.name)
 
 
 def _stamp(message: Message, field: str) -> datetime | None:
@@ -64,8 +45,8 @@ def _stamp(message: Message, field: str) -> datetime | None:
     return stamp
 
 
-def _complaint_filed(p: events_pb2.ComplaintFiled) -> ComplaintFiledFacts:
-    return ComplaintFiledFacts(
+def _complaint_filed(p: events_pb2.ComplaintFiled) -> facts.ComplaintFiledFacts:
+    return facts.ComplaintFiledFacts(
         ticket_number=p.ticket_number,
         channel=_channel(p.channel),
         reporter_id=p.reporter_id,
@@ -75,8 +56,8 @@ def _complaint_filed(p: events_pb2.ComplaintFiled) -> ComplaintFiledFacts:
     )
 
 
-def _details_requested(p: events_pb2.DetailsRequested) -> DetailsRequestedFacts:
-    return DetailsRequestedFacts(
+def _details_requested(p: events_pb2.DetailsRequested) -> facts.DetailsRequestedFacts:
+    return facts.DetailsRequestedFacts(
         question=_enum(events_pb2.DetailQuestion, p.question, "DETAIL_QUESTION_"),
         province_code=p.province_code,
         candidates=tuple(p.candidates),
@@ -84,26 +65,26 @@ def _details_requested(p: events_pb2.DetailsRequested) -> DetailsRequestedFacts:
     )
 
 
-def _reporter_message_added(p: events_pb2.ReporterMessageAdded) -> ReporterMessageAddedFacts:
-    return ReporterMessageAddedFacts(channel=_channel(p.channel))
+def _reporter_message_added(p: events_pb2.ReporterMessageAdded) -> facts.ReporterMessageAddedFacts:
+    return facts.ReporterMessageAddedFacts(channel=_channel(p.channel))
 
 
-def _status_requested(p: events_pb2.StatusRequested) -> StatusRequestedFacts:
-    return StatusRequestedFacts(channel=_channel(p.channel))
+def _status_requested(p: events_pb2.StatusRequested) -> facts.StatusRequestedFacts:
+    return facts.StatusRequestedFacts(channel=_channel(p.channel))
 
 
-def _complaint_withdrawn(_: events_pb2.ComplaintWithdrawn) -> ComplaintWithdrawnFacts:
-    return ComplaintWithdrawnFacts()
+def _complaint_withdrawn(_: events_pb2.ComplaintWithdrawn) -> facts.ComplaintWithdrawnFacts:
+    return facts.ComplaintWithdrawnFacts()
 
 
-def _resolution_rated(p: events_pb2.ResolutionRated) -> ResolutionRatedFacts:
-    return ResolutionRatedFacts(rating=p.rating)
+def _resolution_rated(p: events_pb2.ResolutionRated) -> facts.ResolutionRatedFacts:
+    return facts.ResolutionRatedFacts(rating=p.rating)
 
 
 def _conversation_reply_requested(
     p: events_pb2.ConversationReplyRequested,
-) -> ConversationReplyRequestedFacts:
-    return ConversationReplyRequestedFacts(
+) -> facts.ConversationReplyRequestedFacts:
+    return facts.ConversationReplyRequestedFacts(
         reply=_enum(events_pb2.ConversationReply, p.reply, "CONVERSATION_REPLY_"),
         reporter_id=p.reporter_id,
         masked_contact=p.masked_contact,
@@ -114,12 +95,12 @@ def _conversation_reply_requested(
     )
 
 
-def _case_routed(p: events_pb2.CaseRouted) -> CaseRoutedFacts:
-    return CaseRoutedFacts(to_office=_office(p.to_office), accept_due=_stamp(p, "accept_due"))
+def _case_routed(p: events_pb2.CaseRouted) -> facts.CaseRoutedFacts:
+    return facts.CaseRoutedFacts(to_office=_office(p.to_office), accept_due=_stamp(p, "accept_due"))
 
 
-def _case_reassigned(p: events_pb2.CaseReassigned) -> CaseReassignedFacts:
-    return CaseReassignedFacts(
+def _case_reassigned(p: events_pb2.CaseReassigned) -> facts.CaseReassignedFacts:
+    return facts.CaseReassignedFacts(
         to_office=_office(p.to_office),
         kind=_enum(common_pb2.ReassignmentKind, p.kind, "REASSIGNMENT_KIND_"),
         from_office=_office(p.from_office),
@@ -127,32 +108,32 @@ def _case_reassigned(p: events_pb2.CaseReassigned) -> CaseReassignedFacts:
     )
 
 
-def _case_accepted(p: events_pb2.CaseAccepted) -> CaseAcceptedFacts:
-    return CaseAcceptedFacts(office=_office(p.office))
+def _case_accepted(p: events_pb2.CaseAccepted) -> facts.CaseAcceptedFacts:
+    return facts.CaseAcceptedFacts(office=_office(p.office))
 
 
-def _reporter_answered(p: events_pb2.ReporterAnswered) -> ReporterAnsweredFacts:
-    return ReporterAnsweredFacts(office=_office(p.office), text=p.text)
+def _reporter_answered(p: events_pb2.ReporterAnswered) -> facts.ReporterAnsweredFacts:
+    return facts.ReporterAnsweredFacts(office=_office(p.office), text=p.text)
 
 
-def _case_resolved(p: events_pb2.CaseResolved) -> CaseResolvedFacts:
-    return CaseResolvedFacts(
+def _case_resolved(p: events_pb2.CaseResolved) -> facts.CaseResolvedFacts:
+    return facts.CaseResolvedFacts(
         office=_office(p.office),
         summary=p.summary,
         auto_close_due=_stamp(p, "auto_close_due"),
     )
 
 
-def _case_reopened(p: events_pb2.CaseReopened) -> CaseReopenedFacts:
-    return CaseReopenedFacts(by_reporter=p.by_reporter, reason=p.reason)
+def _case_reopened(p: events_pb2.CaseReopened) -> facts.CaseReopenedFacts:
+    return facts.CaseReopenedFacts(by_reporter=p.by_reporter, reason=p.reason)
 
 
-def _case_closed(_: events_pb2.CaseClosed) -> CaseClosedFacts:
-    return CaseClosedFacts()
+def _case_closed(_: events_pb2.CaseClosed) -> facts.CaseClosedFacts:
+    return facts.CaseClosedFacts()
 
 
-def _sla_breached(p: events_pb2.SlaBreached) -> SlaBreachedFacts:
-    return SlaBreachedFacts(
+def _sla_breached(p: events_pb2.SlaBreached) -> facts.SlaBreachedFacts:
+    return facts.SlaBreachedFacts(
         sla=_enum(common_pb2.SlaKind, p.sla, "SLA_KIND_"),
         office=_office(p.office),
         escalated_to=_office(p.escalated_to),
@@ -160,8 +141,8 @@ def _sla_breached(p: events_pb2.SlaBreached) -> SlaBreachedFacts:
     )
 
 
-def _ping_pong_flagged(p: events_pb2.PingPongFlagged) -> PingPongFlaggedFacts:
-    return PingPongFlaggedFacts(
+def _ping_pong_flagged(p: events_pb2.PingPongFlagged) -> facts.PingPongFlaggedFacts:
+    return facts.PingPongFlaggedFacts(
         reassignment_count=p.reassignment_count,
         returned_to=_office(p.returned_to),
         supervising_office=_office(p.supervising_office),
@@ -170,7 +151,7 @@ def _ping_pong_flagged(p: events_pb2.PingPongFlagged) -> PingPongFlaggedFacts:
 
 # Per envelope payload notification reacts to: its facts. Each builder takes its own payload
 # message (the key names the oneof field that holds it).
-_FACTS: dict[str, Callable[[Any], NotificationFacts]] = {
+_FACTS: dict[str, Callable[[Any], facts.NotificationFacts]] = {
     "complaint_filed": _complaint_filed,
     "details_requested": _details_requested,
     "reporter_message_added": _reporter_message_added,
@@ -190,7 +171,7 @@ _FACTS: dict[str, Callable[[Any], NotificationFacts]] = {
 }
 
 
-def facts_of(envelope: events_pb2.Envelope) -> NotificationFacts | None:
+def facts_of(envelope: events_pb2.Envelope) -> facts.NotificationFacts | None:
     """The payload fields the notification rules use; None for a payload they ignore."""
     build = _FACTS.get(envelope.WhichOneof("payload") or "")
     return None if build is None else build(payload_of(envelope))

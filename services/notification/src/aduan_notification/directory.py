@@ -17,6 +17,7 @@ from typing import Any
 from eventsourcing.persistence import AggregateRecorder, IntegrityError, StoredEvent
 
 from aduan.core.errors import ConcurrencyConflictError
+from aduan.eventstore.store import SideWrites
 from aduan_notification.rules import ComplaintContact
 
 DIRECTORY_NAMESPACE = uuid.UUID("6a1d2f0e-58b3-4c7e-a0d9-3b4f5e6c7d81")
@@ -93,17 +94,21 @@ class ComplaintDirectory:
             state=json.dumps(contact.as_dict(), sort_keys=True).encode(),
         )
 
-    def write(self, cursor: Any, records: Sequence[tuple[ComplaintContact, int]]) -> None:
-        """Inserts (record, version) rows on `cursor`, a transaction of the same database (see
+    def record_all(self, side: SideWrites, records: Sequence[tuple[ComplaintContact, int]]) -> None:
+        """Inserts (record, version) rows in `side`'s transaction (see
         `AduanApplication.save_with`); a version written meanwhile fails that transaction."""
         stored = [self._stored(contact, version) for contact, version in records]
         if not stored:
             return
-        recorder: Any = self.recorder
-        if hasattr(recorder, "_insert_stored_events"):  # PostgreSQL
-            recorder._insert_stored_events(cursor, stored)
-        else:  # SQLite
-            recorder._insert_events(cursor, stored)
+
+        def insert(cursor: Any) -> None:
+            recorder: Any = self.recorder
+            if hasattr(recorder, "_insert_stored_events"):  # PostgreSQL
+                recorder._insert_stored_events(cursor, stored)
+            else:  # SQLite
+                recorder._insert_events(cursor, stored)
+
+        side.add(insert)
 
     def put(self, contact: ComplaintContact) -> None:
         latest = self._latest(contact.complaint_id)

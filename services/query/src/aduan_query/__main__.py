@@ -9,10 +9,10 @@ from sqlalchemy import Engine, text
 
 from aduan.core.settings import WRITE_SERVICES, ServiceSettings
 from aduan.eventstore.leader import leadership_for, lock_key
-from aduan.messaging.jetstream import NatsLink, TrackedConsumer, observe_consumer
+from aduan.messaging.jetstream import NatsLink
 from aduan.service.auth import ServiceAuth
+from aduan.service.backbone import upstream_consumer
 from aduan.service.health import HealthCheck
-from aduan.service.peers import ServiceEventLogReader
 from aduan.service.runtime import ServiceRuntime, run_service
 from aduan.v1 import query_pb2, query_pb2_grpc
 from aduan_query.projector import Projector
@@ -47,19 +47,15 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
     link = NatsLink(settings)
     # Replicas share the read models on PostgreSQL: one projects, all answer queries.
     leadership = leadership_for(settings.store_url, "aduan:query:projector")
-    reader = ServiceEventLogReader(
-        {name: settings.peers[name] for name in WRITE_SERVICES}, settings, auth
-    )
-    consumer = TrackedConsumer(
+    consumer, reader = upstream_consumer(
+        settings,
+        auth,
         link,
+        leadership,
         durable="query-projector",
         upstreams=WRITE_SERVICES,
         processor=projector,
-        gap_filler=reader.read_range,
-        head_reader=reader.head,
-        leadership=leadership,
     )
-    observe_consumer(consumer)
     rebuilder = Rebuilder(engine, reader, WRITE_SERVICES, live=projector)
     servicer = QueryServicer(
         ComplaintQueries(engine), ProgressWaiter(projector), projector, rebuilder

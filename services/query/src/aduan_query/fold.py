@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import Boolean, Connection, DateTime, Dialect, Engine, LargeBinary, Table
 
+from aduan.reference.offices import holding_chain as ancestors
 from aduan.v1 import events_pb2
 from aduan_query.history import (
     CUSTODY_EVENTS,
@@ -43,7 +44,6 @@ from aduan_query.history import (
     held_seconds,
     stamp,
 )
-from aduan_query.offices import ancestors
 from aduan_query.projector import PositionGapError
 from aduan_query.readmodels import TableSet, writer
 

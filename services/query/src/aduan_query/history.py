@@ -18,7 +18,7 @@ from functools import cache
 from typing import Any
 
 from aduan.v1 import common_pb2, events_pb2
-from aduan_query.offices import chain_text
+from aduan_query.readmodels import chain_text
 
 State = dict[str, Any]
 HistoryKey = tuple[datetime, str, int]

@@ -22,6 +22,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 
 from aduan.eventstore.store import DuplicateEventError
+from aduan.reference.offices import holding_chain as ancestors
 from aduan.v1 import events_pb2
 from aduan_query.history import (
     CUSTODY_EVENTS,
@@ -39,7 +40,6 @@ from aduan_query.history import (
     row_key,
     stamp,
 )
-from aduan_query.offices import ancestors
 from aduan_query.readmodels import LIVE, TableSet, writer
 
 

@@ -47,6 +47,7 @@ from sqlalchemy import (
 from sqlalchemy.pool import StaticPool
 
 from aduan.eventstore.store import SCHEMA_LOCK_KEY
+from aduan.reference.offices import holding_chain
 
 NAMING = {"pk": "pk_%(table_name)s"}
 
@@ -61,6 +62,13 @@ TABLE_NAMES = (
 )
 
 WRITE_OPTIONS = {"aduan_write": True}
+
+
+def chain_text(office_code: str) -> str:
+    """The `office_chain` column: the office's holding chain as "|A|B|C|", so that "office X or
+    below" is `LIKE '%|X|%'` in any SQL dialect."""
+    chain = holding_chain(office_code)
+    return "|" + "|".join(chain) + "|" if chain else ""
 
 
 def _state_columns() -> list[Column[Any]]:

@@ -2,9 +2,9 @@
 
 Callers authenticate with a bearer token (`aduan.service.auth`); `QUERY_POLICY` names the roles per RPC.
 Officers and supervisors see the complaints held by their office or an office below it (a Pusat
-supervisor sees all; auditors and administrators see everything). Outside that chain a
-confidential complaint does not exist (NOT_FOUND); others are PERMISSION_DENIED, and lists and
-watches are narrowed to the caller's offices.
+supervisor sees all; auditors and administrators see everything): `aduan.service.visibility`. Outside that
+chain a confidential complaint does not exist (NOT_FOUND); others are PERMISSION_DENIED, and lists
+and watches are narrowed to the caller's offices.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from aduan.core.errors import FieldViolation, NotFoundError, PermissionDeniedError, ValidationError
 from aduan.core.settings import WRITE_SERVICES
+from aduan.reference.offices import OfficeRegistry, default_registry
 from aduan.service.auth import (
     ADMIN,
     AUDITOR,
@@ -32,9 +33,9 @@ from aduan.service.auth import (
     current_principal,
     policy,
 )
+from aduan.service.visibility import may_see_complaint, office_filter, sees_everything
 from aduan.v1 import common_pb2, query_pb2, query_pb2_grpc
 from aduan_query.history import as_utc, enum_name, is_overdue
-from aduan_query.offices import TRIAGE_OFFICE, ancestors
 from aduan_query.projector import ComplaintChange, Projector
 from aduan_query.rebuild import Rebuilder
 from aduan_query.views import ComplaintFilter, ComplaintQueries, ProgressWaiter, Row
@@ -59,22 +60,10 @@ QUERY_POLICY: dict[str, Access] = policy(
 )
 
 
-def sees_everything(principal: Principal) -> bool:
-    return principal.role in (AUDITOR, ADMIN) or (
-        principal.role == SUPERVISOR and principal.office.startswith("PUSAT.")
-    )
-
-
-def may_see(principal: Principal, holding_office: str) -> bool:
-    """The caller's office is the holding office or above it (its holding chain)."""
-    if sees_everything(principal):
-        return True
-    chain = ancestors(holding_office) if holding_office else (TRIAGE_OFFICE,)
-    return bool(principal.office) and principal.office in chain
-
-
-def check_visible(principal: Principal, row: Mapping[str, Any], ref: str) -> None:
-    if may_see(principal, row["holding_office"]):
+def check_visible(
+    principal: Principal, row: Mapping[str, Any], ref: str, registry: OfficeRegistry
+) -> None:
+    if may_see_complaint(principal, row["holding_office"], registry):
         return
     if row["confidential"]:
         raise NotFoundError(f"complaint {ref!r} not found")
@@ -83,23 +72,10 @@ def check_visible(principal: Principal, row: Mapping[str, Any], ref: str) -> Non
     )
 
 
-def scoped_office(principal: Principal, office: str, field_name: str) -> str:
-    """The office filter a caller may use: their own office (and below) when none is asked."""
-    if sees_everything(principal):
-        return office
-    if not principal.office:
-        raise PermissionDeniedError(f"{principal.sub}: the token names no office")
-    if not office:
-        return principal.office
-    if principal.office not in ancestors(office):
-        raise PermissionDeniedError(
-            f"{field_name}: {principal.sub} may not see the complaints of {office}"
-        )
-    return office
-
-
-def scoped_filter(principal: Principal, spec: ComplaintFilter) -> ComplaintFilter:
-    office = scoped_office(principal, spec.office_code, "filter.office_code")
+def scoped_filter(
+    principal: Principal, spec: ComplaintFilter, registry: OfficeRegistry
+) -> ComplaintFilter:
+    office = office_filter(principal, spec.office_code, "filter.office_code", registry)
     if office == spec.office_code:
         return spec
     return replace(spec, office_code=office, include_descendants=True)
@@ -227,10 +203,12 @@ def _enum_names(enum: Any, values: Any, prefix: str, field_path: str) -> tuple[s
     return tuple(sorted(names))
 
 
-def complaint_filter(message: query_pb2.ComplaintFilter) -> ComplaintFilter:
+def complaint_filter(
+    message: query_pb2.ComplaintFilter, registry: OfficeRegistry
+) -> ComplaintFilter:
     violations: list[FieldViolation] = []
     office = message.office_code.strip().upper()
-    if office and len(ancestors(office)) == 0:
+    if office and len(registry.holding_chain(office)) == 0:
         violations.append(FieldViolation("filter.office_code", "is not an office code"))
     start = (
         _optional_time(message.filed, "start", "filter.filed.start")
@@ -278,6 +256,9 @@ class QueryServicer(query_pb2_grpc.QueryServicer):
         projector: Projector | None = None,
         rebuilder: Rebuilder | None = None,
     ) -> None:
+        # The registry the read models file complaints by (`aduan.reference.offices.holding_chain`), so that
+        # who may see a row is judged by the chain it was filed under.
+        self.registry = default_registry()
         self.queries = queries
         self.waiter = waiter
         self.projector = projector or waiter.projector
@@ -316,7 +297,7 @@ class QueryServicer(query_pb2_grpc.QueryServicer):
         await self._consistent(request.consistency)
         as_of = self._moment(request)
         row = await asyncio.to_thread(self.queries.get_complaint, request.complaint_id, as_of)
-        check_visible(current_principal(), row, request.complaint_id)
+        check_visible(current_principal(), row, request.complaint_id, self.registry)
         return query_pb2.GetComplaintResponse(
             complaint=complaint_view(row, as_of or self.queries.clock())
         )
@@ -324,7 +305,9 @@ class QueryServicer(query_pb2_grpc.QueryServicer):
     async def ListComplaints(  # noqa: N802 - gRPC method name
         self, request: query_pb2.ListComplaintsRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> query_pb2.ListComplaintsResponse:
-        spec = scoped_filter(current_principal(), complaint_filter(request.filter))
+        spec = scoped_filter(
+            current_principal(), complaint_filter(request.filter, self.registry), self.registry
+        )
         await self._consistent(request.consistency)
         as_of = self._moment(request)
         page = await asyncio.to_thread(
@@ -347,7 +330,7 @@ class QueryServicer(query_pb2_grpc.QueryServicer):
         principal = current_principal()
         if not sees_everything(principal):
             row = await asyncio.to_thread(self.queries.get_complaint, request.complaint_id, None)
-            check_visible(principal, row, request.complaint_id)
+            check_visible(principal, row, request.complaint_id, self.registry)
         complaint_id, page = await asyncio.to_thread(
             self.queries.audit_trail,
             request.complaint_id,
@@ -368,7 +351,9 @@ class QueryServicer(query_pb2_grpc.QueryServicer):
         """Changes of matching complaints, including the change that makes a complaint leave the
         filter (e.g. reassigned away from the watched queue). Time alone does not emit changes:
         a complaint becoming overdue shows with its next event."""
-        spec = scoped_filter(current_principal(), complaint_filter(request.filter))
+        spec = scoped_filter(
+            current_principal(), complaint_filter(request.filter, self.registry), self.registry
+        )
         loop = asyncio.get_running_loop()
         inbox: asyncio.Queue[Sequence[ComplaintChange]] = asyncio.Queue()
 
@@ -425,9 +410,9 @@ class QueryServicer(query_pb2_grpc.QueryServicer):
             else None
         )
         office = request.office_code.strip().upper()
-        if office and not ancestors(office):
+        if office and not self.registry.holding_chain(office):
             raise ValidationError(FieldViolation("office_code", "is not an office code"))
-        office = scoped_office(current_principal(), office, "office_code")
+        office = office_filter(current_principal(), office, "office_code", self.registry)
         stats = await asyncio.to_thread(self.queries.stats, start, end, office)
 
         def counts(values: Mapping[str, int]) -> list[query_pb2.CountByKey]:

@@ -8,10 +8,8 @@ import grpc
 
 from aduan.core.settings import ServiceSettings
 from aduan.eventstore.store import open_application
-from aduan.messaging.jetstream import TrackedConsumer, observe_consumer
 from aduan.service.auth import ServiceAuth
-from aduan.service.backbone import WriteBackbone
-from aduan.service.peers import ServiceEventLogReader
+from aduan.service.backbone import WriteBackbone, upstream_consumer
 from aduan.service.runtime import ServiceRuntime, Worker, run_service
 from aduan.v1 import routing_pb2, routing_pb2_grpc
 from aduan_routing.application import RoutingApplication
@@ -37,17 +35,15 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
     # first filed complaint waits to be routed.
     config.policy.sla.accept_due(datetime.now(UTC))
     backbone = WriteBackbone(settings, app, translator(config.policy.registry))
-    reader = ServiceEventLogReader({"intake": settings.peers["intake"]}, settings, auth)
-    consumer = TrackedConsumer(
+    consumer, reader = upstream_consumer(
+        settings,
+        auth,
         backbone.link,
+        backbone.leadership,
         durable=INTAKE_DURABLE,
         upstreams=["intake"],
         processor=IntakeReactor(app),
-        gap_filler=reader.read_range,
-        head_reader=reader.head,
-        leadership=backbone.leadership,
     )
-    observe_consumer(consumer)
     servicer = RoutingServicer(app)
     workers: list[Worker] = [*backbone.workers, consumer]
     if config.ticker_enabled:
@@ -69,13 +65,7 @@ def build_runtime(settings: ServiceSettings) -> ServiceRuntime:
         ],
         registrars=[register, *backbone.registrars],
         workers=workers,
-        # Readiness is the store alone: the Routing and EventLog RPCs read and write the store only; NATS feeds the consumer
-        # and the relay, which catch up after an outage.
-        # See docs/operations.md, Probes.
-        health_checks=[
-            backbone.store_check(gates_readiness=True),
-            backbone.nats_check(gates_readiness=False),
-        ],
+        health_checks=backbone.health_checks,
         shutdown_hooks=[close_reader, *backbone.shutdown_hooks],
         policies=[ROUTING_POLICY],
         auth=auth,

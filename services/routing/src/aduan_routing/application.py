@@ -30,18 +30,18 @@ from aduan.core.errors import (
     NotFoundError,
     ValidationError,
 )
-from aduan.eventstore.store import AduanApplication
+from aduan.eventstore.store import AduanApplication, SideWrites
+from aduan.reference.categories import Category
+from aduan.reference.offices import OfficeRegistry, default_registry
 from aduan_routing.domain import (
     OPEN_STATUSES,
     SYSTEM_REASONS,
     Case,
     CaseStatus,
-    Category,
     ReasonCode,
     ReassignmentKind,
     Scope,
 )
-from aduan_routing.offices import OfficeRegistry, default_registry
 from aduan_routing.rules import Facts, Placement, RuleSet, load_rules
 from aduan_routing.workdays import Clock, SlaCalendar, SystemClock, default_calendar
 
@@ -374,11 +374,10 @@ class RoutingApplication(AduanApplication):
         if not positions:
             return 0
 
-        def writes(cursor: object) -> None:
-            self.claims.write_claims(cursor, TICKETS, list(tickets.items()))
-
+        side = SideWrites()
+        self.claims.claim_all(side, TICKETS, list(tickets.items()))
         self.save_reactions(
-            positions, *(c for c in cases.values() if c is not None), follows=tracked, writes=writes
+            positions, *(c for c in cases.values() if c is not None), follows=tracked, side=side
         )
         return processed
 

@@ -14,6 +14,7 @@ from datetime import UTC
 from aduan.contract.envelopes import reaction_context
 from aduan.core.context import Actor
 from aduan.messaging.jetstream import envelope_span, process_each
+from aduan.reference.categories import Category
 from aduan.v1 import common_pb2, events_pb2
 from aduan_routing.application import (
     Filing,
@@ -23,7 +24,6 @@ from aduan_routing.application import (
     RoutingApplication,
     Withdrawn,
 )
-from aduan_routing.domain import Category
 
 ACTOR = Actor.service("routing")
 

@@ -10,9 +10,9 @@ from typing import Any
 from google.protobuf.message import Message
 
 from aduan.contract.envelopes import EnvelopeTranslator, timestamp
+from aduan.reference.offices import OfficeLevel, OfficeRegistry, default_registry
 from aduan.v1 import common_pb2, events_pb2
 from aduan_routing.domain import Case
-from aduan_routing.offices import OfficeLevel, OfficeRegistry, default_registry
 
 SERVICE = "routing"
 

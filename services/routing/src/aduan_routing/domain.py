@@ -20,18 +20,7 @@ from eventsourcing.domain import Aggregate, event
 
 from aduan.core.context import CommandContext
 from aduan.core.errors import FieldViolation, InvalidStateError, ValidationError
-
-
-class Category(StrEnum):
-    UNCLASSIFIED = "UNCLASSIFIED"
-    LAND_DISPUTE = "LAND_DISPUTE"
-    LAND_SERVICE = "LAND_SERVICE"
-    ILLEGAL_LEVY = "ILLEGAL_LEVY"
-    ABUSE_OF_AUTHORITY = "ABUSE_OF_AUTHORITY"
-    SPATIAL_PLANNING = "SPATIAL_PLANNING"
-    LAND_ACQUISITION = "LAND_ACQUISITION"
-    INFORMATION_REQUEST = "INFORMATION_REQUEST"
-    OTHER = "OTHER"
+from aduan.reference.categories import Category
 
 
 class Scope(StrEnum):

@@ -21,8 +21,10 @@ from typing import Any
 import yaml
 
 from aduan.core.settings import SettingsError
-from aduan_routing.domain import Category, Scope
-from aduan_routing.offices import Office, OfficeRegistry, packaged_text
+from aduan.reference.categories import Category
+from aduan.reference.offices import Office, OfficeRegistry
+from aduan_routing.domain import Scope
+from aduan_routing.packaged import packaged_text
 
 
 class RuleSetError(SettingsError):

@@ -1,9 +1,9 @@
 """gRPC adapter for aduan.v1.Routing: request messages in, application calls, responses out.
 
 Callers authenticate with a bearer token (`aduan.service.auth`); `ROUTING_POLICY` names the roles per
-RPC and `OfficeScope` limits officers to cases their office holds and supervisors to their office
-and the offices below it (a Pusat supervisor: every office). W3C `traceparent`/`tracestate` are
-carried onto the stored events.
+RPC and `aduan.service.visibility` limits officers to cases their office holds and supervisors to their
+office and the offices below it (a Pusat supervisor: every office). W3C `traceparent`/`tracestate`
+are carried onto the stored events.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import asyncio
 import base64
 import binascii
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 
@@ -25,6 +25,8 @@ from aduan.core.errors import (
     PermissionDeniedError,
     ValidationError,
 )
+from aduan.reference.categories import Category
+from aduan.reference.offices import Office, OfficeLevel
 from aduan.service.auth import (
     ADMIN,
     ANYONE,
@@ -33,18 +35,17 @@ from aduan.service.auth import (
     SERVICE,
     SUPERVISOR,
     Access,
-    Principal,
     access,
     command_context,
     current_principal,
     policy,
 )
+from aduan.service.visibility import may_act, may_see_case
 from aduan.v1 import common_pb2, routing_pb2, routing_pb2_grpc
 from aduan_routing.application import CommandResult, RoutingApplication
 from aduan_routing.contract import SERVICE as SERVICE_NAME
 from aduan_routing.contract import office_level, office_ref
-from aduan_routing.domain import Case, Category, ReasonCode, ReassignmentKind, Scope
-from aduan_routing.offices import Office, OfficeLevel, OfficeRegistry
+from aduan_routing.domain import Case, ReasonCode, ReassignmentKind, Scope
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
@@ -72,39 +73,6 @@ ROUTING_POLICY: dict[str, Access] = policy(
 def caller_context(context: grpc.aio.ServicerContext[Any, Any]) -> CommandContext:
     """The authenticated caller as the actor, plus correlation and trace context."""
     return command_context(context.invocation_metadata())
-
-
-class OfficeScope:
-    """Which cases a caller may see and act on, by the office holding them."""
-
-    def __init__(self, registry: OfficeRegistry) -> None:
-        self.registry = registry
-
-    def oversees(self, office: str, holder: str) -> bool:
-        """`office` is the holder, above it, or a Pusat office (Pusat oversees every office)."""
-        return (
-            office == holder
-            or office.startswith("PUSAT.")
-            or (bool(holder) and self.registry.is_ancestor(office, holder))
-        )
-
-    def may_act(self, principal: Principal, holder: str) -> bool:
-        if principal.role == OFFICER:
-            return bool(principal.office) and principal.office == holder
-        if principal.role == SUPERVISOR:
-            return bool(principal.office) and self.oversees(principal.office, holder)
-        return False
-
-    def may_read(self, principal: Principal, holder: str) -> bool:
-        if principal.role in (AUDITOR, ADMIN, SERVICE):
-            return True
-        if principal.role == OFFICER:
-            # An officer sees the cases of their office and of the offices below it.
-            return bool(principal.office) and (
-                principal.office == holder
-                or (bool(holder) and self.registry.is_ancestor(principal.office, holder))
-            )
-        return self.may_act(principal, holder)
 
 
 def _enum_name(enum: Any, value: int, prefix: str) -> str:
@@ -188,10 +156,14 @@ def _page_token(offset: int) -> str:
     return base64.urlsafe_b64encode(f"offices:{offset}".encode()).decode()
 
 
+class _CaseCommandRequest(Protocol):
+    complaint_id: str
+    expected_version: int
+
+
 class RoutingServicer(routing_pb2_grpc.RoutingServicer):
     def __init__(self, app: RoutingApplication) -> None:
         self.app = app
-        self.scope = OfficeScope(app.registry)
 
     async def _may_act(self, complaint_ref: str, expected_version: int) -> None:
         """Refuses unless the caller may act on the case. A caller whose `expected_version` is
@@ -203,14 +175,23 @@ class RoutingServicer(routing_pb2_grpc.RoutingServicer):
             raise ConcurrencyConflictError(
                 f"case {complaint_ref} is at version {case.version}, not {expected_version}"
             )
-        if not self.scope.may_act(principal, case.holder):
+        if not may_act(principal, case.holder, self.app.registry):
             raise PermissionDeniedError(
                 f"{principal.sub} ({principal.role} of {principal.office or 'no office'}) may not "
                 f"act on a case held by {case.holder or 'no office'}"
             )
 
-    async def _command(self, call: Callable[[], CommandResult]) -> routing_pb2.CaseCommandResponse:
-        result = await asyncio.to_thread(call)
+    async def _command(
+        self,
+        request: _CaseCommandRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
+        call: Callable[[CommandContext], CommandResult],
+    ) -> routing_pb2.CaseCommandResponse:
+        """A command on one case: refused unless the caller may act on it (`_may_act`), then
+        run with the caller as the actor; answers the case as it now stands."""
+        await self._may_act(request.complaint_id, request.expected_version)
+        ctx = caller_context(context)
+        result = await asyncio.to_thread(call, ctx)
         return routing_pb2.CaseCommandResponse(
             state=case_state(self.app, result.case),
             position=common_pb2.EventPosition(service=SERVICE_NAME, position=result.position),
@@ -221,7 +202,7 @@ class RoutingServicer(routing_pb2_grpc.RoutingServicer):
     ) -> routing_pb2.GetCaseResponse:
         case = await asyncio.to_thread(self.app.get_case, request.complaint_id)
         principal = current_principal()
-        if not self.scope.may_read(principal, case.holder):
+        if not may_see_case(principal, case.holder, self.app.registry):
             if case.confidential:
                 # Outside the holding chain a confidential case does not exist.
                 raise NotFoundError(f"no case for complaint {request.complaint_id!r}")
@@ -235,8 +216,6 @@ class RoutingServicer(routing_pb2_grpc.RoutingServicer):
         request: routing_pb2.ClassifyComplaintRequest,
         context: grpc.aio.ServicerContext[Any, Any],
     ) -> routing_pb2.CaseCommandResponse:
-        await self._may_act(request.complaint_id, request.expected_version)
-        ctx = caller_context(context)
         location = (
             {
                 "province_code": request.location.province_code,
@@ -247,7 +226,9 @@ class RoutingServicer(routing_pb2_grpc.RoutingServicer):
             else None
         )
         return await self._command(
-            lambda: self.app.classify(
+            request,
+            context,
+            lambda ctx: self.app.classify(
                 request.complaint_id,
                 category=_category(request.category),
                 scope=_scope(request.scope),
@@ -255,30 +236,29 @@ class RoutingServicer(routing_pb2_grpc.RoutingServicer):
                 note=request.note,
                 expected_version=request.expected_version,
                 ctx=ctx,
-            )
+            ),
         )
 
     async def AcceptCase(  # noqa: N802
         self, request: routing_pb2.AcceptCaseRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> routing_pb2.CaseCommandResponse:
-        await self._may_act(request.complaint_id, request.expected_version)
-        ctx = caller_context(context)
         return await self._command(
-            lambda: self.app.accept(
+            request,
+            context,
+            lambda ctx: self.app.accept(
                 request.complaint_id, expected_version=request.expected_version, ctx=ctx
-            )
+            ),
         )
 
     async def ReassignCase(  # noqa: N802
         self, request: routing_pb2.ReassignCaseRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> routing_pb2.CaseCommandResponse:
-        await self._may_act(request.complaint_id, request.expected_version)
-        ctx = caller_context(context)
-        kind = _kind(request.kind)
-        if kind is None:
-            raise ValidationError(FieldViolation("kind", "required"))
-        return await self._command(
-            lambda: self.app.reassign(
+
+        def reassign(ctx: CommandContext) -> CommandResult:
+            kind = _kind(request.kind)
+            if kind is None:
+                raise ValidationError(FieldViolation("kind", "required"))
+            return self.app.reassign(
                 request.complaint_id,
                 kind=kind,
                 to_office=request.to_office_code,
@@ -287,64 +267,65 @@ class RoutingServicer(routing_pb2_grpc.RoutingServicer):
                 expected_version=request.expected_version,
                 ctx=ctx,
             )
-        )
+
+        return await self._command(request, context, reassign)
 
     async def RespondToReporter(  # noqa: N802
         self,
         request: routing_pb2.RespondToReporterRequest,
         context: grpc.aio.ServicerContext[Any, Any],
     ) -> routing_pb2.CaseCommandResponse:
-        await self._may_act(request.complaint_id, request.expected_version)
-        ctx = caller_context(context)
         return await self._command(
-            lambda: self.app.respond(
+            request,
+            context,
+            lambda ctx: self.app.respond(
                 request.complaint_id,
                 text=request.text,
                 expected_version=request.expected_version,
                 ctx=ctx,
-            )
+            ),
         )
 
     async def ResolveCase(  # noqa: N802
         self, request: routing_pb2.ResolveCaseRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> routing_pb2.CaseCommandResponse:
-        await self._may_act(request.complaint_id, request.expected_version)
-        ctx = caller_context(context)
         return await self._command(
-            lambda: self.app.resolve(
+            request,
+            context,
+            lambda ctx: self.app.resolve(
                 request.complaint_id,
                 summary=request.summary,
                 expected_version=request.expected_version,
                 ctx=ctx,
-            )
+            ),
         )
 
     async def ReopenCase(  # noqa: N802
         self, request: routing_pb2.ReopenCaseRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> routing_pb2.CaseCommandResponse:
-        await self._may_act(request.complaint_id, request.expected_version)
-        ctx = caller_context(context)
         return await self._command(
-            lambda: self.app.reopen(
+            request,
+            context,
+            lambda ctx: self.app.reopen(
                 request.complaint_id,
                 reason=request.reason,
                 expected_version=request.expected_version,
                 ctx=ctx,
-            )
+            ),
         )
 
     async def CloseCase(  # noqa: N802
         self, request: routing_pb2.CloseCaseRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> routing_pb2.CaseCommandResponse:
-        await self._may_act(request.complaint_id, request.expected_version)
-        ctx = caller_context(context)
         return await self._command(
-            lambda: self.app.close_case(
+            request,
+            context,
+            lambda ctx: self.app.close_case(
                 request.complaint_id,
                 reason=request.reason,
                 expected_version=request.expected_version,
                 ctx=ctx,
-            )
+            ),
         )
 
     async def ListOffices(  # noqa: N802

@@ -20,7 +20,7 @@ import holidays
 import yaml
 
 from aduan.core.settings import SettingsError
-from aduan_routing.offices import packaged_text
+from aduan_routing.packaged import packaged_text
 
 WIB = dt.timezone(dt.timedelta(hours=7), "WIB")
 END_OF_DAY = dt.time(23, 59, 59)

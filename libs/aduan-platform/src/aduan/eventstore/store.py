@@ -33,12 +33,76 @@ from eventsourcing.persistence import (
 from aduan.eventstore.chain import ChainingMapper
 
 Listener = Callable[[int], None]
-# Extra writes run on the cursor of the transaction that inserts the events (see save_with):
-# before the events, and after them with the events' notification ids.
-JointWrites = Callable[[Any], None]
-LaterWrites = Callable[[Any, Sequence[StoredEvent], Sequence[int]], None]
-_JOINT_WRITES = "aduan_joint_writes"
-_LATER_WRITES = "aduan_later_writes"
+# A statement group run on the cursor of the transaction that inserts the events. Only the side
+# tables' repositories write one (through `SideWrites.add`); applications say what to write.
+CursorWrite = Callable[[Any], None]
+# Told the position of each saved aggregate's last event, still inside the transaction.
+AfterInsert = Callable[[Mapping[uuid.UUID, int]], None]
+_SIDE_WRITES = "aduan_side_writes"
+
+
+class SideWrites:
+    """What one save writes besides the events, in the events' own transaction: the unit of work
+    of `AduanApplication.save_with`. An application fills it through its side-table
+    repositories' methods ("claim these tickets", "record these reporters") and
+    `after_insert` ("record each complaint's position"), and never sees the cursor.
+
+    Writes run in the order they were added, before the events are inserted; what an
+    `after_insert` callback adds runs right after the insert. Both may run more than once: the
+    PostgreSQL recorder retries a whole transaction after a lost connection."""
+
+    def __init__(self) -> None:
+        self._before: list[CursorWrite | SideWrites] = []
+        self._after_insert: list[AfterInsert] = []
+        self._after: list[CursorWrite] | None = None  # collecting: the callbacks are running
+
+    def add(self, write: CursorWrite) -> None:
+        """For side-table repositories: `write(cursor)` runs in the save's transaction."""
+        if self._after is not None:
+            self._after.append(write)
+        else:
+            self._before.append(write)
+
+    def after_insert(self, callback: AfterInsert) -> None:
+        """`callback(positions)` runs once the events are inserted, with the notification id of
+        each saved aggregate's last event; the writes it adds run in the same transaction."""
+        self._after_insert.append(callback)
+
+    def include(self, other: SideWrites) -> None:
+        """`other`'s writes run here, after those added so far (its callbacks after the insert)."""
+        self._before.append(other)
+
+    def _run_before_insert(self, cursor: Any) -> None:
+        for step in self._before:
+            if isinstance(step, SideWrites):
+                step._run_before_insert(cursor)
+            else:
+                step(cursor)
+
+    def _run_after_insert(
+        self, cursor: Any, stored_events: Sequence[StoredEvent], ids: Sequence[int]
+    ) -> None:
+        if self._after_insert:
+            # An aggregate saved with several events is at its last one's position.
+            positions = {
+                _as_uuid(e.originator_id): i for e, i in zip(stored_events, ids, strict=True)
+            }
+            self._after = []
+            try:
+                for callback in self._after_insert:
+                    callback(positions)
+                after = self._after
+            finally:
+                self._after = None
+            for write in after:
+                write(cursor)
+        for step in self._before:
+            if isinstance(step, SideWrites):
+                step._run_after_insert(cursor, stored_events, ids)
+
+
+def _as_uuid(originator_id: uuid.UUID | str) -> uuid.UUID:
+    return originator_id if isinstance(originator_id, uuid.UUID) else uuid.UUID(originator_id)
 
 
 class DuplicateEventError(Exception):
@@ -231,15 +295,13 @@ class AduanApplication(Application[Any]):
             _set_sqlite_synchronous(self.recorder, synchronous)
         self.joint_writes = _install_joint_writes(self.recorder)
 
-    def save_with(
-        self, *objs: Any, writes: JointWrites, later: LaterWrites | None = None
-    ) -> list[Recording[Any]]:
-        """`save(*aggregates)`, with `writes(cursor)` run in the same database transaction before the
-        events are inserted, and `later(cursor, stored_events, notification_ids)` after them (side tables,
-        claims: all committed together or not at all).
+    def save_with(self, *objs: Any, side: SideWrites) -> list[Recording[Any]]:
+        """`save(*aggregates)` with `side`'s writes (side tables, claims) in the same database
+        transaction: all committed together or not at all.
 
-        Only for SQL stores (`joint_writes`). On PostgreSQL the cursor is in pipeline mode:
-        statements' errors (a unique violation) surface as IntegrityError from this call."""
+        Only for SQL stores (`joint_writes`). On PostgreSQL the transaction's cursor is in
+        pipeline mode: statements' errors (a unique violation) surface as IntegrityError from
+        this call."""
         if not self.joint_writes:
             raise TypeError("this store cannot write side tables in the events' transaction")
         # As Application.save, but for aggregates only: its runtime protocol checks cost more
@@ -248,7 +310,7 @@ class AduanApplication(Application[Any]):
         for aggregate in objs:
             processing_event.events.extend(aggregate.collect_events())
             processing_event.aggregates[aggregate.id] = aggregate
-        processing_event.saved_kwargs.update({_JOINT_WRITES: writes, _LATER_WRITES: later})
+        processing_event.saved_kwargs[_SIDE_WRITES] = side
         recordings = self._record(processing_event)
         self._take_snapshots(processing_event)
         self._notify(recordings)
@@ -361,10 +423,10 @@ class AduanApplication(Application[Any]):
         positions: Mapping[str, int],
         *objs: Any,
         follows: Mapping[str, int],
-        writes: JointWrites | None = None,
+        side: SideWrites | None = None,
     ) -> list[Any]:
         """`save_reaction` for a batch of upstream events: the aggregates changed in reaction,
-        `writes(cursor)` (side tables) and the tracking record of each upstream's last position
+        `side`'s writes (side tables) and the tracking record of each upstream's last position
         in `positions`, all in one transaction (SQL stores only, see `save_with`).
 
         `follows` holds each upstream's tracked position that the batch was decided on (see
@@ -373,19 +435,24 @@ class AduanApplication(Application[Any]):
         batch is processed twice. Raises `DuplicateEventError` when an upstream is tracked at or
         beyond its position, IntegrityError when it is tracked elsewhere in between."""
 
-        def joint(cursor: Any) -> None:
+        def check_follows(cursor: Any) -> None:
             for upstream, expected in follows.items():
                 current = self._tracked_on(cursor, upstream)
                 if current != expected:
                     raise IntegrityError(f"{upstream} is tracked at {current}, not {expected}")
-            if writes is not None:
-                writes(cursor)
+
+        def track(cursor: Any) -> None:
             recorder: Any = self.recorder
             for upstream, position in positions.items():
                 recorder._insert_tracking(cursor, Tracking(upstream, position))
 
+        joint = SideWrites()
+        joint.add(check_follows)
+        if side is not None:
+            joint.include(side)
+        joint.add(track)
         try:
-            recordings = self.save_with(*objs, writes=joint)
+            recordings = self.save_with(*objs, side=joint)
         except IntegrityError:
             self._known_positions.clear()
             for upstream, position in positions.items():
@@ -443,22 +510,21 @@ def _install_joint_writes(recorder: Any) -> bool:
     fetch_ids = getattr(recorder, "_fetch_ids_after_insert_events", None)
 
     def _insert_events(cursor: Any, stored_events: Any, **kwargs: Any) -> Any:
-        writes: JointWrites | None = kwargs.get(_JOINT_WRITES)
-        if writes is not None:
-            writes(cursor)
+        side: SideWrites | None = kwargs.get(_SIDE_WRITES)
+        if side is not None:
+            side._run_before_insert(cursor)
         ids = original(cursor, stored_events, **kwargs)
-        later: LaterWrites | None = kwargs.get(_LATER_WRITES)
-        if later is not None and fetch_ids is None:  # SQLite: the ids are known here
-            later(cursor, stored_events, ids)
+        if side is not None and fetch_ids is None:  # SQLite: the ids are known here
+            side._run_after_insert(cursor, stored_events, ids)
         return ids
 
     def _fetch_ids_after_insert_events(cursor: Any, stored_events: Any, **kwargs: Any) -> Any:
         # PostgreSQL learns the ids after the insert, still inside its transaction.
         assert fetch_ids is not None
         ids = fetch_ids(cursor, stored_events, **kwargs)
-        later: LaterWrites | None = kwargs.get(_LATER_WRITES)
-        if later is not None:
-            later(cursor, stored_events, ids)
+        side: SideWrites | None = kwargs.get(_SIDE_WRITES)
+        if side is not None:
+            side._run_after_insert(cursor, stored_events, ids)
         return ids
 
     recorder._insert_events = _insert_events
@@ -513,17 +579,21 @@ class UniqueClaims:
             state=value.encode(),
         )
 
-    def write_claims(self, cursor: Any, namespace: str, items: Sequence[tuple[str, str]]) -> None:
-        """Inserts claims (key, value) on `cursor`, a transaction of the same database (see
+    def claim_all(self, side: SideWrites, namespace: str, items: Sequence[tuple[str, str]]) -> None:
+        """Claims every (key, value) of `items` in `side`'s transaction (see
         `AduanApplication.save_with`); a key held already fails that transaction."""
         stored = [self._stored(namespace, key, value) for key, value in items]
         if not stored:
             return
-        recorder: Any = self.recorder
-        if hasattr(recorder, "_insert_stored_events"):  # PostgreSQL
-            recorder._insert_stored_events(cursor, stored)
-        else:  # SQLite
-            recorder._insert_events(cursor, stored)
+
+        def insert(cursor: Any) -> None:
+            recorder: Any = self.recorder
+            if hasattr(recorder, "_insert_stored_events"):  # PostgreSQL
+                recorder._insert_stored_events(cursor, stored)
+            else:  # SQLite
+                recorder._insert_events(cursor, stored)
+
+        side.add(insert)
 
     def get(self, namespace: str, key: str) -> str | None:
         found = self.recorder.select_events(self._id(namespace, key), limit=1)

@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from aduan.core.context import Actor, ActorKind, CommandContext
 from aduan.core.errors import PermissionDeniedError, UnauthenticatedError
 from aduan.core.settings import AuthSettings, ServiceSettings, SettingsError
+from aduan.service.rpchandlers import HandlerInterceptor, behaviour_of, responses_of, with_behaviour
 
 log = logging.getLogger(__name__)
 
@@ -409,7 +410,7 @@ def _service_of(method: str) -> str:
     return method.strip("/").split("/", 1)[0]
 
 
-class AuthInterceptor(grpc.aio.ServerInterceptor):
+class AuthInterceptor(HandlerInterceptor):
     """Authenticates every call except health and reflection, and checks the RPC's roles."""
 
     def __init__(self, verifier: TokenVerifier, policies: Iterable[Policy]) -> None:
@@ -448,14 +449,8 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         role = next((r for r in ROLES if r in admitted), admitted[0])
         return Principal(principal.sub, principal.roles, principal.office, role)
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        method = handler_call_details.method
-        if handler is None or _service_of(method) in OPEN_SERVICES:
+    def wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        if _service_of(method) in OPEN_SERVICES:
             return handler
         return _guarded(handler, method, self.authorise)
 
@@ -465,53 +460,28 @@ def _guarded(
     method: str,
     authorise: Callable[[str, grpc.aio.ServicerContext[Any, Any]], Awaitable[Principal]],
 ) -> grpc.RpcMethodHandler:
-    serializers = {
-        "request_deserializer": handler.request_deserializer,
-        "response_serializer": handler.response_serializer,
-    }
-    if handler.unary_unary is not None:
-        inner_uu = handler.unary_unary
+    inner = behaviour_of(handler)
+    if not handler.response_streaming:
 
-        async def unary_unary(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        async def single(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             token = _principal.set(await authorise(method, context))
             try:
-                return await inner_uu(request, context)
+                return await inner(request, context)
             finally:
                 _principal.reset(token)
 
-        return grpc.unary_unary_rpc_method_handler(unary_unary, **serializers)
-    if handler.unary_stream is not None:
-        inner_us = handler.unary_stream
+        return with_behaviour(handler, single)
 
-        async def unary_stream(
-            request: Any, context: grpc.aio.ServicerContext[Any, Any]
-        ) -> AsyncIterator[Any]:
-            _principal.set(await authorise(method, context))
-            async for item in inner_us(request, context):
-                yield item
-
-        return grpc.unary_stream_rpc_method_handler(unary_stream, **serializers)
-    if handler.stream_unary is not None:
-        inner_su = handler.stream_unary
-
-        async def stream_unary(requests: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-            token = _principal.set(await authorise(method, context))
-            try:
-                return await inner_su(requests, context)
-            finally:
-                _principal.reset(token)
-
-        return grpc.stream_unary_rpc_method_handler(stream_unary, **serializers)
-    inner_ss = handler.stream_stream
-
-    async def stream_stream(
-        requests: Any, context: grpc.aio.ServicerContext[Any, Any]
+    async def streamed(
+        request: Any, context: grpc.aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[Any]:
+        # Not reset afterwards: an abandoned stream is closed from another task, where the
+        # token would not be valid; the call's task ends with the stream anyway.
         _principal.set(await authorise(method, context))
-        async for item in inner_ss(requests, context):
+        async for item in responses_of(inner, request, context):
             yield item
 
-    return grpc.stream_stream_rpc_method_handler(stream_stream, **serializers)
+    return with_behaviour(handler, streamed)
 
 
 def require_office(principal: Principal) -> str:

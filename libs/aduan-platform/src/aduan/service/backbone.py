@@ -1,7 +1,9 @@
-"""Wiring shared by the write services: store + NATS link + outbox relay + EventLog servicer.
+"""Wiring shared by the services' composition roots.
 
 A write service's composition root builds its application and translator, then calls
-`WriteBackbone(...)` and adds `backbone.registrars`, `backbone.workers`, ... to its runtime.
+`WriteBackbone(...)` (store + NATS link + outbox relay + EventLog servicer) and adds
+`backbone.registrars`, `backbone.workers`, `backbone.health_checks`, ... to its runtime. Every
+service that follows its upstreams builds its consumer with `upstream_consumer`.
 """
 
 from __future__ import annotations
@@ -15,11 +17,19 @@ from aduan.contract.envelopes import EnvelopeTranslator
 from aduan.contract.eventlog import EventLogServicer
 from aduan.core.settings import ServiceSettings
 from aduan.eventstore.checkpoint import CheckpointSealer
-from aduan.eventstore.leader import leadership_for
+from aduan.eventstore.leader import Leadership, leadership_for
 from aduan.eventstore.store import AduanApplication
-from aduan.messaging.jetstream import LinkPublisher, NatsLink
+from aduan.messaging.jetstream import (
+    EnvelopeProcessor,
+    LinkPublisher,
+    NatsLink,
+    TrackedConsumer,
+    observe_consumer,
+)
 from aduan.messaging.outbox import OutboxRelay, observe_relay
+from aduan.service.auth import ServiceAuth
 from aduan.service.health import HealthCheck
+from aduan.service.peers import ServiceEventLogReader
 from aduan.service.runtime import Hook, Registrar, Worker
 from aduan.v1 import eventlog_pb2, eventlog_pb2_grpc
 
@@ -72,6 +82,14 @@ class WriteBackbone:
         return HealthCheck("nats", self.link.healthy, gates_readiness=gates_readiness)
 
     @property
+    def health_checks(self) -> Sequence[HealthCheck]:
+        """A write service is ready when its store answers: its RPCs read and write the store
+        only, while NATS feeds its consumer and carries what the relay publishes later, both of
+        which catch up after an outage. So a NATS outage leaves it ready (docs/operations.md,
+        Probes)."""
+        return [self.store_check(gates_readiness=True), self.nats_check(gates_readiness=False)]
+
+    @property
     def shutdown_hooks(self) -> Sequence[Hook]:
         return [self.flush_relay, self.link.drain, self.close_store]
 
@@ -86,3 +104,32 @@ class WriteBackbone:
 
     async def close_store(self) -> None:
         self.app.close()
+
+
+def upstream_consumer(
+    settings: ServiceSettings,
+    auth: ServiceAuth,
+    link: NatsLink,
+    leadership: Leadership,
+    *,
+    durable: str,
+    upstreams: Sequence[str],
+    processor: EnvelopeProcessor,
+) -> tuple[TrackedConsumer, ServiceEventLogReader]:
+    """The tracked consumer of a service's upstreams, which repairs a gap (and checks how far
+    behind it is) from the upstreams' EventLogs, driven by whoever holds `leadership`, with its
+    metrics observed. Returns the EventLog reader too, for the caller to close at shutdown."""
+    reader = ServiceEventLogReader(
+        {name: settings.peers[name] for name in upstreams}, settings, auth
+    )
+    consumer = TrackedConsumer(
+        link,
+        durable=durable,
+        upstreams=upstreams,
+        processor=processor,
+        gap_filler=reader.read_range,
+        head_reader=reader.head,
+        leadership=leadership,
+    )
+    observe_consumer(consumer)
+    return consumer, reader

@@ -9,7 +9,7 @@ returned as INTERNAL without internals.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
@@ -19,6 +19,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from aduan.core import errors
+from aduan.service.rpchandlers import HandlerInterceptor, behaviour_of, responses_of, with_behaviour
 
 log = logging.getLogger(__name__)
 
@@ -73,52 +74,35 @@ async def abort_for(
         await context.abort(mapped[0], mapped[1])
 
 
-class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return handler
-        method = handler_call_details.method
-        if handler.unary_unary is not None:
-            inner_uu = handler.unary_unary
+class ErrorMappingInterceptor(HandlerInterceptor):
+    """Maps what any handler raises, whatever its kind (unary or streaming either way)."""
 
-            async def unary_unary(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+    def wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        inner = behaviour_of(handler)
+        if not handler.response_streaming:
+
+            async def single(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
                 try:
-                    return await inner_uu(request, context)
+                    return await inner(request, context)
                 except Exception as error:
                     if _is_abort(error):
                         raise
                     await abort_for(error, context, method)
 
-            return grpc.unary_unary_rpc_method_handler(
-                unary_unary,
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.unary_stream is not None:
-            inner_us = handler.unary_stream
+            return with_behaviour(handler, single)
 
-            async def unary_stream(
-                request: Any, context: grpc.aio.ServicerContext[Any, Any]
-            ) -> AsyncIterator[Any]:
-                try:
-                    async for item in inner_us(request, context):
-                        yield item
-                except Exception as error:
-                    if _is_abort(error):
-                        raise
-                    await abort_for(error, context, method)
+        async def streamed(
+            request: Any, context: grpc.aio.ServicerContext[Any, Any]
+        ) -> AsyncIterator[Any]:
+            try:
+                async for item in responses_of(inner, request, context):
+                    yield item
+            except Exception as error:
+                if _is_abort(error):
+                    raise
+                await abort_for(error, context, method)
 
-            return grpc.unary_stream_rpc_method_handler(
-                unary_stream,
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        return handler
+        return with_behaviour(handler, streamed)
 
 
 def _is_abort(error: Exception) -> bool:

@@ -37,6 +37,7 @@ from aduan.service.health import (
     Heartbeat,
     ProbeState,
 )
+from aduan.service.rpchandlers import HandlerInterceptor, with_behaviour
 from aduan.service.tls import server_credentials
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ def server_options(settings: ServiceSettings) -> list[tuple[str, Any]]:
     ]
 
 
-class StartupGate(grpc.aio.ServerInterceptor):
+class StartupGate(HandlerInterceptor):
     """Until the start-up work is done (query's migrations), a call would meet tables that do not
     exist yet and fail as INTERNAL. It is refused as UNAVAILABLE instead, which callers and
     clients retry; health and reflection answer throughout (`startup` tells the kubelet)."""
@@ -107,14 +108,8 @@ class StartupGate(grpc.aio.ServerInterceptor):
     def __init__(self, started: Callable[[], bool]) -> None:
         self._started = started
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        method = handler_call_details.method
-        if handler is None or self._started() or method.startswith(self.ALWAYS_OPEN):
+    def wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        if self._started() or method.startswith(self.ALWAYS_OPEN):
             return handler
 
         async def refuse(_request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> None:
@@ -122,18 +117,8 @@ class StartupGate(grpc.aio.ServerInterceptor):
                 grpc.StatusCode.UNAVAILABLE, "the service is starting up; retry shortly"
             )
 
-        kinds = {
-            (False, False): grpc.unary_unary_rpc_method_handler,
-            (False, True): grpc.unary_stream_rpc_method_handler,
-            (True, False): grpc.stream_unary_rpc_method_handler,
-            (True, True): grpc.stream_stream_rpc_method_handler,
-        }
-        make = kinds[(handler.request_streaming, handler.response_streaming)]
-        return make(
-            refuse,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        # A coroutine serves every kind: grpc.aio awaits it for streams too, and it sends nothing.
+        return with_behaviour(handler, refuse)
 
 
 @dataclass

@@ -3,8 +3,17 @@ Kantah -> Kanwil -> Pusat triage."""
 
 from __future__ import annotations
 
+import pytest
+
+from aduan.core.settings import SettingsError
 from aduan.reference.areas import area_registry
-from aduan_routing.offices import OfficeLevel, default_registry
+from aduan.reference.offices import (
+    OfficeLevel,
+    OfficeRegistryError,
+    build_registry,
+    default_registry,
+    holding_chain,
+)
 
 
 def test_the_registry_has_pusat_units_33_kanwil_and_a_kantah_per_regency() -> None:
@@ -78,3 +87,58 @@ def test_filters() -> None:
     assert len(under_jabar) == len(area_registry().regencies_of("32"))
     papua = registry.list(province_code="94", level=OfficeLevel.KANWIL)
     assert [o.code for o in papua] == ["KANWIL.91"]
+
+
+def test_the_chain_of_an_office_is_itself_then_every_office_above_it() -> None:
+    registry = default_registry()
+    assert registry.chain("KANTAH.32.73") == ("KANTAH.32.73", "KANWIL.32", "PUSAT.IP3")
+    assert registry.chain("KANTAH.95.01") == ("KANTAH.95.01", "KANWIL.91", "PUSAT.IP3")
+    assert registry.chain("PUSAT.PSKP") == ("PUSAT.PSKP", "PUSAT.IP3")
+    assert registry.chain("PUSAT.IP3") == ("PUSAT.IP3",)
+    # An office the registry does not hold (removed from the data) has nothing above it.
+    assert registry.chain("KANTAH.32.99") == ("KANTAH.32.99",)
+    assert registry.chain("") == ()
+
+
+@pytest.mark.parametrize(
+    ("code", "chain"),
+    [
+        ("KANTAH.32.73", ("KANTAH.32.73", "KANWIL.32", "PUSAT.IP3")),
+        # A province served by another province's Kanwil: both Kanwil are above its Kantah.
+        ("KANTAH.65.01", ("KANTAH.65.01", "KANWIL.65", "KANWIL.64", "PUSAT.IP3")),
+        ("KANTAH.95.01", ("KANTAH.95.01", "KANWIL.95", "KANWIL.91", "PUSAT.IP3")),
+        ("KANWIL.96", ("KANWIL.96", "KANWIL.92", "PUSAT.IP3")),
+        ("KANWIL.32", ("KANWIL.32", "PUSAT.IP3")),
+        ("PUSAT.PSKP", ("PUSAT.PSKP", "PUSAT.IP3")),
+        ("PUSAT.IP3", ("PUSAT.IP3",)),
+        # Codes the registry does not hold are placed by their shape.
+        ("KANTAH.32.99", ("KANTAH.32.99", "KANWIL.32", "PUSAT.IP3")),
+        ("KANTAH.99.01", ("KANTAH.99.01", "KANWIL.99", "PUSAT.IP3")),
+        ("KANWIL.97", ("KANWIL.97", "PUSAT.IP3")),
+        ("PUSAT.NEW_UNIT", ("PUSAT.NEW_UNIT", "PUSAT.IP3")),
+        ("KANWIL.32.73", ("KANWIL.32.73", "PUSAT.IP3")),
+        # Not office codes.
+        ("KANTAH.32", ()),
+        ("KANTAH", ()),
+        ("BANDUNG", ()),
+        ("", ()),
+    ],
+)
+def test_the_holding_chain_places_every_office_code(code: str, chain: tuple[str, ...]) -> None:
+    assert default_registry().holding_chain(code) == chain
+    assert holding_chain(code) == chain
+
+
+def test_the_holding_chain_holds_the_registry_chain_and_only_unknown_codes_besides() -> None:
+    registry = default_registry()
+    for code in registry.offices:
+        known = [c for c in registry.holding_chain(code) if c in registry]
+        assert tuple(known) == registry.chain(code), code
+
+
+def test_inconsistent_office_data_is_a_settings_error() -> None:
+    config = {"version": "1", "area_data_version": "4.0.1", "triage_office": "PUSAT.IP3"}
+    with pytest.raises(SettingsError, match="missing"):
+        build_registry(config, area_registry())
+    with pytest.raises(OfficeRegistryError, match="must be named PUSAT"):
+        build_registry({**config, "pusat": [{"code": "IP3", "name": "x"}]}, area_registry())

@@ -1,9 +1,13 @@
 """The office registry: Pusat units, one Kanwil per served province group, one Kantah per regency
 or city, and the escalation tree Kantah -> Kanwil -> Pusat triage.
 
-Versioned data: `data/offices.yaml` (Pusat units, which Kanwil serves the provinces that have none
-of their own) plus the Kemendagri area codes from `aduan.reference.areas` (ODbL 1.0, credit idn-area-data
-contributors). Transport-free.
+Versioned data: `aduan/data/offices.yaml` (Pusat units, which Kanwil serves the provinces that have
+none of their own) plus the Kemendagri area codes from `aduan.reference.areas` (ODbL 1.0, credit idn-area-data
+contributors; see `aduan/data/NOTICE.md`). Transport-free.
+
+Routing places and escalates cases by this registry; the query service files its read models by
+`holding_chain` over the same data; who may see what is `aduan.service.visibility`. One hierarchy for every
+service (docs/architecture.md, rule 7).
 """
 
 from __future__ import annotations
@@ -11,12 +15,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
 import yaml
 
+from aduan.core.settings import SettingsError
 from aduan.reference.areas import AreaRegistry, area_registry
 
 
@@ -37,8 +42,9 @@ class Office:
     regency_code: str = ""
 
 
-class OfficeRegistryError(ValueError):
-    """The office data is inconsistent; the service refuses to start."""
+class OfficeRegistryError(SettingsError):
+    """The office data is inconsistent; the service refuses to start (a `SettingsError`, which
+    the runtime reports as a configuration error, like routing's other data errors)."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,48 @@ class OfficeRegistry:
 
     def is_ancestor(self, ancestor_code: str, code: str) -> bool:
         return any(office.code == ancestor_code for office in self.ancestors(code))
+
+    def chain(self, code: str) -> tuple[str, ...]:
+        """`code` and every office above it by this registry, nearest first: what routing judges
+        by. A code the registry does not hold (an office since removed) is its own chain, with
+        nothing above it; no office ("") has an empty chain."""
+        if not code:
+            return ()
+        return (code, *(office.code for office in self.ancestors(code)))
+
+    def holding_chain(self, code: str) -> tuple[str, ...]:
+        """`code` and every office above it, nearest first, as the query service files a case
+        (its `office_queue` rows and `office_chain` column). Derived from the code's shape, so
+        that it also places codes this registry does not hold (an office opened or removed by
+        another version of the data) and rows stay valid when the data changes:
+
+        - `KANTAH.NN.MM` -> `KANWIL.<its province>` -> the Kanwil serving that province, when
+          another one serves it (both count: a province's Kanwil may open later) -> triage;
+        - `KANWIL.NN` -> the Kanwil serving NN, when another one serves it -> triage;
+        - `PUSAT.*` -> triage;
+        - anything else (not an office code) -> empty.
+        """
+        if not code:
+            return ()
+        parts = code.split(".")
+        level = parts[0]
+        chain = [code]
+        if level == OfficeLevel.KANTAH and len(parts) == 3:
+            regency = self.areas.regencies.get(f"{parts[1]}.{parts[2]}")
+            province = regency.province_code if regency is not None else parts[1]
+            chain.append(f"{OfficeLevel.KANWIL}.{province}")
+            chain.extend(self._serving_kanwil(province))
+        elif level == OfficeLevel.KANWIL:
+            if len(parts) == 2:
+                chain.extend(self._serving_kanwil(parts[1]))
+        elif level != OfficeLevel.PUSAT:
+            return ()
+        chain.append(self.triage_code)
+        return tuple(dict.fromkeys(chain))
+
+    def _serving_kanwil(self, province_code: str) -> list[str]:
+        serving = self.kanwil_by_province.get(province_code)
+        return [] if serving is None else [serving]
 
     def supervisor_of(self, codes: Iterable[str]) -> Office:
         """The lowest office that supervises every office in `codes`: their lowest common
@@ -196,10 +244,18 @@ def build_registry(config: Mapping[str, Any], areas: AreaRegistry) -> OfficeRegi
     return OfficeRegistry(version, triage_code, offices, kanwil_by_province, areas)
 
 
-def packaged_text(name: str) -> str:
-    return resources.files("aduan_routing").joinpath("data", name).read_text(encoding="utf-8")
+def _packaged_text(name: str) -> str:
+    return resources.files("aduan").joinpath("data", name).read_text(encoding="utf-8")
 
 
 @cache
 def default_registry() -> OfficeRegistry:
-    return build_registry(yaml.safe_load(packaged_text("offices.yaml")), area_registry())
+    return build_registry(yaml.safe_load(_packaged_text("offices.yaml")), area_registry())
+
+
+# Bounded: the query service also asks about office codes that callers put in filters.
+@lru_cache(maxsize=4096)
+def holding_chain(office_code: str) -> tuple[str, ...]:
+    """`default_registry().holding_chain(office_code)`, remembered: the query service's projector
+    asks for every placement it files."""
+    return default_registry().holding_chain(office_code)
