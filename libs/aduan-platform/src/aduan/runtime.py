@@ -36,8 +36,9 @@ from aduan.health import (
 )
 from aduan.logs import configure_logging
 from aduan.rpchandlers import HandlerInterceptor, with_behaviour
+from aduan.rpctelemetry import server_interceptors
 from aduan.settings import ServiceSettings, SettingsError
-from aduan.telemetry import configure_metrics, configure_tracing, meter, server_interceptors
+from aduan.telemetry import configure_metrics, configure_tracing, meter
 from aduan.tls import server_credentials
 
 log = logging.getLogger(__name__)
