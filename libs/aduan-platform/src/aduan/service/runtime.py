@@ -25,7 +25,7 @@ from opentelemetry.metrics import Observation
 
 from aduan.core.logs import configure_logging
 from aduan.core.settings import ServiceSettings, SettingsError
-from aduan.core.telemetry import configure_metrics, configure_tracing, meter, server_interceptors
+from aduan.core.telemetry import configure_metrics, configure_tracing, meter
 from aduan.service.auth import EVENTLOG_POLICY, AuthInterceptor, Policy, ServiceAuth
 from aduan.service.grpcerrors import ErrorMappingInterceptor
 from aduan.service.health import (
@@ -38,6 +38,7 @@ from aduan.service.health import (
     ProbeState,
 )
 from aduan.service.rpchandlers import HandlerInterceptor, with_behaviour
+from aduan.service.rpctelemetry import server_interceptors
 from aduan.service.tls import server_credentials
 
 log = logging.getLogger(__name__)
