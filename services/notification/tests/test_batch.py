@@ -15,8 +15,9 @@ from test_consumer import FakeLink, FakeMsg
 from aduan.errors import InvalidStateError, NotFoundError
 from aduan.jetstream import TrackedConsumer
 from aduan.store import DuplicateEventError, store_env
+from aduan.tracking import PositionGapError
 from aduan.v1 import events_pb2
-from aduan_notification.application import NotificationApplication, PositionGapError
+from aduan_notification.application import NotificationApplication
 from aduan_notification.consumer import NotificationProcessor
 from aduan_notification.domain import DeliveryStatus
 from aduan_notification.rules import ComplaintNotKnownYetError
