@@ -16,8 +16,9 @@ from sqlalchemy import Engine, delete, update
 from aduan.eventlog import EventLogReader
 from aduan.settings import WRITE_SERVICES
 from aduan.store import DuplicateEventError
+from aduan.tracking import PositionGapError
 from aduan_query import cli
-from aduan_query.projector import PositionGapError, Projector
+from aduan_query.projector import Projector
 from aduan_query.readmodels import LIVE, TABLE_NAMES, make_engine, migrate
 from aduan_query.rebuild import Rebuilder, table_rows, verify
 from aduan_query.testing import scenario, serve_eventlogs
