@@ -14,6 +14,7 @@ from test_consumer import FakeLink, FakeMsg
 
 from aduan.core.errors import InvalidStateError, NotFoundError
 from aduan.eventstore.store import DuplicateEventError, store_env
+from aduan.eventstore.tracking import PositionGapError
 from aduan.messaging.jetstream import TrackedConsumer
 from aduan.v1 import events_pb2
 from aduan_devtools.testing.notification import (
@@ -25,7 +26,7 @@ from aduan_devtools.testing.notification import (
     sqlite_app,
     story,
 )
-from aduan_notification.application import NotificationApplication, PositionGapError
+from aduan_notification.application import NotificationApplication
 from aduan_notification.consumer import NotificationProcessor
 from aduan_notification.domain import DeliveryStatus
 from aduan_notification.rules import ComplaintNotKnownYetError

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from aduan.eventstore.tracking import PositionGapError
 from aduan.v1 import events_pb2
 from aduan_devtools.testing.query import EPOCH, History, lifecycle, scenario
 from aduan_query.fold import BulkFold, fold_stream
-from aduan_query.projector import PositionGapError, Projector
+from aduan_query.projector import Projector
 from aduan_query.readmodels import LIVE, make_engine, migrate
 from aduan_query.rebuild import compare
 

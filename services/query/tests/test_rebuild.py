@@ -16,9 +16,10 @@ from sqlalchemy import Engine, delete, update
 from aduan.contract.eventlog import EventLogReader
 from aduan.core.settings import WRITE_SERVICES
 from aduan.eventstore.store import DuplicateEventError
+from aduan.eventstore.tracking import PositionGapError
 from aduan_devtools.testing.query import scenario, serve_eventlogs
 from aduan_query import cli
-from aduan_query.projector import PositionGapError, Projector
+from aduan_query.projector import Projector
 from aduan_query.readmodels import LIVE, TABLE_NAMES, make_engine, migrate
 from aduan_query.rebuild import Rebuilder, table_rows, verify
 from aduan_query.views import ComplaintFilter, ComplaintQueries

@@ -15,9 +15,10 @@ from test_consumer import FakeLink, FakeMsg
 
 from aduan.core.errors import NotFoundError
 from aduan.eventstore.store import DuplicateEventError, store_env
+from aduan.eventstore.tracking import PositionGapError
 from aduan.messaging.jetstream import TrackedConsumer
 from aduan.v1 import common_pb2, events_pb2
-from aduan_routing.application import PositionGapError, RoutingApplication, RoutingPolicy
+from aduan_routing.application import RoutingApplication, RoutingPolicy
 from aduan_routing.consumer import IntakeReactor
 from aduan_routing.domain import CaseStatus
 

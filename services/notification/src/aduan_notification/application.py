@@ -11,11 +11,13 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from aduan.core.context import Actor, CommandContext
 from aduan.core.errors import ConcurrencyConflictError, NotFoundError, ValidationError
 from aduan.eventstore.store import AduanApplication, DuplicateEventError, SideWrites
+from aduan.eventstore.tracking import BatchPositions
 from aduan_notification.directory import PROVIDER_MESSAGES, TICKETS, ComplaintDirectory
 from aduan_notification.domain import (
     Delivery,
@@ -53,11 +55,6 @@ def utcnow() -> datetime:
 DeliveryChange = Callable[[Delivery, dict[str, Any]], object]
 """A change the sender makes to a delivery, given the sender's event metadata."""
 SenderStep = tuple[Delivery, DeliveryChange]
-
-
-class PositionGapError(Exception):
-    """An upstream event does not follow on from the last one processed (an earlier one is
-    missing): the consumer repairs the gap from the upstream's EventLog first."""
 
 
 @dataclass(frozen=True)
@@ -145,8 +142,7 @@ class NotificationApplication(AduanApplication):
         known yet, a claim or record written meanwhile, a tracking record written meanwhile
         (DuplicateEventError when it covers the batch). The consumer then processes the events
         one by one."""
-        tracked: dict[str, int] = {}
-        positions: dict[str, int] = {}
+        positions = BatchPositions(self.known_position)
         # Per complaint: its record as read (with its version), and as the batch left it.
         read: dict[str, tuple[ComplaintContact, int] | None] = {}
         contacts: dict[str, ComplaintContact | None] = {}
@@ -159,18 +155,8 @@ class NotificationApplication(AduanApplication):
             )
         )
         for reaction in reactions:
-            service = reaction.service
-            if service not in tracked:
-                tracked[service] = self.known_position(service)
-            last = positions.get(service, tracked[service])
-            if reaction.position <= last:
+            if not positions.admit(reaction.service, reaction.position, reaction.previous_position):
                 continue  # processed before
-            if reaction.previous_position > last:
-                raise PositionGapError(
-                    f"{service}:{reaction.position} follows {reaction.previous_position}, "
-                    f"but {service} is processed up to {last}"
-                )
-            positions[service] = reaction.position
             processed += 1
             if reaction.event is None:
                 continue
@@ -188,7 +174,7 @@ class NotificationApplication(AduanApplication):
                 if event.event_type == "ComplaintFiled":
                     tickets.setdefault(outcome.contact.ticket_number, complaint_id)
             deliveries.extend(self._delivery(event, planned) for planned in outcome.deliveries)
-        if not positions:
+        if not positions.newest:
             return 0
         records: list[tuple[ComplaintContact, int]] = []
         for complaint_id, contact in contacts.items():
@@ -199,7 +185,7 @@ class NotificationApplication(AduanApplication):
         side = SideWrites()
         self.directory.record_all(side, records)
         self.claims.claim_all(side, TICKETS, list(tickets.items()))
-        self.save_reactions(positions, *deliveries, follows=tracked, side=side)
+        self.save_reactions(positions.newest, *deliveries, follows=positions.tracked, side=side)
         return processed
 
     def with_overview(
@@ -280,10 +266,8 @@ class NotificationApplication(AduanApplication):
             raise NotFoundError(f"delivery {delivery_id!r} not found") from None
         try:
             delivery: Delivery = self.repository.get(key)
-        except Exception as error:
-            if type(error).__name__ == "AggregateNotFoundError":
-                raise NotFoundError(f"delivery {delivery_id} not found") from None
-            raise
+        except AggregateNotFoundError:
+            raise NotFoundError(f"delivery {delivery_id} not found") from None
         return delivery
 
     def _sender_meta(self, delivery: Delivery) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import Boolean, Connection, DateTime, Dialect, Engine, LargeBinary, Table
 
+from aduan.eventstore.tracking import BatchPositions, PositionGapError
 from aduan.reference.offices import holding_chain as ancestors
 from aduan.v1 import events_pb2
 from aduan_query.history import (
@@ -44,7 +45,6 @@ from aduan_query.history import (
     held_seconds,
     stamp,
 )
-from aduan_query.projector import PositionGapError
 from aduan_query.readmodels import TableSet, writer
 
 # Events folded between two writes: big enough for few, large transactions, small enough that
@@ -83,24 +83,23 @@ class BulkFold:
     def __init__(self) -> None:
         self.states: dict[str, State] = {}
         self.custody: dict[str, Row] = {}
-        self.positions: dict[str, int] = {}
+        # Into empty tables: every upstream starts from nothing.
+        self._positions = BatchPositions(lambda upstream: 0)
         self.projected = 0
         self.pending = Batch()
         self.buffered = 0
+
+    @property
+    def positions(self) -> dict[str, int]:
+        """The newest position projected per upstream."""
+        return self._positions.newest
 
     def add(self, envelope: events_pb2.Envelope) -> bool:
         """Project one envelope; False when its upstream position was already projected (the
         projector's DuplicateEventError), PositionGapError when earlier ones are missing."""
         service = envelope.service
-        current = self.positions.get(service, 0)
-        if envelope.position <= current:
+        if not self._positions.admit(service, envelope.position, envelope.previous_position):
             return False
-        if envelope.previous_position > current:
-            raise PositionGapError(
-                f"{envelope.event_id} follows position {envelope.previous_position}, "
-                f"but {service} is projected up to {current}"
-            )
-        self.positions[service] = envelope.position
         self.projected += 1
         self.buffered += 1
         kind = envelope.WhichOneof("payload")

@@ -22,6 +22,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 
 from aduan.eventstore.store import DuplicateEventError
+from aduan.eventstore.tracking import BatchPositions, follows_on
 from aduan.reference.offices import holding_chain as ancestors
 from aduan.v1 import events_pb2
 from aduan_query.history import (
@@ -41,12 +42,6 @@ from aduan_query.history import (
     stamp,
 )
 from aduan_query.readmodels import LIVE, TableSet, writer
-
-
-class PositionGapError(Exception):
-    """Events of the upstream before this one have not been projected yet. Transient: the
-    consumer retries and repairs the range from the EventLog first (this only happens when
-    another projector, e.g. a rebuild's catch-up, moved the tracking meanwhile)."""
 
 
 @dataclass(frozen=True)
@@ -214,29 +209,30 @@ class Projector:
 
         Each upstream's tracking row is read (locked) once, when the batch first meets that
         upstream, and written once at the end: within the transaction nobody else moves it."""
-        progress: dict[str, int] = {}
         changes: list[ComplaintChange] = []
         stored: dict[str, int | None] = {}  # as read: None when the upstream has no row yet
         projected = 0
         batch = _Batch()
         with self._writer.begin() as conn:
+
+            def known_position(upstream: str) -> int:
+                stored[upstream] = self._tracked(conn, upstream)
+                return stored[upstream] or 0
+
+            positions = BatchPositions(known_position)
             for envelope in envelopes:
-                service = envelope.service
-                if service not in stored:
-                    stored[service] = self._tracked(conn, service)
-                try:
-                    self._check_follows(envelope, progress.get(service, stored[service]))
-                except DuplicateEventError:
-                    continue
+                if not positions.admit(
+                    envelope.service, envelope.position, envelope.previous_position
+                ):
+                    continue  # projected before
                 change = self.apply(conn, envelope, batch)
                 projected += 1
-                progress[service] = envelope.position
                 if change is not None:
                     changes.append(change)
             batch.flush_audit(conn, self._sql.insert_audit)
-            for service, position in progress.items():
+            for service, position in positions.newest.items():
                 self._save_tracked(conn, service, stored[service], position)
-        self._notify(progress, changes)
+        self._notify(positions.newest, changes)
         return projected
 
     def _process(self, conn: Connection, envelope: events_pb2.Envelope) -> ComplaintChange | None:
@@ -252,13 +248,15 @@ class Projector:
 
     @staticmethod
     def _check_follows(envelope: events_pb2.Envelope, current: int | None) -> None:
-        if current is not None and envelope.position <= current:
+        """DuplicateEventError when `envelope` was projected before; PositionGapError (from
+        `follows_on`) when earlier events of its upstream were not. That gap is transient: the
+        consumer repairs the range from the EventLog before it projects, so it only meets one
+        when another projector, e.g. a rebuild's catch-up, moved the tracking meanwhile, and
+        then retries."""
+        if not follows_on(
+            envelope.service, envelope.position, envelope.previous_position, current or 0
+        ):
             raise DuplicateEventError(envelope.event_id)
-        if envelope.previous_position > (current or 0):
-            raise PositionGapError(
-                f"{envelope.event_id} follows position {envelope.previous_position}, "
-                f"but {envelope.service} is projected up to {current or 0}"
-            )
 
     def _save_tracked(
         self, conn: Connection, upstream: str, current: int | None, position: int

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from aduan.core.context import Actor, CommandContext
@@ -31,6 +32,7 @@ from aduan.core.errors import (
     ValidationError,
 )
 from aduan.eventstore.store import AduanApplication, SideWrites
+from aduan.eventstore.tracking import BatchPositions
 from aduan.reference.categories import Category
 from aduan.reference.offices import OfficeRegistry, default_registry
 from aduan_routing.domain import (
@@ -127,11 +129,6 @@ class IntakeReaction:
     ctx: CommandContext
 
 
-class PositionGapError(Exception):
-    """An upstream event does not follow on from the last one processed (an earlier one is
-    missing): the consumer repairs the gap from the upstream's EventLog first."""
-
-
 @dataclass(frozen=True)
 class CommandResult:
     case: Case
@@ -179,10 +176,8 @@ class RoutingApplication(AduanApplication):
     def find(self, case_id: uuid.UUID) -> Case | None:
         try:
             case: Case = self.repository.get(case_id)
-        except Exception as error:
-            if type(error).__name__ == "AggregateNotFoundError":
-                return None
-            raise
+        except AggregateNotFoundError:
+            return None
         return case
 
     def resolve_ref(self, complaint_ref: str) -> uuid.UUID:
@@ -336,25 +331,16 @@ class RoutingApplication(AduanApplication):
         claimed or a case changed or opened meanwhile, a tracking record written meanwhile
         (DuplicateEventError when it covers the batch). The consumer then processes the events
         one by one."""
-        tracked: dict[str, int] = {}
-        positions: dict[str, int] = {}
+        positions = BatchPositions(self.known_position)
         # Cases read or opened by this batch (None: no such case), changed in memory.
         cases: dict[uuid.UUID, Case | None] = {}
         tickets: dict[str, str] = {}
         processed = 0
         for reaction in reactions:
-            upstream = reaction.upstream
-            if upstream not in tracked:
-                tracked[upstream] = self.known_position(upstream)
-            last = positions.get(upstream, tracked[upstream])
-            if reaction.position <= last:
+            if not positions.admit(
+                reaction.upstream, reaction.position, reaction.previous_position
+            ):
                 continue  # processed before
-            if reaction.previous_position > last:
-                raise PositionGapError(
-                    f"{upstream}:{reaction.position} follows {reaction.previous_position}, "
-                    f"but {upstream} is processed up to {last}"
-                )
-            positions[upstream] = reaction.position
             processed += 1
             change, ctx = reaction.change, reaction.ctx
             if isinstance(change, Filing):
@@ -371,13 +357,16 @@ class RoutingApplication(AduanApplication):
                 self._reopen_on_reply(self._batch_case(cases, change.complaint_id), ctx)
             elif isinstance(change, Withdrawn):
                 self._withdraw(self._batch_case(cases, change.complaint_id), change.reason, ctx)
-        if not positions:
+        if not positions.newest:
             return 0
 
         side = SideWrites()
         self.claims.claim_all(side, TICKETS, list(tickets.items()))
         self.save_reactions(
-            positions, *(c for c in cases.values() if c is not None), follows=tracked, side=side
+            positions.newest,
+            *(c for c in cases.values() if c is not None),
+            follows=positions.tracked,
+            side=side,
         )
         return processed
 

@@ -27,6 +27,7 @@ from aduan.core.settings import ServiceSettings
 from aduan.core.telemetry import continued_span, meter, record_span_error, start_continued_span
 from aduan.eventstore.leader import Leadership
 from aduan.eventstore.store import DuplicateEventError
+from aduan.eventstore.tracking import PositionGapError, follows_on
 from aduan.messaging.outbox import OutboundMessage, StreamResetError
 from aduan.v1 import events_pb2
 
@@ -559,18 +560,29 @@ class TrackedConsumer:
     async def process_in_order(self, envelope: events_pb2.Envelope) -> None:
         """Process `envelope` unless already done, repairing any gap before it from the EventLog."""
         last = await asyncio.to_thread(self.processor.last_position, envelope.service)
-        if envelope.position <= last:
-            self.stats.duplicates += 1
-            return
-        if envelope.previous_position > last and self.gap_filler is not None:
-            missing = await self.gap_filler(envelope.service, last, envelope.position - 1)
-            for earlier in missing:
-                with continued_span(
-                    f"repair {earlier.event_type}", earlier.traceparent, earlier.tracestate
-                ):
-                    if await self._process_one(earlier):
-                        self.stats.repaired += 1
+        try:
+            fresh = follows_on(
+                envelope.service, envelope.position, envelope.previous_position, last
+            )
+        except PositionGapError:
+            await self._repair(envelope.service, last, envelope.position - 1)
+        else:
+            if not fresh:
+                self.stats.duplicates += 1
+                return
         await self._process_one(envelope)
+
+    async def _repair(self, upstream: str, after: int, up_to: int) -> None:
+        """Process what `upstream` stored after `after` up to `up_to`, read from its EventLog
+        (without one, the event is processed anyway and the processor decides)."""
+        if self.gap_filler is None:
+            return
+        for earlier in await self.gap_filler(upstream, after, up_to):
+            with continued_span(
+                f"repair {earlier.event_type}", earlier.traceparent, earlier.tracestate
+            ):
+                if await self._process_one(earlier):
+                    self.stats.repaired += 1
 
     async def _process_one(self, envelope: events_pb2.Envelope) -> bool:
         try:

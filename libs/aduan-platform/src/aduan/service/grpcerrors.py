@@ -84,9 +84,10 @@ class ErrorMappingInterceptor(HandlerInterceptor):
             async def single(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
                 try:
                     return await inner(request, context)
+                except grpc.aio.AbortError:
+                    # context.abort() raised it: the status is set already.
+                    raise
                 except Exception as error:
-                    if _is_abort(error):
-                        raise
                     await abort_for(error, context, method)
 
             return with_behaviour(handler, single)
@@ -97,14 +98,9 @@ class ErrorMappingInterceptor(HandlerInterceptor):
             try:
                 async for item in responses_of(inner, request, context):
                     yield item
+            except grpc.aio.AbortError:
+                raise
             except Exception as error:
-                if _is_abort(error):
-                    raise
                 await abort_for(error, context, method)
 
         return with_behaviour(handler, streamed)
-
-
-def _is_abort(error: Exception) -> bool:
-    # context.abort() raises this internal exception type; it must pass through untouched.
-    return type(error).__name__ == "AbortError"
