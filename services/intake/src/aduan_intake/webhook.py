@@ -149,6 +149,7 @@ def storable(message: InboundMessage) -> InboundMessage | InboundOutcome:
 
 
 def _storable_attachment(attachment: Attachment) -> Attachment:
+    """Every field as the store can keep it (`_clean`); validation trims them later."""
     return Attachment(
         uri=_clean(attachment.uri),
         media_type=_clean(attachment.media_type),
