@@ -31,9 +31,7 @@ from aduan.store import AduanApplication, SideWrites
 from aduan.tracking import BatchPositions
 from aduan_routing.deadlines import DeadlineIndex
 from aduan_routing.domain import (
-    OPEN_STATUSES,
     Case,
-    CaseStatus,
     ReasonCode,
     ReassignmentKind,
     Scope,
@@ -133,10 +131,10 @@ class RoutingApplication(AduanApplication):
         upstream event was processed before."""
         if filing.ticket_number:
             self.claims.claim(TICKETS, filing.ticket_number.upper(), str(filing.complaint_id))
-        exists = self.find(filing.complaint_id) is not None
-        return self._saved_reaction(
-            upstream, position, None if exists else self._new_case(filing, ctx)
-        )
+        if self.find(filing.complaint_id) is not None:
+            return self._saved_reaction(upstream, position, None)
+        case = filing.open_case(self.policy, at=self.clock.now(), ctx=ctx)
+        return self._saved_reaction(upstream, position, case)
 
     def details_learned(
         self, learned: Learned, *, upstream: str, position: int, ctx: CommandContext
@@ -196,15 +194,17 @@ class RoutingApplication(AduanApplication):
     def _react_in_batch(
         self, batch: BatchCases, change: Filing | CaseChange | None, ctx: CommandContext
     ) -> None:
+        now = self.clock.now()
         if isinstance(change, Filing):
             # A case that exists already (never, but for a store edited by hand) makes the
             # transaction fail on its version, and one by one its filing is only noted.
             if not batch.has_case(change.complaint_id):
-                batch.opened(self._new_case(change, ctx), change.ticket_number)
+                opened = change.open_case(self.policy, at=now, ctx=ctx)
+                batch.opened(opened, change.ticket_number)
         elif change is not None:
             case = batch.get(change.complaint_id)
             if case is not None:
-                self._change(case, change, ctx)
+                change.apply(case, self.policy, at=now, ctx=ctx)
 
     def _react(
         self, change: CaseChange, *, upstream: str, position: int, ctx: CommandContext
@@ -212,9 +212,9 @@ class RoutingApplication(AduanApplication):
         """Applies the change to its case, saved with the upstream event's tracking record;
         returns the case when it changed."""
         case = self.find(change.complaint_id)
-        return self._saved_reaction(
-            upstream, position, case if case and self._change(case, change, ctx) else None
-        )
+        now = self.clock.now()
+        changed = case is not None and change.apply(case, self.policy, at=now, ctx=ctx)
+        return self._saved_reaction(upstream, position, case if changed else None)
 
     def _saved_reaction(self, upstream: str, position: int, changed: Case | None) -> Case | None:
         """Tracks the upstream event, with the case it changed (None: it changed none)."""
@@ -223,64 +223,6 @@ class RoutingApplication(AduanApplication):
         else:
             self.save_reaction(upstream, position, changed)
         return changed
-
-    def _change(self, case: Case, change: CaseChange, ctx: CommandContext) -> bool:
-        """Returns whether the case changed."""
-        if isinstance(change, Learned):
-            return self._learn(case, change, ctx)
-        if isinstance(change, Replied):
-            return self._reopen_on_reply(case, ctx)
-        return self._withdraw(case, change.reason, ctx)
-
-    def _new_case(self, filing: Filing, ctx: CommandContext) -> Case:
-        now = self.clock.now()
-        case = Case(
-            complaint_id=filing.complaint_id,
-            ticket_number=filing.ticket_number,
-            category=filing.category.value,
-            location=dict(filing.location),
-            confidential=filing.confidential,
-            filed_at=filing.filed_at,
-            resolution_due=self.sla.resolution_due(filing.filed_at),
-            at=now,
-            meta=ctx.meta(),
-            details_due=filing.details_due,
-        )
-        if filing.details_due is None:
-            self.policy.route(case, at=now, ctx=ctx)
-        return case
-
-    def _learn(self, case: Case, learned: Learned, ctx: CommandContext) -> bool:
-        if not (case.awaiting_details or case.status in OPEN_STATUSES):
-            return False
-        changes = learned.changes(case)
-        location = learned.location_for(case)
-        now = self.clock.now()
-        if case.awaiting_details:
-            if changes:
-                case.classify(learned.category, None, location, learned.note, at=now, ctx=ctx)
-            if learned.details_pending:
-                return changes
-            self.policy.route(case, at=now, ctx=ctx)
-            return True
-        if not changes:
-            return False
-        self.policy.reclassify(
-            case, learned.category, None, location, learned.note, at=now, ctx=ctx
-        )
-        return True
-
-    def _reopen_on_reply(self, case: Case, ctx: CommandContext) -> bool:
-        if case.status is not CaseStatus.RESOLVED:
-            return False
-        case.reopen("the reporter replied after resolution", True, at=self.clock.now(), ctx=ctx)
-        return True
-
-    def _withdraw(self, case: Case, reason: str, ctx: CommandContext) -> bool:
-        if case.status not in (*OPEN_STATUSES, CaseStatus.RESOLVED):
-            return False
-        case.withdraw(reason, at=self.clock.now(), ctx=ctx)
-        return True
 
     # -- officers' commands -------------------------------------------------------------------
     def classify(

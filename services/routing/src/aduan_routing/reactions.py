@@ -1,5 +1,6 @@
-"""What intake's events mean to routing (the consumer builds these from the envelopes), and the
-bookkeeping of a batch of them. Transport-free.
+"""What intake's events mean to routing: the consumer builds these from the envelopes, and each
+says what it does to a case (docs/routing.md, Reactions to intake); plus the bookkeeping of a
+batch of them. Transport-free.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from datetime import datetime
 
 from aduan.categories import Category
 from aduan.context import CommandContext
-from aduan_routing.domain import Case
+from aduan_routing.domain import OPEN_STATUSES, Case, CaseStatus
+from aduan_routing.policy import RoutingPolicy
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,24 @@ class Filing:
     filed_at: datetime
     # Intake is still learning the details: wait for them until then (None: place at once).
     details_due: datetime | None = None
+
+    def open_case(self, policy: RoutingPolicy, *, at: datetime, ctx: CommandContext) -> Case:
+        """The complaint's case, placed by the rules unless it waits for the details."""
+        case = Case(
+            complaint_id=self.complaint_id,
+            ticket_number=self.ticket_number,
+            category=self.category.value,
+            location=dict(self.location),
+            confidential=self.confidential,
+            filed_at=self.filed_at,
+            resolution_due=policy.sla.resolution_due(self.filed_at),
+            at=at,
+            meta=ctx.meta(),
+            details_due=self.details_due,
+        )
+        if self.details_due is None:
+            policy.route(case, at=at, ctx=ctx)
+        return case
 
 
 @dataclass(frozen=True)
@@ -55,12 +75,44 @@ class Learned:
             and (location is None or location == case.location)
         )
 
+    def apply(
+        self, case: Case, policy: RoutingPolicy, *, at: datetime, ctx: CommandContext
+    ) -> bool:
+        """Records the finding on a case awaiting details, placing it once intake has no more
+        to learn; re-places an open case when it changes the rules' answer. Returns whether the
+        case changed."""
+        if not (case.awaiting_details or case.status in OPEN_STATUSES):
+            return False
+        changes = self.changes(case)
+        location = self.location_for(case)
+        if case.awaiting_details:
+            if changes:
+                case.classify(self.category, None, location, self.note, at=at, ctx=ctx)
+            if self.details_pending:
+                return changes
+            policy.route(case, at=at, ctx=ctx)
+            return True
+        if not changes:
+            return False
+        policy.reclassify(case, self.category, None, location, self.note, at=at, ctx=ctx)
+        return True
+
 
 @dataclass(frozen=True)
 class Replied:
     """The reporter added a message (a ReporterMessageAdded)."""
 
     complaint_id: uuid.UUID
+
+    def apply(
+        self, case: Case, policy: RoutingPolicy, *, at: datetime, ctx: CommandContext
+    ) -> bool:
+        """Reopens a resolved case; otherwise the message is only noted. Returns whether the
+        case changed."""
+        if case.status is not CaseStatus.RESOLVED:
+            return False
+        case.reopen("the reporter replied after resolution", True, at=at, ctx=ctx)
+        return True
 
 
 @dataclass(frozen=True)
@@ -69,6 +121,15 @@ class Withdrawn:
 
     complaint_id: uuid.UUID
     reason: str
+
+    def apply(
+        self, case: Case, policy: RoutingPolicy, *, at: datetime, ctx: CommandContext
+    ) -> bool:
+        """Ends an unfinished case. Returns whether the case changed."""
+        if case.status not in (*OPEN_STATUSES, CaseStatus.RESOLVED):
+            return False
+        case.withdraw(self.reason, at=at, ctx=ctx)
+        return True
 
 
 # What an intake event can do to an existing case.
