@@ -1,6 +1,9 @@
 """The routing application: opens a case for every filed complaint, places it by the rules, runs
 the officers' workflow and the SLA clocks. Pure domain: no transport.
 
+It orchestrates: check the request (validation.py), load the case, let the case, the intake
+change (reactions.py) or the policy (policy.py) decide, save. The rules live in those modules.
+
 Order of checks for every officer command (the documented error codes):
 1. the request itself (missing text, unknown reason code, unknown office...) -> ValidationError;
 2. the case exists -> NotFoundError;
@@ -8,6 +11,7 @@ Order of checks for every officer command (the documented error codes):
 4. the case's status allows the command -> InvalidStateError;
 5. the request fits the case (target differs from the holder, direction fits the kind)
    -> ValidationError.
+Checks 1 and 5 are validation.py's; 4 is the Case's.
 Nothing is stored when a check fails. Two writers racing on one case: the store's optimistic
 concurrency lets exactly one save; the other gets the store's IntegrityError (ABORTED).
 """

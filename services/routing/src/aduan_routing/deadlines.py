@@ -12,16 +12,25 @@ import threading
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
-
-from eventsourcing.persistence import Notification
+from typing import Protocol
 
 PAGE_SIZE = 500
+
+
+class LogEntry(Protocol):
+    """What the index reads of a notification: its position and the case it belongs to."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def originator_id(self) -> uuid.UUID | str: ...
 
 
 class DeadlineIndex:
     def __init__(
         self,
-        read_notifications: Callable[[int, int], Sequence[Notification]],
+        read_notifications: Callable[[int, int], Sequence[LogEntry]],
         next_deadline: Callable[[uuid.UUID], datetime | None],
     ) -> None:
         """`read_notifications(after, limit)` reads the log; `next_deadline(case_id)` is the
