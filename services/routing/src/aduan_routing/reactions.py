@@ -132,7 +132,8 @@ class Withdrawn:
         return True
 
 
-# What an intake event can do to an existing case.
+# What an intake event can do to an existing case. Each has the same `apply`, so the application
+# treats them alike; some need no policy.
 CaseChange = Learned | Replied | Withdrawn
 
 
