@@ -19,8 +19,9 @@ from aduan.runtime import ServiceRuntime
 from aduan.settings import ServiceSettings
 from aduan.store import store_env
 from aduan.v1 import common_pb2, routing_pb2, routing_pb2_grpc
-from aduan_routing.application import Filing, RoutingApplication
+from aduan_routing.application import RoutingApplication
 from aduan_routing.contract import SERVICE
+from aduan_routing.reactions import Filing
 from aduan_routing.servicer import ROUTING_POLICY, RoutingServicer
 
 pytestmark = pytest.mark.integration
