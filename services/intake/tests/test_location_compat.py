@@ -18,7 +18,7 @@ from aduan.reference.categories import Category
 from aduan.v1 import events_pb2
 from aduan_intake.application import IntakeApplication
 from aduan_intake.contract import BUILDERS
-from aduan_intake.domain import Channel, LandParcel, Location
+from aduan_intake.domain import Attachment, Channel, LandParcel, Location
 from aduan_intake.filing import FilingRequest
 
 COMPLAINT_ID = uuid.UUID("b977b429-ca1b-5a8e-acff-25e4717f448a")
@@ -119,7 +119,7 @@ def test_a_new_filing_stores_what_an_old_one_stored(store_app: IntakeApplication
             category=Category.LAND_SERVICE,
             location=Location(regency_code="32.73", address=" Jl. X "),
             parcel=LandParcel(nib="10.080.50.30.12345", certificate_number="32.73.05.01.1.00123"),
-            attachments=[{"uri": "s3://a", "media_type": "image/jpeg", "caption": "c"}],
+            attachments=[Attachment(uri="s3://a", media_type="image/jpeg", caption="c")],
             reporter_name="Siti",
             reporter_phone="081298765432",
         ),

@@ -16,7 +16,7 @@ from aduan.eventstore.store import DuplicateEventError
 from aduan.v1 import common_pb2, events_pb2, intake_pb2
 from aduan_intake.application import FilingRequest, FilingResult, IntakeApplication
 from aduan_intake.casestatus import CaseStatusProcessor
-from aduan_intake.domain import CaseStatus, Channel
+from aduan_intake.domain import Attachment, CaseStatus, Channel
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def test_follow_up_messages_are_deduplicated_by_key(
         idempotency_key="msg-1",
         channel=Channel.WHATSAPP,
         text="Ini foto patok batasnya.",
-        attachments=[{"uri": "whatsapp-media:123", "media_type": "image/jpeg"}],
+        attachments=[Attachment(uri="whatsapp-media:123", media_type="image/jpeg")],
         ctx=ctx,
     )
     repeat = app.add_reporter_message(

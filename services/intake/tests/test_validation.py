@@ -10,7 +10,7 @@ from aduan.core.context import CommandContext
 from aduan.core.errors import ValidationError
 from aduan.reference.categories import Category
 from aduan_intake.application import FilingRequest, IntakeApplication
-from aduan_intake.domain import Channel, LandParcel, Location
+from aduan_intake.domain import Attachment, Channel, LandParcel, Location
 from aduan_intake.validation import (
     normalise_certificate_number,
     normalise_phone,
@@ -90,7 +90,7 @@ def test_every_violation_is_reported_at_once(filing: Filing) -> None:
             reporter_nik="1234",
             location=Location(province_code="99", regency_code="32.99"),
             parcel=LandParcel(nib="123", certificate_number="ABC-1"),
-            attachments=[{"uri": "", "media_type": "jpeg", "sha256": "zz"}],
+            attachments=[Attachment(uri="", media_type="jpeg", sha256="zz")],
             language="fr",
         )
     )
@@ -203,11 +203,13 @@ def test_reporter_actions_are_validated_with_every_field_named() -> None:
         "text",
     }
     digest = "AB" * 32
-    message = validate_message(" k ", Channel.WEB, "  halo  ", [{"uri": " u ", "sha256": digest}])
+    message = validate_message(
+        " k ", Channel.WEB, "  halo  ", [Attachment(uri=" u ", sha256=digest)]
+    )
     assert (message.idempotency_key, message.text) == ("k", "halo")
-    assert message.attachments == [
-        {"uri": "u", "media_type": "", "sha256": digest.lower(), "caption": ""}
-    ]
+    assert message.attachments == (
+        Attachment(uri="u", media_type="", sha256=digest.lower(), caption=""),
+    )
     assert reported(lambda: validate_withdrawal("x" * 2001)) == {"reason"}
     assert reported(lambda: validate_rating(6, "")) == {"rating"}
     assert validate_rating(5, " baik ") == "baik"

@@ -16,7 +16,7 @@ from e2e.canary import CANARY
 
 from aduan.core.context import CommandContext
 from aduan_intake.application import IntakeApplication
-from aduan_intake.domain import Channel
+from aduan_intake.domain import Attachment, Channel
 from aduan_intake.inbound import WhatsAppInbound
 from aduan_intake.webhook import PATH, WebhookSettings, build_web_app, signature_for
 
@@ -175,14 +175,14 @@ async def test_media_messages_carry_attachment_references(
     [filed] = await deliver(client, image())  # a bare photo still files a complaint
     complaint = sqlite_app.get_complaint(filed["complaint_id"])
     assert complaint.description == "[WhatsApp: image]"
-    assert complaint.attachments == [
-        {
-            "uri": "whatsapp-media:MEDIA-42",
-            "media_type": "image/jpeg",
-            "sha256": hashlib.sha256(b"jpeg bytes").hexdigest(),
-            "caption": "",
-        }
-    ]
+    assert complaint.attachments == (
+        Attachment(
+            uri="whatsapp-media:MEDIA-42",
+            media_type="image/jpeg",
+            sha256=hashlib.sha256(b"jpeg bytes").hexdigest(),
+            caption="",
+        ),
+    )
     [follow_up] = await deliver(client, image(caption="Patok batas digeser tetangga"))
     assert follow_up["action"] == "follow_up"
     assert follow_up["complaint_id"] == filed["complaint_id"]

@@ -12,8 +12,10 @@ import pytest
 
 from aduan.core.context import Actor, ActorKind, CommandContext
 from aduan.reference.categories import Category
-from aduan_routing.application import Filing, RoutingApplication, RoutingPolicy, default_policy
+from aduan_routing.application import RoutingApplication
 from aduan_routing.domain import Case
+from aduan_routing.policy import RoutingPolicy, default_policy
+from aduan_routing.reactions import Filing
 
 WIB = dt.timezone(dt.timedelta(hours=7))
 

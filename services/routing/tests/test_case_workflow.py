@@ -17,9 +17,11 @@ from aduan.core.errors import (
 )
 from aduan.eventstore.store import DuplicateEventError
 from aduan.reference.categories import Category
-from aduan_routing.application import Filing, RoutingApplication, RoutingPolicy
+from aduan_routing.application import RoutingApplication
 from aduan_routing.contract import translator
 from aduan_routing.domain import Case, CaseStatus, ReasonCode, ReassignmentKind, Scope
+from aduan_routing.policy import RoutingPolicy
+from aduan_routing.reactions import Filing
 
 SERVICE_CTX = CommandContext(actor=Actor.service("routing"))
 

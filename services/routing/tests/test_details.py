@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 
 from aduan.v1 import common_pb2, events_pb2
-from aduan_routing.application import RoutingApplication, RoutingPolicy
+from aduan_routing.application import RoutingApplication
 from aduan_routing.consumer import IntakeReactor
 from aduan_routing.domain import CaseStatus, ReassignmentKind
+from aduan_routing.policy import RoutingPolicy
 
 FILED_AT = dt.datetime(2026, 3, 17, 3, 0, tzinfo=dt.UTC)
 DUE = FILED_AT + dt.timedelta(minutes=30)

@@ -19,8 +19,9 @@ from aduan.service.auth import DevTokens, bearer_interceptors, bearer_metadata
 from aduan.service.runtime import ServiceRuntime
 from aduan.v1 import common_pb2, routing_pb2, routing_pb2_grpc
 from aduan_devtools.natsserver import free_port
-from aduan_routing.application import Filing, RoutingApplication
+from aduan_routing.application import RoutingApplication
 from aduan_routing.contract import SERVICE
+from aduan_routing.reactions import Filing
 from aduan_routing.servicer import ROUTING_POLICY, RoutingServicer
 
 pytestmark = pytest.mark.integration

@@ -18,9 +18,10 @@ from aduan.eventstore.store import DuplicateEventError, store_env
 from aduan.eventstore.tracking import PositionGapError
 from aduan.messaging.jetstream import TrackedConsumer
 from aduan.v1 import common_pb2, events_pb2
-from aduan_routing.application import RoutingApplication, RoutingPolicy
+from aduan_routing.application import RoutingApplication
 from aduan_routing.consumer import IntakeReactor
 from aduan_routing.domain import CaseStatus
+from aduan_routing.policy import RoutingPolicy
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from aduan.core.context import Actor, ActorKind, CommandContext
 from aduan.core.errors import ConcurrencyConflictError, InvalidStateError, ValidationError
 from aduan.reference.categories import Category
-from aduan_routing.application import Filing, RoutingApplication, default_policy
+from aduan_routing.application import RoutingApplication
 from aduan_routing.domain import (
     OPEN_STATUSES,
     SYSTEM_REASONS,
@@ -24,6 +24,8 @@ from aduan_routing.domain import (
     ReassignmentKind,
     Scope,
 )
+from aduan_routing.policy import default_policy
+from aduan_routing.reactions import Filing
 
 WIB = dt.timezone(dt.timedelta(hours=7))
 POLICY = default_policy()

@@ -23,6 +23,7 @@ from aduan.core.errors import (
 )
 from aduan.eventstore.store import AduanApplication, SideWrites
 from aduan_intake.domain import (
+    Attachment,
     CaseStatus,
     CategoryFinding,
     Channel,
@@ -302,7 +303,7 @@ class IntakeApplication(AduanApplication):
         idempotency_key: str,
         channel: Channel | None,
         text: str,
-        attachments: list[dict[str, str]],
+        attachments: Sequence[Attachment],
         ctx: CommandContext,
     ) -> MessageResult:
         message = validate_message(idempotency_key, channel, text, attachments)

@@ -7,6 +7,7 @@ appears as a pseudonymous reporter id and a masked contact only.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +15,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from aduan.contract.envelopes import EnvelopeTranslator, timestamp
 from aduan.v1 import common_pb2, events_pb2
-from aduan_intake.domain import Complaint, Conversation
+from aduan_intake.domain import Attachment, Complaint, Conversation, attachments_from_fields
 
 SERVICE = "intake"
 
@@ -24,8 +25,18 @@ def channel_value(channel: str) -> str:
     return f"CHANNEL_{channel}"
 
 
-def attachment_messages(attachments: list[dict[str, str]]) -> list[common_pb2.Attachment]:
-    return [common_pb2.Attachment(**a) for a in attachments]
+def attachment_messages(attachments: Iterable[Attachment]) -> list[common_pb2.Attachment]:
+    return [
+        common_pb2.Attachment(
+            uri=a.uri, media_type=a.media_type, sha256=a.sha256, caption=a.caption
+        )
+        for a in attachments
+    ]
+
+
+def _stored_attachments(stored: Iterable[Mapping[str, str]]) -> list[common_pb2.Attachment]:
+    """The attachments a stored event (Filed, MessageAdded) carries, as published."""
+    return attachment_messages(attachments_from_fields(stored))
 
 
 def _complaint_filed(event: Any) -> events_pb2.ComplaintFiled:
@@ -41,7 +52,7 @@ def _complaint_filed(event: Any) -> events_pb2.ComplaintFiled:
         parcel=common_pb2.LandParcel(**event.parcel),
         subject=event.subject,
         description=event.description,
-        attachments=attachment_messages(event.attachments),
+        attachments=_stored_attachments(event.attachments),
         language=event.language,
         details_pending=getattr(event, "details_pending", False),
         details_due=_timestamp(getattr(event, "details_due", None)),
@@ -92,7 +103,7 @@ def _message_added(event: Any) -> events_pb2.ReporterMessageAdded:
         message_id=event.message_id,
         channel=channel_value(event.channel),
         text=event.text,
-        attachments=attachment_messages(event.attachments),
+        attachments=_stored_attachments(event.attachments),
     )
 
 

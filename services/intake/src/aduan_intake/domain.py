@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -172,6 +172,46 @@ class LandParcel:
         return {"nib": self.nib, "certificate_number": self.certificate_number}
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """Media a reporter sent with a complaint or a message: a reference to where the media are
+    kept (an object store key or a provider's media id), never the bytes themselves."""
+
+    uri: str = ""
+    media_type: str = ""
+    sha256: str = ""  # lowercase hex of the media's bytes, when known
+    caption: str = ""
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, str]) -> Attachment:
+        """From the fields a stored event carries (see `Location.from_fields`)."""
+        return cls(
+            uri=fields.get("uri", ""),
+            media_type=fields.get("media_type", ""),
+            sha256=fields.get("sha256", ""),
+            caption=fields.get("caption", ""),
+        )
+
+    def fields(self) -> dict[str, str]:
+        """The mapping a stored event carries, keys in the order events have always stored."""
+        return {
+            "uri": self.uri,
+            "media_type": self.media_type,
+            "sha256": self.sha256,
+            "caption": self.caption,
+        }
+
+
+def attachments_from_fields(items: Iterable[Mapping[str, str]]) -> tuple[Attachment, ...]:
+    """The attachments of a stored event (Filed, MessageAdded), typed."""
+    return tuple(Attachment.from_fields(item) for item in items)
+
+
+def attachment_fields(attachments: Iterable[Attachment]) -> list[dict[str, str]]:
+    """What a stored event carries for `attachments`: a list of plain mappings, as always."""
+    return [attachment.fields() for attachment in attachments]
+
+
 class Complaint(Aggregate):
     """A citizen's complaint as received: what it says, where it is about, who may be told."""
 
@@ -213,7 +253,7 @@ class Complaint(Aggregate):
         self.parcel = LandParcel.from_fields(parcel)
         self.subject = subject
         self.description = description
-        self.attachments = attachments
+        self.attachments = attachments_from_fields(attachments)
         self.state = ComplaintState.OPEN
         self.messages: dict[str, str] = {}  # idempotency key -> message id
         self.status_requests: set[str] = set()  # idempotency keys
@@ -237,10 +277,22 @@ class Complaint(Aggregate):
 
     @classmethod
     def file(
-        cls, *, ctx: CommandContext, location: Location, parcel: LandParcel, **fields: Any
+        cls,
+        *,
+        ctx: CommandContext,
+        location: Location,
+        parcel: LandParcel,
+        attachments: Iterable[Attachment],
+        **fields: Any,
     ) -> Complaint:
         # The event keeps plain mappings: stored Filed events, old and new, read the same.
-        return cls(meta=ctx.meta(), location=location.fields(), parcel=parcel.fields(), **fields)
+        return cls(
+            meta=ctx.meta(),
+            location=location.fields(),
+            parcel=parcel.fields(),
+            attachments=attachment_fields(attachments),
+            **fields,
+        )
 
     # -- reporter actions ------------------------------------------------------------------
 
@@ -250,7 +302,7 @@ class Complaint(Aggregate):
         idempotency_key: str,
         channel: Channel,
         text: str,
-        attachments: list[dict[str, str]],
+        attachments: Iterable[Attachment],
         ctx: CommandContext,
     ) -> str:
         """Adds a follow-up message once per idempotency key; returns its id."""
@@ -264,7 +316,8 @@ class Complaint(Aggregate):
             idempotency_key=idempotency_key,
             channel=channel,
             text=text,
-            attachments=attachments,
+            # Plain mappings, as MessageAdded events have always stored them.
+            attachments=attachment_fields(attachments),
             meta=ctx.meta(),
         )
         return message_id

@@ -7,13 +7,14 @@ each other."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from aduan.core.context import CommandContext
 from aduan.reference.categories import Category
 from aduan_intake.domain import (
+    Attachment,
     Channel,
     Complaint,
     FilingDetails,
@@ -37,7 +38,7 @@ class FilingRequest:
     category: Category | None = Category.UNCLASSIFIED  # None: not a known category
     location: Location = field(default_factory=Location)
     parcel: LandParcel = field(default_factory=LandParcel)
-    attachments: list[dict[str, str]] = field(default_factory=list)
+    attachments: Sequence[Attachment] = ()
     reporter_name: str = ""
     reporter_phone: str = ""
     reporter_email: str = ""
@@ -60,7 +61,7 @@ class ValidFiling:
     category: Category
     location: Location
     parcel: LandParcel
-    attachments: list[dict[str, str]]
+    attachments: tuple[Attachment, ...]
     identity: Identity | None  # None when anonymous
     anonymous: bool
     confidential: bool

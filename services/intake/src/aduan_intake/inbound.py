@@ -20,7 +20,7 @@ import logging
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
@@ -35,6 +35,7 @@ from aduan.reference.questions import parse_reply
 from aduan_intake.application import IntakeApplication
 from aduan_intake.details import DetailFinder, Learned
 from aduan_intake.domain import (
+    Attachment,
     Channel,
     Complaint,
     ConversationReply,
@@ -71,7 +72,7 @@ class InboundMessage:
     kind: str
     text: str = ""
     profile_name: str = ""  # personal data, never logged
-    attachments: list[dict[str, str]] = field(default_factory=list)
+    attachments: tuple[Attachment, ...] = ()
     # A shared location (type "location"): where the land is.
     latitude: float | None = None
     longitude: float | None = None
@@ -178,15 +179,17 @@ def _message(raw: dict[str, Any], names: dict[str, str]) -> InboundMessage:
         if kind == "document" and not caption and isinstance(media.get("filename"), str):
             caption = media["filename"]
         mime_type = media.get("mime_type", "")
-        attachment = {
-            "uri": f"{WHATSAPP_MEDIA}{media['id']}",
-            "media_type": (
+        attachment = Attachment(
+            uri=f"{WHATSAPP_MEDIA}{media['id']}",
+            media_type=(
                 mime_type.split(";")[0].strip().lower() if isinstance(mime_type, str) else ""
             ),
-            "sha256": _sha256_hex(media.get("sha256")),
-            "caption": caption.strip()[:1000],
-        }
-        return InboundMessage(message_id, sender, kind, caption.strip(), profile_name, [attachment])
+            sha256=_sha256_hex(media.get("sha256")),
+            caption=caption.strip()[:1000],
+        )
+        return InboundMessage(
+            message_id, sender, kind, caption.strip(), profile_name, (attachment,)
+        )
     if kind == "location":
         return _location(raw, message_id, sender, profile_name)
     if kind in ("interactive", "button"):
@@ -293,7 +296,7 @@ def _reply(
 
 # Keeps one WhatsApp attachment of a reporter (downloads the media while its id is valid) and
 # returns the attachment as it is referenced from then on; the webhook adapter provides it.
-AttachmentKeeper = Callable[[str, dict[str, str]], dict[str, str]]
+AttachmentKeeper = Callable[[str, Attachment], Attachment]
 
 
 class WhatsAppInbound:
@@ -390,7 +393,7 @@ class WhatsAppInbound:
             if complaint.reporter_erased or not complaint.reporter_id:
                 return message
             reporter_id = complaint.reporter_id
-        kept = [keep(reporter_id, attachment) for attachment in message.attachments]
+        kept = tuple(keep(reporter_id, attachment) for attachment in message.attachments)
         return replace(message, attachments=kept)
 
     def _context(self, message: InboundMessage) -> CommandContext:

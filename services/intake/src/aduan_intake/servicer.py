@@ -30,7 +30,7 @@ from aduan.service.auth import (
 from aduan.v1 import common_pb2, intake_pb2, intake_pb2_grpc
 from aduan_intake.application import IntakeApplication
 from aduan_intake.contract import SERVICE as SERVICE_NAME
-from aduan_intake.domain import Channel, LandParcel, Location
+from aduan_intake.domain import Attachment, Channel, LandParcel, Location
 from aduan_intake.filing import FilingRequest
 from aduan_intake.groupcommit import FilingGroups
 
@@ -73,11 +73,11 @@ def caller_context(context: grpc.aio.ServicerContext[Any, Any]) -> CommandContex
     return command_context(context.invocation_metadata())
 
 
-def _attachments(items: Iterable[common_pb2.Attachment]) -> list[dict[str, str]]:
-    return [
-        {"uri": a.uri, "media_type": a.media_type, "sha256": a.sha256, "caption": a.caption}
+def _attachments(items: Iterable[common_pb2.Attachment]) -> tuple[Attachment, ...]:
+    return tuple(
+        Attachment(uri=a.uri, media_type=a.media_type, sha256=a.sha256, caption=a.caption)
         for a in items
-    ]
+    )
 
 
 def _position(position: int) -> common_pb2.EventPosition:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aduan.core.errors import FieldViolation, ValidationError
 from aduan.reference.areas import area_registry
-from aduan_intake.domain import Channel, LandParcel, Location
+from aduan_intake.domain import Attachment, Channel, LandParcel, Location
 from aduan_intake.filing import FilingRequest, ValidFiling
 from aduan_intake.sealing import Identity
 
@@ -120,17 +121,17 @@ def check_text(
 
 
 def check_attachments(
-    violations: Violations, attachments: list[dict[str, str]], field: str = "attachments"
-) -> list[dict[str, str]]:
+    violations: Violations, attachments: Sequence[Attachment], field: str = "attachments"
+) -> tuple[Attachment, ...]:
     if len(attachments) > MAX_ATTACHMENTS:
         violations.add(field, f"at most {MAX_ATTACHMENTS} attachments")
     cleaned = []
     for index, attachment in enumerate(attachments):
         path = f"{field}[{index}]"
-        uri = attachment.get("uri", "").strip()
-        media_type = attachment.get("media_type", "").strip().lower()
-        sha256 = attachment.get("sha256", "").strip().lower()
-        caption = attachment.get("caption", "").strip()
+        uri = attachment.uri.strip()
+        media_type = attachment.media_type.strip().lower()
+        sha256 = attachment.sha256.strip().lower()
+        caption = attachment.caption.strip()
         if not uri:
             violations.add(f"{path}.uri", "required: a reference to the stored media")
         elif len(uri) > MAX_URI or any(c.isspace() for c in uri):
@@ -143,8 +144,8 @@ def check_attachments(
             violations.add(f"{path}.sha256", "must be 64 hexadecimal digits")
         if len(caption) > MAX_CAPTION:
             violations.add(f"{path}.caption", f"at most {MAX_CAPTION:,} characters")
-        cleaned.append({"uri": uri, "media_type": media_type, "sha256": sha256, "caption": caption})
-    return cleaned
+        cleaned.append(Attachment(uri=uri, media_type=media_type, sha256=sha256, caption=caption))
+    return tuple(cleaned)
 
 
 def check_language(violations: Violations, language: str, field: str) -> str:
@@ -254,7 +255,7 @@ def validate_filing(request: FilingRequest) -> ValidFiling:
     subject = check_text(violations, "subject", request.subject, maximum=MAX_SUBJECT)
     location = _check_location(violations, request.location)
     parcel = _check_parcel(violations, request.parcel)
-    attachments = check_attachments(violations, [dict(a) for a in request.attachments])
+    attachments = check_attachments(violations, request.attachments)
     language = check_language(violations, request.language, "reporter.language")
     identity = check_identity(violations, request, language)
     violations.raise_if_any()
@@ -282,11 +283,11 @@ class ValidMessage:
     idempotency_key: str
     channel: Channel
     text: str
-    attachments: list[dict[str, str]]
+    attachments: tuple[Attachment, ...]
 
 
 def validate_message(
-    idempotency_key: str, channel: Channel | None, text: str, attachments: list[dict[str, str]]
+    idempotency_key: str, channel: Channel | None, text: str, attachments: Sequence[Attachment]
 ) -> ValidMessage:
     """A reporter's follow-up message."""
     violations = Violations()

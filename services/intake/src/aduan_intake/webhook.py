@@ -30,6 +30,7 @@ from typing import Protocol
 from aiohttp import web
 
 from aduan.core.errors import ValidationError
+from aduan_intake.domain import Attachment
 from aduan_intake.inbound import (
     WHATSAPP_MEDIA,
     AttachmentKeeper,
@@ -133,7 +134,7 @@ def storable(message: InboundMessage) -> InboundMessage | InboundOutcome:
         violations.add("id", "must not contain control characters")
     else:
         check_key(violations, message.message_id, "id")
-    attachments = [{k: _clean(v) for k, v in a.items()} for a in message.attachments]
+    attachments = tuple(_storable_attachment(a) for a in message.attachments)
     check_attachments(violations, attachments)
     if violations.items:
         detail = "; ".join(f"{v.field}: {v.description}" for v in violations.items)
@@ -144,6 +145,16 @@ def storable(message: InboundMessage) -> InboundMessage | InboundOutcome:
         text=_clean(message.text)[:MAX_MESSAGE_TEXT].strip(),
         profile_name=_clean(message.profile_name),
         attachments=attachments,
+    )
+
+
+def _storable_attachment(attachment: Attachment) -> Attachment:
+    """Every field as the store can keep it (`_clean`); validation trims them later."""
+    return Attachment(
+        uri=_clean(attachment.uri),
+        media_type=_clean(attachment.media_type),
+        sha256=_clean(attachment.sha256),
+        caption=_clean(attachment.caption),
     )
 
 
@@ -159,14 +170,11 @@ def attachment_keeper(
     stay referenced by their WhatsApp id (nothing unverified is stored); a transient failure
     raises, so that the webhook answers 500 and the gateway delivers the message again."""
 
-    def keep(reporter_id: str, attachment: dict[str, str]) -> dict[str, str]:
-        uri = attachment.get("uri", "")
-        if not uri.startswith(WHATSAPP_MEDIA) or not keeper.can_download:
+    def keep(reporter_id: str, attachment: Attachment) -> Attachment:
+        if not attachment.uri.startswith(WHATSAPP_MEDIA) or not keeper.can_download:
             return attachment
-        media_id = uri.removeprefix(WHATSAPP_MEDIA)
-        coroutine = keeper.keep(
-            reporter_id, media_id, attachment.get("sha256", ""), attachment.get("media_type", "")
-        )
+        media_id = attachment.uri.removeprefix(WHATSAPP_MEDIA)
+        coroutine = keeper.keep(reporter_id, media_id, attachment.sha256, attachment.media_type)
         try:
             stored = asyncio.run_coroutine_threadsafe(coroutine, loop).result(timeout_seconds)
         except (MediaUnavailableError, MediaIntegrityError, MediaTooLargeError) as error:
@@ -174,7 +182,7 @@ def attachment_keeper(
                 "WhatsApp media not kept", extra={"media_id": media_id, "reason": repr(error)}
             )
             return attachment
-        return {**attachment, "uri": stored.uri, "sha256": stored.sha256}
+        return replace(attachment, uri=stored.uri, sha256=stored.sha256)
 
     return keep
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from aduan.core.settings import extra_flag, extra_int, extra_positive
 from aduan.reference.offices import default_registry
-from aduan_routing.application import RoutingPolicy
+from aduan_routing.policy import RoutingPolicy
 from aduan_routing.rules import load_rules
 from aduan_routing.workdays import (
     SlaCalendar,

@@ -16,14 +16,8 @@ from aduan.core.context import Actor
 from aduan.messaging.jetstream import envelope_span, process_each
 from aduan.reference.categories import Category
 from aduan.v1 import common_pb2, events_pb2
-from aduan_routing.application import (
-    Filing,
-    IntakeReaction,
-    Learned,
-    Replied,
-    RoutingApplication,
-    Withdrawn,
-)
+from aduan_routing.application import RoutingApplication
+from aduan_routing.reactions import CaseChange, Filing, IntakeReaction, Learned, Replied, Withdrawn
 
 ACTOR = Actor.service("routing")
 
@@ -132,7 +126,7 @@ def learned_of(envelope: events_pb2.Envelope, complaint_id: uuid.UUID) -> Learne
 def reaction_of(envelope: events_pb2.Envelope) -> IntakeReaction:
     """What an intake event means to routing (as `IntakeReactor.process` acts on it)."""
     kind = envelope.WhichOneof("payload")
-    change: Filing | Learned | Replied | Withdrawn | None = None
+    change: Filing | CaseChange | None = None
     try:
         complaint_id = uuid.UUID(envelope.complaint_id)
     except ValueError:

@@ -4,8 +4,8 @@ SLA deadlines and its custody chain. Pure domain: no gRPC, NATS or protobuf.
 One case per complaint; its id is the complaint id, so every service correlates trivially.
 Command methods check the workflow rules and raise `aduan.core.errors` exceptions; the private
 `@event` methods record what happened (their bodies also rebuild the state on replay). Decisions
-that need the office registry, the routing rules or the calendar are made by the application,
-which passes their results in.
+that need the office registry, the routing rules or the calendar are made by the routing policy
+(policy.py), which passes their results in.
 """
 
 from __future__ import annotations
