@@ -18,22 +18,16 @@ from aduan.errors import ConcurrencyConflictError, NotFoundError, ValidationErro
 from aduan.store import AduanApplication, DuplicateEventError, SideWrites
 from aduan.tracking import BatchPositions
 from aduan_notification.deliveryindex import DeliveryIndex
-from aduan_notification.directory import PROVIDER_MESSAGES, TICKETS, ComplaintDirectory
-from aduan_notification.domain import (
-    Delivery,
-    DeliveryChannel,
-    DeliveryStatus,
-    ProviderStatus,
-    RecipientKind,
-    RetryPolicy,
-    SkipReason,
-)
+from aduan_notification.directory import TICKETS, ComplaintDirectory
+from aduan_notification.domain import Delivery, ProviderStatus, RetryPolicy, SkipReason
+from aduan_notification.messageindex import ProviderMessageIndex
 from aduan_notification.reactions import BatchRecords, Reaction, claimed_ticket
 from aduan_notification.rules import (
     ComplaintContact,
     PlannedDelivery,
     UpstreamEvent,
     plan,
+    tells_office_undelivered,
     undelivered_notice,
     with_status_overview,
 )
@@ -79,6 +73,7 @@ class NotificationApplication(AduanApplication):
         # of a send left in doubt counts from here at the earliest (domain.resend_after).
         self.started_at = clock()
         self.directory = ComplaintDirectory(self.factory.aggregate_recorder(purpose="contacts"))
+        self.messages = ProviderMessageIndex(self.claims)
         self.scheduler = DeliveryScheduler(self.catalog, self.channels, clock)
         self.index = DeliveryIndex(
             self,
@@ -177,10 +172,7 @@ class NotificationApplication(AduanApplication):
         return replace(origin, actor=SENDER, causation_id=delivery.source_event_id).meta()
 
     def _save(self, delivery: Delivery, *others: Delivery) -> int:
-        # The message id index is written first, idempotently: a claim left by a save that then
-        # failed still names the right delivery (the provider did accept that message for it).
-        for message_id, delivery_id in _sent_messages([delivery, *others]):
-            self.claims.claim(PROVIDER_MESSAGES, message_id, delivery_id)
+        self.messages.record([delivery, *others])
         try:
             recordings = self.save(delivery, *others)
         except IntegrityError:
@@ -193,16 +185,12 @@ class NotificationApplication(AduanApplication):
         """Saves the sender's group in one transaction, with the message id index of the Sent
         events among them (raises IntegrityError when anything collides: the caller then saves
         each alone)."""
-        sent = _sent_messages(deliveries)
-        if not sent:
-            return self.save(*deliveries)
         if not self.joint_writes:  # the in-memory store
-            for message_id, delivery_id in sent:
-                self.claims.claim(PROVIDER_MESSAGES, message_id, delivery_id)
+            self.messages.record(deliveries)
             return self.save(*deliveries)
-
         side = SideWrites()
-        self.claims.claim_all(side, PROVIDER_MESSAGES, sent)
+        if not self.messages.record_with(side, deliveries):
+            return self.save(*deliveries)
         return self.save_with(*deliveries, side=side)
 
     def _current(self, delivery_id: uuid.UUID, delivery: Delivery | None) -> Delivery:
@@ -313,7 +301,7 @@ class NotificationApplication(AduanApplication):
             except NotFoundError:
                 pass  # not one of ours as sent; the message id may still name one
         if provider_message_id:
-            holder = self.claims.get(PROVIDER_MESSAGES, provider_message_id)
+            holder = self.messages.delivery_of(provider_message_id)
             if holder is not None:
                 return self.get_delivery(holder)
         raise NotFoundError(
@@ -344,11 +332,7 @@ class NotificationApplication(AduanApplication):
             if not changed:
                 return delivery, False
             notices = []
-            if (
-                delivery.status is DeliveryStatus.UNDELIVERED
-                and before is not DeliveryStatus.UNDELIVERED
-                and delivery.recipient_kind is RecipientKind.REPORTER
-            ):
+            if tells_office_undelivered(before, delivery.status, delivery.recipient_kind):
                 notices = self._undelivered_notices(delivery, origin)
             try:
                 self._save(delivery, *notices)
@@ -403,15 +387,3 @@ class NotificationApplication(AduanApplication):
 
     def contact(self, complaint_id: str) -> ComplaintContact | None:
         return self.directory.get(complaint_id)
-
-
-def _sent_messages(deliveries: Sequence[Delivery]) -> list[tuple[str, str]]:
-    """(provider message id, delivery id) of the WhatsApp Sent events pending in `deliveries`:
-    the index a status report that names only the message id is looked up in."""
-    return [
-        (event.provider_message_id, str(delivery.id))
-        for delivery in deliveries
-        if delivery.channel is DeliveryChannel.WHATSAPP
-        for event in delivery.pending_events
-        if isinstance(event, Delivery.Sent) and event.provider_message_id
-    ]

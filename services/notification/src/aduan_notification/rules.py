@@ -35,7 +35,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from aduan.areas import area_registry
-from aduan_notification.domain import DeliveryChannel, RecipientKind
+from aduan_notification.domain import DeliveryChannel, DeliveryStatus, RecipientKind
 from aduan_notification.facts import (
     CaseAcceptedFacts,
     CaseClosedFacts,
@@ -302,6 +302,19 @@ def with_status_overview(
                 status_line(record.ticket_number, record.status, record.office_name, language)
             )
     return replace(event, facts=replace(facts, complaint_lines="\n".join(lines)))
+
+
+def tells_office_undelivered(
+    before: DeliveryStatus, after: DeliveryStatus, recipient_kind: RecipientKind
+) -> bool:
+    """Whether a status report that moved a delivery from `before` to `after` is told to the
+    holding office (`undelivered_notice`): a message to the reporter that has just become
+    UNDELIVERED. A message to an office is not: the office is the one it failed to reach."""
+    return (
+        after is DeliveryStatus.UNDELIVERED
+        and before is not DeliveryStatus.UNDELIVERED
+        and recipient_kind is RecipientKind.REPORTER
+    )
 
 
 def undelivered_notice(
