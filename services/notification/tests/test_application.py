@@ -9,11 +9,12 @@ import pytest
 from aduan.context import Actor, CommandContext
 from aduan.store import DuplicateEventError
 from aduan.v1 import common_pb2, events_pb2
-from aduan_notification.application import ChannelPolicy, NotificationApplication
+from aduan_notification.application import NotificationApplication
 from aduan_notification.consumer import NotificationProcessor, upstream_event
 from aduan_notification.contract import translator
 from aduan_notification.domain import Delivery, DeliveryChannel, DeliveryStatus
 from aduan_notification.rules import ComplaintNotKnownYetError
+from aduan_notification.scheduling import ChannelPolicy
 from aduan_notification.testing import (
     ALL_LIVE,
     LOOP_DELIVERIES,
