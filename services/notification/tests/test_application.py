@@ -21,11 +21,12 @@ from aduan_devtools.testing.notification import (
     sqlite_app,
     story,
 )
-from aduan_notification.application import ChannelPolicy, NotificationApplication
+from aduan_notification.application import NotificationApplication
 from aduan_notification.consumer import NotificationProcessor, upstream_event
 from aduan_notification.contract import translator
 from aduan_notification.domain import Delivery, DeliveryChannel, DeliveryStatus
 from aduan_notification.rules import ComplaintNotKnownYetError
+from aduan_notification.scheduling import ChannelPolicy
 
 
 def test_every_notifying_event_schedules_its_deliveries() -> None:

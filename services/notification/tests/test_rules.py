@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from aduan.reference.areas import area_registry
-from aduan_notification.domain import DeliveryChannel, RecipientKind
+from aduan_notification.domain import DeliveryChannel, DeliveryStatus, RecipientKind
 from aduan_notification.facts import (
     CaseReopenedFacts,
     CaseResolvedFacts,
@@ -33,9 +33,11 @@ from aduan_notification.rules import (
     Plan,
     UpstreamEvent,
     plan,
+    tells_office_undelivered,
     undelivered_notice,
+    with_status_overview,
 )
-from aduan_notification.templates import TemplateCatalog
+from aduan_notification.templates import TemplateCatalog, status_line
 
 CATALOG = TemplateCatalog.load_packaged()
 FILED_AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -331,3 +333,42 @@ def test_a_conversation_reply_answers_the_sender_by_whatsapp(
     body = CATALOG.get(template).render("id", "WHATSAPP", variables).body
     if reply == "UNKNOWN_TICKET":
         assert "ADU-2026-ZZZZZZ" in body
+
+
+# -- what the rules are given and when they are asked ---------------------------------------------
+
+
+def test_a_status_overview_lists_the_records_it_finds_in_the_senders_language() -> None:
+    asked = event(
+        ConversationReplyRequestedFacts(
+            reply="STATUS_OVERVIEW", language="en", complaint_ids=("c-1", "c-gone", "c-2")
+        )
+    )
+    other = replace(HELD, complaint_id="c-2", ticket_number="ADU-2026-BBBBBB")
+    records = {"c-1": UNPLACED, "c-2": other}
+    overview = with_status_overview(asked, records.get)
+    assert isinstance(overview.facts, ConversationReplyRequestedFacts)
+    assert overview.facts.complaint_lines == "\n".join(
+        [
+            status_line(TICKET, UNPLACED.status, "", "en"),
+            status_line(other.ticket_number, other.status, other.office_name, "en"),
+        ]
+    )
+    assert overview.facts.complaint_lines.startswith(TICKET + ": ")
+    assert replace(overview, facts=asked.facts) == asked  # nothing else changes
+
+
+def test_only_a_status_overview_is_given_lines() -> None:
+    welcome = event(ConversationReplyRequestedFacts(reply="WELCOME", complaint_ids=("c-1",)))
+    assert with_status_overview(welcome, {"c-1": HELD}.get) is welcome
+    rated = event(ResolutionRatedFacts(rating=5))
+    assert with_status_overview(rated, {"c-1": HELD}.get) is rated
+
+
+def test_the_office_is_told_when_a_reporters_message_has_just_become_undelivered() -> None:
+    sent, undelivered = DeliveryStatus.SENT, DeliveryStatus.UNDELIVERED
+    assert tells_office_undelivered(sent, undelivered, RecipientKind.REPORTER)
+    assert tells_office_undelivered(DeliveryStatus.ATTEMPTING, undelivered, RecipientKind.REPORTER)
+    assert not tells_office_undelivered(undelivered, undelivered, RecipientKind.REPORTER)
+    assert not tells_office_undelivered(sent, undelivered, RecipientKind.OFFICE)
+    assert not tells_office_undelivered(sent, DeliveryStatus.DELIVERED, RecipientKind.REPORTER)

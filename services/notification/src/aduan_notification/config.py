@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from aduan.core.settings import SettingsError, extra_flag, extra_int, extra_number, extra_secret
-from aduan_notification.application import ChannelPolicy
 from aduan_notification.channels import SmtpConfig, WebhookConfig, WhatsAppConfig
 from aduan_notification.domain import DeliveryChannel, RetryPolicy
+from aduan_notification.scheduling import ChannelPolicy
 
 MODES = ("log", "live")
 # How long a WhatsApp send left in doubt waits for the provider's status report before it is sent

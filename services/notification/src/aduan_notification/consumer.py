@@ -18,7 +18,8 @@ from aduan.core.context import Actor
 from aduan.messaging.jetstream import PoisonMessageError, envelope_span, process_each
 from aduan.v1 import common_pb2, events_pb2
 from aduan_notification import facts
-from aduan_notification.application import NotificationApplication, Reaction
+from aduan_notification.application import NotificationApplication
+from aduan_notification.reactions import Reaction
 from aduan_notification.rules import UpstreamEvent
 
 DURABLE = "notification"

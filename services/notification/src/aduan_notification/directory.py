@@ -23,9 +23,6 @@ from aduan_notification.rules import ComplaintContact
 DIRECTORY_NAMESPACE = uuid.UUID("6a1d2f0e-58b3-4c7e-a0d9-3b4f5e6c7d81")
 TOPIC = "aduan_notification:ComplaintContact"
 TICKETS = "ticket"
-# Claims (aduan.eventstore.store.UniqueClaims) of WhatsApp message ids: provider message id -> delivery id,
-# written with the Sent that records it, read when a status report names only the message id.
-PROVIDER_MESSAGES = "provider-message"
 
 
 class ComplaintDirectory:

@@ -35,7 +35,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from aduan.reference.areas import area_registry
-from aduan_notification.domain import DeliveryChannel, RecipientKind
+from aduan_notification.domain import DeliveryChannel, DeliveryStatus, RecipientKind
 from aduan_notification.facts import (
     CaseAcceptedFacts,
     CaseClosedFacts,
@@ -56,6 +56,7 @@ from aduan_notification.facts import (
     SlaBreachedFacts,
     StatusRequestedFacts,
 )
+from aduan_notification.templates import status_line
 
 DEFAULT_LANGUAGE = "id"
 LANGUAGES = ("id", "en")
@@ -181,6 +182,11 @@ class Plan:
     contact_changed: bool
     deliveries: list[PlannedDelivery]
 
+    @property
+    def changed_contact(self) -> ComplaintContact | None:
+        """The complaint record to write: the one the event changed, else None."""
+        return self.contact if self.contact_changed else None
+
 
 def reporter_channel_for(inbound_channel: str, masked_contact: str) -> str:
     """WhatsApp when the complaint came by WhatsApp or left a phone number; email otherwise."""
@@ -275,6 +281,39 @@ def _question(contact: ComplaintContact, asked: DetailsRequestedFacts) -> Planne
             QUESTION_CANDIDATES: " ".join(asked.candidates),
             QUESTION_PAGE: str(max(1, asked.page)),
         },
+    )
+
+
+def with_status_overview(
+    event: UpstreamEvent, record_of: Callable[[str], ComplaintContact | None]
+) -> UpstreamEvent:
+    """A status overview for a WhatsApp sender lists their open complaints as this service
+    knows them (status and holding office, from the complaint records `record_of` finds): the
+    lines are written into the event's facts, for `plan`. Any other event is returned as is."""
+    facts = event.facts
+    if not isinstance(facts, ConversationReplyRequestedFacts) or facts.reply != "STATUS_OVERVIEW":
+        return event
+    language = facts.language or "id"
+    lines = []
+    for complaint_id in facts.complaint_ids:
+        record = record_of(complaint_id)
+        if record is not None:
+            lines.append(
+                status_line(record.ticket_number, record.status, record.office_name, language)
+            )
+    return replace(event, facts=replace(facts, complaint_lines="\n".join(lines)))
+
+
+def tells_office_undelivered(
+    before: DeliveryStatus, after: DeliveryStatus, recipient_kind: RecipientKind
+) -> bool:
+    """Whether a status report that moved a delivery from `before` to `after` is told to the
+    holding office (`undelivered_notice`): a message to the reporter that has just become
+    UNDELIVERED. A message to an office is not: the office is the one it failed to reach."""
+    return (
+        after is DeliveryStatus.UNDELIVERED
+        and before is not DeliveryStatus.UNDELIVERED
+        and recipient_kind is RecipientKind.REPORTER
     )
 
 

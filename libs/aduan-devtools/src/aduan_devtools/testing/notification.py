@@ -49,7 +49,7 @@ from aduan.service.auth import (
     bearer_token,
 )
 from aduan.v1 import common_pb2, events_pb2, intake_pb2, intake_pb2_grpc
-from aduan_notification.application import ChannelPolicy, NotificationApplication
+from aduan_notification.application import NotificationApplication
 from aduan_notification.channels import (
     LogSender,
     OfficeWebhookSender,
@@ -60,6 +60,7 @@ from aduan_notification.channels import (
 )
 from aduan_notification.contacts import IntakeContacts
 from aduan_notification.domain import DeliveryChannel, RetryPolicy
+from aduan_notification.scheduling import ChannelPolicy
 from aduan_notification.worker import DeliveryWorker
 
 
