@@ -14,6 +14,7 @@ import pytest
 from aduan.auth import DevTokens, bearer_interceptors, bearer_metadata
 from aduan.categories import Category
 from aduan.context import Actor, CommandContext
+from aduan.locations import Location
 from aduan.natsserver import free_port
 from aduan.runtime import ServiceRuntime
 from aduan.settings import ServiceSettings
@@ -45,7 +46,7 @@ class Served:
                 complaint_id,
                 f"ADU-2026-{complaint_id.hex[:6].upper()}",
                 category,
-                {"province_code": regency[:2], "regency_code": regency, "address": ""},
+                Location(province_code=regency[:2], regency_code=regency),
                 False,
                 self.app.clock.now(),
             ),

@@ -27,10 +27,11 @@ from aduan.auth import (
 from aduan.categories import Category
 from aduan.context import CommandContext
 from aduan.errors import PermissionDeniedError
+from aduan.locations import Location
 from aduan.v1 import common_pb2, intake_pb2, intake_pb2_grpc
 from aduan_intake.application import IntakeApplication
 from aduan_intake.contract import SERVICE as SERVICE_NAME
-from aduan_intake.domain import Attachment, Channel, LandParcel, Location
+from aduan_intake.domain import Attachment, Channel, LandParcel
 from aduan_intake.filing import FilingRequest
 from aduan_intake.groupcommit import FilingGroups
 

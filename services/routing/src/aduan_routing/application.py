@@ -30,6 +30,7 @@ from eventsourcing.persistence import IntegrityError
 from aduan.categories import Category
 from aduan.context import Actor, CommandContext
 from aduan.errors import ConcurrencyConflictError, FieldViolation, NotFoundError, ValidationError
+from aduan.locations import Location
 from aduan.offices import OfficeRegistry
 from aduan.store import AduanApplication, SideWrites
 from aduan.tracking import BatchPositions
@@ -235,7 +236,7 @@ class RoutingApplication(AduanApplication):
         *,
         category: Category | None,
         scope: Scope | None,
-        location: dict[str, str] | None,
+        location: Location | None,
         note: str,
         expected_version: int,
         ctx: CommandContext,
