@@ -10,13 +10,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from aduan.locations import Location
 from aduan.v1 import common_pb2, events_pb2
 from aduan_query.audit import AUDITS, audit_details, audit_row
 from aduan_query.history import (
     FOLDS,
     STATE_COLUMNS,
     ComplaintState,
-    Location,
     apply,
     changes_view,
 )

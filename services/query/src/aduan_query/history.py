@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
+from aduan.locations import Location
 from aduan.v1 import common_pb2, events_pb2
 from aduan_query.readmodels import chain_text
 
@@ -70,17 +71,13 @@ def _utc_or_none(value: datetime | None) -> datetime | None:
 # -- the complaint view ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Location:
-    """Where a complaint is, as the view keeps it; any part may be empty."""
+# Frozen, so every state may share it.
+_UNLOCATED = Location()
 
-    province_code: str = ""
-    regency_code: str = ""
-    address: str = ""
 
-    @classmethod
-    def of(cls, location: common_pb2.Location) -> Location:
-        return cls(location.province_code, location.regency_code, location.address)
+def _location(location: common_pb2.Location) -> Location:
+    """The contract's location as the platform's value (which knows no protobuf)."""
+    return Location(location.province_code, location.regency_code, location.address)
 
 
 @dataclass
@@ -101,7 +98,7 @@ class ComplaintState:
     category: str = "UNSPECIFIED"
     scope: str = "UNSPECIFIED"
     channel: str = "UNSPECIFIED"
-    location: Location = Location()
+    location: Location = _UNLOCATED
     subject: str = ""
     description: str = ""
     holding_office: str = ""
@@ -265,7 +262,7 @@ def _complaint_filed(state: ComplaintState, filed: Any, at: datetime) -> None:
     state.filed_at = at
     if not state.classified:
         state.category = _category(filed.category)
-        state.location = Location.of(filed.location)
+        state.location = _location(filed.location)
 
 
 def _reporter_message_added(state: ComplaintState, added: Any, at: datetime) -> None:
@@ -291,7 +288,7 @@ def _case_opened(state: ComplaintState, opened: Any, at: datetime) -> None:
     # Routing's copy of the filing stands in only while intake's own event is missing.
     if not state.classified and not state.filed:
         state.category = _category(opened.category)
-        state.location = Location.of(opened.location)
+        state.location = _location(opened.location)
     if state.filed_at is None:
         state.filed_at = optional_stamp(opened, "filed_at") or at
     state.resolution_due = optional_stamp(opened, "resolution_due")
@@ -307,7 +304,7 @@ def _case_classified(state: ComplaintState, classified: Any, at: datetime) -> No
     if classified.category != common_pb2.CATEGORY_UNSPECIFIED:
         state.category = _category(classified.category)
     if classified.HasField("location") and classified.location.province_code:
-        state.location = Location.of(classified.location)
+        state.location = _location(classified.location)
     if classified.scope != common_pb2.SCOPE_UNSPECIFIED:
         state.scope = enum_name(common_pb2.Scope, classified.scope, "SCOPE_")
 
