@@ -15,6 +15,7 @@ import pytest
 
 from aduan.core.context import Actor, ActorKind, CommandContext
 from aduan.eventstore.store import store_env
+from aduan.reference.locations import Location
 from aduan.service.auth import (
     AuthInterceptor,
     DevTokens,
@@ -25,7 +26,7 @@ from aduan.service.auth import (
 from aduan.service.grpcerrors import ErrorMappingInterceptor
 from aduan.v1 import common_pb2, intake_pb2, intake_pb2_grpc
 from aduan_intake.application import FilingRequest, IntakeApplication
-from aduan_intake.domain import Channel, Location
+from aduan_intake.domain import Channel
 from aduan_intake.servicer import INTAKE_POLICY, IntakeServicer
 
 DESCRIPTION = "Pengukuran ulang bidang tanah saya tertunda tiga bulan tanpa kabar."

@@ -15,10 +15,11 @@ from eventsourcing.persistence import StoredEvent
 from aduan.core.context import Actor, ActorKind, CommandContext
 from aduan.eventstore.store import store_env
 from aduan.reference.categories import Category
+from aduan.reference.locations import Location
 from aduan.v1 import events_pb2
 from aduan_intake.application import IntakeApplication
 from aduan_intake.contract import BUILDERS
-from aduan_intake.domain import Attachment, Channel, LandParcel, Location
+from aduan_intake.domain import Attachment, Channel, LandParcel
 from aduan_intake.filing import FilingRequest
 
 COMPLAINT_ID = uuid.UUID("b977b429-ca1b-5a8e-acff-25e4717f448a")

@@ -12,6 +12,7 @@ import pytest
 
 from aduan.core.context import Actor, ActorKind, CommandContext
 from aduan.reference.categories import Category
+from aduan.reference.locations import Location
 from aduan_routing.application import RoutingApplication
 from aduan_routing.domain import Case
 from aduan_routing.policy import RoutingPolicy, default_policy
@@ -80,11 +81,10 @@ def file_complaint(app: RoutingApplication, clock: FakeClock) -> Filer:
         ticket: str | None = None,
     ) -> Case:
         complaint_id = uuid.uuid4()
-        location = {
-            "province_code": province if province is not None else regency[:2],
-            "regency_code": regency,
-            "address": "",
-        }
+        location = Location(
+            province_code=province if province is not None else regency[:2],
+            regency_code=regency,
+        )
         opened = app.open_case(
             Filing(
                 complaint_id=complaint_id,

@@ -17,6 +17,7 @@ from aduan.core.errors import (
 )
 from aduan.eventstore.store import DuplicateEventError
 from aduan.reference.categories import Category
+from aduan.reference.locations import Location
 from aduan_routing.application import RoutingApplication
 from aduan_routing.contract import translator
 from aduan_routing.domain import Case, CaseStatus, ReasonCode, ReassignmentKind, Scope
@@ -63,7 +64,7 @@ def test_illegal_levy_goes_to_the_inspectorate(file_complaint) -> None:
 
 
 def test_a_redelivered_complaint_filed_is_recognised(app: RoutingApplication, clock) -> None:
-    filing = Filing(uuid.uuid4(), "ADU-2026-AAAAAA", Category.OTHER, {}, False, clock.now())
+    filing = Filing(uuid.uuid4(), "ADU-2026-AAAAAA", Category.OTHER, Location(), False, clock.now())
     app.open_case(filing, upstream="intake", position=5, ctx=SERVICE_CTX)
     with pytest.raises(DuplicateEventError):
         app.open_case(filing, upstream="intake", position=5, ctx=SERVICE_CTX)
@@ -266,7 +267,7 @@ def test_classification_validates_the_location(app, file_complaint, officer) -> 
             str(case.id),
             category=None,
             scope=None,
-            location={"province_code": "33", "regency_code": "32.73"},
+            location=Location(province_code="33", regency_code="32.73"),
             note="",
             expected_version=0,
             ctx=officer,
@@ -287,13 +288,13 @@ def test_classification_validates_the_location(app, file_complaint, officer) -> 
         str(case.id),
         category=None,
         scope=None,
-        location={"regency_code": "34.71"},
+        location=Location(regency_code="34.71"),
         note="",
         expected_version=0,
         ctx=officer,
     )
     assert moved.case.holder == "KANTAH.34.71"
-    assert moved.case.location["province_code"] == "34"
+    assert moved.case.location.province_code == "34"
 
 
 def test_ping_pong_when_returned_to_an_office_it_left(app, file_complaint, officer) -> None:
@@ -332,7 +333,7 @@ def test_the_ping_pong_limit_is_configurable(clock, policy: RoutingPolicy, offic
             uuid.uuid4(),
             "ADU-2026-BBBBBB",
             Category.LAND_SERVICE,
-            {"province_code": "32", "regency_code": "32.73"},
+            Location(province_code="32", regency_code="32.73"),
             False,
             clock.now(),
         ),
@@ -406,7 +407,7 @@ def test_every_stored_event_is_published(app, file_complaint, officer, clock) ->
         cid,
         category=Category.LAND_SERVICE,
         scope=None,
-        location={"regency_code": "32.73"},
+        location=Location(regency_code="32.73"),
         note="",
         expected_version=0,
         ctx=officer,

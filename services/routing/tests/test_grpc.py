@@ -15,6 +15,7 @@ from aduan.core.context import Actor, CommandContext
 from aduan.core.settings import ServiceSettings
 from aduan.eventstore.store import store_env
 from aduan.reference.categories import Category
+from aduan.reference.locations import Location
 from aduan.service.auth import DevTokens, bearer_interceptors, bearer_metadata
 from aduan.service.runtime import ServiceRuntime
 from aduan.v1 import common_pb2, routing_pb2, routing_pb2_grpc
@@ -45,7 +46,7 @@ class Served:
                 complaint_id,
                 f"ADU-2026-{complaint_id.hex[:6].upper()}",
                 category,
-                {"province_code": regency[:2], "regency_code": regency, "address": ""},
+                Location(province_code=regency[:2], regency_code=regency),
                 False,
                 self.app.clock.now(),
             ),

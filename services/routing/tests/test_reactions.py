@@ -7,6 +7,7 @@ import uuid
 
 from aduan.core.context import Actor, CommandContext
 from aduan.reference.categories import Category
+from aduan.reference.locations import Location
 from aduan_routing.domain import Case, CaseStatus
 from aduan_routing.policy import default_policy
 from aduan_routing.reactions import BatchCases, Filing, Learned, Replied, Withdrawn
@@ -14,7 +15,7 @@ from aduan_routing.reactions import BatchCases, Filing, Learned, Replied, Withdr
 POLICY = default_policy()
 T0 = dt.datetime(2026, 3, 17, 10, 0, tzinfo=dt.UTC)
 CTX = CommandContext(actor=Actor.system("test"))
-BANDUNG = {"province_code": "32", "regency_code": "32.73"}
+BANDUNG = Location(province_code="32", regency_code="32.73")
 
 
 def filing(details_due: dt.datetime | None = None, ticket: str = "adu-1") -> Filing:
@@ -22,7 +23,7 @@ def filing(details_due: dt.datetime | None = None, ticket: str = "adu-1") -> Fil
         complaint_id=uuid.uuid4(),
         ticket_number=ticket,
         category=Category.LAND_SERVICE,
-        location={**BANDUNG, "address": "Jl. Asia Afrika 1"},
+        location=Location("32", "32.73", "Jl. Asia Afrika 1"),
         confidential=False,
         filed_at=T0,
         details_due=details_due,
@@ -40,13 +41,13 @@ def test_a_filing_opens_a_placed_case_or_one_that_waits_for_the_details() -> Non
 
 def test_a_located_finding_keeps_the_reporters_address() -> None:
     case = filing().open_case(POLICY, at=T0, ctx=CTX)
-    found = Learned(case.id, None, dict(BANDUNG), False, "pin")
-    assert found.location_for(case) == {**BANDUNG, "address": "Jl. Asia Afrika 1"}
+    found = Learned(case.id, None, BANDUNG, False, "pin")
+    assert found.location_for(case) == Location("32", "32.73", "Jl. Asia Afrika 1")
     assert not found.changes(case)
     assert Learned(case.id, None, None, True, "").location_for(case) is None
     assert not Learned(case.id, Category.LAND_SERVICE, None, False, "").changes(case)
     assert Learned(case.id, Category.LAND_DISPUTE, None, False, "").changes(case)
-    elsewhere = {"province_code": "32", "regency_code": "32.01"}
+    elsewhere = Location(province_code="32", regency_code="32.01")
     assert Learned(case.id, None, elsewhere, False, "").changes(case)
 
 

@@ -15,6 +15,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from aduan.core.context import Actor, ActorKind, CommandContext
 from aduan.core.errors import ConcurrencyConflictError, InvalidStateError, ValidationError
 from aduan.reference.categories import Category
+from aduan.reference.locations import Location
 from aduan_routing.application import RoutingApplication
 from aduan_routing.domain import (
     OPEN_STATUSES,
@@ -92,7 +93,7 @@ class CaseMachine(RuleBasedStateMachine):
                 self.case_id,
                 "ADU-2026-STATE1",
                 Category.LAND_SERVICE,
-                {"province_code": "32", "regency_code": "32.73", "address": ""},
+                Location(province_code="32", regency_code="32.73"),
                 False,
                 self.clock.now(),
             ),
@@ -211,7 +212,7 @@ class CaseMachine(RuleBasedStateMachine):
         regency=st.sampled_from([None, "32.73", "33.01", "94.01", "99.99"]),
     )
     def classify(self, category: Category | None, scope: Scope | None, regency: str | None) -> None:
-        location = {"regency_code": regency} if regency else None
+        location = Location(regency_code=regency) if regency else None
         expected: type[Exception] | None
         if regency == "99.99" or (category is None and scope is None and location is None):
             expected = ValidationError

@@ -6,6 +6,7 @@ import pytest
 
 from aduan.core.errors import ValidationError
 from aduan.reference.categories import Category
+from aduan.reference.locations import Location
 from aduan.reference.offices import OfficeRegistry, default_registry
 from aduan_routing.domain import ReasonCode, ReassignmentKind, Scope
 from aduan_routing.validation import (
@@ -36,24 +37,22 @@ def test_required_text_is_stripped_and_bounded() -> None:
 
 def test_a_location_is_stored_with_the_province_of_its_regency() -> None:
     areas = REGISTRY.areas
-    assert valid_location({"regency_code": " 32.73 ", "address": " Jl. A "}, areas) == {
-        "province_code": "32",
-        "regency_code": "32.73",
-        "address": "Jl. A",
-    }
-    assert valid_location({"province_code": " ", "address": ""}, areas) is None
+    assert valid_location(Location(regency_code=" 32.73 ", address=" Jl. A "), areas) == Location(
+        province_code="32", regency_code="32.73", address="Jl. A"
+    )
+    assert valid_location(Location(province_code=" ", address=""), areas) is None
 
 
 def test_every_location_violation_is_reported_at_once() -> None:
     areas = REGISTRY.areas
     with pytest.raises(ValidationError) as mismatch:
-        valid_location({"province_code": "33", "regency_code": "32.73"}, areas)
+        valid_location(Location(province_code="33", regency_code="32.73"), areas)
     assert violations(mismatch) == [
         ("location.regency_code", "32.73 is in province 32, not 33"),
     ]
     with pytest.raises(ValidationError) as unknown:
         valid_location(
-            {"province_code": "00", "regency_code": "99.99", "address": "x" * (MAX_TEXT + 1)},
+            Location(province_code="00", regency_code="99.99", address="x" * (MAX_TEXT + 1)),
             areas,
         )
     assert violations(unknown) == [
@@ -66,14 +65,12 @@ def test_every_location_violation_is_reported_at_once() -> None:
 def test_a_classification_must_change_something() -> None:
     areas = REGISTRY.areas
     with pytest.raises(ValidationError) as nothing:
-        valid_classification(None, None, {"province_code": ""}, "note", areas)
+        valid_classification(None, None, Location(province_code=""), "note", areas)
     assert violations(nothing) == [("", "give a category, a scope or a location to classify")]
     assert valid_classification(Category.LAND_SERVICE, None, None, "", areas) is None
-    assert valid_classification(None, Scope.LOCAL, {"regency_code": "32.73"}, "", areas) == {
-        "province_code": "32",
-        "regency_code": "32.73",
-        "address": "",
-    }
+    assert valid_classification(
+        None, Scope.LOCAL, Location(regency_code="32.73"), "", areas
+    ) == Location(province_code="32", regency_code="32.73")
 
 
 def test_a_return_to_triage_without_a_target_goes_to_the_triage_desk() -> None:

@@ -16,6 +16,7 @@ from eventsourcing.domain import Aggregate, event
 from aduan.core.context import CommandContext
 from aduan.core.errors import InvalidStateError
 from aduan.reference.categories import Category
+from aduan.reference.locations import Location
 
 COMPLAINT_NAMESPACE = uuid.UUID("5b0f7c1e-4d0a-4f43-9a57-0e8a2a4a0d11")
 TICKET_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read over the phone
@@ -128,33 +129,6 @@ def ticket_number_for(complaint_id: uuid.UUID, year: int, attempt: int = 0) -> s
 
 
 @dataclass(frozen=True)
-class Location:
-    """Where the land a complaint is about lies (codes of the area registry, `aduan.reference.areas`)."""
-
-    province_code: str = ""
-    regency_code: str = ""
-    address: str = ""
-
-    @classmethod
-    def from_fields(cls, fields: Mapping[str, str]) -> Location:
-        """From the fields a stored event carries (events store plain mappings: the published
-        payload and the hash chain depend on their exact bytes)."""
-        return cls(
-            province_code=fields.get("province_code", ""),
-            regency_code=fields.get("regency_code", ""),
-            address=fields.get("address", ""),
-        )
-
-    def fields(self) -> dict[str, str]:
-        """The mapping a stored event carries, keys in the order events have always stored."""
-        return {
-            "province_code": self.province_code,
-            "regency_code": self.regency_code,
-            "address": self.address,
-        }
-
-
-@dataclass(frozen=True)
 class LandParcel:
     """The land parcel a complaint names: its NIB and the nomor hak of its certificate."""
 
@@ -163,7 +137,7 @@ class LandParcel:
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, str]) -> LandParcel:
-        """From the fields a stored event carries (see `Location.from_fields`)."""
+        """From the fields a stored event carries (see `aduan.reference.locations.Location.from_fields`)."""
         return cls(
             nib=fields.get("nib", ""), certificate_number=fields.get("certificate_number", "")
         )
@@ -184,7 +158,7 @@ class Attachment:
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, str]) -> Attachment:
-        """From the fields a stored event carries (see `Location.from_fields`)."""
+        """From the fields a stored event carries (see `aduan.reference.locations.Location.from_fields`)."""
         return cls(
             uri=fields.get("uri", ""),
             media_type=fields.get("media_type", ""),

@@ -13,13 +13,13 @@ from datetime import UTC, datetime
 
 from aduan.core.context import CommandContext
 from aduan.reference.categories import Category
+from aduan.reference.locations import Location
 from aduan_intake.domain import (
     Attachment,
     Channel,
     Complaint,
     FilingDetails,
     LandParcel,
-    Location,
     ticket_number_for,
 )
 from aduan_intake.sealing import Identity

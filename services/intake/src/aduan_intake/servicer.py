@@ -16,6 +16,7 @@ import grpc
 from aduan.core.context import CommandContext
 from aduan.core.errors import PermissionDeniedError
 from aduan.reference.categories import Category
+from aduan.reference.locations import Location
 from aduan.service.auth import (
     ADMIN,
     FILERS,
@@ -30,7 +31,7 @@ from aduan.service.auth import (
 from aduan.v1 import common_pb2, intake_pb2, intake_pb2_grpc
 from aduan_intake.application import IntakeApplication
 from aduan_intake.contract import SERVICE as SERVICE_NAME
-from aduan_intake.domain import Attachment, Channel, LandParcel, Location
+from aduan_intake.domain import Attachment, Channel, LandParcel
 from aduan_intake.filing import FilingRequest
 from aduan_intake.groupcommit import FilingGroups
 

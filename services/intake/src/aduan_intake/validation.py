@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from aduan.core.errors import FieldViolation, ValidationError
 from aduan.reference.areas import area_registry
-from aduan_intake.domain import Attachment, Channel, LandParcel, Location
+from aduan.reference.locations import Location
+from aduan_intake.domain import Attachment, Channel, LandParcel
 from aduan_intake.filing import FilingRequest, ValidFiling
 from aduan_intake.sealing import Identity
 

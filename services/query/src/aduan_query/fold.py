@@ -7,9 +7,11 @@ and its last custody segment stay in memory, rows that can no longer change (aud
 superseded versions, closed custody segments, checkpoints) are written in large batches while the
 stream is read, and the rest (current complaints, open versions, queues, tracking) at the end.
 
-The rules are the live projector's own: the same fold (`history.apply`), audit and checkpoint rows,
-and a line-for-line copy of its custody moves. Tests compare the result with live projection in
-random upstream interleavings, row by row (`rebuild.verify` does the same in production).
+The rules are the live projector's own: the same fold (`history.apply`), the same audit and
+checkpoint rows (`audit.py`) and the same custody moves (`history.custody_move`), applied here to
+each complaint's last custody segment held in memory instead of to the custody table. Tests compare
+the result with live projection in random upstream interleavings, row by row (`rebuild.verify`
+does the same in production).
 
 Only valid for a stream in history order into empty tables (which is what a rebuild is).
 """
@@ -32,16 +34,14 @@ from sqlalchemy import Boolean, Connection, DateTime, Dialect, Engine, LargeBina
 from aduan.eventstore.tracking import BatchPositions, PositionGapError
 from aduan.reference.offices import holding_chain as ancestors
 from aduan.v1 import events_pb2
+from aduan_query.audit import audit_row, checkpoint_row
 from aduan_query.history import (
     CUSTODY_EVENTS,
-    State,
+    ComplaintState,
     apply,
-    audit_row,
     changes_view,
-    checkpoint_row,
     custody_move,
     custody_segment,
-    empty_state,
     held_seconds,
     stamp,
 )
@@ -81,7 +81,7 @@ class BulkFold:
     """The read models of a stream of envelopes in history order, built in memory."""
 
     def __init__(self) -> None:
-        self.states: dict[str, State] = {}
+        self.states: dict[str, ComplaintState] = {}
         self.custody: dict[str, Row] = {}
         # Into empty tables: every upstream starts from nothing.
         self._positions = BatchPositions(lambda upstream: 0)
@@ -120,13 +120,13 @@ class BulkFold:
     def _complaint(self, complaint_id: str, envelope: events_pb2.Envelope, at: datetime) -> None:
         state = self.states.get(complaint_id)
         if state is None:
-            state = self.states[complaint_id] = empty_state(complaint_id)
+            state = self.states[complaint_id] = ComplaintState(complaint_id)
         else:
-            if state["last_occurred_at"] != at:
+            if state.last_occurred_at != at:
                 # The version valid until now ends here (events at one instant make one version:
                 # the state after the last of them, so the same instant keeps it open).
-                version = dict(state)
-                version["valid_from"] = state["last_occurred_at"]
+                version = state.to_row()
+                version["valid_from"] = state.last_occurred_at
                 version["valid_to"] = at
                 self.pending.add("complaint_versions", version)
         apply(state, envelope, at)
@@ -170,7 +170,7 @@ class BulkFold:
         """Everything still held in memory: current complaints, their open versions, the last
         custody segments, office queues and tracking. The fold is spent afterwards."""
         batch = self.take()
-        complaints = list(self.states.values())
+        complaints = [state.to_row() for state in self.states.values()]
         batch.extend("complaints", complaints)
         batch.extend(
             "complaint_versions",

@@ -1,53 +1,35 @@
-"""Pure functions from integration events to read-model rows: the complaint fold, audit rows and
-custody moves. The projector, the rebuild and the time-travel queries all use these, so that a
-live projection, a rebuild and a replay cannot disagree.
+"""Pure functions from integration events to read-model rows: the complaint fold and custody
+moves (audit and checkpoint rows are in `audit.py`). The projector, the rebuild and the time-travel
+queries all use these, so that a live projection, a rebuild and a replay cannot disagree.
 
 The complaint view is a fold of the complaint's events in *history order*: (occurred_at, service,
 position). Intake and routing are independent upstreams, so their events can be projected in any
 interleaving; folding in history order (the projector re-folds when an event arrives late) makes
 the result independent of arrival order, and makes "the state as of T" simply the fold of the
 events that occurred up to T.
+
+The folded state is a `ComplaintState`; `ComplaintState.to_row` is the one place it becomes a row
+of `complaints` or `complaint_versions`, and `ComplaintState.from_row` the way back. `apply`
+dispatches on the event kind through `FOLDS`, one small function per kind that changes the view.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import copy
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
+from aduan.reference.locations import Location
 from aduan.v1 import common_pb2, events_pb2
 from aduan_query.readmodels import chain_text
 
-State = dict[str, Any]
 HistoryKey = tuple[datetime, str, int]
 
 OPEN_STATUSES = ("RECEIVED", "ASSIGNED", "IN_PROGRESS")
 ERASED_CONTACT = "[erased]"
-
-# Events that change the complaint view. Notification events and audit-only intake events
-# (status requests, contact reveals) appear in the audit trail but leave the view unchanged.
-VIEW_EVENTS = frozenset(
-    {
-        "complaint_filed",
-        "reporter_message_added",
-        "complaint_withdrawn",
-        "resolution_rated",
-        "reporter_erased",
-        "case_opened",
-        "case_routed",
-        "case_classified",
-        "case_accepted",
-        "case_reassigned",
-        "reporter_answered",
-        "case_resolved",
-        "case_reopened",
-        "case_closed",
-        "sla_breached",
-        "ping_pong_flagged",
-    }
-)
 
 # Routing events that move or end custody of a case.
 CUSTODY_EVENTS = frozenset(
@@ -82,184 +64,359 @@ def history_key(envelope: events_pb2.Envelope) -> HistoryKey:
     return (stamp(envelope.occurred_at), envelope.service, envelope.position)
 
 
-def row_key(row: Mapping[str, Any]) -> HistoryKey:
-    return (as_utc(row["last_occurred_at"]), row["last_service"], int(row["last_position"]))
+def _utc_or_none(value: datetime | None) -> datetime | None:
+    return None if value is None else as_utc(value)
 
 
-def empty_state(complaint_id: str) -> State:
-    return {
-        "complaint_id": complaint_id,
-        "ticket_number": None,
-        "status": "RECEIVED",
-        "routing_status": "",
-        "withdrawn": False,
-        "filed": False,
-        "classified": False,
-        "category": "UNSPECIFIED",
-        "scope": "UNSPECIFIED",
-        "channel": "UNSPECIFIED",
-        "province_code": "",
-        "regency_code": "",
-        "address": "",
-        "subject": "",
-        "description": "",
-        "holding_office": "",
-        "office_chain": "",
-        "accept_due": None,
-        "response_due": None,
-        "resolution_due": None,
-        "breached": "",
-        "masked_contact": "",
-        "anonymous": False,
-        "confidential": False,
-        "reporter_erased": False,
-        "reassignment_count": 0,
-        "ping_pong_flagged": False,
-        "rating": 0,
-        "filed_at": None,
-        "assigned_at": None,
-        "accepted_at": None,
-        "first_response_at": None,
-        "resolved_at": None,
-        "closed_at": None,
-        "updated_at": None,
-        "last_occurred_at": None,
-        "last_service": "",
-        "last_position": 0,
-        "last_event_id": "",
-    }
+# -- the complaint view ---------------------------------------------------------------------------
 
 
-STATE_COLUMNS = tuple(empty_state("").keys())
+# Frozen, so every state may share it.
+_UNLOCATED = Location()
 
 
-def normalise(row: Mapping[str, Any]) -> State:
-    """A stored row as a fold state: only state columns, datetimes in UTC."""
-    return {
-        name: as_utc(row[name]) if isinstance(row[name], datetime) else row[name]
-        for name in STATE_COLUMNS
-    }
+def _location(location: common_pb2.Location) -> Location:
+    """The contract's location as the platform's value (which knows no protobuf)."""
+    return Location(location.province_code, location.regency_code, location.address)
 
 
-def _place(state: State, office: str, at: datetime) -> None:
+@dataclass
+class ComplaintState:
+    """A complaint's view as folded so far. Enumerations are kept as their names without the
+    protobuf prefix (`WHATSAPP`, `LAND_SERVICE`), instants as aware UTC datetimes. Every field
+    holds an immutable value, so `copy` needs to copy nothing below the fields."""
+
+    complaint_id: str
+    ticket_number: str | None = None
+    # What the reporter sees: WITHDRAWN over the routing status, RECEIVED before any placement.
+    status: str = "RECEIVED"
+    # Routing's own status of the case ("" until it is placed).
+    routing_status: str = ""
+    withdrawn: bool = False
+    filed: bool = False  # intake's ComplaintFiled folded
+    classified: bool = False  # a CaseClassified folded: it outranks intake's category/location
+    category: str = "UNSPECIFIED"
+    scope: str = "UNSPECIFIED"
+    channel: str = "UNSPECIFIED"
+    location: Location = _UNLOCATED
+    subject: str = ""
+    description: str = ""
+    holding_office: str = ""
+    office_chain: str = ""
+    accept_due: datetime | None = None
+    response_due: datetime | None = None
+    resolution_due: datetime | None = None
+    # The SLA kinds breached, sorted (`breached` column: comma-separated).
+    breached: tuple[str, ...] = ()
+    masked_contact: str = ""
+    anonymous: bool = False
+    confidential: bool = False
+    reporter_erased: bool = False
+    reassignment_count: int = 0
+    ping_pong_flagged: bool = False
+    rating: int = 0
+    filed_at: datetime | None = None
+    assigned_at: datetime | None = None
+    accepted_at: datetime | None = None
+    first_response_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    updated_at: datetime | None = None
+    last_occurred_at: datetime | None = None
+    last_service: str = ""
+    last_position: int = 0
+    last_event_id: str = ""
+
+    def copy(self) -> ComplaintState:
+        return copy.copy(self)
+
+    @property
+    def last_key(self) -> HistoryKey:
+        """Where the last event folded into this state stands in history order."""
+        if self.last_occurred_at is None:
+            raise ValueError(f"complaint {self.complaint_id}: no event folded yet")
+        return (self.last_occurred_at, self.last_service, self.last_position)
+
+    def to_row(self) -> dict[str, Any]:
+        """The state as a row of `complaints` (and, with valid_from/valid_to, of
+        `complaint_versions`): the columns in `STATE_COLUMNS` order."""
+        location = self.location
+        return {
+            "complaint_id": self.complaint_id,
+            "ticket_number": self.ticket_number,
+            "status": self.status,
+            "routing_status": self.routing_status,
+            "withdrawn": self.withdrawn,
+            "filed": self.filed,
+            "classified": self.classified,
+            "category": self.category,
+            "scope": self.scope,
+            "channel": self.channel,
+            "province_code": location.province_code,
+            "regency_code": location.regency_code,
+            "address": location.address,
+            "subject": self.subject,
+            "description": self.description,
+            "holding_office": self.holding_office,
+            "office_chain": self.office_chain,
+            "accept_due": self.accept_due,
+            "response_due": self.response_due,
+            "resolution_due": self.resolution_due,
+            "breached": ",".join(self.breached),
+            "masked_contact": self.masked_contact,
+            "anonymous": self.anonymous,
+            "confidential": self.confidential,
+            "reporter_erased": self.reporter_erased,
+            "reassignment_count": self.reassignment_count,
+            "ping_pong_flagged": self.ping_pong_flagged,
+            "rating": self.rating,
+            "filed_at": self.filed_at,
+            "assigned_at": self.assigned_at,
+            "accepted_at": self.accepted_at,
+            "first_response_at": self.first_response_at,
+            "resolved_at": self.resolved_at,
+            "closed_at": self.closed_at,
+            "updated_at": self.updated_at,
+            "last_occurred_at": self.last_occurred_at,
+            "last_service": self.last_service,
+            "last_position": self.last_position,
+            "last_event_id": self.last_event_id,
+        }
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> ComplaintState:
+        """A stored row (of `complaints` or `complaint_versions`) as a state, instants in UTC;
+        other columns are ignored."""
+        return cls(
+            complaint_id=row["complaint_id"],
+            ticket_number=row["ticket_number"],
+            status=row["status"],
+            routing_status=row["routing_status"],
+            withdrawn=row["withdrawn"],
+            filed=row["filed"],
+            classified=row["classified"],
+            category=row["category"],
+            scope=row["scope"],
+            channel=row["channel"],
+            location=Location(row["province_code"], row["regency_code"], row["address"]),
+            subject=row["subject"],
+            description=row["description"],
+            holding_office=row["holding_office"],
+            office_chain=row["office_chain"],
+            accept_due=_utc_or_none(row["accept_due"]),
+            response_due=_utc_or_none(row["response_due"]),
+            resolution_due=_utc_or_none(row["resolution_due"]),
+            # As stored, not re-sorted: a row read and written back stays as it was.
+            breached=tuple(filter(None, row["breached"].split(","))),
+            masked_contact=row["masked_contact"],
+            anonymous=row["anonymous"],
+            confidential=row["confidential"],
+            reporter_erased=row["reporter_erased"],
+            reassignment_count=row["reassignment_count"],
+            ping_pong_flagged=row["ping_pong_flagged"],
+            rating=row["rating"],
+            filed_at=_utc_or_none(row["filed_at"]),
+            assigned_at=_utc_or_none(row["assigned_at"]),
+            accepted_at=_utc_or_none(row["accepted_at"]),
+            first_response_at=_utc_or_none(row["first_response_at"]),
+            resolved_at=_utc_or_none(row["resolved_at"]),
+            closed_at=_utc_or_none(row["closed_at"]),
+            updated_at=_utc_or_none(row["updated_at"]),
+            last_occurred_at=_utc_or_none(row["last_occurred_at"]),
+            last_service=row["last_service"],
+            last_position=row["last_position"],
+            last_event_id=row["last_event_id"],
+        )
+
+
+STATE_COLUMNS = tuple(ComplaintState("").to_row())
+
+
+def _category(value: int) -> str:
+    return enum_name(common_pb2.Category, value, "CATEGORY_")
+
+
+def _place(state: ComplaintState, office: str, at: datetime) -> None:
     """The case now sits with `office`, which has not accepted it yet."""
-    state["holding_office"] = office
-    state["office_chain"] = chain_text(office)
-    state["assigned_at"] = at
-    state["accepted_at"] = None
-    state["response_due"] = None
-    if state["routing_status"] in {"", "ASSIGNED", "IN_PROGRESS"}:
-        state["routing_status"] = "ASSIGNED"
+    state.holding_office = office
+    state.office_chain = chain_text(office)
+    state.assigned_at = at
+    state.accepted_at = None
+    state.response_due = None
+    if state.routing_status in {"", "ASSIGNED", "IN_PROGRESS"}:
+        state.routing_status = "ASSIGNED"
 
 
-def _location(state: State, location: common_pb2.Location) -> None:
-    state["province_code"] = location.province_code
-    state["regency_code"] = location.regency_code
-    state["address"] = location.address
+# One function per event kind that changes the view: (state, the event's payload, occurred_at).
+
+
+def _complaint_filed(state: ComplaintState, filed: Any, at: datetime) -> None:
+    state.filed = True
+    state.ticket_number = filed.ticket_number or state.ticket_number
+    state.channel = enum_name(common_pb2.Channel, filed.channel, "CHANNEL_")
+    state.anonymous = filed.anonymous
+    state.confidential = state.confidential or filed.confidential
+    state.masked_contact = ERASED_CONTACT if state.reporter_erased else filed.masked_contact
+    state.subject = filed.subject
+    state.description = filed.description
+    state.filed_at = at
+    if not state.classified:
+        state.category = _category(filed.category)
+        state.location = _location(filed.location)
+
+
+def _reporter_message_added(state: ComplaintState, added: Any, at: datetime) -> None:
+    """Changes nothing but the view's last event and update time."""
+
+
+def _complaint_withdrawn(state: ComplaintState, withdrawn: Any, at: datetime) -> None:
+    state.withdrawn = True
+
+
+def _resolution_rated(state: ComplaintState, rated: Any, at: datetime) -> None:
+    state.rating = rated.rating
+
+
+def _reporter_erased(state: ComplaintState, erased: Any, at: datetime) -> None:
+    state.reporter_erased = True
+    state.masked_contact = ERASED_CONTACT
+
+
+def _case_opened(state: ComplaintState, opened: Any, at: datetime) -> None:
+    state.ticket_number = state.ticket_number or opened.ticket_number or None
+    state.confidential = state.confidential or opened.confidential
+    # Routing's copy of the filing stands in only while intake's own event is missing.
+    if not state.classified and not state.filed:
+        state.category = _category(opened.category)
+        state.location = _location(opened.location)
+    if state.filed_at is None:
+        state.filed_at = optional_stamp(opened, "filed_at") or at
+    state.resolution_due = optional_stamp(opened, "resolution_due")
+
+
+def _case_routed(state: ComplaintState, routed: Any, at: datetime) -> None:
+    _place(state, routed.to_office.code, at)
+    state.accept_due = optional_stamp(routed, "accept_due")
+
+
+def _case_classified(state: ComplaintState, classified: Any, at: datetime) -> None:
+    state.classified = True
+    if classified.category != common_pb2.CATEGORY_UNSPECIFIED:
+        state.category = _category(classified.category)
+    if classified.HasField("location") and classified.location.province_code:
+        state.location = _location(classified.location)
+    if classified.scope != common_pb2.SCOPE_UNSPECIFIED:
+        state.scope = enum_name(common_pb2.Scope, classified.scope, "SCOPE_")
+
+
+def _case_accepted(state: ComplaintState, accepted: Any, at: datetime) -> None:
+    office = accepted.office.code
+    if office and office != state.holding_office:
+        state.holding_office = office
+        state.office_chain = chain_text(office)
+    state.routing_status = "IN_PROGRESS"
+    state.accepted_at = at
+    state.response_due = optional_stamp(accepted, "response_due")
+
+
+def _case_reassigned(state: ComplaintState, reassigned: Any, at: datetime) -> None:
+    _place(state, reassigned.to_office.code, at)
+    state.reassignment_count += 1
+    state.accept_due = optional_stamp(reassigned, "accept_due")
+
+
+def _reporter_answered(state: ComplaintState, answered: Any, at: datetime) -> None:
+    state.first_response_at = state.first_response_at or at
+
+
+def _case_resolved(state: ComplaintState, resolved: Any, at: datetime) -> None:
+    state.routing_status = "RESOLVED"
+    state.resolved_at = at
+    state.closed_at = None
+
+
+def _case_reopened(state: ComplaintState, reopened: Any, at: datetime) -> None:
+    state.routing_status = "IN_PROGRESS" if state.accepted_at else "ASSIGNED"
+    state.resolved_at = None
+    state.closed_at = None
+
+
+def _case_closed(state: ComplaintState, closed: Any, at: datetime) -> None:
+    state.routing_status = "CLOSED"
+    state.closed_at = at
+
+
+def _sla_breached(state: ComplaintState, breach: Any, at: datetime) -> None:
+    sla = enum_name(common_pb2.SlaKind, breach.sla, "SLA_KIND_")
+    state.breached = tuple(sorted({*state.breached, sla}))
+    target = breach.escalated_to.code
+    if target and target != state.holding_office:
+        _place(state, target, at)
+
+
+def _ping_pong_flagged(state: ComplaintState, flagged: Any, at: datetime) -> None:
+    state.ping_pong_flagged = True
+
+
+Fold = Callable[[ComplaintState, Any, datetime], None]
+
+# The event kinds (payload field names) that change the complaint view. Notification events and
+# audit-only intake events (status requests, contact reveals, locating and classifying findings,
+# questions) appear in the audit trail but leave the view unchanged.
+FOLDS: dict[str, Fold] = {
+    "complaint_filed": _complaint_filed,
+    "reporter_message_added": _reporter_message_added,
+    "complaint_withdrawn": _complaint_withdrawn,
+    "resolution_rated": _resolution_rated,
+    "reporter_erased": _reporter_erased,
+    "case_opened": _case_opened,
+    "case_routed": _case_routed,
+    "case_classified": _case_classified,
+    "case_accepted": _case_accepted,
+    "case_reassigned": _case_reassigned,
+    "reporter_answered": _reporter_answered,
+    "case_resolved": _case_resolved,
+    "case_reopened": _case_reopened,
+    "case_closed": _case_closed,
+    "sla_breached": _sla_breached,
+    "ping_pong_flagged": _ping_pong_flagged,
+}
+
+
+def _fold_of(envelope: events_pb2.Envelope) -> tuple[str, Fold] | None:
+    """The event's kind and fold when it changes a complaint's view: a kind in FOLDS, recorded
+    on a complaint. A WhatsApp sender's Conversation (intake) shares the ContactRevealed and
+    ReporterErased payloads, but is no complaint: its events stay in the audit trail only."""
+    kind = envelope.WhichOneof("payload")
+    fold = FOLDS.get(kind) if kind else None
+    if fold is None or ":Conversation." in envelope.stored_topic:
+        return None
+    return kind, fold
 
 
 def changes_view(envelope: events_pb2.Envelope) -> bool:
-    """Whether the event changes a complaint's view: one of VIEW_EVENTS, recorded on a
-    complaint. A WhatsApp sender's Conversation (intake) shares the ContactRevealed and
-    ReporterErased payloads, but is no complaint: its events stay in the audit trail only."""
-    return (
-        envelope.WhichOneof("payload") in VIEW_EVENTS
-        and ":Conversation." not in envelope.stored_topic
-    )
+    """Whether the event changes a complaint's view (see `_fold_of`)."""
+    return _fold_of(envelope) is not None
 
 
-def apply(state: State, envelope: events_pb2.Envelope, at: datetime | None = None) -> bool:
+def apply(state: ComplaintState, envelope: events_pb2.Envelope, at: datetime | None = None) -> bool:
     """Fold one event into `state` (in place). False when the event does not touch the view.
     `at` is the event's occurred_at when the caller has it already."""
-    kind = envelope.WhichOneof("payload")
-    if not changes_view(envelope):
+    found = _fold_of(envelope)
+    if found is None:
         return False
+    kind, fold = found
     if at is None:
         at = stamp(envelope.occurred_at)
-    event: Any = getattr(envelope, kind)
-    if kind == "complaint_filed":
-        state["filed"] = True
-        state["ticket_number"] = event.ticket_number or state["ticket_number"]
-        state["channel"] = enum_name(common_pb2.Channel, event.channel, "CHANNEL_")
-        state["anonymous"] = event.anonymous
-        state["confidential"] = state["confidential"] or event.confidential
-        state["masked_contact"] = (
-            ERASED_CONTACT if state["reporter_erased"] else event.masked_contact
-        )
-        state["subject"] = event.subject
-        state["description"] = event.description
-        state["filed_at"] = at
-        if not state["classified"]:
-            state["category"] = enum_name(common_pb2.Category, event.category, "CATEGORY_")
-            _location(state, event.location)
-    elif kind == "complaint_withdrawn":
-        state["withdrawn"] = True
-    elif kind == "resolution_rated":
-        state["rating"] = event.rating
-    elif kind == "reporter_erased":
-        state["reporter_erased"] = True
-        state["masked_contact"] = ERASED_CONTACT
-    elif kind == "case_opened":
-        state["ticket_number"] = state["ticket_number"] or event.ticket_number or None
-        state["confidential"] = state["confidential"] or event.confidential
-        if not state["classified"] and not state["filed"]:
-            state["category"] = enum_name(common_pb2.Category, event.category, "CATEGORY_")
-            _location(state, event.location)
-        if state["filed_at"] is None:
-            state["filed_at"] = optional_stamp(event, "filed_at") or at
-        state["resolution_due"] = optional_stamp(event, "resolution_due")
-    elif kind == "case_routed":
-        _place(state, event.to_office.code, at)
-        state["accept_due"] = optional_stamp(event, "accept_due")
-    elif kind == "case_classified":
-        state["classified"] = True
-        if event.category != common_pb2.CATEGORY_UNSPECIFIED:
-            state["category"] = enum_name(common_pb2.Category, event.category, "CATEGORY_")
-        if event.HasField("location") and event.location.province_code:
-            _location(state, event.location)
-        if event.scope != common_pb2.SCOPE_UNSPECIFIED:
-            state["scope"] = enum_name(common_pb2.Scope, event.scope, "SCOPE_")
-    elif kind == "case_accepted":
-        if event.office.code and event.office.code != state["holding_office"]:
-            state["holding_office"] = event.office.code
-            state["office_chain"] = chain_text(event.office.code)
-        state["routing_status"] = "IN_PROGRESS"
-        state["accepted_at"] = at
-        state["response_due"] = optional_stamp(event, "response_due")
-    elif kind == "case_reassigned":
-        _place(state, event.to_office.code, at)
-        state["reassignment_count"] += 1
-        state["accept_due"] = optional_stamp(event, "accept_due")
-    elif kind == "reporter_answered":
-        state["first_response_at"] = state["first_response_at"] or at
-    elif kind == "case_resolved":
-        state["routing_status"] = "RESOLVED"
-        state["resolved_at"] = at
-        state["closed_at"] = None
-    elif kind == "case_reopened":
-        state["routing_status"] = "IN_PROGRESS" if state["accepted_at"] else "ASSIGNED"
-        state["resolved_at"] = None
-        state["closed_at"] = None
-    elif kind == "case_closed":
-        state["routing_status"] = "CLOSED"
-        state["closed_at"] = at
-    elif kind == "sla_breached":
-        breached = set(filter(None, state["breached"].split(",")))
-        breached.add(enum_name(common_pb2.SlaKind, event.sla, "SLA_KIND_"))
-        state["breached"] = ",".join(sorted(breached))
-        target = event.escalated_to.code
-        if target and target != state["holding_office"]:
-            _place(state, target, at)
-    elif kind == "ping_pong_flagged":
-        state["ping_pong_flagged"] = True
-    if state["filed_at"] is None:
-        state["filed_at"] = at
-    state["status"] = "WITHDRAWN" if state["withdrawn"] else (state["routing_status"] or "RECEIVED")
-    state["updated_at"] = at
-    state["last_occurred_at"] = at
-    state["last_service"] = envelope.service
-    state["last_position"] = envelope.position
-    state["last_event_id"] = envelope.event_id
+    fold(state, getattr(envelope, kind), at)
+    if state.filed_at is None:
+        state.filed_at = at
+    state.status = "WITHDRAWN" if state.withdrawn else (state.routing_status or "RECEIVED")
+    state.updated_at = at
+    state.last_occurred_at = at
+    state.last_service = envelope.service
+    state.last_position = envelope.position
+    state.last_event_id = envelope.event_id
     return True
 
 
@@ -278,190 +435,6 @@ def is_overdue(row: Mapping[str, Any], at: datetime) -> bool:
         or (status == "IN_PROGRESS" and row["first_response_at"] is None and past("response_due"))
         or past("resolution_due")
     )
-
-
-# -- audit trail ------------------------------------------------------------------------------
-
-
-def _office(ref: common_pb2.OfficeRef) -> str:
-    return str(ref.code)
-
-
-def audit_details(envelope: events_pb2.Envelope) -> dict[str, str]:
-    """from/to office, reason, note, rule and a one-line summary of an event."""
-    kind = envelope.WhichOneof("payload") or ""
-    event: Any = getattr(envelope, kind) if kind else None
-    details = {
-        "from_office": "",
-        "to_office": "",
-        "reason_code": "",
-        "note": "",
-        "rule_id": "",
-        "ruleset_version": "",
-        "summary": envelope.event_type,
-    }
-    if event is None:
-        return details
-    if kind == "complaint_filed":
-        details["summary"] = f"Filed {event.ticket_number} via " + enum_name(
-            common_pb2.Channel, event.channel, "CHANNEL_"
-        )
-    elif kind == "reporter_message_added":
-        details["summary"] = "Reporter added a message"
-    elif kind == "checkpoint_sealed":
-        details["summary"] = (
-            f"Log sealed: positions {event.from_position}..{event.to_position} "
-            f"({event.event_count} events), key {event.key_id}"
-        )
-    elif kind == "complaint_withdrawn":
-        details["note"] = event.reason
-        details["summary"] = "Withdrawn by the reporter"
-    elif kind == "resolution_rated":
-        details["note"] = event.comment
-        details["summary"] = f"Resolution rated {event.rating}/5"
-    elif kind in ("complaint_located", "complaint_classified"):
-        source = enum_name(events_pb2.DetailSource, event.source, "DETAIL_SOURCE_")
-        details["rule_id"] = event.rule_id
-        details["ruleset_version"] = event.rules_version
-        details["note"] = event.evidence
-        if kind == "complaint_located":
-            where = event.location.regency_code or event.location.province_code
-            details["summary"] = f"Located in {where} ({source.lower()})"
-        else:
-            category = enum_name(common_pb2.Category, event.category, "CATEGORY_")
-            details["summary"] = f"Classified as {category} ({source.lower()})"
-    elif kind == "conversation_reply_requested":
-        reply = enum_name(events_pb2.ConversationReply, event.reply, "CONVERSATION_REPLY_")
-        details["summary"] = f"WhatsApp sender answered: {reply.lower().replace('_', ' ')}"
-    elif kind == "details_requested":
-        question = enum_name(events_pb2.DetailQuestion, event.question, "DETAIL_QUESTION_")
-        details["summary"] = f"Reporter asked for the {question.lower()}"
-    elif kind == "status_requested":
-        details["summary"] = "Reporter asked for the status"
-    elif kind == "contact_revealed":
-        details["note"] = event.purpose
-        details["summary"] = f"Contact revealed for {event.purpose}"
-    elif kind == "reporter_erased":
-        details["note"] = event.reason
-        details["summary"] = "Reporter's personal data erased"
-    elif kind == "case_opened":
-        details["summary"] = "Case opened"
-    elif kind == "case_routed":
-        details["to_office"] = _office(event.to_office)
-        details["rule_id"] = event.rule_id
-        details["ruleset_version"] = event.ruleset_version
-        details["summary"] = f"Routed to {event.to_office.code} by rule {event.rule_id}"
-    elif kind == "case_classified":
-        details["note"] = event.note
-        details["summary"] = "Classified as " + enum_name(
-            common_pb2.Category, event.category, "CATEGORY_"
-        )
-    elif kind == "case_accepted":
-        details["to_office"] = _office(event.office)
-        details["summary"] = f"Accepted by {event.office.code}"
-    elif kind == "case_reassigned":
-        reassignment = enum_name(common_pb2.ReassignmentKind, event.kind, "REASSIGNMENT_KIND_")
-        details["from_office"] = _office(event.from_office)
-        details["to_office"] = _office(event.to_office)
-        details["reason_code"] = enum_name(common_pb2.ReasonCode, event.reason_code, "REASON_CODE_")
-        details["note"] = event.note
-        details["rule_id"] = event.rule_id
-        details["ruleset_version"] = event.ruleset_version
-        details["summary"] = (
-            f"{reassignment.replace('_', ' ').capitalize()} {event.from_office.code} -> "
-            f"{event.to_office.code} ({details['reason_code']})"
-        )
-    elif kind == "reporter_answered":
-        details["from_office"] = _office(event.office)
-        details["note"] = event.text
-        details["summary"] = f"{event.office.code} answered the reporter" + (
-            " (first response)" if event.first_response else ""
-        )
-    elif kind == "case_resolved":
-        details["from_office"] = _office(event.office)
-        details["note"] = event.summary
-        details["summary"] = f"Resolved by {event.office.code}"
-    elif kind == "case_reopened":
-        details["note"] = event.reason
-        details["summary"] = "Reopened" + (" by the reporter" if event.by_reporter else "")
-    elif kind == "case_closed":
-        details["note"] = event.reason
-        details["summary"] = "Closed automatically" if event.automatic else "Closed"
-    elif kind == "sla_breached":
-        sla = enum_name(common_pb2.SlaKind, event.sla, "SLA_KIND_")
-        details["from_office"] = _office(event.office)
-        details["to_office"] = _office(event.escalated_to)
-        details["reason_code"] = "SLA_BREACH"
-        details["summary"] = f"{sla} deadline missed by {event.office.code}" + (
-            f", escalated to {event.escalated_to.code}" if event.escalated_to.code else ""
-        )
-    elif kind == "ping_pong_flagged":
-        details["from_office"] = _office(event.returned_to)
-        details["to_office"] = _office(event.supervising_office)
-        details["summary"] = (
-            f"Ping-pong flagged after {event.reassignment_count} reassignments; "
-            f"supervisor {event.supervising_office.code}"
-        )
-    elif kind.startswith("delivery_"):
-        delivery = event.delivery_id
-        if kind == "delivery_scheduled":
-            recipient = enum_name(events_pb2.RecipientKind, event.recipient_kind, "RECIPIENT_KIND_")
-            details["summary"] = f"Message {event.template} scheduled for {recipient.lower()}"
-            if event.recipient_kind == events_pb2.RECIPIENT_KIND_OFFICE:
-                details["to_office"] = event.recipient
-        elif kind == "delivery_failed":
-            details["note"] = event.error
-            details["summary"] = f"Delivery {delivery} attempt {event.attempt} failed"
-        elif kind == "delivery_gave_up":
-            details["note"] = event.last_error
-            details["summary"] = f"Delivery {delivery} gave up after {event.attempts} attempts"
-        elif kind == "delivery_skipped":
-            details["note"] = event.reason
-            details["summary"] = f"Delivery {delivery} skipped ({event.reason})"
-        elif kind == "delivery_status_reported":
-            status = enum_name(events_pb2.ProviderStatus, event.status, "PROVIDER_STATUS_")
-            details["note"] = event.error
-            details["summary"] = f"Delivery {delivery} reported {status.lower()} by the provider"
-        else:
-            details["summary"] = f"{envelope.event_type} {delivery}"
-    return details
-
-
-def audit_row(envelope: events_pb2.Envelope, at: datetime | None = None) -> dict[str, Any]:
-    return {
-        "event_id": envelope.event_id,
-        "complaint_id": envelope.complaint_id,
-        "service": envelope.service,
-        "position": envelope.position,
-        "event_type": envelope.event_type,
-        "occurred_at": stamp(envelope.occurred_at) if at is None else at,
-        "actor_id": envelope.actor.id,
-        "actor_kind": enum_name(common_pb2.ActorKind, envelope.actor.kind, "ACTOR_KIND_"),
-        "actor_role": envelope.actor.role,
-        "actor_office": envelope.actor.office_code,
-        "aggregate_version": envelope.aggregate_version,
-        "correlation_id": envelope.correlation_id,
-        "causation_id": envelope.causation_id,
-        "envelope": envelope.SerializeToString(deterministic=True),
-        **audit_details(envelope),
-    }
-
-
-def checkpoint_row(envelope: events_pb2.Envelope) -> dict[str, Any]:
-    sealed = envelope.checkpoint_sealed
-    return {
-        "event_id": envelope.event_id,
-        "service": envelope.service,
-        "position": envelope.position,
-        "from_position": sealed.from_position,
-        "to_position": sealed.to_position,
-        "event_count": sealed.event_count,
-        "root": sealed.root.hex(),
-        "key_id": sealed.key_id,
-        "public_key": sealed.public_key.hex(),
-        "signature": sealed.signature.hex(),
-        "sealed_at": stamp(envelope.occurred_at),
-    }
 
 
 def custody_target(envelope: events_pb2.Envelope) -> str | None:

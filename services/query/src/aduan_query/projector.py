@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 
@@ -25,20 +26,16 @@ from aduan.eventstore.store import DuplicateEventError
 from aduan.eventstore.tracking import BatchPositions, follows_on
 from aduan.reference.offices import holding_chain as ancestors
 from aduan.v1 import events_pb2
+from aduan_query.audit import audit_row, checkpoint_row
 from aduan_query.history import (
     CUSTODY_EVENTS,
-    State,
+    ComplaintState,
     apply,
-    audit_row,
     changes_view,
-    checkpoint_row,
     custody_move,
     custody_segment,
-    empty_state,
     held_seconds,
     history_key,
-    normalise,
-    row_key,
     stamp,
 )
 from aduan_query.readmodels import LIVE, TableSet, writer
@@ -59,7 +56,7 @@ class _Batch:
     complaint's current state after the batch's events, and audit rows not yet inserted (one
     insert per batch instead of one per event)."""
 
-    states: dict[str, State] = field(default_factory=dict)
+    states: dict[str, ComplaintState] = field(default_factory=dict)
     audit: list[dict[str, object]] = field(default_factory=list)
 
     def flush_audit(self, conn: Connection, statement: object) -> None:
@@ -290,18 +287,18 @@ class Projector:
         self, conn: Connection, envelope: events_pb2.Envelope, batch: _Batch | None = None
     ) -> bool:
         complaint_id = envelope.complaint_id
-        before: State | None
+        before: ComplaintState | None
         if batch is not None and complaint_id in batch.states:
             before = batch.states[complaint_id]
         else:
             row = conn.execute(self._sql.complaint, {"_id": complaint_id}).mappings().first()
-            before = normalise(dict(row)) if row is not None else None
-        if before is not None and history_key(envelope) < row_key(before):
+            before = ComplaintState.from_row(dict(row)) if row is not None else None
+        if before is not None and history_key(envelope) < before.last_key:
             if batch is not None:
                 batch.flush_audit(conn, self._sql.insert_audit)  # the re-fold reads the trail
             after = self._refold(conn, complaint_id, stamp(envelope.occurred_at))
         else:
-            after = dict(before) if before is not None else empty_state(complaint_id)
+            after = before.copy() if before is not None else ComplaintState(complaint_id)
             apply(after, envelope)
             self._append_version(conn, before, after)
         self._write_current(conn, before, after)
@@ -309,33 +306,40 @@ class Projector:
             batch.states[complaint_id] = after
         return before != after
 
-    def _append_version(self, conn: Connection, before: State | None, after: State) -> None:
+    def _append_version(
+        self, conn: Connection, before: ComplaintState | None, after: ComplaintState
+    ) -> None:
         sql = self._sql
-        at = after["last_occurred_at"]
-        if before is not None and before["last_occurred_at"] == at:
+        at = after.last_occurred_at
+        row = after.to_row()
+        if before is not None and before.last_occurred_at == at:
             # Several events at one instant make one version: the state after the last of them.
-            conn.execute(sql.update_version, {**after, "_id": after["complaint_id"], "_from": at})
+            conn.execute(sql.update_version, {**row, "_id": after.complaint_id, "_from": at})
             return
         if before is not None:
-            conn.execute(sql.close_version, {"_id": after["complaint_id"], "valid_to": at})
-        conn.execute(sql.insert_version, {**after, "valid_from": at, "valid_to": None})
+            conn.execute(sql.close_version, {"_id": after.complaint_id, "valid_to": at})
+        conn.execute(sql.insert_version, {**row, "valid_from": at, "valid_to": None})
 
-    def _refold(self, conn: Connection, complaint_id: str, since: datetime) -> State:
+    def _refold(self, conn: Connection, complaint_id: str, since: datetime) -> ComplaintState:
         """Recompute the versions valid from `since` on, from the envelopes in the audit trail."""
         sql = self._sql
         key = {"_id": complaint_id, "_since": since}
         base = conn.execute(sql.version_before, key).mappings().first()
         conn.execute(sql.delete_versions_since, key)
-        state = normalise(dict(base)) if base is not None else empty_state(complaint_id)
-        rebuilt: list[State] = []
+        state = (
+            ComplaintState.from_row(dict(base))
+            if base is not None
+            else ComplaintState(complaint_id)
+        )
+        rebuilt: list[dict[str, Any]] = []
         for (data,) in conn.execute(sql.history_since, key):
             envelope = events_pb2.Envelope.FromString(data)
             if not apply(state, envelope):
                 continue
-            if rebuilt and rebuilt[-1]["last_occurred_at"] == state["last_occurred_at"]:
-                rebuilt[-1] = dict(state)
+            if rebuilt and rebuilt[-1]["last_occurred_at"] == state.last_occurred_at:
+                rebuilt[-1] = state.to_row()
             else:
-                rebuilt.append(dict(state))
+                rebuilt.append(state.to_row())
         if base is not None:
             conn.execute(
                 sql.set_version_end,
@@ -361,16 +365,18 @@ class Projector:
             )
         return state
 
-    def _write_current(self, conn: Connection, before: State | None, after: State) -> None:
+    def _write_current(
+        self, conn: Connection, before: ComplaintState | None, after: ComplaintState
+    ) -> None:
         sql = self._sql
-        complaint_id = after["complaint_id"]
+        complaint_id = after.complaint_id
         if before is None:
-            conn.execute(sql.insert_complaint, after)
+            conn.execute(sql.insert_complaint, after.to_row())
         elif before != after:
-            conn.execute(sql.update_complaint, {**after, "_id": complaint_id})
-        if before is None or before["holding_office"] != after["holding_office"]:
+            conn.execute(sql.update_complaint, {**after.to_row(), "_id": complaint_id})
+        if before is None or before.holding_office != after.holding_office:
             conn.execute(sql.delete_queue, {"_id": complaint_id})
-            chain = ancestors(after["holding_office"])
+            chain = ancestors(after.holding_office)
             if chain:
                 conn.execute(
                     sql.insert_queue,

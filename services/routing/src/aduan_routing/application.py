@@ -37,6 +37,7 @@ from aduan.core.errors import (
 from aduan.eventstore.store import AduanApplication, SideWrites
 from aduan.eventstore.tracking import BatchPositions
 from aduan.reference.categories import Category
+from aduan.reference.locations import Location
 from aduan.reference.offices import OfficeRegistry
 from aduan_routing.deadlines import DeadlineIndex
 from aduan_routing.domain import (
@@ -240,7 +241,7 @@ class RoutingApplication(AduanApplication):
         *,
         category: Category | None,
         scope: Scope | None,
-        location: dict[str, str] | None,
+        location: Location | None,
         note: str,
         expected_version: int,
         ctx: CommandContext,

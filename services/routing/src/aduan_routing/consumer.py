@@ -15,8 +15,10 @@ from aduan.contract.envelopes import reaction_context
 from aduan.core.context import Actor
 from aduan.messaging.jetstream import envelope_span, process_each
 from aduan.reference.categories import Category
+from aduan.reference.locations import Location
 from aduan.v1 import common_pb2, events_pb2
 from aduan_routing.application import RoutingApplication
+from aduan_routing.contract import location_of
 from aduan_routing.reactions import CaseChange, Filing, IntakeReaction, Learned, Replied, Withdrawn
 
 ACTOR = Actor.service("routing")
@@ -84,11 +86,7 @@ def filing_of(envelope: events_pb2.Envelope, complaint_id: uuid.UUID) -> Filing:
         complaint_id=complaint_id,
         ticket_number=filed.ticket_number,
         category=_category(filed.category),
-        location={
-            "province_code": filed.location.province_code,
-            "regency_code": filed.location.regency_code,
-            "address": filed.location.address,
-        },
+        location=location_of(filed.location),
         confidential=filed.confidential,
         filed_at=envelope.occurred_at.ToDatetime(tzinfo=UTC),
         details_due=(
@@ -112,10 +110,11 @@ def learned_of(envelope: events_pb2.Envelope, complaint_id: uuid.UUID) -> Learne
     source = events_pb2.DetailSource.Name(found.source).removeprefix("DETAIL_SOURCE_").lower()
     note = f"intake {source.replace('_', ' ')}: {found.rule_id}"
     if event is not None:
-        location = {
-            "province_code": event.location.province_code,
-            "regency_code": event.location.regency_code,
-        }
+        # The codes only: the case keeps the address the reporter wrote (Learned.location_for).
+        location = Location(
+            province_code=event.location.province_code,
+            regency_code=event.location.regency_code,
+        )
         return Learned(complaint_id, None, location, event.details_pending, note)
     classified = envelope.complaint_classified
     return Learned(

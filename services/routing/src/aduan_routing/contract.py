@@ -10,6 +10,7 @@ from typing import Any
 from google.protobuf.message import Message
 
 from aduan.contract.envelopes import EnvelopeTranslator, timestamp
+from aduan.reference.locations import Location
 from aduan.reference.offices import OfficeLevel, OfficeRegistry, default_registry
 from aduan.v1 import common_pb2, events_pb2
 from aduan_routing.domain import Case
@@ -44,12 +45,27 @@ def _stamp(value: datetime | None) -> Any:
     return timestamp(value) if value is not None else None
 
 
-def _location(value: dict[str, str]) -> common_pb2.Location:
+def location_message(location: Location) -> common_pb2.Location:
+    """The contract's Location for a typed one (published payloads and GetCase alike)."""
     return common_pb2.Location(
-        province_code=value.get("province_code", ""),
-        regency_code=value.get("regency_code", ""),
-        address=value.get("address", ""),
+        province_code=location.province_code,
+        regency_code=location.regency_code,
+        address=location.address,
     )
+
+
+def location_of(message: common_pb2.Location) -> Location:
+    """The typed Location of the contract's (a filing's, an officer's classification)."""
+    return Location(
+        province_code=message.province_code,
+        regency_code=message.regency_code,
+        address=message.address,
+    )
+
+
+def _location(stored: dict[str, str]) -> common_pb2.Location:
+    """A stored event's location (a plain mapping, see `Case.open`) as published."""
+    return location_message(Location.from_fields(stored))
 
 
 def builders(registry: OfficeRegistry) -> dict[type, Callable[[Any], Message]]:

@@ -21,6 +21,7 @@ from eventsourcing.domain import Aggregate, event
 from aduan.core.context import CommandContext
 from aduan.core.errors import FieldViolation, InvalidStateError, ValidationError
 from aduan.reference.categories import Category
+from aduan.reference.locations import Location
 
 
 class Scope(StrEnum):
@@ -96,6 +97,7 @@ class Case(Aggregate):
         complaint_id: uuid.UUID,
         ticket_number: str,
         category: str,
+        # The stored mapping (`Location.fields`): see `open`.
         location: dict[str, str],
         confidential: bool,
         filed_at: datetime,
@@ -108,7 +110,7 @@ class Case(Aggregate):
         self.ticket_number = ticket_number
         self.category = Category(category)
         self.scope = Scope.UNSPECIFIED
-        self.location = dict(location)
+        self.location = Location.from_fields(location)
         self.confidential = confidential
         self.filed_at = _dt(filed_at)
         self.opened_at = _dt(at)
@@ -131,6 +133,36 @@ class Case(Aggregate):
         # While intake is still learning where and what the complaint is about, the case waits
         # unplaced (status None) until the details are complete or this moment passes.
         self.details_due = _dt(details_due)
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        complaint_id: uuid.UUID,
+        ticket_number: str,
+        category: Category,
+        location: Location,
+        confidential: bool,
+        filed_at: datetime,
+        resolution_due: datetime,
+        at: datetime,
+        ctx: CommandContext,
+        details_due: datetime | None = None,
+    ) -> Case:
+        # The event keeps a plain mapping: stored Opened events, old and new, read the same, and
+        # their hash chain and published payload depend on its exact bytes.
+        return cls(
+            complaint_id=complaint_id,
+            ticket_number=ticket_number,
+            category=category.value,
+            location=location.fields(),
+            confidential=confidential,
+            filed_at=filed_at,
+            resolution_due=resolution_due,
+            at=at,
+            meta=ctx.meta(),
+            details_due=details_due,
+        )
 
     @property
     def awaiting_details(self) -> bool:
@@ -224,7 +256,7 @@ class Case(Aggregate):
         self,
         category: Category | None,
         scope: Scope | None,
-        location: dict[str, str] | None,
+        location: Location | None,
         note: str,
         *,
         at: datetime,
@@ -232,9 +264,10 @@ class Case(Aggregate):
     ) -> None:
         if not self.awaiting_details:
             self._require([CaseStatus.ASSIGNED, CaseStatus.IN_PROGRESS], "classify")
+        # A plain mapping, as Classified events have always stored it (see `open`).
         self._classified(
             (category or self.category).value,
-            dict(location if location is not None else self.location),
+            (location if location is not None else self.location).fields(),
             (scope or self.scope).value,
             note,
             at,
@@ -385,7 +418,7 @@ class Case(Aggregate):
         meta: dict[str, Any],
     ) -> None:
         self.category = Category(category)
-        self.location = dict(location)
+        self.location = Location.from_fields(location)
         self.scope = Scope(scope)
         self.updated_at = _dt(at)
 

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from aduan.core.context import CommandContext
 from aduan.reference.categories import Category
+from aduan.reference.locations import Location
 from aduan.reference.offices import OfficeRegistry, default_registry
 from aduan_routing.domain import Case, ReasonCode, ReassignmentKind, Scope, SlaKind
 from aduan_routing.rules import Facts, Placement, RuleSet, load_rules
@@ -34,8 +35,8 @@ class RoutingPolicy:
             Facts(
                 category=case.category,
                 scope=case.scope,
-                province_code=case.location.get("province_code", ""),
-                regency_code=case.location.get("regency_code", ""),
+                province_code=case.location.province_code,
+                regency_code=case.location.regency_code,
             )
         )
 
@@ -56,7 +57,7 @@ class RoutingPolicy:
         case: Case,
         category: Category | None,
         scope: Scope | None,
-        location: dict[str, str] | None,
+        location: Location | None,
         note: str,
         *,
         at: datetime,

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from aduan.core.context import CommandContext
 from aduan.reference.categories import Category
+from aduan.reference.locations import Location
 from aduan_routing.domain import OPEN_STATUSES, Case, CaseStatus
 from aduan_routing.policy import RoutingPolicy
 
@@ -23,7 +24,7 @@ class Filing:
     complaint_id: uuid.UUID
     ticket_number: str
     category: Category
-    location: dict[str, str]
+    location: Location
     confidential: bool
     filed_at: datetime
     # Intake is still learning the details: wait for them until then (None: place at once).
@@ -31,16 +32,16 @@ class Filing:
 
     def open_case(self, policy: RoutingPolicy, *, at: datetime, ctx: CommandContext) -> Case:
         """The complaint's case, placed by the rules unless it waits for the details."""
-        case = Case(
+        case = Case.open(
             complaint_id=self.complaint_id,
             ticket_number=self.ticket_number,
-            category=self.category.value,
-            location=dict(self.location),
+            category=self.category,
+            location=self.location,
             confidential=self.confidential,
             filed_at=self.filed_at,
             resolution_due=policy.sla.resolution_due(self.filed_at),
             at=at,
-            meta=ctx.meta(),
+            ctx=ctx,
             details_due=self.details_due,
         )
         if self.details_due is None:
@@ -55,17 +56,18 @@ class Learned:
 
     complaint_id: uuid.UUID
     category: Category | None
-    location: dict[str, str] | None
+    # Area codes only: intake's findings carry no address (see `location_for`).
+    location: Location | None
     # More details follow from intake: keep waiting.
     details_pending: bool
     note: str
 
-    def location_for(self, case: Case) -> dict[str, str] | None:
+    def location_for(self, case: Case) -> Location | None:
         """The location intake found, as the case would record it (None: it found none).
         Intake's findings carry area codes only, so the address the reporter wrote is kept."""
         if self.location is None:
             return None
-        return {**self.location, "address": case.location.get("address", "")}
+        return replace(self.location, address=case.location.address)
 
     def changes(self, case: Case) -> bool:
         """Whether it tells the case anything it does not record already."""

@@ -44,7 +44,7 @@ from aduan.service.visibility import may_act, may_see_case
 from aduan.v1 import common_pb2, routing_pb2, routing_pb2_grpc
 from aduan_routing.application import CommandResult, RoutingApplication
 from aduan_routing.contract import SERVICE as SERVICE_NAME
-from aduan_routing.contract import office_level, office_ref
+from aduan_routing.contract import location_message, location_of, office_level, office_ref
 from aduan_routing.domain import Case, ReasonCode, ReassignmentKind, Scope
 
 DEFAULT_PAGE_SIZE = 50
@@ -115,7 +115,7 @@ def case_state(app: RoutingApplication, case: Case) -> routing_pb2.CaseState:
         status=f"COMPLAINT_STATUS_{status}",
         holding_office=office_ref(app.registry, case.holder),
         category=f"CATEGORY_{case.category.value}",
-        location=common_pb2.Location(**case.location),
+        location=location_message(case.location),
         scope=f"SCOPE_{case.scope.value}",
         deadlines=deadlines,
         breached=[f"SLA_KIND_{k.value}" for k in case.breached],
@@ -216,15 +216,7 @@ class RoutingServicer(routing_pb2_grpc.RoutingServicer):
         request: routing_pb2.ClassifyComplaintRequest,
         context: grpc.aio.ServicerContext[Any, Any],
     ) -> routing_pb2.CaseCommandResponse:
-        location = (
-            {
-                "province_code": request.location.province_code,
-                "regency_code": request.location.regency_code,
-                "address": request.location.address,
-            }
-            if request.HasField("location")
-            else None
-        )
+        location = location_of(request.location) if request.HasField("location") else None
         return await self._command(
             request,
             context,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from aduan.core.errors import FieldViolation, ValidationError
 from aduan.reference.areas import AreaRegistry
 from aduan.reference.categories import Category
+from aduan.reference.locations import Location
 from aduan.reference.offices import OfficeRegistry
 from aduan_routing.domain import SYSTEM_REASONS, ReasonCode, ReassignmentKind, Scope
 
@@ -35,12 +36,12 @@ def limited_text(name: str, value: str) -> None:
         raise ValidationError(FieldViolation(name, f"at most {MAX_TEXT} characters"))
 
 
-def valid_location(location: dict[str, str], areas: AreaRegistry) -> dict[str, str] | None:
+def valid_location(location: Location, areas: AreaRegistry) -> Location | None:
     """The location as stored (codes and address stripped, the province filled in from the
     regency), or None when it names nothing; raises ValidationError with every violation."""
-    province = location.get("province_code", "").strip()
-    regency = location.get("regency_code", "").strip()
-    address = location.get("address", "").strip()
+    province = location.province_code.strip()
+    regency = location.regency_code.strip()
+    address = location.address.strip()
     if not (province or regency or address):
         return None
     violations: list[FieldViolation] = []
@@ -67,19 +68,19 @@ def valid_location(location: dict[str, str], areas: AreaRegistry) -> dict[str, s
         violations.append(FieldViolation("location.address", f"at most {MAX_TEXT} characters"))
     if violations:
         raise ValidationError(violations)
-    return {"province_code": province, "regency_code": regency, "address": address}
+    return Location(province_code=province, regency_code=regency, address=address)
 
 
 def valid_classification(
     category: Category | None,
     scope: Scope | None,
-    location: dict[str, str] | None,
+    location: Location | None,
     note: str,
     areas: AreaRegistry,
-) -> dict[str, str] | None:
+) -> Location | None:
     """The classification's location as stored (None: unchanged); raises ValidationError when
     the request is malformed or changes nothing at all."""
-    stored_location = valid_location(location, areas) if location else None
+    stored_location = valid_location(location, areas) if location is not None else None
     limited_text("note", note)
     if category is None and scope is None and stored_location is None:
         raise ValidationError(
