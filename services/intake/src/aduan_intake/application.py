@@ -14,6 +14,7 @@ from eventsourcing.persistence import IntegrityError
 from aduan.context import CommandContext
 from aduan.errors import ConcurrencyConflictError, InvalidStateError, NotFoundError
 from aduan.store import AduanApplication, SideWrites
+from aduan_intake.caseview import CaseView
 from aduan_intake.domain import (
     Attachment,
     CaseStatus,
@@ -24,7 +25,6 @@ from aduan_intake.domain import (
     DetailRequest,
     PlaceFinding,
     Reply,
-    reporter_id_for,
 )
 from aduan_intake.filing import (
     FilingRequest,
@@ -37,7 +37,7 @@ from aduan_intake.groupfiling import GroupAnswers, NewFiling, new_filing
 from aduan_intake.lookups import TICKETS, Lookups
 from aduan_intake.media import MediaStore
 from aduan_intake.positions import ERASURE, FILED, MESSAGE, STATUS, CommandPositions
-from aduan_intake.sealing import Identity, MasterKey, masked_contact
+from aduan_intake.sealing import ANONYMOUS, Identity, MasterKey
 from aduan_intake.senderlock import SenderLocks, sender_locks_for
 from aduan_intake.sidetables import SideTables, side_tables_for
 from aduan_intake.validation import (
@@ -87,7 +87,8 @@ class IntakeApplication(AduanApplication):
         self.tables: SideTables = side_tables_for(self.factory)
         self.vault = ReporterVault(self.tables, self.master_key)
         self.positions = CommandPositions(self.claims, self.head_position)
-        self.lookups = Lookups(self.repository, self.claims, self.vault, self.case_status)
+        self.cases = CaseView(self.tables)
+        self.lookups = Lookups(self.repository, self.claims, self.vault, self.cases)
         # One WhatsApp sender's messages are decided one at a time across every replica on the
         # store (senderlock.py; WhatsAppInbound takes them).
         self.sender_locks: SenderLocks = sender_locks_for(self.factory)
@@ -108,18 +109,13 @@ class IntakeApplication(AduanApplication):
         existing = self.lookups.complaint(complaint_id)
         if existing is not None:
             return self._repeated_filing(existing)
-        reporter_id, masked = "", ""
+        reporter = ANONYMOUS
         if valid.identity is not None:
-            reporter_id = reporter_id_for(complaint_id)
-            identity = self.vault.seal(reporter_id, complaint_id, valid.identity)
-            masked = masked_contact(identity)
-            # Indexed before the complaint is saved, so that no complaint is ever missing from
-            # the index; lookups skip ids whose complaint does not exist (yet).
-            self.vault.index_phone(identity, complaint_id, reporter_id)
+            reporter = self.vault.seal_reporter(complaint_id, valid.identity)
         for ticket in ticket_candidates(complaint_id):
             if self.claims.claim(TICKETS, ticket, str(complaint_id)) != str(complaint_id):
                 continue  # held by another complaint: pick the next candidate
-            complaint = new_complaint(valid, ctx, ticket, reporter_id, masked)
+            complaint = new_complaint(valid, ctx, ticket, reporter)
             try:
                 recordings = self.save(complaint)
             except IntegrityError:
@@ -339,14 +335,12 @@ class IntakeApplication(AduanApplication):
         for _ in range(MAX_UPDATE_ATTEMPTS):
             conversation = self.lookups.conversation(conversation_id)
             if conversation is None:
-                reporter_id = reporter_id_for(conversation_id)
-                identity = self.vault.seal(
-                    reporter_id, conversation_id, Identity(name=profile_name, phone=phone)
-                )
+                sender = Identity(name=profile_name, phone=phone)
+                sealed = self.vault.seal_sender(conversation_id, sender)
                 conversation = Conversation.start(
                     conversation_id=conversation_id,
-                    reporter_id=reporter_id,
-                    masked_contact=masked_contact(identity),
+                    reporter_id=sealed.reporter_id,
+                    masked_contact=sealed.masked_contact,
                     reply=reply,
                     ctx=ctx,
                 )
@@ -366,8 +360,7 @@ class IntakeApplication(AduanApplication):
     # -- routing's view of the case --------------------------------------------------------
 
     def case_status(self, complaint_id: uuid.UUID) -> CaseStatus:
-        record = self.tables.case_status(str(complaint_id))
-        return CaseStatus.ACTIVE if record is None else CaseStatus(record.status)
+        return self.cases.status(complaint_id)
 
     def note_case_status(
         self,
@@ -382,15 +375,12 @@ class IntakeApplication(AduanApplication):
         so a crash between the two writes is repaired by the redelivery.
 
         Raises DuplicateEventError when the event was processed already."""
-        if status is not None and complaint_id:
-            self.tables.note_case_status(complaint_id, status.value, position)
-        if holding_office and complaint_id:
-            self.tables.note_case_office(complaint_id, holding_office, position)
+        self.cases.note(complaint_id, status, holding_office, position)
         self.save_reaction(upstream, position)
 
     def holding_office(self, complaint_ref: str) -> str:
         """The office routing placed the complaint with ("" before routing placed it)."""
-        return self.tables.case_office(str(self.get_complaint(complaint_ref).id))
+        return self.cases.holding_office(self.get_complaint(complaint_ref).id)
 
     # -- follow-up threading ---------------------------------------------------------------
 

@@ -14,9 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from aduan.context import CommandContext
-from aduan_intake.domain import Complaint, reporter_id_for
+from aduan_intake.domain import Complaint
 from aduan_intake.filing import FilingResult, ValidFiling, new_complaint, ticket_candidates
-from aduan_intake.sealing import masked_contact
+from aduan_intake.sealing import ANONYMOUS
 from aduan_intake.vault import NewReporter, ReporterVault
 
 Answer = FilingResult | Exception
@@ -42,14 +42,12 @@ def new_filing(
     """The complaint and the sealed reporter rows of a filing whose complaint does not exist. It
     takes the first ticket candidate: a collision fails the group, and filing alone tries the
     next ones."""
-    reporter_id, masked = "", ""
     reporter: NewReporter | None = None
     if valid.identity is not None:
-        reporter_id = reporter_id_for(complaint_id)
-        reporter = vault.new_reporter(reporter_id, complaint_id, valid.identity)
-        masked = masked_contact(valid.identity)
+        reporter = vault.new_reporter(complaint_id, valid.identity)
     ticket = next(ticket_candidates(complaint_id))
-    complaint = new_complaint(valid, ctx, ticket, reporter_id, masked)
+    sealed = reporter.sealed if reporter is not None else ANONYMOUS
+    complaint = new_complaint(valid, ctx, ticket, sealed)
     return NewFiling(index, complaint, ticket, reporter)
 
 

@@ -6,13 +6,13 @@ ticket claims, the vault's phone index). Transport-free.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError, Repository
 
 from aduan.errors import FieldViolation, NotFoundError, ValidationError
 from aduan.store import UniqueClaims
+from aduan_intake.caseview import CaseView
 from aduan_intake.domain import CaseStatus, Complaint, Conversation
 from aduan_intake.vault import ReporterVault
 
@@ -26,12 +26,12 @@ class Lookups:
         repository: Repository[Any],
         claims: UniqueClaims,
         vault: ReporterVault,
-        case_status: Callable[[uuid.UUID], CaseStatus],
+        cases: CaseView,
     ) -> None:
         self.repository = repository
         self.claims = claims
         self.vault = vault
-        self.case_status = case_status
+        self.cases = cases
 
     def aggregate(self, aggregate_id: uuid.UUID) -> Complaint | Conversation | None:
         try:
@@ -92,7 +92,7 @@ class Lookups:
             complaint = self.complaint(uuid.UUID(complaint_id))
             if complaint is None or complaint.withdrawn:
                 continue
-            if self.case_status(complaint.id) == CaseStatus.CLOSED:
+            if self.cases.status(complaint.id) == CaseStatus.CLOSED:
                 continue
             found.append(complaint)
         return sorted(found, key=lambda c: c.filed_at, reverse=True)

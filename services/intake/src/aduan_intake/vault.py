@@ -14,7 +14,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aduan.store import SideWrites
-from aduan_intake.sealing import Identity, MasterKey, open_identity, seal_identity
+from aduan_intake.domain import reporter_id_for
+from aduan_intake.sealing import (
+    Identity,
+    MasterKey,
+    SealedReporter,
+    masked_contact,
+    open_identity,
+    seal_identity,
+)
 from aduan_intake.sidetables import SideTables, SqlSideTables, StoredIdentity
 
 
@@ -22,9 +30,10 @@ from aduan_intake.sidetables import SideTables, SqlSideTables, StoredIdentity
 class NewReporter:
     """The rows of a reporter seen for the first time, sealed ahead of a group's transaction."""
 
+    sealed: SealedReporter
     data_key: tuple[str, bytes]  # reporter id, wrapped data key
     identity: StoredIdentity
-    phone: tuple[str, str, str] | None  # phone digest, holder id, reporter id
+    phone: tuple[str, str, str] | None  # phone digest, complaint id, reporter id
 
 
 class ReporterVault:
@@ -32,7 +41,26 @@ class ReporterVault:
         self.tables = tables
         self.master_key = master_key
 
-    def seal(self, reporter_id: str, holder_id: uuid.UUID, identity: Identity) -> Identity:
+    def seal_reporter(self, complaint_id: uuid.UUID, identity: Identity) -> SealedReporter:
+        """Seals the identity of a complaint's reporter and indexes their phone number. Call it
+        before the complaint is saved, so that no complaint is ever missing from the index;
+        lookups skip ids whose complaint does not exist (yet)."""
+        reporter_id = reporter_id_for(complaint_id)
+        stored = self._seal(reporter_id, complaint_id, identity)
+        if stored.phone:
+            self.tables.index_phone(
+                self.master_key.phone_digest(stored.phone), str(complaint_id), reporter_id
+            )
+        return SealedReporter(reporter_id, masked_contact(stored))
+
+    def seal_sender(self, conversation_id: uuid.UUID, identity: Identity) -> SealedReporter:
+        """Seals the identity of a WhatsApp sender answered about no complaint (their number
+        finds no complaint, so it is not indexed)."""
+        reporter_id = reporter_id_for(conversation_id)
+        stored = self._seal(reporter_id, conversation_id, identity)
+        return SealedReporter(reporter_id, masked_contact(stored))
+
+    def _seal(self, reporter_id: str, holder_id: uuid.UUID, identity: Identity) -> Identity:
         """Seals the identity under the reporter's data key; returns the identity that is stored
         (a concurrent duplicate filing may have stored its own first: first writer wins)."""
         wrapped = self.tables.put_data_key(
@@ -46,23 +74,15 @@ class ReporterVault:
         )
         return open_identity(stored.sealed, data_key, reporter_id)
 
-    def index_phone(self, identity: Identity, complaint_id: uuid.UUID, reporter_id: str) -> None:
-        """Lets the reporter's number find the complaint (an identity without one: nothing)."""
-        if identity.phone:
-            self.tables.index_phone(
-                self.master_key.phone_digest(identity.phone), str(complaint_id), reporter_id
-            )
-
     @property
     def joins_transactions(self) -> bool:
         """Whether `record_new_reporters` can write in the event store's transaction."""
         return isinstance(self.tables, SqlSideTables)
 
-    def new_reporter(
-        self, reporter_id: str, complaint_id: uuid.UUID, identity: Identity
-    ) -> NewReporter:
+    def new_reporter(self, complaint_id: uuid.UUID, identity: Identity) -> NewReporter:
         """The sealed rows of a reporter whose complaint does not exist yet, written later by
-        `record_new_reporters`."""
+        `record_new_reporters` (in the transaction that saves the complaint)."""
+        reporter_id = reporter_id_for(complaint_id)
         wrapped = self.master_key.new_wrapped_data_key(reporter_id)
         data_key = self.master_key.unwrap(wrapped, reporter_id)
         sealed = seal_identity(identity, data_key, reporter_id)
@@ -70,7 +90,10 @@ class ReporterVault:
         if identity.phone:
             phone = (self.master_key.phone_digest(identity.phone), str(complaint_id), reporter_id)
         return NewReporter(
-            (reporter_id, wrapped), StoredIdentity(reporter_id, str(complaint_id), sealed), phone
+            SealedReporter(reporter_id, masked_contact(identity)),
+            (reporter_id, wrapped),
+            StoredIdentity(reporter_id, str(complaint_id), sealed),
+            phone,
         )
 
     def record_new_reporters(self, side: SideWrites, reporters: Sequence[NewReporter]) -> None:
