@@ -26,20 +26,15 @@ from aduan_intake.domain import (
     PlaceFinding,
     Reply,
 )
-from aduan_intake.filing import (
-    FilingRequest,
-    FilingResult,
-    ValidFiling,
-    new_complaint,
-    ticket_candidates,
-)
+from aduan_intake.filing import FilingRequest, FilingResult, ValidFiling, new_complaint
 from aduan_intake.groupfiling import GroupAnswers, NewFiling, new_filing
-from aduan_intake.lookups import TICKETS, Lookups
+from aduan_intake.lookups import Lookups
 from aduan_intake.media import MediaStore
 from aduan_intake.positions import ERASURE, FILED, MESSAGE, STATUS, CommandPositions
 from aduan_intake.sealing import ANONYMOUS, Identity, MasterKey
 from aduan_intake.senderlock import SenderLocks, sender_locks_for
 from aduan_intake.sidetables import SideTables, side_tables_for
+from aduan_intake.tickets import TicketNumbers
 from aduan_intake.validation import (
     validate_erasure,
     validate_filing,
@@ -88,7 +83,8 @@ class IntakeApplication(AduanApplication):
         self.vault = ReporterVault(self.tables, self.master_key)
         self.positions = CommandPositions(self.claims, self.head_position)
         self.cases = CaseView(self.tables)
-        self.lookups = Lookups(self.repository, self.claims, self.vault, self.cases)
+        self.tickets = TicketNumbers(self.claims)
+        self.lookups = Lookups(self.repository, self.tickets, self.vault, self.cases)
         # One WhatsApp sender's messages are decided one at a time across every replica on the
         # store (senderlock.py; WhatsAppInbound takes them).
         self.sender_locks: SenderLocks = sender_locks_for(self.factory)
@@ -112,22 +108,18 @@ class IntakeApplication(AduanApplication):
         reporter = ANONYMOUS
         if valid.identity is not None:
             reporter = self.vault.seal_reporter(complaint_id, valid.identity)
-        for ticket in ticket_candidates(complaint_id):
-            if self.claims.claim(TICKETS, ticket, str(complaint_id)) != str(complaint_id):
-                continue  # held by another complaint: pick the next candidate
-            complaint = new_complaint(valid, ctx, ticket, reporter)
-            try:
-                recordings = self.save(complaint)
-            except IntegrityError:
-                # A concurrent duplicate of this filing was saved first.
-                existing = self.lookups.complaint(complaint_id)
-                if existing is None:
-                    raise
-                return self._repeated_filing(existing)
-            position = recordings[-1].notification.id
-            self.positions.record(FILED, str(complaint_id), position)
-            return FilingResult(complaint_id, ticket, True, position)
-        raise ConcurrencyConflictError("could not allocate a unique ticket number; retry")
+        ticket = self.tickets.claim(complaint_id)
+        try:
+            recordings = self.save(new_complaint(valid, ctx, ticket, reporter))
+        except IntegrityError:
+            # A concurrent duplicate of this filing was saved first.
+            existing = self.lookups.complaint(complaint_id)
+            if existing is None:
+                raise
+            return self._repeated_filing(existing)
+        position = recordings[-1].notification.id
+        self.positions.record(FILED, str(complaint_id), position)
+        return FilingResult(complaint_id, ticket, True, position)
 
     def file_group(
         self, filings: Sequence[tuple[ValidFiling, CommandContext]]
@@ -179,7 +171,7 @@ class IntakeApplication(AduanApplication):
         """Saves the new filings in one transaction; their results, in order."""
         side = SideWrites()
         self.vault.record_new_reporters(side, [f.reporter for f in fresh if f.reporter is not None])
-        self.claims.claim_all(side, TICKETS, [(f.ticket, str(f.complaint.id)) for f in fresh])
+        self.tickets.claim_all(side, [(f.ticket, f.complaint.id) for f in fresh])
         side.after_insert(
             lambda positions: self.positions.record_all(
                 side, FILED, [(str(f.complaint.id), positions[f.complaint.id]) for f in fresh]

@@ -1,6 +1,6 @@
 """Finding what a command or a question is about: a complaint by id or ticket number, a WhatsApp
 sender's conversation, the open complaints a phone number filed. Reads only (the repository, the
-ticket claims, the vault's phone index). Transport-free.
+ticket numbers, the vault's phone index). Transport-free.
 """
 
 from __future__ import annotations
@@ -11,25 +11,22 @@ from typing import Any
 from eventsourcing.application import AggregateNotFoundError, Repository
 
 from aduan.errors import FieldViolation, NotFoundError, ValidationError
-from aduan.store import UniqueClaims
 from aduan_intake.caseview import CaseView
 from aduan_intake.domain import CaseStatus, Complaint, Conversation
+from aduan_intake.tickets import TicketNumbers
 from aduan_intake.vault import ReporterVault
-
-# Namespace of the application's claims: ticket number -> complaint id.
-TICKETS = "ticket"
 
 
 class Lookups:
     def __init__(
         self,
         repository: Repository[Any],
-        claims: UniqueClaims,
+        tickets: TicketNumbers,
         vault: ReporterVault,
         cases: CaseView,
     ) -> None:
         self.repository = repository
-        self.claims = claims
+        self.tickets = tickets
         self.vault = vault
         self.cases = cases
 
@@ -56,10 +53,10 @@ class Lookups:
         try:
             complaint_id = uuid.UUID(ref)
         except ValueError:
-            holder = self.claims.get(TICKETS, ref.upper())
+            holder = self.tickets.holder(ref.upper())
             if holder is None:
                 raise NotFoundError(f"complaint {complaint_ref!r} not found") from None
-            complaint_id = uuid.UUID(holder)
+            complaint_id = holder
         if self.complaint(complaint_id) is None:
             raise NotFoundError(f"complaint {complaint_ref!r} not found")
         return complaint_id
