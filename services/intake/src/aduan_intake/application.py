@@ -110,7 +110,10 @@ class IntakeApplication(AduanApplication):
             reporter = self.vault.seal_reporter(complaint_id, valid.identity)
         ticket = self.tickets.claim(complaint_id)
         try:
-            recordings = self.save(new_complaint(valid, ctx, ticket, reporter))
+            complaint = new_complaint(
+                valid, ctx, ticket, reporter.reporter_id, reporter.masked_contact
+            )
+            recordings = self.save(complaint)
         except IntegrityError:
             # A concurrent duplicate of this filing was saved first.
             existing = self.lookups.complaint(complaint_id)

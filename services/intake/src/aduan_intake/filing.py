@@ -22,7 +22,7 @@ from aduan_intake.domain import (
     LandParcel,
     ticket_number_for,
 )
-from aduan_intake.sealing import Identity, SealedReporter
+from aduan_intake.sealing import Identity
 
 # Ticket numbers a filing tries, one after another, while the earlier ones are held by other
 # complaints (a collision of the six characters).
@@ -93,7 +93,7 @@ def ticket_candidates(complaint_id: uuid.UUID) -> Iterator[str]:
 
 
 def new_complaint(
-    valid: ValidFiling, ctx: CommandContext, ticket: str, reporter: SealedReporter
+    valid: ValidFiling, ctx: CommandContext, ticket: str, reporter_id: str, masked: str
 ) -> Complaint:
     """A new complaint from a validated filing (one at a time or in a group), with what intake
     learned about it and its first question to the reporter."""
@@ -103,8 +103,8 @@ def new_complaint(
         channel=valid.channel,
         idempotency_key=valid.idempotency_key,
         ticket_number=ticket,
-        reporter_id=reporter.reporter_id,
-        masked_contact=reporter.masked_contact,
+        reporter_id=reporter_id,
+        masked_contact=masked,
         anonymous=valid.anonymous,
         confidential=valid.confidential,
         language=valid.language,

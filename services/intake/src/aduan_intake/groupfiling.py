@@ -47,7 +47,7 @@ def new_filing(
         reporter = vault.new_reporter(complaint_id, valid.identity)
     ticket = next(ticket_candidates(complaint_id))
     sealed = reporter.sealed if reporter is not None else ANONYMOUS
-    complaint = new_complaint(valid, ctx, ticket, sealed)
+    complaint = new_complaint(valid, ctx, ticket, sealed.reporter_id, sealed.masked_contact)
     return NewFiling(index, complaint, ticket, reporter)
 
 
