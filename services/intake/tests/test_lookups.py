@@ -10,9 +10,10 @@ import pytest
 
 from aduan.context import CommandContext
 from aduan.errors import NotFoundError, ValidationError
-from aduan_intake.application import FilingRequest, IntakeApplication
+from aduan_intake.application import IntakeApplication
 from aduan_intake.caseview import CaseView
 from aduan_intake.domain import CaseStatus, ConversationReply, Reply
+from aduan_intake.filing import FilingRequest
 from aduan_intake.sidetables import MemorySideTables
 
 PHONE = "+6281298765432"  # the conftest filing's reporter, normalised
