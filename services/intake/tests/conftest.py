@@ -25,8 +25,9 @@ from aduan.service.auth import (
 )
 from aduan.service.grpcerrors import ErrorMappingInterceptor
 from aduan.v1 import common_pb2, intake_pb2, intake_pb2_grpc
-from aduan_intake.application import FilingRequest, IntakeApplication
+from aduan_intake.application import IntakeApplication
 from aduan_intake.domain import Channel
+from aduan_intake.filing import FilingRequest
 from aduan_intake.servicer import INTAKE_POLICY, IntakeServicer
 
 DESCRIPTION = "Pengukuran ulang bidang tanah saya tertunda tiga bulan tanpa kabar."

@@ -14,8 +14,9 @@ from aduan.core.context import CommandContext
 from aduan.core.errors import ValidationError
 from aduan.eventstore.chain import LoggedEvent, verify_log
 from aduan.eventstore.store import store_env
-from aduan_intake.application import FilingRequest, FilingResult, IntakeApplication
+from aduan_intake.application import IntakeApplication
 from aduan_intake.domain import Complaint, reporter_id_for, ticket_number_for
+from aduan_intake.filing import FilingRequest, FilingResult
 from aduan_intake.groupcommit import FilingGroups
 from aduan_intake.validation import ValidFiling, validate_filing
 

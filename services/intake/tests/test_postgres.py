@@ -13,8 +13,9 @@ from e2e.canary import CANARY
 from aduan.core.context import CommandContext
 from aduan.core.errors import InvalidStateError
 from aduan.eventstore.store import store_env
-from aduan_intake.application import FilingRequest, IntakeApplication
+from aduan_intake.application import IntakeApplication
 from aduan_intake.domain import CaseStatus
+from aduan_intake.filing import FilingRequest
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 

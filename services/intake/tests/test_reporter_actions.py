@@ -14,9 +14,10 @@ from aduan.core.context import CommandContext
 from aduan.core.errors import InvalidStateError, NotFoundError, ValidationError
 from aduan.eventstore.store import DuplicateEventError
 from aduan.v1 import common_pb2, events_pb2, intake_pb2
-from aduan_intake.application import FilingRequest, FilingResult, IntakeApplication
+from aduan_intake.application import IntakeApplication
 from aduan_intake.casestatus import CaseStatusProcessor
 from aduan_intake.domain import Attachment, CaseStatus, Channel
+from aduan_intake.filing import FilingRequest, FilingResult
 
 
 @pytest.fixture

@@ -18,8 +18,9 @@ from e2e.canary import CANARY, find_canary
 from aduan.core.context import CommandContext
 from aduan.core.errors import InvalidStateError, NotFoundError
 from aduan.v1 import intake_pb2
-from aduan_intake.application import FilingRequest, IntakeApplication
+from aduan_intake.application import IntakeApplication
 from aduan_intake.contract import translator
+from aduan_intake.filing import FilingRequest
 from aduan_intake.sealing import (
     Identity,
     MasterKey,

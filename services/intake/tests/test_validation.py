@@ -10,8 +10,9 @@ from aduan.core.context import CommandContext
 from aduan.core.errors import ValidationError
 from aduan.reference.categories import Category
 from aduan.reference.locations import Location
-from aduan_intake.application import FilingRequest, IntakeApplication
+from aduan_intake.application import IntakeApplication
 from aduan_intake.domain import Attachment, Channel, LandParcel
+from aduan_intake.filing import FilingRequest
 from aduan_intake.validation import (
     normalise_certificate_number,
     normalise_phone,

@@ -3,25 +3,18 @@ and keeps the reporter's identity sealed. Pure domain: no transport."""
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from aduan.core.context import CommandContext
-from aduan.core.errors import (
-    ConcurrencyConflictError,
-    FieldViolation,
-    InvalidStateError,
-    NotFoundError,
-    ValidationError,
-)
+from aduan.core.errors import ConcurrencyConflictError, InvalidStateError, NotFoundError
 from aduan.eventstore.store import AduanApplication, SideWrites
+from aduan_intake.caseview import CaseView
 from aduan_intake.domain import (
     Attachment,
     CaseStatus,
@@ -32,24 +25,16 @@ from aduan_intake.domain import (
     DetailRequest,
     PlaceFinding,
     Reply,
-    reporter_id_for,
 )
-from aduan_intake.filing import (
-    FilingRequest,
-    ValidFiling,
-    new_complaint,
-    ticket_candidates,
-)
+from aduan_intake.filing import FilingRequest, FilingResult, ValidFiling, new_complaint
+from aduan_intake.groupfiling import GroupAnswers, NewFiling, new_filing
+from aduan_intake.lookups import Lookups
 from aduan_intake.media import MediaStore
-from aduan_intake.sealing import (
-    Identity,
-    MasterKey,
-    masked_contact,
-    open_identity,
-    seal_identity,
-)
+from aduan_intake.positions import ERASURE, FILED, MESSAGE, STATUS, CommandPositions
+from aduan_intake.sealing import ANONYMOUS, Identity, MasterKey
 from aduan_intake.senderlock import SenderLocks, sender_locks_for
-from aduan_intake.sidetables import SideTables, SqlSideTables, StoredIdentity, side_tables_for
+from aduan_intake.sidetables import SideTables, side_tables_for
+from aduan_intake.tickets import TicketNumbers
 from aduan_intake.validation import (
     validate_erasure,
     validate_filing,
@@ -59,35 +44,11 @@ from aduan_intake.validation import (
     validate_status_request,
     validate_withdrawal,
 )
+from aduan_intake.vault import ReporterVault
 
 T = TypeVar("T")
 
-# Namespaces of `app.claims` (unique keys outside the event log).
-TICKETS = "ticket"
-FILED_POSITIONS = "filed-position"
-MESSAGE_POSITIONS = "message-position"
-STATUS_POSITIONS = "status-position"
-ERASURE_POSITIONS = "erasure-position"
-
 MAX_UPDATE_ATTEMPTS = 20
-
-
-@dataclass(frozen=True)
-class FilingResult:
-    complaint_id: uuid.UUID
-    ticket_number: str
-    created: bool
-    position: int
-
-
-@dataclass(frozen=True)
-class _NewFiling:
-    index: int
-    complaint: Complaint
-    ticket: str
-    data_key: tuple[str, bytes] | None
-    identity: StoredIdentity | None
-    phone: tuple[str, str, str] | None
 
 
 @dataclass(frozen=True)
@@ -119,6 +80,11 @@ class IntakeApplication(AduanApplication):
         # Where the reporters' WhatsApp media are kept (erased with the reporter).
         self.media = media
         self.tables: SideTables = side_tables_for(self.factory)
+        self.vault = ReporterVault(self.tables, self.master_key)
+        self.positions = CommandPositions(self.claims, self.head_position)
+        self.cases = CaseView(self.tables)
+        self.tickets = TicketNumbers(self.claims)
+        self.lookups = Lookups(self.repository, self.tickets, self.vault, self.cases)
         # One WhatsApp sender's messages are decided one at a time across every replica on the
         # store (senderlock.py; WhatsAppInbound takes them).
         self.sender_locks: SenderLocks = sender_locks_for(self.factory)
@@ -136,36 +102,27 @@ class IntakeApplication(AduanApplication):
         """Files one validated complaint in transactions of its own (`file_group` files many
         together)."""
         complaint_id = Complaint.create_id(valid.channel, valid.idempotency_key)
-        existing = self._find(complaint_id)
+        existing = self.lookups.complaint(complaint_id)
         if existing is not None:
             return self._repeated_filing(existing)
-        reporter_id, masked = "", ""
+        reporter = ANONYMOUS
         if valid.identity is not None:
-            reporter_id = reporter_id_for(complaint_id)
-            identity = self._seal(reporter_id, complaint_id, valid.identity)
-            masked = masked_contact(identity)
-            if identity.phone:
-                # Indexed before the complaint is saved, so that no complaint is ever missing
-                # from the index; lookups skip ids whose complaint does not exist (yet).
-                self.tables.index_phone(
-                    self.master_key.phone_digest(identity.phone), str(complaint_id), reporter_id
-                )
-        for ticket in ticket_candidates(complaint_id):
-            if self.claims.claim(TICKETS, ticket, str(complaint_id)) != str(complaint_id):
-                continue  # held by another complaint: pick the next candidate
-            complaint = new_complaint(valid, ctx, ticket, reporter_id, masked)
-            try:
-                recordings = self.save(complaint)
-            except IntegrityError:
-                # A concurrent duplicate of this filing was saved first.
-                existing = self._find(complaint_id)
-                if existing is None:
-                    raise
-                return self._repeated_filing(existing)
-            position = recordings[-1].notification.id
-            self.claims.claim(FILED_POSITIONS, str(complaint_id), str(position))
-            return FilingResult(complaint_id, ticket, True, position)
-        raise ConcurrencyConflictError("could not allocate a unique ticket number; retry")
+            reporter = self.vault.seal_reporter(complaint_id, valid.identity)
+        ticket = self.tickets.claim(complaint_id)
+        try:
+            complaint = new_complaint(
+                valid, ctx, ticket, reporter.reporter_id, reporter.masked_contact
+            )
+            recordings = self.save(complaint)
+        except IntegrityError:
+            # A concurrent duplicate of this filing was saved first.
+            existing = self.lookups.complaint(complaint_id)
+            if existing is None:
+                raise
+            return self._repeated_filing(existing)
+        position = recordings[-1].notification.id
+        self.positions.record(FILED, str(complaint_id), position)
+        return FilingResult(complaint_id, ticket, True, position)
 
     def file_group(
         self, filings: Sequence[tuple[ValidFiling, CommandContext]]
@@ -179,45 +136,33 @@ class IntakeApplication(AduanApplication):
         within the group. When the group's transaction fails (e.g. a concurrent duplicate from
         another writer, a ticket collision, a row left by an interrupted filing), each filing of
         it is filed on its own, where those cases are handled one by one."""
-        results: list[FilingResult | Exception | None] = [None] * len(filings)
-        if not self.joint_writes or not isinstance(self.tables, SqlSideTables):
+        if not self.joint_writes or not self.vault.joins_transactions:
             return [self._file_alone(valid, ctx) for valid, ctx in filings]
-        first_of: dict[uuid.UUID, int] = {}
         ids = [Complaint.create_id(valid.channel, valid.idempotency_key) for valid, _ in filings]
         try:
             stored = self.existing_aggregates(ids)
         except Exception:
             return [self._file_alone(valid, ctx) for valid, ctx in filings]
-        fresh: list[_NewFiling] = []
-        for index, (valid, ctx) in enumerate(filings):
-            complaint_id = ids[index]
-            if complaint_id in first_of:
-                continue  # answered below, from the first filing with this key
-            first_of[complaint_id] = index
+        group = GroupAnswers(ids)
+        fresh: list[NewFiling] = []
+        for index in group.firsts():
+            valid, ctx = filings[index]
             try:
-                existing = self._find(complaint_id) if complaint_id in stored else None
+                existing = self.lookups.complaint(ids[index]) if ids[index] in stored else None
                 if existing is not None:
-                    results[index] = self._repeated_filing(existing)
+                    group.answer(index, self._repeated_filing(existing))
                 else:
-                    fresh.append(self._new_filing(index, complaint_id, valid, ctx))
+                    fresh.append(new_filing(self.vault, index, ids[index], valid, ctx))
             except Exception as error:
-                results[index] = error
+                group.answer(index, error)
         if fresh:
             try:
-                self._save_group(fresh, results)
+                for filing, result in zip(fresh, self._save_group(fresh), strict=True):
+                    group.answer(filing.index, result)
             except Exception:
                 for filing in fresh:
-                    results[filing.index] = self._file_alone(*filings[filing.index])
-        answered: list[FilingResult | Exception] = []
-        for index, result in enumerate(results):
-            if result is None:
-                first = results[first_of[ids[index]]]
-                if isinstance(first, FilingResult):
-                    result = dataclasses.replace(first, created=False)
-                else:  # the first failed: this one tries on its own
-                    result = self._file_alone(*filings[index])
-            answered.append(result)
-        return answered
+                    group.answer(filing.index, self._file_alone(*filings[filing.index]))
+        return group.answers(lambda index: self._file_alone(*filings[index]))
 
     def _file_alone(self, valid: ValidFiling, ctx: CommandContext) -> FilingResult | Exception:
         try:
@@ -225,74 +170,23 @@ class IntakeApplication(AduanApplication):
         except Exception as error:
             return error
 
-    def _new_filing(
-        self, index: int, complaint_id: uuid.UUID, valid: ValidFiling, ctx: CommandContext
-    ) -> _NewFiling:
-        """The complaint and the reporter rows of a filing whose complaint does not exist."""
-        reporter_id, masked = "", ""
-        identity: StoredIdentity | None = None
-        data_key: tuple[str, bytes] | None = None
-        phone: tuple[str, str, str] | None = None
-        if valid.identity is not None:
-            reporter_id = reporter_id_for(complaint_id)
-            wrapped = self.master_key.new_wrapped_data_key(reporter_id)
-            key = self.master_key.unwrap(wrapped, reporter_id)
-            data_key = (reporter_id, wrapped)
-            identity = StoredIdentity(
-                reporter_id, str(complaint_id), seal_identity(valid.identity, key, reporter_id)
-            )
-            masked = masked_contact(valid.identity)
-            if valid.identity.phone:
-                digest = self.master_key.phone_digest(valid.identity.phone)
-                phone = (digest, str(complaint_id), reporter_id)
-        ticket = next(ticket_candidates(complaint_id))
-        complaint = new_complaint(valid, ctx, ticket, reporter_id, masked)
-        return _NewFiling(index, complaint, ticket, data_key, identity, phone)
-
-    def _save_group(
-        self, fresh: list[_NewFiling], results: list[FilingResult | Exception | None]
-    ) -> None:
-        tables = self.tables
-        assert isinstance(tables, SqlSideTables)
+    def _save_group(self, fresh: list[NewFiling]) -> list[FilingResult]:
+        """Saves the new filings in one transaction; their results, in order."""
         side = SideWrites()
-        tables.record_new_reporters(
-            side,
-            [f.data_key for f in fresh if f.data_key is not None],
-            [f.identity for f in fresh if f.identity is not None],
-            [f.phone for f in fresh if f.phone is not None],
+        self.vault.record_new_reporters(side, [f.reporter for f in fresh if f.reporter is not None])
+        self.tickets.claim_all(side, [(f.ticket, f.complaint.id) for f in fresh])
+        side.after_insert(
+            lambda positions: self.positions.record_all(
+                side, FILED, [(str(f.complaint.id), positions[f.complaint.id]) for f in fresh]
+            )
         )
-        self.claims.claim_all(side, TICKETS, [(f.ticket, str(f.complaint.id)) for f in fresh])
-
-        def record_filed_positions(positions: Mapping[uuid.UUID, int]) -> None:
-            self.claims.claim_all(
-                side,
-                FILED_POSITIONS,
-                [(str(f.complaint.id), str(positions[f.complaint.id])) for f in fresh],
-            )
-
-        side.after_insert(record_filed_positions)
         recordings = self.save_with(*(f.complaint for f in fresh), side=side)
-        last: dict[uuid.UUID, int] = {}
-        for recording in recordings:
-            last[recording.domain_event.originator_id] = recording.notification.id
-        for filing in fresh:
-            results[filing.index] = FilingResult(
-                filing.complaint.id, filing.ticket, True, last[filing.complaint.id]
-            )
+        last = {r.domain_event.originator_id: r.notification.id for r in recordings}
+        return [FilingResult(f.complaint.id, f.ticket, True, last[f.complaint.id]) for f in fresh]
 
     def _repeated_filing(self, existing: Complaint) -> FilingResult:
-        return FilingResult(
-            existing.id,
-            existing.ticket_number,
-            False,
-            self._recorded_position(FILED_POSITIONS, str(existing.id)),
-        )
-
-    def _recorded_position(self, namespace: str, key: str) -> int:
-        """The position an earlier call recorded for `key`; the head when that call has not
-        recorded it yet (a later position is still a correct read-your-writes token)."""
-        recorded = self.claims.get(namespace, key)
-        return int(recorded) if recorded is not None else self.head_position()
+        position = self.positions.recorded(FILED, str(existing.id))
+        return FilingResult(existing.id, existing.ticket_number, False, position)
 
     # -- reporter actions ------------------------------------------------------------------
 
@@ -318,12 +212,8 @@ class IntakeApplication(AduanApplication):
                 ctx=ctx,
             ),
         )
-        if position is not None:
-            self.claims.claim(MESSAGE_POSITIONS, message_id, str(position))
-            return MessageResult(complaint_id, message_id, True, position)
-        return MessageResult(
-            complaint_id, message_id, False, self._recorded_position(MESSAGE_POSITIONS, message_id)
-        )
+        answered = self.positions.answer(MESSAGE, message_id, position)
+        return MessageResult(complaint_id, message_id, position is not None, answered)
 
     def withdraw_complaint(self, complaint_ref: str, reason: str, ctx: CommandContext) -> int:
         reason = validate_withdrawal(reason)
@@ -362,42 +252,21 @@ class IntakeApplication(AduanApplication):
             complaint_id,
             lambda c: c.request_status(channel=channel, idempotency_key=key, ctx=ctx),
         )
-        claim_key = f"{complaint_id}:{key}"
-        if position is not None:
-            self.claims.claim(STATUS_POSITIONS, claim_key, str(position))
-            return position
-        return self._recorded_position(STATUS_POSITIONS, claim_key)
+        return self.positions.answer(STATUS, f"{complaint_id}:{key}", position)
 
     # -- the sealed identity ---------------------------------------------------------------
-
-    def _seal(self, reporter_id: str, complaint_id: uuid.UUID, identity: Identity) -> Identity:
-        """Seals the identity under the reporter's data key; returns the identity that is stored
-        (a concurrent duplicate filing may have stored its own first: first writer wins)."""
-        wrapped = self.tables.put_data_key(
-            reporter_id, self.master_key.new_wrapped_data_key(reporter_id)
-        )
-        data_key = self.master_key.unwrap(wrapped, reporter_id)
-        stored = self.tables.put_identity(
-            StoredIdentity(
-                reporter_id, str(complaint_id), seal_identity(identity, data_key, reporter_id)
-            )
-        )
-        return open_identity(stored.sealed, data_key, reporter_id)
 
     def reveal_contact(
         self, complaint_ref: str, purpose: str, ctx: CommandContext
     ) -> RevealedContact:
         """The reporter's identity, for an authorised caller; the reveal is recorded first."""
         purpose = validate_reveal_purpose(purpose)
-        holder = self._contact_holder(complaint_ref)
+        holder = self.lookups.contact_holder(complaint_ref)
         holder.check_contact_revealable()
         reporter_id = holder.reporter_id
-        wrapped = self.tables.get_data_key(reporter_id)
-        stored = self.tables.get_identity(reporter_id)
-        if wrapped is None or stored is None:
+        identity = self.vault.open(reporter_id)
+        if identity is None:
             raise InvalidStateError(f"the reporter of {complaint_ref} was erased: no contact")
-        data_key = self.master_key.unwrap(wrapped, reporter_id)
-        identity = open_identity(stored.sealed, data_key, reporter_id)
         _, position = self._update(holder.id, lambda c: c.reveal_contact(purpose=purpose, ctx=ctx))
         assert position is not None
         return RevealedContact(reporter_id, identity, position)
@@ -406,35 +275,17 @@ class IntakeApplication(AduanApplication):
         """Destroys the reporter's data key (and their phone index entries), then records the
         erasure. A retry after a failure in between completes the record."""
         reporter_id, reason = validate_erasure(reporter_id, reason)
-        stored = self.tables.get_identity(reporter_id)
-        if stored is None:
+        holder_id = self.vault.holder_of(reporter_id)
+        if holder_id is None:
             raise NotFoundError(f"reporter {reporter_id!r} not found")
-        self.tables.destroy_data_key(reporter_id)
+        self.vault.destroy(reporter_id)
         if self.media is not None:
             self.media.delete_prefix(reporter_id)
-        complaint_id = uuid.UUID(stored.complaint_id)
-        _, position = self._update(complaint_id, lambda c: c.erase_reporter(reason=reason, ctx=ctx))
-        if position is not None:
-            self.claims.claim(ERASURE_POSITIONS, reporter_id, str(position))
-            return position
-        return self._recorded_position(ERASURE_POSITIONS, reporter_id)
-
-    def _contact_holder(self, ref: str) -> Complaint | Conversation:
-        """The complaint (by id or ticket number), or the WhatsApp conversation (by id), whose
-        reporter's contact is asked for."""
-        try:
-            return self.get_complaint(ref)
-        except NotFoundError:
-            try:
-                conversation = self._find_conversation(uuid.UUID(ref.strip()))
-            except ValueError:
-                conversation = None
-            if conversation is None:
-                raise
-            return conversation
+        _, position = self._update(holder_id, lambda c: c.erase_reporter(reason=reason, ctx=ctx))
+        return self.positions.answer(ERASURE, reporter_id, position)
 
     def identity_is_recoverable(self, reporter_id: str) -> bool:
-        return self.tables.get_data_key(reporter_id) is not None
+        return self.vault.is_recoverable(reporter_id)
 
     # -- where and what, learned after filing ---------------------------------------------
 
@@ -475,18 +326,16 @@ class IntakeApplication(AduanApplication):
         theirs), once per inbound message. The number is sealed like a reporter's, under the
         sender's conversation. Returns the conversation id and whether this call recorded it.
         A sender whose data were erased gets no answer (there is no contact left to use)."""
-        conversation_id = Conversation.id_for(self.master_key.phone_digest(phone))
+        conversation_id = Conversation.id_for(self.vault.phone_digest(phone))
         for _ in range(MAX_UPDATE_ATTEMPTS):
-            conversation = self._find_conversation(conversation_id)
+            conversation = self.lookups.conversation(conversation_id)
             if conversation is None:
-                reporter_id = reporter_id_for(conversation_id)
-                identity = self._seal(
-                    reporter_id, conversation_id, Identity(name=profile_name, phone=phone)
-                )
+                sender = Identity(name=profile_name, phone=phone)
+                sealed = self.vault.seal_sender(conversation_id, sender)
                 conversation = Conversation.start(
                     conversation_id=conversation_id,
-                    reporter_id=reporter_id,
-                    masked_contact=masked_contact(identity),
+                    reporter_id=sealed.reporter_id,
+                    masked_contact=sealed.masked_contact,
                     reply=reply,
                     ctx=ctx,
                 )
@@ -499,20 +348,14 @@ class IntakeApplication(AduanApplication):
             return conversation_id, True
         raise ConcurrencyConflictError(f"conversation {conversation_id} is busy; retry")
 
-    def _find_conversation(self, conversation_id: uuid.UUID) -> Conversation | None:
-        found = self._find_aggregate(conversation_id)
-        return found if isinstance(found, Conversation) else None
-
     def reporter_owns(self, complaint: Complaint, phone: str) -> bool:
         """Whether `phone` filed `complaint` (through the phone index, without storing it)."""
-        digest = self.master_key.phone_digest(phone)
-        return str(complaint.id) in self.tables.complaints_for_phone(digest)
+        return str(complaint.id) in self.vault.complaints_for_phone(phone)
 
     # -- routing's view of the case --------------------------------------------------------
 
     def case_status(self, complaint_id: uuid.UUID) -> CaseStatus:
-        record = self.tables.case_status(str(complaint_id))
-        return CaseStatus.ACTIVE if record is None else CaseStatus(record.status)
+        return self.cases.status(complaint_id)
 
     def note_case_status(
         self,
@@ -527,78 +370,40 @@ class IntakeApplication(AduanApplication):
         so a crash between the two writes is repaired by the redelivery.
 
         Raises DuplicateEventError when the event was processed already."""
-        if status is not None and complaint_id:
-            self.tables.note_case_status(complaint_id, status.value, position)
-        if holding_office and complaint_id:
-            self.tables.note_case_office(complaint_id, holding_office, position)
+        self.cases.note(complaint_id, status, holding_office, position)
         self.save_reaction(upstream, position)
 
     def holding_office(self, complaint_ref: str) -> str:
         """The office routing placed the complaint with ("" before routing placed it)."""
-        return self.tables.case_office(str(self.get_complaint(complaint_ref).id))
+        return self.cases.holding_office(self.get_complaint(complaint_ref).id)
 
     # -- follow-up threading ---------------------------------------------------------------
 
     def open_complaint_for_phone(self, phone: str) -> Complaint | None:
         """The newest complaint from `phone` (E.164) that is neither withdrawn nor closed: it
         stays the thread for the reporter's messages while it is open, however old."""
-        open_complaints = self.open_complaints_for_phone(phone)
+        open_complaints = self.lookups.open_complaints_for_phone(phone)
         return open_complaints[0] if open_complaints else None
 
     def open_complaints_for_phone(self, phone: str) -> list[Complaint]:
         """Every complaint from `phone` that is neither withdrawn nor closed, newest first."""
-        found: list[Complaint] = []
-        for complaint_id in self.tables.complaints_for_phone(self.master_key.phone_digest(phone)):
-            complaint = self._find(uuid.UUID(complaint_id))
-            if complaint is None or complaint.withdrawn:
-                continue
-            if self.case_status(complaint.id) == CaseStatus.CLOSED:
-                continue
-            found.append(complaint)
-        return sorted(found, key=lambda c: c.filed_at, reverse=True)
+        return self.lookups.open_complaints_for_phone(phone)
 
     # -- reading ---------------------------------------------------------------------------
 
     def get_complaint(self, complaint_ref: str) -> Complaint:
-        complaint_id = self.resolve(complaint_ref)
-        complaint = self._find(complaint_id)
-        if complaint is None:
-            raise NotFoundError(f"complaint {complaint_ref!r} not found")
-        return complaint
+        return self.lookups.get_complaint(complaint_ref)
 
     def resolve(self, complaint_ref: str) -> uuid.UUID:
         """A complaint id, or a ticket number, to the id of an existing complaint."""
-        ref = complaint_ref.strip()
-        if not ref:
-            raise ValidationError(FieldViolation("complaint_id", "required"))
-        try:
-            complaint_id = uuid.UUID(ref)
-        except ValueError:
-            holder = self.claims.get(TICKETS, ref.upper())
-            if holder is None:
-                raise NotFoundError(f"complaint {complaint_ref!r} not found") from None
-            complaint_id = uuid.UUID(holder)
-        if self._find(complaint_id) is None:
-            raise NotFoundError(f"complaint {complaint_ref!r} not found")
-        return complaint_id
-
-    def _find(self, complaint_id: uuid.UUID) -> Complaint | None:
-        found = self._find_aggregate(complaint_id)
-        return found if isinstance(found, Complaint) else None
-
-    def _find_aggregate(self, aggregate_id: uuid.UUID) -> Complaint | Conversation | None:
-        try:
-            aggregate: Complaint | Conversation = self.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return None
-        return aggregate
+        return self.lookups.resolve(complaint_ref)
 
     def _update(self, complaint_id: uuid.UUID, change: Callable[[Any], T]) -> tuple[T, int | None]:
         """Applies `change` to the current complaint and saves what it recorded, retrying on a
         concurrent write. Returns the change's result and the position of the last stored event
         (None when the change recorded nothing, e.g. a repeated command)."""
         for _ in range(MAX_UPDATE_ATTEMPTS):
-            complaint = self._find_aggregate(complaint_id)
+            complaint = self.lookups.aggregate(complaint_id)
             if complaint is None:
                 raise NotFoundError(f"complaint {complaint_id} not found")
             result = change(complaint)

@@ -1,5 +1,5 @@
 """A filing as intake takes it: the request as an adapter hands it over, what validation makes of
-it, and the complaint it becomes. Pure domain: no transport.
+it, the complaint it becomes and the answer. Pure domain: no transport.
 
 Its own module so that validation and the application both use these types without importing
 each other."""
@@ -68,6 +68,17 @@ class ValidFiling:
     language: str
     # What intake found out itself and still asks (WhatsApp filings), recorded with the filing.
     details: FilingDetails | None = None
+
+
+@dataclass(frozen=True)
+class FilingResult:
+    """The answer to a filing, alone or in a group; a repeat (created=False) names the complaint
+    and the position of its first filing."""
+
+    complaint_id: uuid.UUID
+    ticket_number: str
+    created: bool
+    position: int
 
 
 def filing_year() -> int:

@@ -13,8 +13,8 @@ import asyncio
 from dataclasses import dataclass
 
 from aduan.core.context import CommandContext
-from aduan_intake.application import FilingResult, IntakeApplication
-from aduan_intake.filing import FilingRequest, ValidFiling
+from aduan_intake.application import IntakeApplication
+from aduan_intake.filing import FilingRequest, FilingResult, ValidFiling
 from aduan_intake.validation import validate_filing
 
 MAX_GROUP = 256

@@ -167,3 +167,15 @@ def masked_contact(identity: Identity) -> str:
     if identity.email:
         return mask_email(identity.email)
     return ""
+
+
+@dataclass(frozen=True)
+class SealedReporter:
+    """All that events carry of a reporter whose identity is sealed: an id and a masked contact.
+    Both empty: anonymous."""
+
+    reporter_id: str = ""
+    masked_contact: str = ""
+
+
+ANONYMOUS = SealedReporter()
