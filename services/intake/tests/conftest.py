@@ -45,6 +45,15 @@ def app() -> Iterator[IntakeApplication]:
     application.close()
 
 
+@pytest.fixture(params=["memory", "sqlite"])
+def stored_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[IntakeApplication]:
+    """The application on each kind of store a stored event is read back from."""
+    url = "memory://" if request.param == "memory" else f"sqlite:///{tmp_path / 'intake.sqlite'}"
+    application = IntakeApplication(env=store_env(url, "intake"))
+    yield application
+    application.close()
+
+
 @pytest.fixture
 def sqlite_path(tmp_path: Path) -> Path:
     return tmp_path / "intake.sqlite"

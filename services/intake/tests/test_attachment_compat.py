@@ -6,15 +6,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from eventsourcing.persistence import StoredEvent
 
 from aduan.core.context import Actor, ActorKind, CommandContext
-from aduan.eventstore.store import store_env
 from aduan.reference.categories import Category
 from aduan.v1 import common_pb2, events_pb2, intake_pb2
 from aduan_intake.application import IntakeApplication
@@ -153,14 +149,6 @@ def _context() -> CommandContext:
     )
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def store_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[IntakeApplication]:
-    url = "memory://" if request.param == "memory" else f"sqlite:///{tmp_path / 'intake.sqlite'}"
-    application = IntakeApplication(env=store_env(url, "intake"))
-    yield application
-    application.close()
-
-
 def _store_old_events(app: IntakeApplication) -> None:
     app.recorder.insert_events(
         [
@@ -206,18 +194,18 @@ def test_attachments_publish_every_field() -> None:
     )
 
 
-def test_old_events_load_with_typed_attachments(store_app: IntakeApplication) -> None:
-    _store_old_events(store_app)
+def test_old_events_load_with_typed_attachments(stored_app: IntakeApplication) -> None:
+    _store_old_events(stored_app)
 
-    complaint = store_app.get_complaint(str(COMPLAINT_ID))
+    complaint = stored_app.get_complaint(str(COMPLAINT_ID))
 
     assert complaint.attachments == OLD_FILED_ATTACHMENTS
     assert complaint.messages == {"m1": OLD_MESSAGE["message_id"]}
 
 
-def test_old_events_publish_the_same_payloads(store_app: IntakeApplication) -> None:
-    _store_old_events(store_app)
-    filed, message = (store_app.decode(n) for n in store_app.read_notifications(0, 2))
+def test_old_events_publish_the_same_payloads(stored_app: IntakeApplication) -> None:
+    _store_old_events(stored_app)
+    filed, message = (stored_app.decode(n) for n in stored_app.read_notifications(0, 2))
 
     assert BUILDERS[type(filed)](filed).SerializeToString(deterministic=True) == OLD_FILED_PAYLOAD
     assert (
@@ -227,10 +215,10 @@ def test_old_events_publish_the_same_payloads(store_app: IntakeApplication) -> N
 
 
 def test_a_new_filing_and_message_store_what_old_ones_stored(
-    store_app: IntakeApplication,
+    stored_app: IntakeApplication,
 ) -> None:
     ctx = _context()
-    filed = store_app.file_complaint(
+    filed = stored_app.file_complaint(
         FilingRequest(
             idempotency_key="k2",
             channel=Channel.WEB,
@@ -243,7 +231,7 @@ def test_a_new_filing_and_message_store_what_old_ones_stored(
         ),
         ctx,
     )
-    store_app.add_reporter_message(
+    stored_app.add_reporter_message(
         str(filed.complaint_id),
         idempotency_key="m1",
         channel=Channel.WHATSAPP,
@@ -251,8 +239,8 @@ def test_a_new_filing_and_message_store_what_old_ones_stored(
         attachments=RAW_MESSAGE_ATTACHMENTS,
         ctx=ctx,
     )
-    notifications = store_app.read_notifications(0, 2)
-    events = [store_app.decode(n) for n in notifications]
+    notifications = stored_app.read_notifications(0, 2)
+    events = [stored_app.decode(n) for n in notifications]
     payloads = [BUILDERS[type(e)](e) for e in events]
     old_filed_payload = events_pb2.ComplaintFiled.FromString(OLD_FILED_PAYLOAD)
     payloads[0].ticket_number = old_filed_payload.ticket_number = ""
@@ -265,7 +253,7 @@ def test_a_new_filing_and_message_store_what_old_ones_stored(
         old_filed_payload.SerializeToString(deterministic=True)
     )
     assert payloads[1].SerializeToString(deterministic=True) == OLD_MESSAGE_PAYLOAD
-    assert store_app.get_complaint(str(COMPLAINT_ID)).attachments == OLD_FILED_ATTACHMENTS
+    assert stored_app.get_complaint(str(COMPLAINT_ID)).attachments == OLD_FILED_ATTACHMENTS
 
 
 def test_the_servicer_stores_attachments_as_before(intake_server: Any) -> None:

@@ -5,15 +5,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from eventsourcing.persistence import StoredEvent
 
 from aduan.core.context import Actor, ActorKind, CommandContext
-from aduan.eventstore.store import store_env
 from aduan.reference.categories import Category
 from aduan.reference.locations import Location
 from aduan.v1 import events_pb2
@@ -64,14 +60,6 @@ OLD_PAYLOAD = bytes.fromhex(
 )
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def store_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[IntakeApplication]:
-    url = "memory://" if request.param == "memory" else f"sqlite:///{tmp_path / 'intake.sqlite'}"
-    application = IntakeApplication(env=store_env(url, "intake"))
-    yield application
-    application.close()
-
-
 def _store_old_filing(app: IntakeApplication) -> None:
     app.recorder.insert_events(
         [
@@ -83,11 +71,11 @@ def _store_old_filing(app: IntakeApplication) -> None:
 
 
 def test_an_old_filing_loads_with_a_typed_location_and_parcel(
-    store_app: IntakeApplication,
+    stored_app: IntakeApplication,
 ) -> None:
-    _store_old_filing(store_app)
+    _store_old_filing(stored_app)
 
-    complaint = store_app.get_complaint(str(COMPLAINT_ID))
+    complaint = stored_app.get_complaint(str(COMPLAINT_ID))
 
     assert complaint.location == Location(province_code="32", regency_code="32.73", address="Jl. X")
     assert complaint.parcel == LandParcel(
@@ -96,23 +84,23 @@ def test_an_old_filing_loads_with_a_typed_location_and_parcel(
     assert complaint.located
 
 
-def test_an_old_filing_publishes_the_same_payload(store_app: IntakeApplication) -> None:
-    _store_old_filing(store_app)
-    event = store_app.decode(store_app.read_notifications(0, 1)[0])
+def test_an_old_filing_publishes_the_same_payload(stored_app: IntakeApplication) -> None:
+    _store_old_filing(stored_app)
+    event = stored_app.decode(stored_app.read_notifications(0, 1)[0])
 
     payload = BUILDERS[type(event)](event)
 
     assert payload.SerializeToString(deterministic=True) == OLD_PAYLOAD
 
 
-def test_a_new_filing_stores_what_an_old_one_stored(store_app: IntakeApplication) -> None:
+def test_a_new_filing_stores_what_an_old_one_stored(stored_app: IntakeApplication) -> None:
     # The actor and ids the old filing was recorded with.
     ctx = CommandContext(
         actor=Actor("gateway:test", ActorKind.GATEWAY, role="gateway"),
         correlation_id="c",
         causation_id="c",
     )
-    store_app.file_complaint(
+    stored_app.file_complaint(
         FilingRequest(
             idempotency_key="k1",
             channel=Channel.WEB,
@@ -126,9 +114,9 @@ def test_a_new_filing_stores_what_an_old_one_stored(store_app: IntakeApplication
         ),
         ctx,
     )
-    notification = store_app.read_notifications(0, 1)[0]
+    notification = stored_app.read_notifications(0, 1)[0]
     body = json.loads(notification.state[notification.state.index(b'{"timestamp"') :])
-    event = store_app.decode(notification)
+    event = stored_app.decode(notification)
     payload = BUILDERS[type(event)](event)
     old_payload = events_pb2.ComplaintFiled.FromString(OLD_PAYLOAD)
 

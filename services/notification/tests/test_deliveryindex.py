@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
+from aduan_devtools.testing.notification import scheduled_delivery
 from aduan_notification import deliveryindex
 from aduan_notification.deliveryindex import DeliveryIndex
-from aduan_notification.domain import Delivery, DeliveryChannel, RecipientKind, RetryPolicy
+from aduan_notification.domain import Delivery, DeliveryChannel, RetryPolicy
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 # Later than any attempt's timestamp: the grace of an in-doubt WhatsApp send counts from here.
@@ -48,20 +49,7 @@ class Log:
 def delivery(
     source: str, channel: DeliveryChannel = DeliveryChannel.EMAIL, complaint_id: str = "c-1"
 ) -> Delivery:
-    return Delivery.schedule(
-        complaint_id=complaint_id,
-        meta={},
-        recipient_kind=RecipientKind.REPORTER,
-        recipient="rep-1",
-        recipient_masked="+62812****0001",
-        channel=channel,
-        template="complaint_filed",
-        language="id",
-        source_event_id=source,
-        source_event_type="ComplaintFiled",
-        variables={},
-        due_at=NOW,
-    )
+    return scheduled_delivery(channel, source=source, complaint_id=complaint_id, due_at=NOW)
 
 
 def index_of(log: Log) -> DeliveryIndex:

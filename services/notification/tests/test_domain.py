@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from aduan.core.errors import InvalidStateError
+from aduan_devtools.testing.notification import scheduled_delivery
 from aduan_notification.domain import (
     Delivery,
     DeliveryChannel,
@@ -23,20 +24,7 @@ NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def scheduled(channel: DeliveryChannel = DeliveryChannel.WHATSAPP) -> Delivery:
-    return Delivery.schedule(
-        complaint_id="c-1",
-        meta={},
-        recipient_kind=RecipientKind.REPORTER,
-        recipient="rep-1",
-        recipient_masked="+62812****0001",
-        channel=channel,
-        template="complaint_filed",
-        language="id",
-        source_event_id="intake:7",
-        source_event_type="ComplaintFiled",
-        variables={"ticket_number": "ADU-2026-AAAAAA"},
-        due_at=NOW,
-    )
+    return scheduled_delivery(channel, due_at=NOW, variables={"ticket_number": "ADU-2026-AAAAAA"})
 
 
 def test_delivery_id_is_derived_from_event_recipient_and_channel() -> None:

@@ -8,25 +8,13 @@ from datetime import UTC, datetime
 from eventsourcing.popo import POPOAggregateRecorder
 
 from aduan.eventstore.store import SideWrites, UniqueClaims
-from aduan_notification.domain import Delivery, DeliveryChannel, RecipientKind
+from aduan_devtools.testing.notification import scheduled_delivery
+from aduan_notification.domain import Delivery, DeliveryChannel
 from aduan_notification.messageindex import ProviderMessageIndex, sent_messages
 
 
 def delivery(channel: DeliveryChannel, source: str = "intake:7") -> Delivery:
-    return Delivery.schedule(
-        complaint_id="c-1",
-        meta={},
-        recipient_kind=RecipientKind.REPORTER,
-        recipient="rep-1",
-        recipient_masked="+62812****0001",
-        channel=channel,
-        template="complaint_filed",
-        language="id",
-        source_event_id=source,
-        source_event_type="ComplaintFiled",
-        variables={},
-        due_at=datetime(2026, 3, 2, tzinfo=UTC),
-    )
+    return scheduled_delivery(channel, source=source, due_at=datetime(2026, 3, 2, tzinfo=UTC))
 
 
 def sent(channel: DeliveryChannel, message_id: str, source: str = "intake:7") -> Delivery:

@@ -59,7 +59,7 @@ from aduan_notification.channels import (
     WhatsAppSender,
 )
 from aduan_notification.contacts import IntakeContacts
-from aduan_notification.domain import DeliveryChannel, RetryPolicy
+from aduan_notification.domain import Delivery, DeliveryChannel, RecipientKind, RetryPolicy
 from aduan_notification.scheduling import ChannelPolicy
 from aduan_notification.worker import DeliveryWorker
 
@@ -603,6 +603,31 @@ LOOP_DELIVERIES = [
     ("rating_received", "REPORTER"),
     ("case_closed", "REPORTER"),
 ]
+
+
+def scheduled_delivery(
+    channel: DeliveryChannel = DeliveryChannel.WHATSAPP,
+    *,
+    source: str = "intake:7",
+    complaint_id: str = "c-1",
+    due_at: datetime = datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
+    variables: dict[str, str] | None = None,
+) -> Delivery:
+    """A delivery of the filing confirmation to reporter rep-1, scheduled from `source`."""
+    return Delivery.schedule(
+        complaint_id=complaint_id,
+        meta={},
+        recipient_kind=RecipientKind.REPORTER,
+        recipient="rep-1",
+        recipient_masked="+62812****0001",
+        channel=channel,
+        template="complaint_filed",
+        language="id",
+        source_event_id=source,
+        source_event_type="ComplaintFiled",
+        variables=variables or {},
+        due_at=due_at,
+    )
 
 
 def memory_app(**kwargs: Any) -> NotificationApplication:
