@@ -96,6 +96,13 @@ class SlaKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SLA_KIND_ACCEPT: _ClassVar[SlaKind]
     SLA_KIND_FIRST_RESPONSE: _ClassVar[SlaKind]
     SLA_KIND_RESOLUTION: _ClassVar[SlaKind]
+
+class RevealPurpose(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    REVEAL_PURPOSE_UNSPECIFIED: _ClassVar[RevealPurpose]
+    REVEAL_PURPOSE_CONTACT_REPORTER: _ClassVar[RevealPurpose]
+    REVEAL_PURPOSE_FIELD_VERIFICATION: _ClassVar[RevealPurpose]
+    REVEAL_PURPOSE_LEGAL_PROCESS: _ClassVar[RevealPurpose]
 ACTOR_KIND_UNSPECIFIED: ActorKind
 ACTOR_KIND_OFFICER: ActorKind
 ACTOR_KIND_SERVICE: ActorKind
@@ -156,6 +163,10 @@ SLA_KIND_UNSPECIFIED: SlaKind
 SLA_KIND_ACCEPT: SlaKind
 SLA_KIND_FIRST_RESPONSE: SlaKind
 SLA_KIND_RESOLUTION: SlaKind
+REVEAL_PURPOSE_UNSPECIFIED: RevealPurpose
+REVEAL_PURPOSE_CONTACT_REPORTER: RevealPurpose
+REVEAL_PURPOSE_FIELD_VERIFICATION: RevealPurpose
+REVEAL_PURPOSE_LEGAL_PROCESS: RevealPurpose
 
 class Actor(_message.Message):
     __slots__ = ("id", "kind", "role", "office_code")

@@ -294,12 +294,16 @@ class StatusRequested(_message.Message):
     def __init__(self, channel: _Optional[_Union[_common_pb2.Channel, str]] = ...) -> None: ...
 
 class ContactRevealed(_message.Message):
-    __slots__ = ("reporter_id", "purpose")
+    __slots__ = ("reporter_id", "purpose", "reveal_purpose", "revealed_fields")
     REPORTER_ID_FIELD_NUMBER: _ClassVar[int]
     PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    REVEAL_PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    REVEALED_FIELDS_FIELD_NUMBER: _ClassVar[int]
     reporter_id: str
     purpose: str
-    def __init__(self, reporter_id: _Optional[str] = ..., purpose: _Optional[str] = ...) -> None: ...
+    reveal_purpose: _common_pb2.RevealPurpose
+    revealed_fields: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, reporter_id: _Optional[str] = ..., purpose: _Optional[str] = ..., reveal_purpose: _Optional[_Union[_common_pb2.RevealPurpose, str]] = ..., revealed_fields: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ReporterErased(_message.Message):
     __slots__ = ("reporter_id", "reason")

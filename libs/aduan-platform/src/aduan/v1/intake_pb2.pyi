@@ -130,12 +130,14 @@ class RequestStatusResponse(_message.Message):
     def __init__(self, position: _Optional[_Union[_common_pb2.EventPosition, _Mapping]] = ...) -> None: ...
 
 class GetReporterContactRequest(_message.Message):
-    __slots__ = ("complaint_id", "purpose")
+    __slots__ = ("complaint_id", "purpose", "reveal_purpose")
     COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
     PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    REVEAL_PURPOSE_FIELD_NUMBER: _ClassVar[int]
     complaint_id: str
     purpose: str
-    def __init__(self, complaint_id: _Optional[str] = ..., purpose: _Optional[str] = ...) -> None: ...
+    reveal_purpose: _common_pb2.RevealPurpose
+    def __init__(self, complaint_id: _Optional[str] = ..., purpose: _Optional[str] = ..., reveal_purpose: _Optional[_Union[_common_pb2.RevealPurpose, str]] = ...) -> None: ...
 
 class GetReporterContactResponse(_message.Message):
     __slots__ = ("reporter_id", "name", "phone", "email", "nik", "language", "position")
