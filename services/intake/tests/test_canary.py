@@ -26,6 +26,7 @@ from aduan.v1 import common_pb2, events_pb2, intake_pb2
 from aduan_devtools.natsserver import EmbeddedNats
 from aduan_intake.contract import translator
 from aduan_intake.inbound import WhatsAppInbound
+from aduan_intake.reveals import RevealPurpose
 from aduan_intake.webhook import PATH, WebhookSettings, build_web_app, signature_for
 
 pytestmark = pytest.mark.integration
@@ -155,5 +156,7 @@ async def test_the_canary_never_leaves_intake_in_plaintext(
     raw = store_bytes(sqlite_path)
     assert find_canary(raw) == []
     # The identity is there, sealed: it can still be revealed (until erased).
-    revealed = app.reveal_contact(complaint_id, "check", CommandContext.from_meta({}))
+    revealed = app.reveal_contact(
+        complaint_id, "check", CommandContext.from_meta({}), RevealPurpose.LEGAL_PROCESS
+    )
     assert revealed.identity.nik == CANARY.nik

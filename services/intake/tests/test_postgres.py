@@ -16,6 +16,7 @@ from aduan.eventstore.store import store_env
 from aduan_intake.application import IntakeApplication
 from aduan_intake.domain import CaseStatus
 from aduan_intake.filing import FilingRequest
+from aduan_intake.reveals import RevealPurpose
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
@@ -42,7 +43,8 @@ def test_filing_sealing_and_erasure_on_postgres(
     assert sum(r.created for r in results) == 1
     complaint = pg_app.get_complaint(results[0].ticket_number)
     assert pg_app.open_complaint_for_phone(CANARY.phone_e164) is not None
-    assert pg_app.reveal_contact(str(complaint.id), "test", ctx).identity.nik == CANARY.nik
+    revealed = pg_app.reveal_contact(str(complaint.id), "test", ctx, RevealPurpose.LEGAL_PROCESS)
+    assert revealed.identity.nik == CANARY.nik
 
     pg_app.note_case_status("routing", 5, str(complaint.id), CaseStatus.RESOLVED)
     pg_app.tables.note_case_status(str(complaint.id), CaseStatus.ACTIVE.value, 4)  # older

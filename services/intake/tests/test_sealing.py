@@ -141,11 +141,12 @@ def test_reveal_only_to_the_notification_service_and_every_reveal_is_recorded(
     assert intake_server.app.head_position() == 1
 
     contact = stub.GetReporterContact(request, metadata=intake_server.notification())
+    # A request that names no reveal purpose is a contact reveal: everything but the NIK.
     assert (contact.name, contact.phone, contact.email, contact.nik) == (
         CANARY.name,
         CANARY.phone_e164,
         CANARY.email,
-        CANARY.nik,
+        "",
     )
     assert contact.language == "id"
     notification = intake_server.app.read_notifications(1, 1)[0]

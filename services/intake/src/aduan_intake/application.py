@@ -31,6 +31,7 @@ from aduan_intake.groupfiling import GroupAnswers, NewFiling, new_filing
 from aduan_intake.lookups import Lookups
 from aduan_intake.media import MediaStore
 from aduan_intake.positions import ERASURE, FILED, MESSAGE, STATUS, CommandPositions
+from aduan_intake.reveals import DEFAULT_PURPOSE, RevealPurpose, reveal
 from aduan_intake.sealing import ANONYMOUS, Identity, MasterKey
 from aduan_intake.senderlock import SenderLocks, sender_locks_for
 from aduan_intake.sidetables import SideTables, side_tables_for
@@ -40,7 +41,7 @@ from aduan_intake.validation import (
     validate_filing,
     validate_message,
     validate_rating,
-    validate_reveal_purpose,
+    validate_reveal,
     validate_status_request,
     validate_withdrawal,
 )
@@ -257,19 +258,27 @@ class IntakeApplication(AduanApplication):
     # -- the sealed identity ---------------------------------------------------------------
 
     def reveal_contact(
-        self, complaint_ref: str, purpose: str, ctx: CommandContext
+        self,
+        complaint_ref: str,
+        purpose: str,
+        ctx: CommandContext,
+        reveal_purpose: RevealPurpose | None = DEFAULT_PURPOSE,
     ) -> RevealedContact:
-        """The reporter's identity, for an authorised caller; the reveal is recorded first."""
-        purpose = validate_reveal_purpose(purpose)
+        """The fields of the reporter's identity that `reveal_purpose` returns (the others are
+        empty), for an authorised caller; the reveal is recorded first."""
+        purpose, kind = validate_reveal(purpose, reveal_purpose)
         holder = self.lookups.contact_holder(complaint_ref)
         holder.check_contact_revealable()
         reporter_id = holder.reporter_id
         identity = self.vault.open(reporter_id)
         if identity is None:
             raise InvalidStateError(f"the reporter of {complaint_ref} was erased: no contact")
-        _, position = self._update(holder.id, lambda c: c.reveal_contact(purpose=purpose, ctx=ctx))
+        _, position = self._update(
+            holder.id,
+            lambda c: c.reveal_contact(purpose=purpose, reveal_purpose=kind, ctx=ctx),
+        )
         assert position is not None
-        return RevealedContact(reporter_id, identity, position)
+        return RevealedContact(reporter_id, reveal(identity, kind), position)
 
     def erase_reporter(self, reporter_id: str, reason: str, ctx: CommandContext) -> int:
         """Destroys the reporter's data key (and their phone index entries), then records the

@@ -120,7 +120,15 @@ def _status_requested(event: Any) -> events_pb2.StatusRequested:
 
 
 def _contact_revealed(event: Any) -> events_pb2.ContactRevealed:
-    return events_pb2.ContactRevealed(reporter_id=event.reporter_id, purpose=event.purpose)
+    # A reveal stored before purposes has neither field: both stay unset (UNSPECIFIED, empty),
+    # so its payload is byte for byte what was published before.
+    kind = getattr(event, "reveal_purpose", "")
+    return events_pb2.ContactRevealed(
+        reporter_id=event.reporter_id,
+        purpose=event.purpose,
+        reveal_purpose=f"REVEAL_PURPOSE_{kind}" if kind else "REVEAL_PURPOSE_UNSPECIFIED",
+        revealed_fields=getattr(event, "revealed_fields", None) or [],
+    )
 
 
 def _reporter_erased(event: Any) -> events_pb2.ReporterErased:

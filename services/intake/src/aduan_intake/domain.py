@@ -17,6 +17,7 @@ from aduan.core.context import CommandContext
 from aduan.core.errors import InvalidStateError
 from aduan.reference.categories import Category
 from aduan.reference.locations import Location
+from aduan_intake.reveals import RevealPurpose, revealed_fields
 
 COMPLAINT_NAMESPACE = uuid.UUID("5b0f7c1e-4d0a-4f43-9a57-0e8a2a4a0d11")
 TICKET_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read over the phone
@@ -487,12 +488,33 @@ class Complaint(Aggregate):
                 f"the reporter of complaint {self.ticket_number} was erased: no contact"
             )
 
-    def reveal_contact(self, *, purpose: str, ctx: CommandContext) -> None:
+    def reveal_contact(
+        self,
+        *,
+        purpose: str,
+        reveal_purpose: RevealPurpose,
+        ctx: CommandContext,
+    ) -> None:
         self.check_contact_revealable()
-        self._contact_revealed(reporter_id=self.reporter_id, purpose=purpose, meta=ctx.meta())
+        self._contact_revealed(
+            reporter_id=self.reporter_id,
+            purpose=purpose,
+            meta=ctx.meta(),
+            reveal_purpose=reveal_purpose.value,
+            revealed_fields=list(revealed_fields(reveal_purpose)),
+        )
 
+    # Events stored before purposes lack the last two fields: they load with the defaults, which
+    # mean "not recorded" (such a reveal returned the whole identity).
     @event("ContactRevealed")
-    def _contact_revealed(self, reporter_id: str, purpose: str, meta: dict[str, Any]) -> None:
+    def _contact_revealed(
+        self,
+        reporter_id: str,
+        purpose: str,
+        meta: dict[str, Any],
+        reveal_purpose: str = "",
+        revealed_fields: list[str] | None = None,
+    ) -> None:
         pass
 
     def erase_reporter(self, *, reason: str, ctx: CommandContext) -> bool:
@@ -596,12 +618,33 @@ class Conversation(Aggregate):
         if self.reporter_erased:
             raise InvalidStateError("the sender was erased: no contact")
 
-    def reveal_contact(self, *, purpose: str, ctx: CommandContext) -> None:
+    def reveal_contact(
+        self,
+        *,
+        purpose: str,
+        reveal_purpose: RevealPurpose,
+        ctx: CommandContext,
+    ) -> None:
         self.check_contact_revealable()
-        self._contact_revealed(reporter_id=self.reporter_id, purpose=purpose, meta=ctx.meta())
+        self._contact_revealed(
+            reporter_id=self.reporter_id,
+            purpose=purpose,
+            meta=ctx.meta(),
+            reveal_purpose=reveal_purpose.value,
+            revealed_fields=list(revealed_fields(reveal_purpose)),
+        )
 
+    # Events stored before purposes lack the last two fields: they load with the defaults, which
+    # mean "not recorded" (such a reveal returned the whole identity).
     @event("ContactRevealed")
-    def _contact_revealed(self, reporter_id: str, purpose: str, meta: dict[str, Any]) -> None:
+    def _contact_revealed(
+        self,
+        reporter_id: str,
+        purpose: str,
+        meta: dict[str, Any],
+        reveal_purpose: str = "",
+        revealed_fields: list[str] | None = None,
+    ) -> None:
         pass
 
     def erase_reporter(self, *, reason: str, ctx: CommandContext) -> bool:

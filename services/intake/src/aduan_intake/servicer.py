@@ -34,6 +34,7 @@ from aduan_intake.contract import SERVICE as SERVICE_NAME
 from aduan_intake.domain import Attachment, Channel, LandParcel
 from aduan_intake.filing import FilingRequest
 from aduan_intake.groupcommit import FilingGroups
+from aduan_intake.reveals import DEFAULT_PURPOSE, RevealPurpose
 
 # The only service identity that may see a reporter's contact: it sends their messages.
 CONTACT_SERVICE = "service:notification"
@@ -59,6 +60,16 @@ def _channel(value: int) -> Channel | None:
     except ValueError:
         return None
     return None if name == "UNSPECIFIED" else Channel(name)
+
+
+def _reveal_purpose(value: int) -> RevealPurpose | None:
+    """None for a value this intake does not know (refused by validation)."""
+    try:
+        name = common_pb2.RevealPurpose.Name(value).removeprefix("REVEAL_PURPOSE_")
+    except ValueError:
+        return None
+    # Old callers do not say: they get the least a reveal returns, never the NIK.
+    return DEFAULT_PURPOSE if name == "UNSPECIFIED" else RevealPurpose(name)
 
 
 def _category(value: int) -> Category | None:
@@ -205,7 +216,11 @@ class IntakeServicer(intake_pb2_grpc.IntakeServicer):
         await self._check_contact_access(request.complaint_id)
         ctx = caller_context(context)
         revealed = await asyncio.to_thread(
-            self.app.reveal_contact, request.complaint_id, request.purpose, ctx
+            self.app.reveal_contact,
+            request.complaint_id,
+            request.purpose,
+            ctx,
+            _reveal_purpose(request.reveal_purpose),
         )
         identity = revealed.identity
         return intake_pb2.GetReporterContactResponse(

@@ -17,6 +17,7 @@ from aduan.reference.areas import area_registry
 from aduan.reference.locations import Location
 from aduan_intake.domain import Attachment, Channel, LandParcel
 from aduan_intake.filing import FilingRequest, ValidFiling
+from aduan_intake.reveals import DEFAULT_PURPOSE, RevealPurpose
 from aduan_intake.sealing import Identity
 
 MAX_KEY_LENGTH = 200
@@ -336,12 +337,23 @@ def validate_status_request(channel: Channel | None, idempotency_key: str) -> tu
 
 def validate_reveal_purpose(purpose: str) -> str:
     """Why a reporter's contact is revealed: required, and recorded with the reveal."""
+    return validate_reveal(purpose, DEFAULT_PURPOSE)[0]
+
+
+def validate_reveal(
+    purpose: str, reveal_purpose: RevealPurpose | None
+) -> tuple[str, RevealPurpose]:
+    """The caller's reason and the purpose kind of a reveal; None is a kind this intake does not
+    know (a newer caller's), refused rather than guessed."""
     violations = Violations()
     purpose = check_text(violations, "purpose", purpose, maximum=MAX_PURPOSE)
     if not purpose:
         violations.add("purpose", "required: why the contact is needed")
+    if reveal_purpose is None:
+        violations.add("reveal_purpose", "unknown purpose")
     violations.raise_if_any()
-    return purpose
+    assert reveal_purpose is not None
+    return purpose, reveal_purpose
 
 
 def validate_erasure(reporter_id: str, reason: str) -> tuple[str, str]:
