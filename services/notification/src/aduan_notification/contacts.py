@@ -12,7 +12,7 @@ from typing import Protocol
 
 import grpc
 
-from aduan.v1 import intake_pb2, intake_pb2_grpc
+from aduan.v1 import common_pb2, intake_pb2, intake_pb2_grpc
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,12 @@ class IntakeContacts:
     async def reporter_contact(self, complaint_id: str, purpose: str) -> ReporterContact:
         try:
             response = await self._stub().GetReporterContact(
-                intake_pb2.GetReporterContactRequest(complaint_id=complaint_id, purpose=purpose),
+                intake_pb2.GetReporterContactRequest(
+                    complaint_id=complaint_id,
+                    purpose=purpose,
+                    # A message needs the contact only; never the NIK (docs/security.md).
+                    reveal_purpose=common_pb2.REVEAL_PURPOSE_CONTACT_REPORTER,
+                ),
                 timeout=self.timeout_seconds,
             )
         except grpc.aio.AioRpcError as error:

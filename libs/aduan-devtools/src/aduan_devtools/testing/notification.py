@@ -300,6 +300,7 @@ class _FakeIntakeServicer(intake_pb2_grpc.IntakeServicer):
             raise AssertionError("abort raises") from None
         with self.owner.lock:
             self.owner.calls.append((request.complaint_id, request.purpose, caller))
+            self.owner.reveal_purposes.append(request.reveal_purpose)
         if caller not in self.owner.allowed_callers:
             context.abort(grpc.StatusCode.PERMISSION_DENIED, f"caller {caller!r} not allowed")
         if request.complaint_id in self.owner.erased:
@@ -326,6 +327,8 @@ class FakeIntake:
         self.allowed_callers = {"service:notification"}
         self.verifier = TokenVerifier(secret=FAKE_INTAKE_SECRET)
         self.calls: list[tuple[str, str, str]] = []
+        # The RevealPurpose of each call, in the order of `calls`.
+        self.reveal_purposes: list[int] = []
         self.lock = threading.Lock()
         self.port = 0
         self._server: grpc.Server | None = None
