@@ -7,6 +7,7 @@ typed state and handler tables (the if/elif chains over a dict): they pin today'
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -480,6 +481,46 @@ def test_the_rows_of_the_corner_cases_are_as_recorded() -> None:
         "last_position": 21,
         "last_event_id": "routing:21",
     }
+
+
+def _reveal(**fields: Any) -> events_pb2.Envelope:
+    return events_pb2.Envelope(
+        event_id="intake:5",
+        event_type="ContactRevealed",
+        complaint_id="c",
+        service="intake",
+        position=5,
+        contact_revealed=events_pb2.ContactRevealed(reporter_id="r", **fields),
+    )
+
+
+def test_the_audit_trail_shows_a_reveal_s_purpose_and_fields() -> None:
+    contact = _reveal(
+        purpose="call back",
+        reveal_purpose=common_pb2.REVEAL_PURPOSE_CONTACT_REPORTER,
+        revealed_fields=["name", "phone", "email", "language"],
+    )
+    legal = _reveal(
+        purpose="summons 12/2026",
+        reveal_purpose=common_pb2.REVEAL_PURPOSE_LEGAL_PROCESS,
+        revealed_fields=["name", "phone", "email", "nik", "language"],
+    )
+    newer = _reveal(purpose="x", reveal_purpose=42, revealed_fields=["name"])  # a later purpose
+
+    assert audit_details(contact)["summary"] == (
+        "Contact revealed for call back (contact reporter: name, phone, email, language)"
+    )
+    assert audit_details(contact)["note"] == "call back"
+    assert audit_details(legal)["summary"] == (
+        "Contact revealed for summons 12/2026 (legal process: name, phone, email, nik, language)"
+    )
+    assert audit_details(newer)["summary"] == "Contact revealed for x (42: name)"
+
+
+def test_a_reveal_recorded_before_purposes_reads_as_it_always_did() -> None:
+    assert (
+        audit_details(_reveal(purpose="call back"))["summary"] == "Contact revealed for call back"
+    )
 
 
 def test_the_audit_details_of_every_kind_are_as_recorded() -> None:

@@ -112,7 +112,17 @@ def _status_requested(requested: Any, envelope: events_pb2.Envelope) -> AuditDet
 
 
 def _contact_revealed(revealed: Any, envelope: events_pb2.Envelope) -> AuditDetails:
-    return AuditDetails(f"Contact revealed for {revealed.purpose}", note=revealed.purpose)
+    summary = f"Contact revealed for {revealed.purpose}"
+    # UNSPECIFIED: a reveal made before purposes, whose kind and fields were not recorded (it
+    # returned the whole identity); its summary stays as it always read.
+    if revealed.reveal_purpose != common_pb2.REVEAL_PURPOSE_UNSPECIFIED:
+        try:
+            kind = enum_name(common_pb2.RevealPurpose, revealed.reveal_purpose, "REVEAL_PURPOSE_")
+        except ValueError:  # a purpose added after this version
+            kind = str(revealed.reveal_purpose)
+        fields = ", ".join(revealed.revealed_fields)
+        summary += f" ({kind.lower().replace('_', ' ')}: {fields})"
+    return AuditDetails(summary, note=revealed.purpose)
 
 
 def _reporter_erased(erased: Any, envelope: events_pb2.Envelope) -> AuditDetails:
