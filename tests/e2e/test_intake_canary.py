@@ -197,7 +197,12 @@ async def test_the_canary_appears_nowhere_in_the_stack(
         )
         assert status["results"][0]["action"] == "status_requested"
         revealed = intake.GetReporterContact(
-            intake_pb2.GetReporterContactRequest(complaint_id=filed.ticket_number, purpose="e2e"),
+            intake_pb2.GetReporterContactRequest(
+                complaint_id=filed.ticket_number,
+                purpose="e2e",
+                # A purpose that returns the NIK, so that the canary covers it too.
+                reveal_purpose=common_pb2.REVEAL_PURPOSE_LEGAL_PROCESS,
+            ),
             metadata=notification_metadata(stack),
             timeout=10,
         )
