@@ -33,7 +33,12 @@ from aduan.service.auth import (
     current_principal,
     policy,
 )
-from aduan.service.visibility import may_see_complaint, office_filter, sees_everything
+from aduan.service.visibility import (
+    READ_EVERYTHING,
+    may_see_complaint,
+    office_filter,
+    sealed_scope,
+)
 from aduan.v1 import common_pb2, query_pb2, query_pb2_grpc
 from aduan_query.history import as_utc, enum_name, is_overdue
 from aduan_query.projector import ComplaintChange, Projector
@@ -63,9 +68,13 @@ QUERY_POLICY: dict[str, Access] = policy(
 def check_visible(
     principal: Principal, row: Mapping[str, Any], ref: str, registry: OfficeRegistry
 ) -> None:
-    if may_see_complaint(principal, row["holding_office"], registry):
+    holder, category, confidential = row["holding_office"], row["category"], row["confidential"]
+    if may_see_complaint(
+        principal, holder, registry, category=category, confidential=confidential
+    ):
         return
-    if row["confidential"]:
+    if registry.oversight.is_sealed(holder, category, confidential):
+        # Outside the holding chain a sealed (e.g. confidential) complaint does not exist.
         raise NotFoundError(f"complaint {ref!r} not found")
     raise PermissionDeniedError(
         f"{principal.sub} may not see complaints held by {row['holding_office'] or 'no office'}"
@@ -76,9 +85,12 @@ def scoped_filter(
     principal: Principal, spec: ComplaintFilter, registry: OfficeRegistry
 ) -> ComplaintFilter:
     office = office_filter(principal, spec.office_code, "filter.office_code", registry)
-    if office == spec.office_code:
+    sealed = sealed_scope(principal, registry)
+    if office == spec.office_code and sealed is None:
         return spec
-    return replace(spec, office_code=office, include_descendants=True)
+    if office == spec.office_code:
+        return replace(spec, sealed=sealed)
+    return replace(spec, office_code=office, include_descendants=True, sealed=sealed)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -328,7 +340,9 @@ class QueryServicer(query_pb2_grpc.QueryServicer):
     ) -> query_pb2.GetAuditTrailResponse:
         await self._consistent(request.consistency)
         principal = current_principal()
-        if not sees_everything(principal):
+        # Only the roles that read everything skip the check: an overseer sees every office
+        # but not the sealed complaints outside their chain.
+        if principal.role not in READ_EVERYTHING:
             row = await asyncio.to_thread(self.queries.get_complaint, request.complaint_id, None)
             check_visible(principal, row, request.complaint_id, self.registry)
         complaint_id, page = await asyncio.to_thread(
@@ -412,8 +426,10 @@ class QueryServicer(query_pb2_grpc.QueryServicer):
         office = request.office_code.strip().upper()
         if office and not self.registry.holding_chain(office):
             raise ValidationError(FieldViolation("office_code", "is not an office code"))
-        office = office_filter(current_principal(), office, "office_code", self.registry)
-        stats = await asyncio.to_thread(self.queries.stats, start, end, office)
+        principal = current_principal()
+        office = office_filter(principal, office, "office_code", self.registry)
+        sealed = sealed_scope(principal, self.registry)
+        stats = await asyncio.to_thread(self.queries.stats, start, end, office, sealed)
 
         def counts(values: Mapping[str, int]) -> list[query_pb2.CountByKey]:
             return [query_pb2.CountByKey(key=k, count=v) for k, v in sorted(values.items())]

@@ -32,6 +32,7 @@ from sqlalchemy import (
 )
 
 from aduan.core.errors import FieldViolation, NotFoundError, ValidationError
+from aduan.service.visibility import SealedScope
 from aduan_query.history import OPEN_STATUSES, as_utc, is_overdue
 from aduan_query.projector import Projector
 from aduan_query.readmodels import LIVE, TableSet
@@ -66,6 +67,8 @@ class ComplaintFilter:
     filed_from: datetime | None = None
     filed_until: datetime | None = None
     text: str = ""
+    # Sealed complaints outside this caller's chain are left out (`sealed_condition`).
+    sealed: SealedScope | None = None
 
     def fingerprint(self, as_of: datetime | None) -> str:
         """Ties a page token to the filter it was issued for."""
@@ -147,6 +150,23 @@ def overdue_condition(table: Table, at: datetime) -> ColumnElement[bool]:
             and_(c.status == "IN_PROGRESS", c.first_response_at.is_(None), c.response_due < at),
             c.resolution_due < at,
         ),
+    )
+
+
+def sealed_condition(table: Table, scope: SealedScope) -> ColumnElement[bool]:
+    """Rows `scope`'s caller may see: not sealed, or sealed and filed under their office's
+    chain. The SQL form of `Oversight.is_sealed` (libs/aduan-platform, aduan.reference.offices)
+    over the read models' columns, driven by the same data."""
+    c = table.c
+    oversight = scope.oversight
+    seals: list[ColumnElement[bool]] = [c.confidential.is_(True)]
+    if oversight.inspectorate:
+        seals.append(c.holding_office == oversight.inspectorate)
+    if oversight.sealed_categories:
+        seals.append(c.category.in_(oversight.sealed_categories))
+    return or_(
+        ~or_(*seals),
+        c.office_chain.contains(f"|{scope.office}|", autoescape=True),
     )
 
 
@@ -286,6 +306,8 @@ class ComplaintQueries:
             conditions.append(c.filed_at >= as_utc(spec.filed_from))
         if spec.filed_until is not None:
             conditions.append(c.filed_at < as_utc(spec.filed_until))
+        if spec.sealed is not None:
+            conditions.append(sealed_condition(table, spec.sealed))
         if spec.text:
             conditions.append(
                 func.lower(c.subject).contains(spec.text.strip().lower(), autoescape=True)
@@ -458,15 +480,21 @@ class ComplaintQueries:
 
     # -- statistics -------------------------------------------------------------------------------
     def stats(
-        self, start: datetime | None = None, end: datetime | None = None, office_code: str = ""
+        self,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        office_code: str = "",
+        sealed: SealedScope | None = None,
     ) -> Stats:
-        """Complaints filed in [start, end) (and held at or below `office_code`)."""
+        """Complaints filed in [start, end) (and held at or below `office_code`; without the
+        sealed ones `sealed` leaves out)."""
         now = self.clock()
         spec = ComplaintFilter(
             office_code=office_code,
             include_descendants=bool(office_code),
             filed_from=start,
             filed_until=end,
+            sealed=sealed,
         )
         _, query = self._filtered(spec, None)
         subset = query.subquery()

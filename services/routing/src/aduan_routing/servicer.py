@@ -2,7 +2,8 @@
 
 Callers authenticate with a bearer token (`aduan.service.auth`); `ROUTING_POLICY` names the roles per
 RPC and `aduan.service.visibility` limits officers to cases their office holds and supervisors to their
-office and the offices below it (a Pusat supervisor: every office). W3C `traceparent`/`tracestate`
+office and the offices below it (an overseeing Pusat supervisor: every office, sealed cases
+outside their chain aside). W3C `traceparent`/`tracestate`
 are carried onto the stored events.
 """
 
@@ -175,7 +176,13 @@ class RoutingServicer(routing_pb2_grpc.RoutingServicer):
             raise ConcurrencyConflictError(
                 f"case {complaint_ref} is at version {case.version}, not {expected_version}"
             )
-        if not may_act(principal, case.holder, self.app.registry):
+        if not may_act(
+            principal,
+            case.holder,
+            self.app.registry,
+            category=case.category.value,
+            confidential=case.confidential,
+        ):
             raise PermissionDeniedError(
                 f"{principal.sub} ({principal.role} of {principal.office or 'no office'}) may not "
                 f"act on a case held by {case.holder or 'no office'}"
@@ -202,9 +209,13 @@ class RoutingServicer(routing_pb2_grpc.RoutingServicer):
     ) -> routing_pb2.GetCaseResponse:
         case = await asyncio.to_thread(self.app.get_case, request.complaint_id)
         principal = current_principal()
-        if not may_see_case(principal, case.holder, self.app.registry):
-            if case.confidential:
-                # Outside the holding chain a confidential case does not exist.
+        category = case.category.value
+        registry = self.app.registry
+        if not may_see_case(
+            principal, case.holder, registry, category=category, confidential=case.confidential
+        ):
+            if registry.oversight.is_sealed(case.holder, category, case.confidential):
+                # Outside the holding chain a sealed (e.g. confidential) case does not exist.
                 raise NotFoundError(f"no case for complaint {request.complaint_id!r}")
             raise PermissionDeniedError(
                 f"{principal.sub} may not see cases held by {case.holder or 'no office'}"

@@ -23,6 +23,7 @@ import yaml
 
 from aduan.core.settings import SettingsError
 from aduan.reference.areas import AreaRegistry, area_registry
+from aduan.reference.categories import Category
 
 
 class OfficeLevel(StrEnum):
@@ -42,6 +43,26 @@ class Office:
     regency_code: str = ""
 
 
+@dataclass(frozen=True)
+class Oversight:
+    """Oversight beyond the escalation tree, as data (`oversight` in offices.yaml): which Pusat
+    units oversee every office, and which cases are sealed to their holding chain. Tuples, not
+    sets, so that its repr (part of query's page-token fingerprints) is the same in every
+    process."""
+
+    inspectorate: str = ""
+    overseers: tuple[str, ...] = ()
+    sealed_categories: tuple[str, ...] = ()
+
+    def is_sealed(self, holder: str, category: str, confidential: bool) -> bool:
+        """Whether a case is seen only by its holding chain and auditors."""
+        return (
+            confidential
+            or (bool(self.inspectorate) and holder == self.inspectorate)
+            or category in self.sealed_categories
+        )
+
+
 class OfficeRegistryError(SettingsError):
     """The office data is inconsistent; the service refuses to start (a `SettingsError`, which
     the runtime reports as a configuration error, like routing's other data errors)."""
@@ -55,6 +76,7 @@ class OfficeRegistry:
     # Province code -> code of the Kanwil that serves it.
     kanwil_by_province: Mapping[str, str]
     areas: AreaRegistry = field(repr=False)
+    oversight: Oversight = Oversight()
 
     # -- lookups ----------------------------------------------------------------------------
     def get(self, code: str) -> Office | None:
@@ -241,7 +263,31 @@ def build_registry(config: Mapping[str, Any], areas: AreaRegistry) -> OfficeRegi
             province_codes=(regency.province_code,),
             regency_code=regency.code,
         )
-    return OfficeRegistry(version, triage_code, offices, kanwil_by_province, areas)
+    return OfficeRegistry(
+        version, triage_code, offices, kanwil_by_province, areas, _oversight(config, offices)
+    )
+
+
+def _oversight(config: Mapping[str, Any], offices: Mapping[str, Office]) -> Oversight:
+    """The `oversight` section; without one no Pusat unit oversees other offices and only
+    confidential cases are sealed (data that names nobody grants nobody anything)."""
+    section = config.get("oversight") or {}
+    try:
+        inspectorate = str(section.get("inspectorate") or "")
+        overseers = tuple(str(code) for code in section.get("overseers") or ())
+        categories = tuple(str(name) for name in section.get("sealed_categories") or ())
+    except (AttributeError, TypeError) as error:
+        raise OfficeRegistryError(f"oversight: {error}") from None
+    for code in (*overseers, *([inspectorate] if inspectorate else [])):
+        if offices.get(code) is None or offices[code].level != OfficeLevel.PUSAT:
+            raise OfficeRegistryError(f"oversight: {code!r} is not a Pusat unit")
+    if inspectorate in overseers:
+        raise OfficeRegistryError(f"oversight: the inspectorate {inspectorate} oversees nobody")
+    known = {category.value for category in Category}
+    for name in categories:
+        if name not in known:
+            raise OfficeRegistryError(f"oversight: {name!r} is not a category")
+    return Oversight(inspectorate, overseers, categories)
 
 
 def _packaged_text(name: str) -> str:
