@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from aduan.core.errors import PermissionDeniedError
-from aduan.reference.offices import OfficeRegistry, default_registry
+from aduan.reference.offices import OfficeLevel, OfficeRegistry, default_registry
 from aduan.service.auth import (
     ADMIN,
     AUDITOR,
@@ -24,6 +24,7 @@ from aduan.service.visibility import (
     may_see_case,
     may_see_complaint,
     office_filter,
+    sealed_scope,
     sees_everything,
 )
 
@@ -32,8 +33,11 @@ PUSAT_UNIT = "PUSAT.PSKP"
 KANWIL = "KANWIL.32"  # Jawa Barat
 KANTAH_UNDER = "KANTAH.32.73"  # Kota Bandung, under KANWIL.32
 KANTAH_ELSEWHERE = "KANTAH.33.01"  # Cilacap, Jawa Tengah
-HOLDERS = (TRIAGE, PUSAT_UNIT, KANWIL, KANTAH_UNDER, KANTAH_ELSEWHERE)
+INSPECTORATE = "PUSAT.ITJEN"
+HOLDERS = (TRIAGE, PUSAT_UNIT, KANWIL, KANTAH_UNDER, KANTAH_ELSEWHERE, INSPECTORATE)
 EVERY = frozenset(HOLDERS)
+# An ordinary (not sealed) case: the matrices below hold for it; sealed ones further down.
+PLAIN = {"category": "SERVICE_DELAY", "confidential": False}
 
 
 def principal(role: str, office: str = "") -> Principal:
@@ -47,13 +51,16 @@ SEES: dict[tuple[str, str], frozenset[str]] = {
     (SERVICE, ""): EVERY,
     (AUDITOR, KANTAH_UNDER): EVERY,
     (SUPERVISOR, TRIAGE): EVERY,
-    (SUPERVISOR, PUSAT_UNIT): EVERY,  # any Pusat supervisor sees every office
+    # an overseeing Pusat unit sees every office, but nothing the Inspectorate holds (sealed)
+    (SUPERVISOR, PUSAT_UNIT): EVERY - {INSPECTORATE},
+    (SUPERVISOR, INSPECTORATE): frozenset({INSPECTORATE}),  # its own cases only
     (SUPERVISOR, KANWIL): frozenset({KANWIL, KANTAH_UNDER}),
     (SUPERVISOR, KANTAH_UNDER): frozenset({KANTAH_UNDER}),
     (SUPERVISOR, KANTAH_ELSEWHERE): frozenset({KANTAH_ELSEWHERE}),
     (SUPERVISOR, ""): frozenset(),
     (OFFICER, TRIAGE): EVERY,  # the triage desk is above every office
     (OFFICER, PUSAT_UNIT): frozenset({PUSAT_UNIT}),  # a Pusat officer: only their own unit
+    (OFFICER, INSPECTORATE): frozenset({INSPECTORATE}),
     (OFFICER, KANWIL): frozenset({KANWIL, KANTAH_UNDER}),
     (OFFICER, KANTAH_UNDER): frozenset({KANTAH_UNDER}),
     (OFFICER, KANTAH_ELSEWHERE): frozenset({KANTAH_ELSEWHERE}),
@@ -69,13 +76,15 @@ ACTS: dict[tuple[str, str], frozenset[str]] = {
     (SERVICE, ""): frozenset(),
     (AUDITOR, KANTAH_UNDER): frozenset(),
     (SUPERVISOR, TRIAGE): EVERY,
-    (SUPERVISOR, PUSAT_UNIT): EVERY,
+    (SUPERVISOR, PUSAT_UNIT): EVERY - {INSPECTORATE},
+    (SUPERVISOR, INSPECTORATE): frozenset({INSPECTORATE}),
     (SUPERVISOR, KANWIL): frozenset({KANWIL, KANTAH_UNDER}),
     (SUPERVISOR, KANTAH_UNDER): frozenset({KANTAH_UNDER}),
     (SUPERVISOR, KANTAH_ELSEWHERE): frozenset({KANTAH_ELSEWHERE}),
     (SUPERVISOR, ""): frozenset(),
     (OFFICER, TRIAGE): frozenset({TRIAGE}),  # officers act only where their office holds
     (OFFICER, PUSAT_UNIT): frozenset({PUSAT_UNIT}),
+    (OFFICER, INSPECTORATE): frozenset({INSPECTORATE}),
     (OFFICER, KANWIL): frozenset({KANWIL}),
     (OFFICER, KANTAH_UNDER): frozenset({KANTAH_UNDER}),
     (OFFICER, KANTAH_ELSEWHERE): frozenset({KANTAH_ELSEWHERE}),
@@ -97,13 +106,14 @@ def test_who_sees_a_complaint_is_the_same_in_routing_and_query(
 ) -> None:
     caller = principal(role, office)
     expected = holder in SEES[(role, office)]
-    assert may_see_case(caller, holder, registry) is expected
-    assert may_see_complaint(caller, holder, registry) is expected
+    assert may_see_case(caller, holder, registry, **PLAIN) is expected
+    assert may_see_complaint(caller, holder, registry, **PLAIN) is expected
 
 
 @pytest.mark.parametrize(("role", "office", "holder"), MATRIX)
 def test_who_may_work_a_case(registry: OfficeRegistry, role: str, office: str, holder: str) -> None:
-    assert may_act(principal(role, office), holder, registry) is (holder in ACTS[(role, office)])
+    caller = principal(role, office)
+    assert may_act(caller, holder, registry, **PLAIN) is (holder in ACTS[(role, office)])
 
 
 # Callers who see every office by their role, not through the hierarchy (the triage desk's
@@ -119,10 +129,11 @@ BY_ROLE = {
 
 
 @pytest.mark.parametrize(("role", "office"), list(SEES))
-def test_sees_everything_by_role(role: str, office: str) -> None:
-    assert sees_everything(principal(role, office)) is ((role, office) in BY_ROLE)
+def test_sees_everything_by_role(registry: OfficeRegistry, role: str, office: str) -> None:
+    assert sees_everything(principal(role, office), registry) is ((role, office) in BY_ROLE)
     if (role, office) in BY_ROLE:
-        assert SEES[(role, office)] == EVERY
+        # Every office, though not what the Inspectorate holds unless the role reads everything.
+        assert SEES[(role, office)] >= EVERY - {INSPECTORATE}
 
 
 @pytest.mark.parametrize(("role", "office", "asked"), [(*key, h) for key in SEES for h in HOLDERS])
@@ -130,7 +141,7 @@ def test_an_office_filter_outside_what_the_caller_sees_is_refused(
     registry: OfficeRegistry, role: str, office: str, asked: str
 ) -> None:
     caller = principal(role, office)
-    if sees_everything(caller) or asked in SEES[(role, office)]:
+    if sees_everything(caller, registry) or asked in SEES[(role, office)]:
         assert office_filter(caller, asked, "filter.office_code", registry) == asked
     else:
         with pytest.raises(PermissionDeniedError):
@@ -142,7 +153,7 @@ def test_no_office_filter_means_every_office_or_the_callers_own(
     registry: OfficeRegistry, role: str, office: str
 ) -> None:
     caller = principal(role, office)
-    if sees_everything(caller):
+    if sees_everything(caller, registry):
         assert office_filter(caller, "", "office_code", registry) == ""
     elif role in (OFFICER, SUPERVISOR) and office:
         assert office_filter(caller, "", "office_code", registry) == office
@@ -172,30 +183,30 @@ def test_routing_and_query_agree_for_every_office_of_the_registry(
         for role in (OFFICER, SUPERVISOR):
             caller = principal(role, office)
             for holder in holders:
-                assert may_see_case(caller, holder, registry) == may_see_complaint(
-                    caller, holder, registry
+                assert may_see_case(caller, holder, registry, **PLAIN) == may_see_complaint(
+                    caller, holder, registry, **PLAIN
                 ), (role, office, holder)
 
 
 def test_where_routing_and_query_differ_today(registry: OfficeRegistry) -> None:
     triage_officer = principal(OFFICER, TRIAGE)
     # A case with no holding office: query files it with the triage desk, routing under nobody.
-    assert may_see_complaint(triage_officer, "", registry)
-    assert not may_see_case(triage_officer, "", registry)
-    assert may_see_case(principal(SUPERVISOR, PUSAT_UNIT), "", registry)
+    assert may_see_complaint(triage_officer, "", registry, **PLAIN)
+    assert not may_see_case(triage_officer, "", registry, **PLAIN)
+    assert may_see_case(principal(SUPERVISOR, PUSAT_UNIT), "", registry, **PLAIN)
     # A holder the registry no longer holds: query still files it under its Kanwil.
     removed = "KANTAH.32.99"
     assert removed not in registry
     kanwil_supervisor = principal(SUPERVISOR, KANWIL)
-    assert may_see_complaint(kanwil_supervisor, removed, registry)
-    assert not may_see_case(kanwil_supervisor, removed, registry)
-    assert not may_act(kanwil_supervisor, removed, registry)
-    assert may_act(principal(OFFICER, removed), removed, registry)
+    assert may_see_complaint(kanwil_supervisor, removed, registry, **PLAIN)
+    assert not may_see_case(kanwil_supervisor, removed, registry, **PLAIN)
+    assert not may_act(kanwil_supervisor, removed, registry, **PLAIN)
+    assert may_act(principal(OFFICER, removed), removed, registry, **PLAIN)
     # A token naming the Kanwil a split province does not have (yet): query counts it above the
     # province's Kantah, routing does not know it.
     unopened = principal(SUPERVISOR, "KANWIL.65")
-    assert may_see_complaint(unopened, "KANTAH.65.01", registry)
-    assert not may_see_case(unopened, "KANTAH.65.01", registry)
+    assert may_see_complaint(unopened, "KANTAH.65.01", registry, **PLAIN)
+    assert not may_see_case(unopened, "KANTAH.65.01", registry, **PLAIN)
 
 
 def test_a_pusat_office_is_known_by_its_code() -> None:
@@ -204,3 +215,76 @@ def test_a_pusat_office_is_known_by_its_code() -> None:
     assert not is_pusat("KANWIL.32")
     assert not is_pusat("PUSAT")
     assert not is_pusat("")
+
+
+# Sealed cases: held by the Inspectorate, confidential, or of an integrity category. Seen only by
+# their holding chain and the roles that read everything, whoever else oversees their office.
+SEALED_KINDS = {
+    "illegal levy": {"category": "ILLEGAL_LEVY", "confidential": False},
+    "abuse of authority": {"category": "ABUSE_OF_AUTHORITY", "confidential": False},
+    "confidential": {"category": "SERVICE_DELAY", "confidential": True},
+}
+# (role, office) -> the holders whose sealed cases that caller sees (and, for supervisors, works).
+SEES_SEALED: dict[tuple[str, str], frozenset[str]] = {
+    **{key: EVERY for key in ((AUDITOR, ""), (ADMIN, ""), (SERVICE, ""), (AUDITOR, KANTAH_UNDER))},
+    (SUPERVISOR, TRIAGE): EVERY,  # the triage desk is in every holding chain
+    (SUPERVISOR, PUSAT_UNIT): frozenset({PUSAT_UNIT}),  # overseeing ends at sealed cases
+    (SUPERVISOR, INSPECTORATE): frozenset({INSPECTORATE}),
+    (SUPERVISOR, KANWIL): frozenset({KANWIL, KANTAH_UNDER}),
+    (SUPERVISOR, KANTAH_UNDER): frozenset({KANTAH_UNDER}),
+    (OFFICER, TRIAGE): EVERY,
+    (OFFICER, PUSAT_UNIT): frozenset({PUSAT_UNIT}),
+    (OFFICER, KANTAH_ELSEWHERE): frozenset({KANTAH_ELSEWHERE}),
+}
+
+
+@pytest.mark.parametrize("kind", list(SEALED_KINDS))
+@pytest.mark.parametrize(
+    ("role", "office", "holder"), [(*k, h) for k in SEES_SEALED for h in HOLDERS]
+)
+def test_a_sealed_case_is_seen_only_by_its_holding_chain_and_auditors(
+    registry: OfficeRegistry, kind: str, role: str, office: str, holder: str
+) -> None:
+    caller = principal(role, office)
+    case = SEALED_KINDS[kind]
+    expected = holder in SEES_SEALED[(role, office)]
+    assert may_see_case(caller, holder, registry, **case) is expected
+    assert may_see_complaint(caller, holder, registry, **case) is expected
+    if role == SUPERVISOR:
+        assert may_act(caller, holder, registry, **case) is expected
+
+
+def test_no_other_pusat_unit_sees_or_works_what_the_inspectorate_holds(
+    registry: OfficeRegistry,
+) -> None:
+    levy = SEALED_KINDS["illegal levy"]
+    for office in registry.list(level=OfficeLevel.PUSAT):
+        caller = principal(SUPERVISOR, office.code)
+        expected = office.code in (INSPECTORATE, registry.triage_code)
+        for case in (PLAIN, levy):
+            assert may_see_case(caller, INSPECTORATE, registry, **case) is expected, office
+            assert may_see_complaint(caller, INSPECTORATE, registry, **case) is expected, office
+            assert may_act(caller, INSPECTORATE, registry, **case) is expected, office
+
+
+def test_the_oversight_data() -> None:
+    oversight = default_registry().oversight
+    assert oversight.inspectorate == INSPECTORATE
+    assert INSPECTORATE not in oversight.overseers
+    assert {TRIAGE, PUSAT_UNIT, "PUSAT.HAK_TANAH"} <= set(oversight.overseers)
+    assert oversight.is_sealed(INSPECTORATE, "SERVICE_DELAY", False)
+    assert oversight.is_sealed(KANTAH_UNDER, "ILLEGAL_LEVY", False)
+    assert oversight.is_sealed(KANTAH_UNDER, "ABUSE_OF_AUTHORITY", False)
+    assert oversight.is_sealed(KANTAH_UNDER, "SERVICE_DELAY", True)
+    assert not oversight.is_sealed(KANTAH_UNDER, "SERVICE_DELAY", False)
+    assert not oversight.is_sealed("", "", False)
+
+
+def test_only_overseers_get_a_sealed_scope_for_their_lists(registry: OfficeRegistry) -> None:
+    scope = sealed_scope(principal(SUPERVISOR, PUSAT_UNIT), registry)
+    assert scope is not None
+    assert scope.office == PUSAT_UNIT
+    assert scope.oversight == registry.oversight
+    for role, office in SEES:
+        if (role, office) not in ((SUPERVISOR, PUSAT_UNIT), (SUPERVISOR, TRIAGE)):
+            assert sealed_scope(principal(role, office), registry) is None, (role, office)

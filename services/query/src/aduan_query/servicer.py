@@ -69,9 +69,7 @@ def check_visible(
     principal: Principal, row: Mapping[str, Any], ref: str, registry: OfficeRegistry
 ) -> None:
     holder, category, confidential = row["holding_office"], row["category"], row["confidential"]
-    if may_see_complaint(
-        principal, holder, registry, category=category, confidential=confidential
-    ):
+    if may_see_complaint(principal, holder, registry, category=category, confidential=confidential):
         return
     if registry.oversight.is_sealed(holder, category, confidential):
         # Outside the holding chain a sealed (e.g. confidential) complaint does not exist.
