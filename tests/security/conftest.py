@@ -30,6 +30,7 @@ from aduan_routing.__main__ import build_runtime as routing_runtime
 
 SECRET = "security-tests-secret-0123456789abcdef"
 HOLDER = "KANTAH.32.73"  # Kota Bandung: where land-service complaints of 32.73 go
+INSPECTORATE = "PUSAT.ITJEN"  # where routing places illegal-levy complaints
 T = TypeVar("T")
 
 BUILDERS: dict[str, Callable[[ServiceSettings], ServiceRuntime]] = {
@@ -47,6 +48,8 @@ class Seeded:
     complaint_id: str = ""
     ticket_number: str = ""
     confidential_id: str = ""
+    # An illegal-levy complaint, which routing places with the Inspectorate: sealed.
+    inspectorate_id: str = ""
 
 
 @dataclass
@@ -120,12 +123,14 @@ class SecureStack:
         query = query_pb2_grpc.QueryStub(self.channel("query"))
         gateway = self.bearer("gateway", sub="gateway:matrix")
 
-        def file(key: str, confidential: bool) -> intake_pb2.FileComplaintResponse:
+        def file(
+            key: str, confidential: bool, category: int = common_pb2.CATEGORY_LAND_SERVICE
+        ) -> intake_pb2.FileComplaintResponse:
             return intake.FileComplaint(
                 intake_pb2.FileComplaintRequest(
                     idempotency_key=f"{key}-{uuid.uuid4()}",
                     channel=common_pb2.CHANNEL_WEB,
-                    category=common_pb2.CATEGORY_LAND_SERVICE,
+                    category=category,
                     reporter=intake_pb2.Reporter(
                         name="Dewi Lestari", phone="081377778888", confidential=confidential
                     ),
@@ -139,23 +144,31 @@ class SecureStack:
 
         open_complaint = file("matrix-open", confidential=False)
         secret_complaint = file("matrix-confidential", confidential=True)
+        levy_complaint = file(
+            "matrix-levy", confidential=False, category=common_pb2.CATEGORY_ILLEGAL_LEVY
+        )
         self.seeded = Seeded(
             open_complaint.complaint_id,
             open_complaint.ticket_number,
             secret_complaint.complaint_id,
+            levy_complaint.complaint_id,
         )
         auditor = self.bearer("auditor")
-        for complaint_id in (open_complaint.complaint_id, secret_complaint.complaint_id):
+        for complaint_id, holder in (
+            (open_complaint.complaint_id, HOLDER),
+            (secret_complaint.complaint_id, HOLDER),
+            (levy_complaint.complaint_id, INSPECTORATE),
+        ):
 
-            def placed(complaint_id: str = complaint_id) -> bool:
+            def placed(complaint_id: str = complaint_id, holder: str = holder) -> bool:
                 view = query.GetComplaint(
                     query_pb2.GetComplaintRequest(complaint_id=complaint_id),
                     metadata=auditor,
                     timeout=5,
                 ).complaint
-                return view.holding_office.code == HOLDER
+                return view.holding_office.code == holder
 
-            eventually(placed, 30, f"routing to place {complaint_id} at {HOLDER}")
+            eventually(placed, 30, f"routing to place {complaint_id} at {holder}")
         # Intake learns the holding office from routing's events (it decides contact reveals).
         officer = self.bearer("officer", HOLDER, sub="officer:matrix")
         eventually(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from security.conftest import HOLDER, SecureStack
+from security.conftest import HOLDER, INSPECTORATE, SecureStack
 
 from aduan.v1 import (
     eventlog_pb2,
@@ -90,6 +90,104 @@ def test_lists_are_narrowed_to_the_callers_offices(secure_stack: SecureStack) ->
             metadata=secure_stack.bearer("officer", HOLDER),
         )
     assert code_of(denied.value) == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_no_pusat_unit_outside_the_chain_sees_or_works_an_inspectorate_case(
+    secure_stack: SecureStack,
+) -> None:
+    """docs/security.md, "Who sees what": an illegal-levy complaint held by the Inspectorate is
+    sealed; another Pusat unit's supervisor, who oversees every office, does not learn it exists
+    (routing, query, lists, watches, stats, audit trail) and may not work it."""
+    query = query_pb2_grpc.QueryStub(secure_stack.channel("query"))
+    routing = routing_pb2_grpc.RoutingStub(secure_stack.channel("routing"))
+    sealed = secure_stack.seeded.inspectorate_id
+    public = secure_stack.seeded.complaint_id
+    outsider = secure_stack.bearer("supervisor", "PUSAT.HAK_TANAH", "supervisor:hak-tanah")
+
+    for hidden_call in (
+        lambda: query.GetComplaint(
+            query_pb2.GetComplaintRequest(complaint_id=sealed), metadata=outsider
+        ),
+        lambda: query.GetAuditTrail(
+            query_pb2.GetAuditTrailRequest(complaint_id=sealed), metadata=outsider
+        ),
+        lambda: routing.GetCase(routing_pb2.GetCaseRequest(complaint_id=sealed), metadata=outsider),
+    ):
+        with pytest.raises(grpc.RpcError) as hidden:
+            hidden_call()
+        assert code_of(hidden.value) == grpc.StatusCode.NOT_FOUND
+    acts = (
+        (routing.ClassifyComplaint, routing_pb2.ClassifyComplaintRequest),
+        (routing.AcceptCase, routing_pb2.AcceptCaseRequest),
+        (routing.ReassignCase, routing_pb2.ReassignCaseRequest),
+        (routing.RespondToReporter, routing_pb2.RespondToReporterRequest),
+        (routing.ResolveCase, routing_pb2.ResolveCaseRequest),
+        (routing.ReopenCase, routing_pb2.ReopenCaseRequest),
+        (routing.CloseCase, routing_pb2.CloseCaseRequest),
+    )
+    for rpc, request in acts:
+        with pytest.raises(grpc.RpcError) as denied:
+            rpc(request(complaint_id=sealed), metadata=outsider)
+        assert code_of(denied.value) == grpc.StatusCode.PERMISSION_DENIED, rpc
+
+    def listed(metadata: object, office: str = "") -> set[str]:
+        response = query.ListComplaints(
+            query_pb2.ListComplaintsRequest(
+                filter=query_pb2.ComplaintFilter(office_code=office, include_descendants=True)
+            ),
+            metadata=metadata,
+        )
+        return {c.complaint_id for c in response.complaints}
+
+    def levies(metadata: object) -> int:
+        stats = query.GetStats(query_pb2.GetStatsRequest(), metadata=metadata)
+        return sum(c.count for c in stats.by_office if c.key == INSPECTORATE)
+
+    # The overseer still sees every other office (the plain complaint) but not the sealed one.
+    assert public in listed(outsider)
+    assert sealed not in listed(outsider)
+    assert sealed not in listed(outsider, INSPECTORATE)
+    assert levies(outsider) == 0
+    assert sealed not in _watch_all(query, outsider, sealed)
+
+    # The Inspectorate, the triage desk above it, and auditors see it.
+    for metadata in (
+        secure_stack.bearer("supervisor", INSPECTORATE, "supervisor:itjen"),
+        secure_stack.bearer("supervisor", "PUSAT.IP3", "supervisor:triage"),
+        secure_stack.bearer("auditor"),
+    ):
+        view = query.GetComplaint(
+            query_pb2.GetComplaintRequest(complaint_id=sealed), metadata=metadata
+        ).complaint
+        assert view.holding_office.code == INSPECTORATE
+        assert routing.GetCase(routing_pb2.GetCaseRequest(complaint_id=sealed), metadata=metadata)
+        assert query.GetAuditTrail(
+            query_pb2.GetAuditTrailRequest(complaint_id=sealed), metadata=metadata
+        ).entries
+        assert sealed in listed(metadata)
+        assert levies(metadata) >= 1
+        assert sealed in _watch_all(query, metadata, sealed)
+    # The Inspectorate sees only what it holds.
+    itjen = secure_stack.bearer("supervisor", INSPECTORATE, "supervisor:itjen")
+    assert public not in listed(itjen)
+
+
+def _watch_all(query: query_pb2_grpc.QueryStub, metadata: object, wanted: str) -> set[str]:
+    """The initial members of an unfiltered watch, read until `wanted` shows or a short
+    deadline passes (a watch never ends by itself)."""
+    stream = query.WatchComplaints(
+        query_pb2.WatchComplaintsRequest(include_initial=True), metadata=metadata, timeout=3
+    )
+    seen: set[str] = set()
+    try:
+        for change in stream:
+            seen.add(change.complaint.complaint_id)
+            if wanted in seen:
+                break
+    except grpc.RpcError as error:
+        if error.code() != grpc.StatusCode.DEADLINE_EXCEEDED:
+            raise
+    return seen
 
 
 def test_every_reveal_is_an_event_naming_who_saw_the_contact(secure_stack: SecureStack) -> None:

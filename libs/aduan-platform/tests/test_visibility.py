@@ -37,7 +37,7 @@ INSPECTORATE = "PUSAT.ITJEN"
 HOLDERS = (TRIAGE, PUSAT_UNIT, KANWIL, KANTAH_UNDER, KANTAH_ELSEWHERE, INSPECTORATE)
 EVERY = frozenset(HOLDERS)
 # An ordinary (not sealed) case: the matrices below hold for it; sealed ones further down.
-PLAIN = {"category": "SERVICE_DELAY", "confidential": False}
+PLAIN = {"category": "LAND_SERVICE", "confidential": False}
 
 
 def principal(role: str, office: str = "") -> Principal:
@@ -222,7 +222,7 @@ def test_a_pusat_office_is_known_by_its_code() -> None:
 SEALED_KINDS = {
     "illegal levy": {"category": "ILLEGAL_LEVY", "confidential": False},
     "abuse of authority": {"category": "ABUSE_OF_AUTHORITY", "confidential": False},
-    "confidential": {"category": "SERVICE_DELAY", "confidential": True},
+    "confidential": {"category": "LAND_SERVICE", "confidential": True},
 }
 # (role, office) -> the holders whose sealed cases that caller sees (and, for supervisors, works).
 SEES_SEALED: dict[tuple[str, str], frozenset[str]] = {
@@ -272,11 +272,11 @@ def test_the_oversight_data() -> None:
     assert oversight.inspectorate == INSPECTORATE
     assert INSPECTORATE not in oversight.overseers
     assert {TRIAGE, PUSAT_UNIT, "PUSAT.HAK_TANAH"} <= set(oversight.overseers)
-    assert oversight.is_sealed(INSPECTORATE, "SERVICE_DELAY", False)
+    assert oversight.is_sealed(INSPECTORATE, "LAND_SERVICE", False)
     assert oversight.is_sealed(KANTAH_UNDER, "ILLEGAL_LEVY", False)
     assert oversight.is_sealed(KANTAH_UNDER, "ABUSE_OF_AUTHORITY", False)
-    assert oversight.is_sealed(KANTAH_UNDER, "SERVICE_DELAY", True)
-    assert not oversight.is_sealed(KANTAH_UNDER, "SERVICE_DELAY", False)
+    assert oversight.is_sealed(KANTAH_UNDER, "LAND_SERVICE", True)
+    assert not oversight.is_sealed(KANTAH_UNDER, "LAND_SERVICE", False)
     assert not oversight.is_sealed("", "", False)
 
 
