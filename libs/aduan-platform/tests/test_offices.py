@@ -142,3 +142,29 @@ def test_inconsistent_office_data_is_a_settings_error() -> None:
         build_registry(config, area_registry())
     with pytest.raises(OfficeRegistryError, match="must be named PUSAT"):
         build_registry({**config, "pusat": [{"code": "IP3", "name": "x"}]}, area_registry())
+
+
+def test_oversight_data_naming_no_pusat_unit_or_category_is_a_settings_error() -> None:
+    config = {
+        "version": "1",
+        "area_data_version": "4.0.1",
+        "triage_office": "PUSAT.IP3",
+        "pusat": [
+            {"code": "PUSAT.IP3", "name": "triage"},
+            {"code": "PUSAT.ITJEN", "name": "inspectorate"},
+        ],
+    }
+    registry = build_registry(config, area_registry())
+    # No oversight section: nobody oversees other offices; only confidential cases are sealed.
+    assert registry.oversight.overseers == ()
+    assert not registry.oversight.is_sealed("PUSAT.ITJEN", "ILLEGAL_LEVY", False)
+    assert registry.oversight.is_sealed("PUSAT.ITJEN", "ILLEGAL_LEVY", True)
+    bad_sections = {
+        "is not a Pusat unit": {"overseers": ["KANWIL.32"]},
+        "PUSAT.NOWHERE": {"inspectorate": "PUSAT.NOWHERE"},
+        "oversees nobody": {"inspectorate": "PUSAT.ITJEN", "overseers": ["PUSAT.ITJEN"]},
+        "is not a category": {"sealed_categories": ["BRIBERY"]},
+    }
+    for message, section in bad_sections.items():
+        with pytest.raises(OfficeRegistryError, match=message):
+            build_registry({**config, "oversight": section}, area_registry())
