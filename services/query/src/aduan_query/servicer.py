@@ -1,10 +1,11 @@
 """gRPC adapter for aduan.v1.Query: proto <-> the query functions in `views` and `rebuild`.
 
 Callers authenticate with a bearer token (`aduan.service.auth`); `QUERY_POLICY` names the roles per RPC.
-Officers and supervisors see the complaints held by their office or an office below it (a Pusat
-supervisor sees all; auditors and administrators see everything): `aduan.service.visibility`. Outside that
-chain a confidential complaint does not exist (NOT_FOUND); others are PERMISSION_DENIED, and lists
-and watches are narrowed to the caller's offices.
+Officers and supervisors see the complaints held by their office or an office below it (an
+overseeing Pusat supervisor sees all offices but not sealed complaints outside their chain;
+auditors and administrators see everything): `aduan.service.visibility`. Outside that chain a
+sealed (e.g. confidential) complaint does not exist (NOT_FOUND); others are PERMISSION_DENIED, and
+lists, watches and statistics are narrowed to what the caller sees.
 """
 
 from __future__ import annotations
