@@ -158,10 +158,13 @@ def test_group_commit_stores_the_codes_in_the_groups_transaction(
         [(same, ctx), (validate_filing(filing(idempotency_key="group-named")), ctx), (same, ctx)]
     )
     first, named, repeat = results
-    assert isinstance(first, FilingResult) and isinstance(named, FilingResult)
+    assert isinstance(first, FilingResult)
+    assert isinstance(named, FilingResult)
     assert isinstance(repeat, FilingResult)
-    assert first.created and canonical_tracking_code(first.tracking_code) is not None
-    assert named.tracking_code == "" and repeat.tracking_code == ""
+    assert first.created
+    assert canonical_tracking_code(first.tracking_code) is not None
+    assert named.tracking_code == ""
+    assert repeat.tracking_code == ""
     check_only_the_hash_is_stored(sqlite_app, first)
     found = sqlite_app.request_status_by_tracking_code(
         first.tracking_code, channel=Channel.WEB, idempotency_key="g", ctx=ctx
