@@ -112,6 +112,11 @@ REQUESTS: dict[str, Callable[[S], Any]] = {
     "/aduan.v1.Intake/RequestStatus": lambda s: intake_pb2.RequestStatusRequest(
         complaint_id=s.complaint_id, channel=common_pb2.CHANNEL_WEB, idempotency_key="matrix-st"
     ),
+    "/aduan.v1.Intake/RequestStatusByTrackingCode": lambda s: (
+        intake_pb2.RequestStatusByTrackingCodeRequest(
+            tracking_code="2345A-BCDEF", channel=common_pb2.CHANNEL_WEB, idempotency_key="matrix-tc"
+        )
+    ),
     "/aduan.v1.Intake/WithdrawComplaint": lambda s: intake_pb2.WithdrawComplaintRequest(
         complaint_id="ADU-2026-ZZZZZZ", reason="matrix"
     ),

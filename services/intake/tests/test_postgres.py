@@ -55,3 +55,26 @@ def test_filing_sealing_and_erasure_on_postgres(
     assert pg_app.open_complaint_for_phone(CANARY.phone_e164) is None
     with pytest.raises(InvalidStateError):
         pg_app.reveal_contact(str(complaint.id), "test", ctx)
+
+
+def test_tracking_codes_on_postgres(
+    pg_app: IntakeApplication, filing: Callable[..., FilingRequest], ctx: CommandContext
+) -> None:
+    from aduan_intake.domain import Channel
+    from aduan_intake.trackingcodes import canonical_tracking_code
+    from aduan_intake.validation import validate_filing
+
+    def anonymous(key: str) -> FilingRequest:
+        return filing(idempotency_key=key, reporter_name="", reporter_phone="", anonymous=True)
+
+    alone = pg_app.file_complaint(anonymous(f"pg-anon-{uuid.uuid4()}"), ctx)
+    (grouped,) = pg_app.file_group([(validate_filing(anonymous(f"pg-g-{uuid.uuid4()}")), ctx)])
+    assert not isinstance(grouped, Exception)
+    for result in (alone, grouped):
+        canonical = canonical_tracking_code(result.tracking_code)
+        assert canonical is not None
+        found = pg_app.request_status_by_tracking_code(
+            result.tracking_code, channel=Channel.WEB, idempotency_key="pg", ctx=ctx
+        )
+        assert found.ticket_number == result.ticket_number
+        assert pg_app.tables.complaint_for_tracking_code(canonical) is None, "no plain code"

@@ -36,6 +36,7 @@ from aduan_intake.sealing import ANONYMOUS, Identity, MasterKey
 from aduan_intake.senderlock import SenderLocks, sender_locks_for
 from aduan_intake.sidetables import SideTables, side_tables_for
 from aduan_intake.tickets import TicketNumbers
+from aduan_intake.trackingcodes import TrackedState, TrackingCodes
 from aduan_intake.validation import (
     validate_erasure,
     validate_filing,
@@ -61,6 +62,15 @@ class MessageResult:
 
 
 @dataclass(frozen=True)
+class TrackedStatus:
+    """What an anonymous reporter learns with their tracking code."""
+
+    ticket_number: str
+    status: TrackedState
+    position: int
+
+
+@dataclass(frozen=True)
 class RevealedContact:
     reporter_id: str
     identity: Identity
@@ -82,6 +92,7 @@ class IntakeApplication(AduanApplication):
         self.media = media
         self.tables: SideTables = side_tables_for(self.factory)
         self.vault = ReporterVault(self.tables, self.master_key)
+        self.tracking_codes = TrackingCodes(self.tables, self.master_key)
         self.positions = CommandPositions(self.claims, self.head_position)
         self.cases = CaseView(self.tables)
         self.tickets = TicketNumbers(self.claims)
@@ -109,6 +120,7 @@ class IntakeApplication(AduanApplication):
         reporter = ANONYMOUS
         if valid.identity is not None:
             reporter = self.vault.seal_reporter(complaint_id, valid.identity)
+        tracking_code = self.tracking_codes.issue(complaint_id) if valid.anonymous else ""
         ticket = self.tickets.claim(complaint_id)
         try:
             complaint = new_complaint(
@@ -123,7 +135,7 @@ class IntakeApplication(AduanApplication):
             return self._repeated_filing(existing)
         position = recordings[-1].notification.id
         self.positions.record(FILED, str(complaint_id), position)
-        return FilingResult(complaint_id, ticket, True, position)
+        return FilingResult(complaint_id, ticket, True, position, tracking_code)
 
     def file_group(
         self, filings: Sequence[tuple[ValidFiling, CommandContext]]
@@ -153,7 +165,9 @@ class IntakeApplication(AduanApplication):
                 if existing is not None:
                     group.answer(index, self._repeated_filing(existing))
                 else:
-                    fresh.append(new_filing(self.vault, index, ids[index], valid, ctx))
+                    fresh.append(
+                        new_filing(self.vault, self.tracking_codes, index, ids[index], valid, ctx)
+                    )
             except Exception as error:
                 group.answer(index, error)
         if fresh:
@@ -175,6 +189,7 @@ class IntakeApplication(AduanApplication):
         """Saves the new filings in one transaction; their results, in order."""
         side = SideWrites()
         self.vault.record_new_reporters(side, [f.reporter for f in fresh if f.reporter is not None])
+        self.tracking_codes.record(side, [f.tracking[1] for f in fresh if f.tracking is not None])
         self.tickets.claim_all(side, [(f.ticket, f.complaint.id) for f in fresh])
         side.after_insert(
             lambda positions: self.positions.record_all(
@@ -183,7 +198,16 @@ class IntakeApplication(AduanApplication):
         )
         recordings = self.save_with(*(f.complaint for f in fresh), side=side)
         last = {r.domain_event.originator_id: r.notification.id for r in recordings}
-        return [FilingResult(f.complaint.id, f.ticket, True, last[f.complaint.id]) for f in fresh]
+        return [
+            FilingResult(
+                f.complaint.id,
+                f.ticket,
+                True,
+                last[f.complaint.id],
+                f.tracking[0] if f.tracking is not None else "",
+            )
+            for f in fresh
+        ]
 
     def _repeated_filing(self, existing: Complaint) -> FilingResult:
         position = self.positions.recorded(FILED, str(existing.id))
@@ -254,6 +278,39 @@ class IntakeApplication(AduanApplication):
             lambda c: c.request_status(channel=channel, idempotency_key=key, ctx=ctx),
         )
         return self.positions.answer(STATUS, f"{complaint_id}:{key}", position)
+
+    def request_status_by_tracking_code(
+        self,
+        tracking_code: str,
+        *,
+        channel: Channel | None,
+        idempotency_key: str,
+        ctx: CommandContext,
+    ) -> TrackedStatus:
+        """Records an anonymous reporter's status request, found by their tracking code, and
+        answers the status. A malformed or unknown code (or one whose complaint was never saved)
+        is the same NotFoundError, so a guess learns nothing about which complaints exist."""
+        channel, key = validate_status_request(channel, idempotency_key)
+        complaint_id = self.tracking_codes.complaint_for(tracking_code)
+        complaint = None if complaint_id is None else self.lookups.complaint(complaint_id)
+        if complaint is None:
+            raise NotFoundError("no complaint has this tracking code")
+        _, position = self._update(
+            complaint.id,
+            lambda c: c.request_status(channel=channel, idempotency_key=key, ctx=ctx),
+        )
+        answered = self.positions.answer(STATUS, f"{complaint.id}:{key}", position)
+        # A status request changes no state, so the complaint as loaded still tells it.
+        return TrackedStatus(complaint.ticket_number, self._tracked_state(complaint), answered)
+
+    def _tracked_state(self, complaint: Complaint) -> TrackedState:
+        if complaint.withdrawn:
+            return TrackedState.WITHDRAWN
+        status = self.cases.status(complaint.id)
+        if status is CaseStatus.ACTIVE:
+            held = bool(self.cases.holding_office(complaint.id))
+            return TrackedState.ASSIGNED if held else TrackedState.RECEIVED
+        return TrackedState(status.value)
 
     # -- the sealed identity ---------------------------------------------------------------
 
@@ -430,4 +487,5 @@ __all__: list[Any] = [
     "IntakeApplication",
     "MessageResult",
     "RevealedContact",
+    "TrackedStatus",
 ]

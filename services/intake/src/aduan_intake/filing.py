@@ -79,6 +79,8 @@ class FilingResult:
     ticket_number: str
     created: bool
     position: int
+    # Anonymous filings, in the answer that created the complaint only (only its hash is kept).
+    tracking_code: str = ""
 
 
 def filing_year() -> int:

@@ -17,6 +17,7 @@ from aduan.core.context import CommandContext
 from aduan_intake.domain import Complaint
 from aduan_intake.filing import FilingResult, ValidFiling, new_complaint, ticket_candidates
 from aduan_intake.sealing import ANONYMOUS
+from aduan_intake.trackingcodes import TrackingCodes
 from aduan_intake.vault import NewReporter, ReporterVault
 
 Answer = FilingResult | Exception
@@ -30,10 +31,13 @@ class NewFiling:
     complaint: Complaint
     ticket: str
     reporter: NewReporter | None  # None when anonymous
+    # Anonymous filings: the code to answer with and its row (digest, complaint id).
+    tracking: tuple[str, tuple[str, str]] | None = None
 
 
 def new_filing(
     vault: ReporterVault,
+    codes: TrackingCodes,
     index: int,
     complaint_id: uuid.UUID,
     valid: ValidFiling,
@@ -48,7 +52,8 @@ def new_filing(
     ticket = next(ticket_candidates(complaint_id))
     sealed = reporter.sealed if reporter is not None else ANONYMOUS
     complaint = new_complaint(valid, ctx, ticket, sealed.reporter_id, sealed.masked_contact)
-    return NewFiling(index, complaint, ticket, reporter)
+    tracking = codes.prepare(complaint_id) if valid.anonymous else None
+    return NewFiling(index, complaint, ticket, reporter, tracking)
 
 
 class GroupAnswers:
@@ -77,7 +82,8 @@ class GroupAnswers:
             if answer is None:
                 first = self._answers[self._first_of[self._ids[index]]]
                 if isinstance(first, FilingResult):
-                    answer = dataclasses.replace(first, created=False)
+                    # The code is answered once: a repeat never learns it.
+                    answer = dataclasses.replace(first, created=False, tracking_code="")
                 else:
                     answer = file_alone(index)
             answers.append(answer)

@@ -73,6 +73,8 @@ class MasterKey:
         self.development = development
         self._wrapping = AESGCM(_derive(secret, "aduan/intake/data-key-wrapping/v1"))
         self._index_key = _derive(secret, "aduan/intake/phone-index/v1")
+        # A key of its own: a phone digest and a tracking-code digest never match each other.
+        self._tracking_key = _derive(secret, "aduan/intake/tracking-code/v1")
         # Identifies the master key (not secret): a wrapped key names the key that wrapped it.
         self.key_id = hashlib.sha256(_derive(secret, "aduan/intake/key-id/v1")).hexdigest()[:16]
 
@@ -120,6 +122,10 @@ class MasterKey:
         """A keyed hash of a normalised phone number: lets intake find a number's complaints
         without storing the number (and without a dictionary attack on a leaked table)."""
         return hmac.new(self._index_key, e164_phone.encode(), hashlib.sha256).hexdigest()
+
+    def tracking_digest(self, canonical_code: str) -> str:
+        """A keyed hash of an anonymous reporter's tracking code (only the hash is stored)."""
+        return hmac.new(self._tracking_key, canonical_code.encode(), hashlib.sha256).hexdigest()
 
 
 def seal_identity(identity: Identity, data_key: bytes, reporter_id: str) -> bytes:

@@ -35,6 +35,7 @@ from aduan_intake.domain import Attachment, Channel, LandParcel
 from aduan_intake.filing import FilingRequest
 from aduan_intake.groupcommit import FilingGroups
 from aduan_intake.reveals import DEFAULT_PURPOSE, RevealPurpose
+from aduan_intake.trackingcodes import TrackedState
 
 # The only service identity that may see a reporter's contact: it sends their messages.
 CONTACT_SERVICE = "service:notification"
@@ -45,6 +46,7 @@ INTAKE_POLICY: dict[str, Access] = policy(
         "FileComplaint": access(*FILERS),
         "AddReporterMessage": access(*FILERS),
         "RequestStatus": access(*FILERS),
+        "RequestStatusByTrackingCode": access(*FILERS),
         "WithdrawComplaint": access(*FILERS),
         "RateResolution": access(*FILERS),
         # The notification service, or an officer of the office holding the case.
@@ -70,6 +72,15 @@ def _reveal_purpose(value: int) -> RevealPurpose | None:
         return None
     # Old callers do not say: they get the least a reveal returns, never the NIK.
     return DEFAULT_PURPOSE if name == "UNSPECIFIED" else RevealPurpose(name)
+
+
+COMPLAINT_STATUSES: dict[TrackedState, common_pb2.ComplaintStatus] = {
+    TrackedState.RECEIVED: common_pb2.COMPLAINT_STATUS_RECEIVED,
+    TrackedState.ASSIGNED: common_pb2.COMPLAINT_STATUS_ASSIGNED,
+    TrackedState.RESOLVED: common_pb2.COMPLAINT_STATUS_RESOLVED,
+    TrackedState.CLOSED: common_pb2.COMPLAINT_STATUS_CLOSED,
+    TrackedState.WITHDRAWN: common_pb2.COMPLAINT_STATUS_WITHDRAWN,
+}
 
 
 def _category(value: int) -> Category | None:
@@ -145,6 +156,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServicer):
             ticket_number=result.ticket_number,
             created=result.created,
             position=_position(result.position),
+            tracking_code=result.tracking_code,
         )
 
     async def AddReporterMessage(  # noqa: N802 - gRPC method name
@@ -207,6 +219,26 @@ class IntakeServicer(intake_pb2_grpc.IntakeServicer):
             )
         )
         return intake_pb2.RequestStatusResponse(position=_position(position))
+
+    async def RequestStatusByTrackingCode(  # noqa: N802 - gRPC method name
+        self,
+        request: intake_pb2.RequestStatusByTrackingCodeRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
+    ) -> intake_pb2.RequestStatusByTrackingCodeResponse:
+        ctx = caller_context(context)
+        tracked = await asyncio.to_thread(
+            lambda: self.app.request_status_by_tracking_code(
+                request.tracking_code,
+                channel=_channel(request.channel),
+                idempotency_key=request.idempotency_key,
+                ctx=ctx,
+            )
+        )
+        return intake_pb2.RequestStatusByTrackingCodeResponse(
+            ticket_number=tracked.ticket_number,
+            status=COMPLAINT_STATUSES[tracked.status],
+            position=_position(tracked.position),
+        )
 
     async def GetReporterContact(  # noqa: N802 - gRPC method name
         self,

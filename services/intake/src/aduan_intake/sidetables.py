@@ -11,6 +11,7 @@ still be withdrawn or rated?". So these live in plain tables in the same databas
 - `intake_phone_index`   HMAC(phone) -> complaint id, reporter id  (rows deleted on erasure)
 - `intake_case_status`   complaint id -> routing's case status and the routing position it is from
 - `intake_case_office`   complaint id -> the office holding the case (routing), for reveal checks
+- `intake_tracking_codes` HMAC(tracking code) -> complaint id   (anonymous filings; never the code)
 """
 
 from __future__ import annotations
@@ -66,6 +67,16 @@ class SideTables(Protocol):
 
     def case_office(self, complaint_id: str) -> str: ...
 
+    def put_tracking_code(self, digest: str, complaint_id: str) -> None:
+        """Store a new code's digest; an existing digest (a collision) raises, never rebinds."""
+
+    def complaint_for_tracking_code(self, digest: str) -> str | None: ...
+
+
+class TrackingCodeCollisionError(Exception):
+    """A new tracking code's digest is stored already (for the memory tables; SQL raises the
+    database's integrity error)."""
+
 
 class MemorySideTables:
     """For unit tests with the in-memory event store."""
@@ -77,6 +88,7 @@ class MemorySideTables:
         self._phones: dict[tuple[str, str], str] = {}
         self._status: dict[str, CaseStatusRecord] = {}
         self._offices: dict[str, tuple[str, int]] = {}
+        self._tracking: dict[str, str] = {}
 
     def put_data_key(self, reporter_id: str, wrapped: bytes) -> bytes:
         with self._lock:
@@ -128,6 +140,16 @@ class MemorySideTables:
         with self._lock:
             return self._offices.get(complaint_id, ("", 0))[0]
 
+    def put_tracking_code(self, digest: str, complaint_id: str) -> None:
+        with self._lock:
+            if digest in self._tracking:
+                raise TrackingCodeCollisionError("tracking code digest stored already")
+            self._tracking[digest] = complaint_id
+
+    def complaint_for_tracking_code(self, digest: str) -> str | None:
+        with self._lock:
+            return self._tracking.get(digest)
+
 
 class SqlSideTables:
     """The same tables in the event store's own database, through its datastore (SQLite or
@@ -144,6 +166,7 @@ class SqlSideTables:
         self.phones = f"{prefix}intake_phone_index"
         self.status = f"{prefix}intake_case_status"
         self.offices = f"{prefix}intake_case_office"
+        self.tracking = f"{prefix}intake_tracking_codes"
         statements = [
             f"CREATE TABLE IF NOT EXISTS {self.keys} ("
             f"reporter_id TEXT PRIMARY KEY, wrapped_key {blob} NOT NULL)",
@@ -158,6 +181,8 @@ class SqlSideTables:
             "complaint_id TEXT PRIMARY KEY, status TEXT NOT NULL, position BIGINT NOT NULL)",
             f"CREATE TABLE IF NOT EXISTS {self.offices} ("
             "complaint_id TEXT PRIMARY KEY, office TEXT NOT NULL, position BIGINT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {self.tracking} ("
+            "code_digest TEXT PRIMARY KEY, complaint_id TEXT NOT NULL)",
         ]
         with self._write() as cursor:
             for statement in statements:
@@ -360,6 +385,31 @@ class SqlSideTables:
             )
             row = cursor.fetchone()
         return "" if row is None else str(row["office"])
+
+    def put_tracking_code(self, digest: str, complaint_id: str) -> None:
+        with self._write() as cursor:
+            self._insert_tracking_codes(cursor, [(digest, complaint_id)])
+
+    def record_tracking_codes(self, side: SideWrites, rows: list[tuple[str, str]]) -> None:
+        """Inserts (digest, complaint id) rows in `side`'s transaction (group commit)."""
+        if rows:
+            side.add(lambda cursor: self._insert_tracking_codes(cursor, rows))
+
+    def _insert_tracking_codes(self, cursor: Any, rows: list[tuple[str, str]]) -> None:
+        # A plain insert: a colliding digest must fail, not point a code at another complaint.
+        cursor.executemany(
+            self._sql(f"INSERT INTO {self.tracking} (code_digest, complaint_id) VALUES (?, ?)"),
+            rows,
+        )
+
+    def complaint_for_tracking_code(self, digest: str) -> str | None:
+        with self._read() as cursor:
+            cursor.execute(
+                self._sql(f"SELECT complaint_id FROM {self.tracking} WHERE code_digest = ?"),
+                (digest,),
+            )
+            row = cursor.fetchone()
+        return None if row is None else str(row["complaint_id"])
 
 
 def side_tables_for(factory: Any) -> SideTables:

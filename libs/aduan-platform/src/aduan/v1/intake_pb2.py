@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from aduan.v1 import common_pb2 as aduan_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x61\x64uan/v1/intake.proto\x12\x08\x61\x64uan.v1\x1a\x15\x61\x64uan/v1/common.proto\"~\n\x08Reporter\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05phone\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x0b\n\x03nik\x18\x04 \x01(\t\x12\x11\n\tanonymous\x18\x05 \x01(\x08\x12\x14\n\x0c\x63onfidential\x18\x06 \x01(\x08\x12\x10\n\x08language\x18\x07 \x01(\t\"\xbc\x02\n\x14\x46ileComplaintRequest\x12\x17\n\x0fidempotency_key\x18\x01 \x01(\t\x12\"\n\x07\x63hannel\x18\x02 \x01(\x0e\x32\x11.aduan.v1.Channel\x12$\n\x08reporter\x18\x03 \x01(\x0b\x32\x12.aduan.v1.Reporter\x12$\n\x08\x63\x61tegory\x18\x04 \x01(\x0e\x32\x12.aduan.v1.Category\x12$\n\x08location\x18\x05 \x01(\x0b\x32\x12.aduan.v1.Location\x12$\n\x06parcel\x18\x06 \x01(\x0b\x32\x14.aduan.v1.LandParcel\x12\x0f\n\x07subject\x18\x07 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x08 \x01(\t\x12)\n\x0b\x61ttachments\x18\t \x03(\x0b\x32\x14.aduan.v1.Attachment\"\x80\x01\n\x15\x46ileComplaintResponse\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x15\n\rticket_number\x18\x02 \x01(\t\x12\x0f\n\x07\x63reated\x18\x03 \x01(\x08\x12)\n\x08position\x18\x04 \x01(\x0b\x32\x17.aduan.v1.EventPosition\"\xa7\x01\n\x19\x41\x64\x64ReporterMessageRequest\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\x12\"\n\x07\x63hannel\x18\x03 \x01(\x0e\x32\x11.aduan.v1.Channel\x12\x0c\n\x04text\x18\x04 \x01(\t\x12)\n\x0b\x61ttachments\x18\x05 \x03(\x0b\x32\x14.aduan.v1.Attachment\"l\n\x1a\x41\x64\x64ReporterMessageResponse\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\x12)\n\x08position\x18\x03 \x01(\x0b\x32\x17.aduan.v1.EventPosition\"@\n\x18WithdrawComplaintRequest\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"F\n\x19WithdrawComplaintResponse\x12)\n\x08position\x18\x01 \x01(\x0b\x32\x17.aduan.v1.EventPosition\"N\n\x15RateResolutionRequest\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x0e\n\x06rating\x18\x02 \x01(\x05\x12\x0f\n\x07\x63omment\x18\x03 \x01(\t\"C\n\x16RateResolutionResponse\x12)\n\x08position\x18\x01 \x01(\x0b\x32\x17.aduan.v1.EventPosition\"i\n\x14RequestStatusRequest\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\"\n\x07\x63hannel\x18\x02 \x01(\x0e\x32\x11.aduan.v1.Channel\x12\x17\n\x0fidempotency_key\x18\x03 \x01(\t\"B\n\x15RequestStatusResponse\x12)\n\x08position\x18\x01 \x01(\x0b\x32\x17.aduan.v1.EventPosition\"s\n\x19GetReporterContactRequest\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x0f\n\x07purpose\x18\x02 \x01(\t\x12/\n\x0ereveal_purpose\x18\x03 \x01(\x0e\x32\x17.aduan.v1.RevealPurpose\"\xa7\x01\n\x1aGetReporterContactResponse\x12\x13\n\x0breporter_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05phone\x18\x03 \x01(\t\x12\r\n\x05\x65mail\x18\x04 \x01(\t\x12\x0b\n\x03nik\x18\x05 \x01(\t\x12\x10\n\x08language\x18\x06 \x01(\t\x12)\n\x08position\x18\x07 \x01(\x0b\x32\x17.aduan.v1.EventPosition\";\n\x14\x45raseReporterRequest\x12\x13\n\x0breporter_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"B\n\x15\x45raseReporterResponse\x12)\n\x08position\x18\x01 \x01(\x0b\x32\x17.aduan.v1.EventPosition2\xf3\x04\n\x06Intake\x12P\n\rFileComplaint\x12\x1e.aduan.v1.FileComplaintRequest\x1a\x1f.aduan.v1.FileComplaintResponse\x12_\n\x12\x41\x64\x64ReporterMessage\x12#.aduan.v1.AddReporterMessageRequest\x1a$.aduan.v1.AddReporterMessageResponse\x12\\\n\x11WithdrawComplaint\x12\".aduan.v1.WithdrawComplaintRequest\x1a#.aduan.v1.WithdrawComplaintResponse\x12S\n\x0eRateResolution\x12\x1f.aduan.v1.RateResolutionRequest\x1a .aduan.v1.RateResolutionResponse\x12P\n\rRequestStatus\x12\x1e.aduan.v1.RequestStatusRequest\x1a\x1f.aduan.v1.RequestStatusResponse\x12_\n\x12GetReporterContact\x12#.aduan.v1.GetReporterContactRequest\x1a$.aduan.v1.GetReporterContactResponse\x12P\n\rEraseReporter\x12\x1e.aduan.v1.EraseReporterRequest\x1a\x1f.aduan.v1.EraseReporterResponseB0Z.github.com/aduan/aduan/gen/go/aduan/v1;aduanv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15\x61\x64uan/v1/intake.proto\x12\x08\x61\x64uan.v1\x1a\x15\x61\x64uan/v1/common.proto\"~\n\x08Reporter\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05phone\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x0b\n\x03nik\x18\x04 \x01(\t\x12\x11\n\tanonymous\x18\x05 \x01(\x08\x12\x14\n\x0c\x63onfidential\x18\x06 \x01(\x08\x12\x10\n\x08language\x18\x07 \x01(\t\"\xbc\x02\n\x14\x46ileComplaintRequest\x12\x17\n\x0fidempotency_key\x18\x01 \x01(\t\x12\"\n\x07\x63hannel\x18\x02 \x01(\x0e\x32\x11.aduan.v1.Channel\x12$\n\x08reporter\x18\x03 \x01(\x0b\x32\x12.aduan.v1.Reporter\x12$\n\x08\x63\x61tegory\x18\x04 \x01(\x0e\x32\x12.aduan.v1.Category\x12$\n\x08location\x18\x05 \x01(\x0b\x32\x12.aduan.v1.Location\x12$\n\x06parcel\x18\x06 \x01(\x0b\x32\x14.aduan.v1.LandParcel\x12\x0f\n\x07subject\x18\x07 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x08 \x01(\t\x12)\n\x0b\x61ttachments\x18\t \x03(\x0b\x32\x14.aduan.v1.Attachment\"\x97\x01\n\x15\x46ileComplaintResponse\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x15\n\rticket_number\x18\x02 \x01(\t\x12\x0f\n\x07\x63reated\x18\x03 \x01(\x08\x12)\n\x08position\x18\x04 \x01(\x0b\x32\x17.aduan.v1.EventPosition\x12\x15\n\rtracking_code\x18\x05 \x01(\t\"\xa7\x01\n\x19\x41\x64\x64ReporterMessageRequest\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\x12\"\n\x07\x63hannel\x18\x03 \x01(\x0e\x32\x11.aduan.v1.Channel\x12\x0c\n\x04text\x18\x04 \x01(\t\x12)\n\x0b\x61ttachments\x18\x05 \x03(\x0b\x32\x14.aduan.v1.Attachment\"l\n\x1a\x41\x64\x64ReporterMessageResponse\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\x12)\n\x08position\x18\x03 \x01(\x0b\x32\x17.aduan.v1.EventPosition\"@\n\x18WithdrawComplaintRequest\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"F\n\x19WithdrawComplaintResponse\x12)\n\x08position\x18\x01 \x01(\x0b\x32\x17.aduan.v1.EventPosition\"N\n\x15RateResolutionRequest\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x0e\n\x06rating\x18\x02 \x01(\x05\x12\x0f\n\x07\x63omment\x18\x03 \x01(\t\"C\n\x16RateResolutionResponse\x12)\n\x08position\x18\x01 \x01(\x0b\x32\x17.aduan.v1.EventPosition\"i\n\x14RequestStatusRequest\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\"\n\x07\x63hannel\x18\x02 \x01(\x0e\x32\x11.aduan.v1.Channel\x12\x17\n\x0fidempotency_key\x18\x03 \x01(\t\"B\n\x15RequestStatusResponse\x12)\n\x08position\x18\x01 \x01(\x0b\x32\x17.aduan.v1.EventPosition\"x\n\"RequestStatusByTrackingCodeRequest\x12\x15\n\rtracking_code\x18\x01 \x01(\t\x12\"\n\x07\x63hannel\x18\x02 \x01(\x0e\x32\x11.aduan.v1.Channel\x12\x17\n\x0fidempotency_key\x18\x03 \x01(\t\"\x92\x01\n#RequestStatusByTrackingCodeResponse\x12\x15\n\rticket_number\x18\x01 \x01(\t\x12)\n\x06status\x18\x02 \x01(\x0e\x32\x19.aduan.v1.ComplaintStatus\x12)\n\x08position\x18\x03 \x01(\x0b\x32\x17.aduan.v1.EventPosition\"s\n\x19GetReporterContactRequest\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x0f\n\x07purpose\x18\x02 \x01(\t\x12/\n\x0ereveal_purpose\x18\x03 \x01(\x0e\x32\x17.aduan.v1.RevealPurpose\"\xa7\x01\n\x1aGetReporterContactResponse\x12\x13\n\x0breporter_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05phone\x18\x03 \x01(\t\x12\r\n\x05\x65mail\x18\x04 \x01(\t\x12\x0b\n\x03nik\x18\x05 \x01(\t\x12\x10\n\x08language\x18\x06 \x01(\t\x12)\n\x08position\x18\x07 \x01(\x0b\x32\x17.aduan.v1.EventPosition\";\n\x14\x45raseReporterRequest\x12\x13\n\x0breporter_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"B\n\x15\x45raseReporterResponse\x12)\n\x08position\x18\x01 \x01(\x0b\x32\x17.aduan.v1.EventPosition2\xef\x05\n\x06Intake\x12P\n\rFileComplaint\x12\x1e.aduan.v1.FileComplaintRequest\x1a\x1f.aduan.v1.FileComplaintResponse\x12_\n\x12\x41\x64\x64ReporterMessage\x12#.aduan.v1.AddReporterMessageRequest\x1a$.aduan.v1.AddReporterMessageResponse\x12\\\n\x11WithdrawComplaint\x12\".aduan.v1.WithdrawComplaintRequest\x1a#.aduan.v1.WithdrawComplaintResponse\x12S\n\x0eRateResolution\x12\x1f.aduan.v1.RateResolutionRequest\x1a .aduan.v1.RateResolutionResponse\x12P\n\rRequestStatus\x12\x1e.aduan.v1.RequestStatusRequest\x1a\x1f.aduan.v1.RequestStatusResponse\x12z\n\x1bRequestStatusByTrackingCode\x12,.aduan.v1.RequestStatusByTrackingCodeRequest\x1a-.aduan.v1.RequestStatusByTrackingCodeResponse\x12_\n\x12GetReporterContact\x12#.aduan.v1.GetReporterContactRequest\x1a$.aduan.v1.GetReporterContactResponse\x12P\n\rEraseReporter\x12\x1e.aduan.v1.EraseReporterRequest\x1a\x1f.aduan.v1.EraseReporterResponseB0Z.github.com/aduan/aduan/gen/go/aduan/v1;aduanv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,31 +38,35 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_FILECOMPLAINTREQUEST']._serialized_start=187
   _globals['_FILECOMPLAINTREQUEST']._serialized_end=503
   _globals['_FILECOMPLAINTRESPONSE']._serialized_start=506
-  _globals['_FILECOMPLAINTRESPONSE']._serialized_end=634
-  _globals['_ADDREPORTERMESSAGEREQUEST']._serialized_start=637
-  _globals['_ADDREPORTERMESSAGEREQUEST']._serialized_end=804
-  _globals['_ADDREPORTERMESSAGERESPONSE']._serialized_start=806
-  _globals['_ADDREPORTERMESSAGERESPONSE']._serialized_end=914
-  _globals['_WITHDRAWCOMPLAINTREQUEST']._serialized_start=916
-  _globals['_WITHDRAWCOMPLAINTREQUEST']._serialized_end=980
-  _globals['_WITHDRAWCOMPLAINTRESPONSE']._serialized_start=982
-  _globals['_WITHDRAWCOMPLAINTRESPONSE']._serialized_end=1052
-  _globals['_RATERESOLUTIONREQUEST']._serialized_start=1054
-  _globals['_RATERESOLUTIONREQUEST']._serialized_end=1132
-  _globals['_RATERESOLUTIONRESPONSE']._serialized_start=1134
-  _globals['_RATERESOLUTIONRESPONSE']._serialized_end=1201
-  _globals['_REQUESTSTATUSREQUEST']._serialized_start=1203
-  _globals['_REQUESTSTATUSREQUEST']._serialized_end=1308
-  _globals['_REQUESTSTATUSRESPONSE']._serialized_start=1310
-  _globals['_REQUESTSTATUSRESPONSE']._serialized_end=1376
-  _globals['_GETREPORTERCONTACTREQUEST']._serialized_start=1378
-  _globals['_GETREPORTERCONTACTREQUEST']._serialized_end=1493
-  _globals['_GETREPORTERCONTACTRESPONSE']._serialized_start=1496
-  _globals['_GETREPORTERCONTACTRESPONSE']._serialized_end=1663
-  _globals['_ERASEREPORTERREQUEST']._serialized_start=1665
-  _globals['_ERASEREPORTERREQUEST']._serialized_end=1724
-  _globals['_ERASEREPORTERRESPONSE']._serialized_start=1726
-  _globals['_ERASEREPORTERRESPONSE']._serialized_end=1792
-  _globals['_INTAKE']._serialized_start=1795
-  _globals['_INTAKE']._serialized_end=2422
+  _globals['_FILECOMPLAINTRESPONSE']._serialized_end=657
+  _globals['_ADDREPORTERMESSAGEREQUEST']._serialized_start=660
+  _globals['_ADDREPORTERMESSAGEREQUEST']._serialized_end=827
+  _globals['_ADDREPORTERMESSAGERESPONSE']._serialized_start=829
+  _globals['_ADDREPORTERMESSAGERESPONSE']._serialized_end=937
+  _globals['_WITHDRAWCOMPLAINTREQUEST']._serialized_start=939
+  _globals['_WITHDRAWCOMPLAINTREQUEST']._serialized_end=1003
+  _globals['_WITHDRAWCOMPLAINTRESPONSE']._serialized_start=1005
+  _globals['_WITHDRAWCOMPLAINTRESPONSE']._serialized_end=1075
+  _globals['_RATERESOLUTIONREQUEST']._serialized_start=1077
+  _globals['_RATERESOLUTIONREQUEST']._serialized_end=1155
+  _globals['_RATERESOLUTIONRESPONSE']._serialized_start=1157
+  _globals['_RATERESOLUTIONRESPONSE']._serialized_end=1224
+  _globals['_REQUESTSTATUSREQUEST']._serialized_start=1226
+  _globals['_REQUESTSTATUSREQUEST']._serialized_end=1331
+  _globals['_REQUESTSTATUSRESPONSE']._serialized_start=1333
+  _globals['_REQUESTSTATUSRESPONSE']._serialized_end=1399
+  _globals['_REQUESTSTATUSBYTRACKINGCODEREQUEST']._serialized_start=1401
+  _globals['_REQUESTSTATUSBYTRACKINGCODEREQUEST']._serialized_end=1521
+  _globals['_REQUESTSTATUSBYTRACKINGCODERESPONSE']._serialized_start=1524
+  _globals['_REQUESTSTATUSBYTRACKINGCODERESPONSE']._serialized_end=1670
+  _globals['_GETREPORTERCONTACTREQUEST']._serialized_start=1672
+  _globals['_GETREPORTERCONTACTREQUEST']._serialized_end=1787
+  _globals['_GETREPORTERCONTACTRESPONSE']._serialized_start=1790
+  _globals['_GETREPORTERCONTACTRESPONSE']._serialized_end=1957
+  _globals['_ERASEREPORTERREQUEST']._serialized_start=1959
+  _globals['_ERASEREPORTERREQUEST']._serialized_end=2018
+  _globals['_ERASEREPORTERRESPONSE']._serialized_start=2020
+  _globals['_ERASEREPORTERRESPONSE']._serialized_end=2086
+  _globals['_INTAKE']._serialized_start=2089
+  _globals['_INTAKE']._serialized_end=2840
 # @@protoc_insertion_point(module_scope)

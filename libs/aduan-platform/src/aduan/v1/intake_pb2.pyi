@@ -48,16 +48,18 @@ class FileComplaintRequest(_message.Message):
     def __init__(self, idempotency_key: _Optional[str] = ..., channel: _Optional[_Union[_common_pb2.Channel, str]] = ..., reporter: _Optional[_Union[Reporter, _Mapping]] = ..., category: _Optional[_Union[_common_pb2.Category, str]] = ..., location: _Optional[_Union[_common_pb2.Location, _Mapping]] = ..., parcel: _Optional[_Union[_common_pb2.LandParcel, _Mapping]] = ..., subject: _Optional[str] = ..., description: _Optional[str] = ..., attachments: _Optional[_Iterable[_Union[_common_pb2.Attachment, _Mapping]]] = ...) -> None: ...
 
 class FileComplaintResponse(_message.Message):
-    __slots__ = ("complaint_id", "ticket_number", "created", "position")
+    __slots__ = ("complaint_id", "ticket_number", "created", "position", "tracking_code")
     COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
     TICKET_NUMBER_FIELD_NUMBER: _ClassVar[int]
     CREATED_FIELD_NUMBER: _ClassVar[int]
     POSITION_FIELD_NUMBER: _ClassVar[int]
+    TRACKING_CODE_FIELD_NUMBER: _ClassVar[int]
     complaint_id: str
     ticket_number: str
     created: bool
     position: _common_pb2.EventPosition
-    def __init__(self, complaint_id: _Optional[str] = ..., ticket_number: _Optional[str] = ..., created: _Optional[bool] = ..., position: _Optional[_Union[_common_pb2.EventPosition, _Mapping]] = ...) -> None: ...
+    tracking_code: str
+    def __init__(self, complaint_id: _Optional[str] = ..., ticket_number: _Optional[str] = ..., created: _Optional[bool] = ..., position: _Optional[_Union[_common_pb2.EventPosition, _Mapping]] = ..., tracking_code: _Optional[str] = ...) -> None: ...
 
 class AddReporterMessageRequest(_message.Message):
     __slots__ = ("complaint_id", "idempotency_key", "channel", "text", "attachments")
@@ -128,6 +130,26 @@ class RequestStatusResponse(_message.Message):
     POSITION_FIELD_NUMBER: _ClassVar[int]
     position: _common_pb2.EventPosition
     def __init__(self, position: _Optional[_Union[_common_pb2.EventPosition, _Mapping]] = ...) -> None: ...
+
+class RequestStatusByTrackingCodeRequest(_message.Message):
+    __slots__ = ("tracking_code", "channel", "idempotency_key")
+    TRACKING_CODE_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    tracking_code: str
+    channel: _common_pb2.Channel
+    idempotency_key: str
+    def __init__(self, tracking_code: _Optional[str] = ..., channel: _Optional[_Union[_common_pb2.Channel, str]] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+
+class RequestStatusByTrackingCodeResponse(_message.Message):
+    __slots__ = ("ticket_number", "status", "position")
+    TICKET_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    ticket_number: str
+    status: _common_pb2.ComplaintStatus
+    position: _common_pb2.EventPosition
+    def __init__(self, ticket_number: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.ComplaintStatus, str]] = ..., position: _Optional[_Union[_common_pb2.EventPosition, _Mapping]] = ...) -> None: ...
 
 class GetReporterContactRequest(_message.Message):
     __slots__ = ("complaint_id", "purpose", "reveal_purpose")

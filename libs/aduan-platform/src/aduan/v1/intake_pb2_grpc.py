@@ -60,6 +60,11 @@ class IntakeStub:
                 request_serializer=aduan_dot_v1_dot_intake__pb2.RequestStatusRequest.SerializeToString,
                 response_deserializer=aduan_dot_v1_dot_intake__pb2.RequestStatusResponse.FromString,
                 _registered_method=True)
+        self.RequestStatusByTrackingCode = channel.unary_unary(
+                '/aduan.v1.Intake/RequestStatusByTrackingCode',
+                request_serializer=aduan_dot_v1_dot_intake__pb2.RequestStatusByTrackingCodeRequest.SerializeToString,
+                response_deserializer=aduan_dot_v1_dot_intake__pb2.RequestStatusByTrackingCodeResponse.FromString,
+                _registered_method=True)
         self.GetReporterContact = channel.unary_unary(
                 '/aduan.v1.Intake/GetReporterContact',
                 request_serializer=aduan_dot_v1_dot_intake__pb2.GetReporterContactRequest.SerializeToString,
@@ -112,6 +117,15 @@ class IntakeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RequestStatusByTrackingCode(self, request, context):
+        """An anonymous reporter's status request: the tracking code from the filing stands in for an
+        identity. Records the request like RequestStatus and answers the status; an unknown or
+        malformed code is NOT_FOUND, the same answer whether or not the complaint exists.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetReporterContact(self, request, context):
         """Reveals the reporter's contact to an authorised caller; every reveal is an audited event.
         """
@@ -153,6 +167,11 @@ def add_IntakeServicer_to_server(servicer, server):
                     servicer.RequestStatus,
                     request_deserializer=aduan_dot_v1_dot_intake__pb2.RequestStatusRequest.FromString,
                     response_serializer=aduan_dot_v1_dot_intake__pb2.RequestStatusResponse.SerializeToString,
+            ),
+            'RequestStatusByTrackingCode': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequestStatusByTrackingCode,
+                    request_deserializer=aduan_dot_v1_dot_intake__pb2.RequestStatusByTrackingCodeRequest.FromString,
+                    response_serializer=aduan_dot_v1_dot_intake__pb2.RequestStatusByTrackingCodeResponse.SerializeToString,
             ),
             'GetReporterContact': grpc.unary_unary_rpc_method_handler(
                     servicer.GetReporterContact,
@@ -301,6 +320,33 @@ class Intake:
             '/aduan.v1.Intake/RequestStatus',
             aduan_dot_v1_dot_intake__pb2.RequestStatusRequest.SerializeToString,
             aduan_dot_v1_dot_intake__pb2.RequestStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RequestStatusByTrackingCode(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aduan.v1.Intake/RequestStatusByTrackingCode',
+            aduan_dot_v1_dot_intake__pb2.RequestStatusByTrackingCodeRequest.SerializeToString,
+            aduan_dot_v1_dot_intake__pb2.RequestStatusByTrackingCodeResponse.FromString,
             options,
             channel_credentials,
             insecure,
