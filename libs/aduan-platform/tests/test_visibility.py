@@ -19,7 +19,6 @@ from aduan.service.auth import (
     Principal,
 )
 from aduan.service.visibility import (
-    is_pusat,
     may_act,
     may_see_case,
     may_see_complaint,
@@ -207,14 +206,6 @@ def test_where_routing_and_query_differ_today(registry: OfficeRegistry) -> None:
     unopened = principal(SUPERVISOR, "KANWIL.65")
     assert may_see_complaint(unopened, "KANTAH.65.01", registry, **PLAIN)
     assert not may_see_case(unopened, "KANTAH.65.01", registry, **PLAIN)
-
-
-def test_a_pusat_office_is_known_by_its_code() -> None:
-    assert is_pusat("PUSAT.IP3")
-    assert is_pusat("PUSAT.ANY_UNIT")
-    assert not is_pusat("KANWIL.32")
-    assert not is_pusat("PUSAT")
-    assert not is_pusat("")
 
 
 # Sealed cases: held by the Inspectorate, confidential, or of an integrity category. Seen only by

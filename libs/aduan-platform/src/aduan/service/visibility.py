@@ -41,18 +41,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aduan.core.errors import PermissionDeniedError
-from aduan.reference.offices import OfficeLevel, OfficeRegistry, Oversight
+from aduan.reference.offices import OfficeRegistry, Oversight
 from aduan.service.auth import ADMIN, AUDITOR, OFFICER, SERVICE, SUPERVISOR, Principal
 
 # Roles that read every complaint, sealed ones included, whatever office their token names.
 READ_EVERYTHING = frozenset({AUDITOR, ADMIN, SERVICE})
 # Roles limited to their office and the offices below it.
 OFFICE_ROLES = frozenset({OFFICER, SUPERVISOR})
-
-
-def is_pusat(office_code: str) -> bool:
-    """A Pusat office by its code; an unknown `PUSAT.*` code counts, as it always has."""
-    return office_code.startswith(f"{OfficeLevel.PUSAT}.")
 
 
 def oversees_all(principal: Principal, registry: OfficeRegistry) -> bool:
