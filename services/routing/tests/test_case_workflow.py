@@ -102,6 +102,33 @@ def test_the_happy_path(app, file_complaint, officer) -> None:
     assert all(e.meta["actor"]["id"] == "officer-7" for e in events[2:])
 
 
+def test_officers_texts_are_recorded_with_personal_numbers_masked(
+    app, file_complaint, officer
+) -> None:
+    """An officer who types a citizen's NIK or number into a reply, a note or a summary records
+    (and sends) the redacted copy only: routing keeps no unredacted officer text."""
+    case = file_complaint()
+    cid = str(case.id)
+    app.accept(cid, expected_version=2, ctx=officer)
+    nik, phone = "3273019912870001", "0813-9988-7766"
+    app.respond(
+        cid,
+        text=f"Bapak dengan NIK {nik} kami hubungi di {phone}.",
+        expected_version=0,
+        ctx=officer,
+    )
+    reassign(app, case, officer, note=f"pelapor NIK {nik}, wa {phone}")
+    app.accept(cid, expected_version=0, ctx=officer)
+    app.resolve(cid, summary=f"Sertifikat diserahkan, NIK {nik}", expected_version=0, ctx=officer)
+    app.reopen(cid, reason=f"pelapor telp {phone}", expected_version=0, ctx=officer)
+    app.close_case(cid, reason=f"dikonfirmasi ke {phone}", expected_version=0, ctx=officer)
+    recorded = repr([vars(event) for event in stored(app)])
+    assert nik not in recorded
+    assert "9988" not in recorded
+    answered = next(e for e in stored(app) if type(e).__name__ == "ReporterAnswered")
+    assert answered.text == "Bapak dengan NIK [NIK] kami hubungi di [nomor telepon]."
+
+
 @pytest.mark.parametrize(
     ("kwargs", "field"),
     [

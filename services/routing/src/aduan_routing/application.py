@@ -58,6 +58,7 @@ from aduan_routing.reactions import (
 )
 from aduan_routing.rules import RuleSet
 from aduan_routing.validation import (
+    recorded_text,
     require_direction,
     required_text,
     valid_classification,
@@ -248,6 +249,7 @@ class RoutingApplication(AduanApplication):
     ) -> CommandResult:
         location = valid_classification(category, scope, location, note, self.registry.areas)
         case = self._load(complaint_ref, expected_version)
+        note = recorded_text(note)
         self.policy.reclassify(case, category, scope, location, note, at=self.clock.now(), ctx=ctx)
         return self._save(case)
 
@@ -274,6 +276,7 @@ class RoutingApplication(AduanApplication):
         case = self._load(complaint_ref, expected_version)
         case.require_open("reassign")
         require_direction(self.registry, kind, case.holder, to_office)
+        note = recorded_text(note)
         self.policy.reassign(case, kind, to_office, reason, note, at=self.clock.now(), ctx=ctx)
         return self._save(case)
 

@@ -7,6 +7,7 @@ a check fails. Transport-free.
 from __future__ import annotations
 
 from aduan.core.errors import FieldViolation, ValidationError
+from aduan.core.redaction import redact
 from aduan.reference.areas import AreaRegistry
 from aduan.reference.categories import Category
 from aduan.reference.locations import Location
@@ -24,11 +25,19 @@ OFFICER_KINDS = (
 
 
 def required_text(name: str, value: str) -> str:
-    """`value`, stripped; raises ValidationError when it is blank or too long."""
+    """`value` as recorded (stripped, then redacted: see `recorded_text`); raises ValidationError
+    when it is blank or too long."""
     if not value.strip():
         raise ValidationError(FieldViolation(name, "required"))
     limited_text(name, value)
-    return value.strip()
+    return recorded_text(value.strip())
+
+
+def recorded_text(value: str) -> str:
+    """An officer's free text as routing records and sends it: with NIKs, phone numbers, e-mail
+    addresses and account numbers masked (docs/security.md, "Free text: sealed, and a redacted
+    copy"). What the citizen receives is this copy; no unredacted copy is kept anywhere."""
+    return redact(value).text
 
 
 def limited_text(name: str, value: str) -> None:
