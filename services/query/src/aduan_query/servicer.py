@@ -11,7 +11,7 @@ lists, watches and statistics are narrowed to what the caller sees.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -36,12 +36,15 @@ from aduan.service.auth import (
 )
 from aduan.service.visibility import (
     READ_EVERYTHING,
+    SealedScope,
     may_see_complaint,
     office_filter,
     sealed_scope,
 )
 from aduan.v1 import common_pb2, query_pb2, query_pb2_grpc
 from aduan_query.history import as_utc, enum_name, is_overdue
+from aduan_query.kpis import OfficeFigures, Period
+from aduan_query.kpisource import KpiScope, office_kpis
 from aduan_query.projector import ComplaintChange, Projector
 from aduan_query.rebuild import Rebuilder
 from aduan_query.views import ComplaintFilter, ComplaintQueries, ProgressWaiter, Row
@@ -212,6 +215,55 @@ def _enum_names(enum: Any, values: Any, prefix: str, field_path: str) -> tuple[s
                 FieldViolation(field_path, f"{value} is not a known value")
             ) from None
     return tuple(sorted(names))
+
+
+def _one_enum_name(enum: Any, value: int, prefix: str, field_path: str) -> str:
+    """The name of one enum value ("" for UNSPECIFIED); INVALID_ARGUMENT when undefined."""
+    names = _enum_names(enum, [value], prefix, field_path)
+    return names[0] if names else ""
+
+
+def kpi_sealed_scope(principal: Principal, registry: OfficeRegistry) -> SealedScope | None:
+    """The sealed cases to leave out of a caller's office KPIs. An office's figures include
+    cases it no longer holds, so the office filter alone does not hide the sealed ones now held
+    outside the caller's chain: whoever does not read everything gets the overseers' rule
+    (`sealed_condition`) for their own office."""
+    if principal.role in READ_EVERYTHING:
+        return None
+    return sealed_scope(principal, registry) or SealedScope(principal.office, registry.oversight)
+
+
+def office_kpis_message(figures: OfficeFigures) -> query_pb2.OfficeKpis:
+    message = query_pb2.OfficeKpis(
+        office_code=figures.office_code,
+        channel=f"CHANNEL_{figures.channel or 'UNSPECIFIED'}",
+        category=f"CATEGORY_{figures.category or 'UNSPECIFIED'}",
+        received=figures.received,
+        accepted=figures.accepted,
+        accepted_in_time=figures.accepted_in_time,
+        responded=figures.responded,
+        responded_in_time=figures.responded_in_time,
+        resolved=figures.resolved,
+        resolved_in_time=figures.resolved_in_time,
+        time_held=_duration(figures.time_held.total_seconds()),
+        bounced_out=figures.bounced_out,
+        bounced_in=figures.bounced_in,
+        escalated_by_sla=figures.escalated_by_sla,
+        accept_breaches=figures.accept_breaches,
+        first_response_breaches=figures.first_response_breaches,
+        resolution_breaches=figures.resolution_breaches,
+        ratings=figures.ratings,
+        mean_rating=figures.mean_rating,
+    )
+    for name in (
+        "median_time_to_accept",
+        "median_time_to_first_response",
+        "median_time_to_resolve",
+    ):
+        value = getattr(figures, name)
+        if value is not None:
+            getattr(message, name).CopyFrom(_duration(value.total_seconds()))
+    return message
 
 
 def complaint_filter(
@@ -425,10 +477,17 @@ class QueryServicer(query_pb2_grpc.QueryServicer):
         office = request.office_code.strip().upper()
         if office and not self.registry.holding_chain(office):
             raise ValidationError(FieldViolation("office_code", "is not an office code"))
+        if start is not None and end is not None and end <= start:
+            raise ValidationError(FieldViolation("period", "end must be after start"))
+        channel = _one_enum_name(common_pb2.Channel, request.channel, "CHANNEL_", "channel")
+        category = _one_enum_name(common_pb2.Category, request.category, "CATEGORY_", "category")
+        as_of = self._moment(request)
         principal = current_principal()
         office = office_filter(principal, office, "office_code", self.registry)
         sealed = sealed_scope(principal, self.registry)
-        stats = await asyncio.to_thread(self.queries.stats, start, end, office, sealed)
+        stats = await asyncio.to_thread(
+            self.queries.stats, start, end, office, sealed, as_of, channel, category
+        )
 
         def counts(values: Mapping[str, int]) -> list[query_pb2.CountByKey]:
             return [query_pb2.CountByKey(key=k, count=v) for k, v in sorted(values.items())]
@@ -459,7 +518,32 @@ class QueryServicer(query_pb2_grpc.QueryServicer):
             response.median_time_to_resolution.CopyFrom(
                 _duration(stats.median_time_to_resolution.total_seconds())
             )
+        if request.office_kpis:
+            scope = KpiScope(
+                self._reported(office),
+                kpi_sealed_scope(principal, self.registry),
+                channel,
+                category,
+            )
+            period = Period(start, end, as_of or self.queries.clock())
+            figures = await asyncio.to_thread(
+                office_kpis,
+                self.queries,
+                period,
+                scope,
+                historical=as_of is not None,
+                split_channel=request.split_by_channel,
+                split_category=request.split_by_category,
+            )
+            response.offices.extend(office_kpis_message(f) for f in figures)
         return response
+
+    def _reported(self, office: str) -> Callable[[str], bool]:
+        """Whether an office's figures are reported: at or below `office` (every office when
+        empty), by the chain the read models file cases under."""
+        if not office:
+            return bool
+        return lambda code: office in self.registry.holding_chain(code)
 
     async def RebuildProjections(  # noqa: N802 - gRPC method name
         self,

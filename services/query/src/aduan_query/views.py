@@ -485,18 +485,26 @@ class ComplaintQueries:
         end: datetime | None = None,
         office_code: str = "",
         sealed: SealedScope | None = None,
+        as_of: datetime | None = None,
+        channel: str = "",
+        category: str = "",
     ) -> Stats:
         """Complaints filed in [start, end) (and held at or below `office_code`; without the
-        sealed ones `sealed` leaves out)."""
-        now = self.clock()
+        sealed ones `sealed` leaves out; of one channel and category when given), as they were
+        at `as_of` (now when None)."""
+        as_of = as_utc(as_of) if as_of is not None else None
+        now = as_of or self.clock()
         spec = ComplaintFilter(
             office_code=office_code,
             include_descendants=bool(office_code),
+            categories=(category,) if category else (),
             filed_from=start,
             filed_until=end,
             sealed=sealed,
         )
-        _, query = self._filtered(spec, None)
+        table, query = self._filtered(spec, as_of)
+        if channel:
+            query = query.where(table.c.channel == channel)
         subset = query.subquery()
         result = Stats()
         with self.engine.connect() as conn:
@@ -546,13 +554,18 @@ class ComplaintQueries:
             held: dict[str, float] = {}
             held_complaints: dict[str, set[str]] = {}
             segments = conn.execute(
-                select(custody).where(custody.c.complaint_id.in_(select(subset.c.complaint_id)))
+                select(custody).where(
+                    custody.c.complaint_id.in_(select(subset.c.complaint_id)),
+                    custody.c.from_at <= now,
+                )
             ).mappings()
             for segment in segments:
                 office = segment["office_code"]
-                if segment["held_seconds"] is not None:
+                until = segment["until_at"]
+                if segment["held_seconds"] is not None and as_utc(until) <= now:
                     seconds = float(segment["held_seconds"])
                 else:
+                    # Open, or still open at the as_of moment: counted up to then.
                     seconds = max((now - as_utc(segment["from_at"])).total_seconds(), 0.0)
                 held[office] = held.get(office, 0.0) + seconds
                 held_complaints.setdefault(office, set()).add(segment["complaint_id"])

@@ -210,12 +210,72 @@ class ComplaintChange(_message.Message):
     def __init__(self, complaint: _Optional[_Union[ComplaintView, _Mapping]] = ..., event_type: _Optional[str] = ..., event_id: _Optional[str] = ...) -> None: ...
 
 class GetStatsRequest(_message.Message):
-    __slots__ = ("period", "office_code")
+    __slots__ = ("period", "office_code", "as_of", "channel", "category", "office_kpis", "split_by_channel", "split_by_category")
     PERIOD_FIELD_NUMBER: _ClassVar[int]
     OFFICE_CODE_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    OFFICE_KPIS_FIELD_NUMBER: _ClassVar[int]
+    SPLIT_BY_CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    SPLIT_BY_CATEGORY_FIELD_NUMBER: _ClassVar[int]
     period: _common_pb2.TimeRange
     office_code: str
-    def __init__(self, period: _Optional[_Union[_common_pb2.TimeRange, _Mapping]] = ..., office_code: _Optional[str] = ...) -> None: ...
+    as_of: _timestamp_pb2.Timestamp
+    channel: _common_pb2.Channel
+    category: _common_pb2.Category
+    office_kpis: bool
+    split_by_channel: bool
+    split_by_category: bool
+    def __init__(self, period: _Optional[_Union[_common_pb2.TimeRange, _Mapping]] = ..., office_code: _Optional[str] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., channel: _Optional[_Union[_common_pb2.Channel, str]] = ..., category: _Optional[_Union[_common_pb2.Category, str]] = ..., office_kpis: _Optional[bool] = ..., split_by_channel: _Optional[bool] = ..., split_by_category: _Optional[bool] = ...) -> None: ...
+
+class OfficeKpis(_message.Message):
+    __slots__ = ("office_code", "channel", "category", "received", "accepted", "accepted_in_time", "responded", "responded_in_time", "resolved", "resolved_in_time", "median_time_to_accept", "median_time_to_first_response", "median_time_to_resolve", "time_held", "bounced_out", "bounced_in", "escalated_by_sla", "accept_breaches", "first_response_breaches", "resolution_breaches", "ratings", "mean_rating")
+    OFFICE_CODE_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_IN_TIME_FIELD_NUMBER: _ClassVar[int]
+    RESPONDED_FIELD_NUMBER: _ClassVar[int]
+    RESPONDED_IN_TIME_FIELD_NUMBER: _ClassVar[int]
+    RESOLVED_FIELD_NUMBER: _ClassVar[int]
+    RESOLVED_IN_TIME_FIELD_NUMBER: _ClassVar[int]
+    MEDIAN_TIME_TO_ACCEPT_FIELD_NUMBER: _ClassVar[int]
+    MEDIAN_TIME_TO_FIRST_RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    MEDIAN_TIME_TO_RESOLVE_FIELD_NUMBER: _ClassVar[int]
+    TIME_HELD_FIELD_NUMBER: _ClassVar[int]
+    BOUNCED_OUT_FIELD_NUMBER: _ClassVar[int]
+    BOUNCED_IN_FIELD_NUMBER: _ClassVar[int]
+    ESCALATED_BY_SLA_FIELD_NUMBER: _ClassVar[int]
+    ACCEPT_BREACHES_FIELD_NUMBER: _ClassVar[int]
+    FIRST_RESPONSE_BREACHES_FIELD_NUMBER: _ClassVar[int]
+    RESOLUTION_BREACHES_FIELD_NUMBER: _ClassVar[int]
+    RATINGS_FIELD_NUMBER: _ClassVar[int]
+    MEAN_RATING_FIELD_NUMBER: _ClassVar[int]
+    office_code: str
+    channel: _common_pb2.Channel
+    category: _common_pb2.Category
+    received: int
+    accepted: int
+    accepted_in_time: int
+    responded: int
+    responded_in_time: int
+    resolved: int
+    resolved_in_time: int
+    median_time_to_accept: _duration_pb2.Duration
+    median_time_to_first_response: _duration_pb2.Duration
+    median_time_to_resolve: _duration_pb2.Duration
+    time_held: _duration_pb2.Duration
+    bounced_out: int
+    bounced_in: int
+    escalated_by_sla: int
+    accept_breaches: int
+    first_response_breaches: int
+    resolution_breaches: int
+    ratings: int
+    mean_rating: float
+    def __init__(self, office_code: _Optional[str] = ..., channel: _Optional[_Union[_common_pb2.Channel, str]] = ..., category: _Optional[_Union[_common_pb2.Category, str]] = ..., received: _Optional[int] = ..., accepted: _Optional[int] = ..., accepted_in_time: _Optional[int] = ..., responded: _Optional[int] = ..., responded_in_time: _Optional[int] = ..., resolved: _Optional[int] = ..., resolved_in_time: _Optional[int] = ..., median_time_to_accept: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., median_time_to_first_response: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., median_time_to_resolve: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., time_held: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., bounced_out: _Optional[int] = ..., bounced_in: _Optional[int] = ..., escalated_by_sla: _Optional[int] = ..., accept_breaches: _Optional[int] = ..., first_response_breaches: _Optional[int] = ..., resolution_breaches: _Optional[int] = ..., ratings: _Optional[int] = ..., mean_rating: _Optional[float] = ...) -> None: ...
 
 class CountByKey(_message.Message):
     __slots__ = ("key", "count")
@@ -236,7 +296,7 @@ class OfficeHolding(_message.Message):
     def __init__(self, office_code: _Optional[str] = ..., held: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., complaints: _Optional[int] = ...) -> None: ...
 
 class GetStatsResponse(_message.Message):
-    __slots__ = ("total", "by_status", "by_office", "by_province", "by_category", "sla_compliance", "median_time_to_first_response", "median_time_to_resolution", "reassignments_per_complaint", "ping_pong_count", "time_held")
+    __slots__ = ("total", "by_status", "by_office", "by_province", "by_category", "sla_compliance", "median_time_to_first_response", "median_time_to_resolution", "reassignments_per_complaint", "ping_pong_count", "time_held", "offices")
     TOTAL_FIELD_NUMBER: _ClassVar[int]
     BY_STATUS_FIELD_NUMBER: _ClassVar[int]
     BY_OFFICE_FIELD_NUMBER: _ClassVar[int]
@@ -248,6 +308,7 @@ class GetStatsResponse(_message.Message):
     REASSIGNMENTS_PER_COMPLAINT_FIELD_NUMBER: _ClassVar[int]
     PING_PONG_COUNT_FIELD_NUMBER: _ClassVar[int]
     TIME_HELD_FIELD_NUMBER: _ClassVar[int]
+    OFFICES_FIELD_NUMBER: _ClassVar[int]
     total: int
     by_status: _containers.RepeatedCompositeFieldContainer[CountByKey]
     by_office: _containers.RepeatedCompositeFieldContainer[CountByKey]
@@ -259,7 +320,8 @@ class GetStatsResponse(_message.Message):
     reassignments_per_complaint: float
     ping_pong_count: int
     time_held: _containers.RepeatedCompositeFieldContainer[OfficeHolding]
-    def __init__(self, total: _Optional[int] = ..., by_status: _Optional[_Iterable[_Union[CountByKey, _Mapping]]] = ..., by_office: _Optional[_Iterable[_Union[CountByKey, _Mapping]]] = ..., by_province: _Optional[_Iterable[_Union[CountByKey, _Mapping]]] = ..., by_category: _Optional[_Iterable[_Union[CountByKey, _Mapping]]] = ..., sla_compliance: _Optional[float] = ..., median_time_to_first_response: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., median_time_to_resolution: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., reassignments_per_complaint: _Optional[float] = ..., ping_pong_count: _Optional[int] = ..., time_held: _Optional[_Iterable[_Union[OfficeHolding, _Mapping]]] = ...) -> None: ...
+    offices: _containers.RepeatedCompositeFieldContainer[OfficeKpis]
+    def __init__(self, total: _Optional[int] = ..., by_status: _Optional[_Iterable[_Union[CountByKey, _Mapping]]] = ..., by_office: _Optional[_Iterable[_Union[CountByKey, _Mapping]]] = ..., by_province: _Optional[_Iterable[_Union[CountByKey, _Mapping]]] = ..., by_category: _Optional[_Iterable[_Union[CountByKey, _Mapping]]] = ..., sla_compliance: _Optional[float] = ..., median_time_to_first_response: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., median_time_to_resolution: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., reassignments_per_complaint: _Optional[float] = ..., ping_pong_count: _Optional[int] = ..., time_held: _Optional[_Iterable[_Union[OfficeHolding, _Mapping]]] = ..., offices: _Optional[_Iterable[_Union[OfficeKpis, _Mapping]]] = ...) -> None: ...
 
 class RebuildProjectionsRequest(_message.Message):
     __slots__ = ()
