@@ -7,6 +7,8 @@ and not the Kanwil, as of any later moment; before the deadline there is none.
 
 from __future__ import annotations
 
+import asyncio
+import csv
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import Engine
 
 from aduan.service.auth import AuthInterceptor, DevTokens, TokenVerifier, bearer_interceptors
@@ -21,6 +24,7 @@ from aduan.service.grpcerrors import ErrorMappingInterceptor
 from aduan.v1 import common_pb2, events_pb2, query_pb2, query_pb2_grpc
 from aduan_devtools.natsserver import free_port
 from aduan_devtools.testing.query import History, file_complaint, office, officer, ts
+from aduan_query.cli import main
 from aduan_query.projector import Projector
 from aduan_query.servicer import QUERY_POLICY, QueryServicer
 from aduan_query.views import ComplaintQueries, ProgressWaiter
@@ -132,6 +136,7 @@ def kpi_history() -> History:
 @dataclass
 class Served:
     stub: Callable[[str, str], query_pb2_grpc.QueryStub]
+    address: str
 
 
 @pytest.fixture
@@ -159,7 +164,7 @@ async def served(engine: Engine, tmp_path: Path) -> AsyncIterator[Served]:
         return query_pb2_grpc.QueryStub(channel)
 
     try:
-        yield Served(stub)
+        yield Served(stub, f"127.0.0.1:{port}")
     finally:
         for channel in channels:
             await channel.close()
@@ -247,3 +252,40 @@ async def test_filters_periods_and_the_callers_office(served: Served) -> None:
     then.as_of.CopyFrom(ts(ACCEPT_DUE - timedelta(minutes=1)))
     assert {c.key: c.count for c in (await auditor.GetStats(then)).by_office} == {KANTAH: 2}
     assert not (await auditor.GetStats(query_pb2.GetStatsRequest())).offices
+
+
+async def test_monthly_report_as_csv_and_xlsx_through_getstats(
+    served: Served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ADUAN_TOKEN", TOKENS.issue("auditor"))
+    base = ["report", "--month", "2026-11", "--query", served.address]
+    out = tmp_path / "kpi.csv"
+    assert await asyncio.to_thread(main, [*base, "--format", "csv", "--out", str(out)]) == 0
+    rows = {row["office_code"]: row for row in csv.DictReader(out.open(encoding="utf-8"))}
+    assert set(rows) == {KANTAH, KANWIL}
+    assert rows[KANTAH]["accept_breaches"] == "2"
+    assert rows[KANWIL]["accept_breaches"] == "0"
+    assert rows[KANWIL]["median_hours_to_resolve"] == "47.99"
+    assert rows[KANWIL]["mean_rating"] == "4.0"
+    assert rows[KANTAH]["median_hours_to_accept"] == ""
+
+    book_path = tmp_path / "kpi.xlsx"
+    split = [*base, "--format", "xlsx", "--out", str(book_path), "--split", "category"]
+    assert await asyncio.to_thread(main, split) == 0
+    sheet = load_workbook(book_path)["KPI"]
+    header, *values = [list(row) for row in sheet.iter_rows(values_only=True)]
+    table = [dict(zip(header, row, strict=True)) for row in values]
+    assert [(r["office_code"], r["category"], r["accept_breaches"]) for r in table] == [
+        (KANTAH, "LAND_DISPUTE", 1),
+        (KANTAH, "LAND_SERVICE", 1),
+        (KANWIL, "LAND_DISPUTE", 0),
+        (KANWIL, "LAND_SERVICE", 0),
+    ]
+    # October (WIB) holds nothing; a supervisor of another office is refused.
+    empty = tmp_path / "october.csv"
+    october = ["report", "--month", "2026-10", "--query", served.address, "--out", str(empty)]
+    assert await asyncio.to_thread(main, october) == 0
+    assert empty.read_text(encoding="utf-8").count("\n") == 1  # the header only
+    monkeypatch.setenv("ADUAN_TOKEN", TOKENS.issue("supervisor", KANTAH))
+    refused = [*base, "--office", KANWIL, "--out", str(tmp_path / "x.csv")]
+    assert await asyncio.to_thread(main, refused) == 2

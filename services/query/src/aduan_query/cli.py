@@ -1,4 +1,4 @@
-"""The auditor's command line: `aduan-audit trail|export|replay|verify|rebuild`.
+"""The auditor's command line: `aduan-audit trail|export|replay|verify|report|rebuild`.
 
 trail, export and replay read the query service's read models directly (read-only, any number of
 copies); verify and rebuild read every write service's EventLog over gRPC. Configuration comes
@@ -18,8 +18,11 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, TextIO
 
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -32,11 +35,15 @@ from rich.table import Table
 
 from aduan.contract.eventlog import EventLogReader
 from aduan.core.errors import AduanError
-from aduan.core.settings import WRITE_SERVICES, ServiceSettings
+from aduan.core.settings import WRITE_SERVICES, ServiceSettings, SettingsError, TlsSettings
+from aduan.service.auth import bearer_interceptors
 from aduan.service.peers import tool_event_log_reader
+from aduan.service.tls import aio_channel
+from aduan.v1 import common_pb2, query_pb2, query_pb2_grpc
 from aduan_query.history import as_utc, is_overdue
 from aduan_query.readmodels import make_engine, migrate
 from aduan_query.rebuild import Rebuilder, verify
+from aduan_query.report import month_period, report_row, write_csv, write_xlsx
 from aduan_query.tamper import parse_public_key, verify_history
 from aduan_query.views import ComplaintFilter, ComplaintQueries
 
@@ -249,6 +256,72 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _office_kpis(
+    args: argparse.Namespace, start: datetime, end: datetime
+) -> list[query_pb2.OfficeKpis]:
+    """GetStats' office KPIs for the month, over gRPC as the operator ($ADUAN_TOKEN: an
+    auditor's or a supervisor's token; TLS from ADUAN_TLS_*)."""
+    token = os.environ.get("ADUAN_TOKEN", "").strip()
+    if not token:
+        raise SettingsError("set ADUAN_TOKEN to an auditor's or supervisor's token")
+    request = query_pb2.GetStatsRequest(
+        period=common_pb2.TimeRange(start=_stamp(start), end=_stamp(end)),
+        office_code=(args.office or "").strip().upper(),
+        office_kpis=True,
+        split_by_channel="channel" in (args.split or ()),
+        split_by_category="category" in (args.split or ()),
+    )
+    if args.as_of is not None:
+        request.as_of.CopyFrom(_stamp(args.as_of))
+    address = args.query or _settings().peers["query"]
+    channel = aio_channel(
+        address, TlsSettings.from_env(os.environ), interceptors=bearer_interceptors(lambda: token)
+    )
+    try:
+        response = await query_pb2_grpc.QueryStub(channel).GetStats(request, timeout=args.timeout)
+    finally:
+        await channel.close()
+    return list(response.offices)
+
+
+def _stamp(moment: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(moment)
+    return stamp
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    if args.format == "xlsx" and not args.out:
+        raise SystemExit("--format xlsx needs --out FILE")
+    try:
+        start, end = month_period(args.month)
+    except ValueError as error:
+        raise SystemExit(f"--month: {error}") from None
+    try:
+        offices = asyncio.run(_office_kpis(args, start, end))
+    except grpc.aio.AioRpcError as error:
+        print(f"error: GetStats: {error.code().name}: {error.details()}", file=sys.stderr)
+        return 2
+    rows = [report_row(office) for office in offices]
+    if args.format == "xlsx":
+        about = {
+            "month": args.month,
+            "from (UTC)": start.isoformat(),
+            "until (UTC)": end.isoformat(),
+            "as of (UTC)": args.as_of.isoformat() if args.as_of else "the time of the report",
+            "office": (args.office or "").upper() or "every office the token sees",
+            "split by": ", ".join(args.split or ()) or "-",
+        }
+        write_xlsx(rows, Path(args.out), about)
+    elif args.out:
+        with open(args.out, "w", encoding="utf-8", newline="") as out:
+            write_csv(rows, out)
+    else:
+        write_csv(rows, sys.stdout)
+    print(f"{len(rows)} office rows for {args.month}", file=sys.stderr)
+    return 0
+
+
 def _progress_bar(console: Console) -> Progress:
     return Progress(
         TextColumn("[bold]{task.description}"),
@@ -432,6 +505,26 @@ def add_audit_commands(commands: Any) -> None:
     )
     _common(check, eventlogs=True)
     check.set_defaults(func=cmd_verify)
+
+    report = commands.add_parser(
+        "report", help="the monthly office KPIs (GetStats over gRPC) as CSV or XLSX"
+    )
+    report.add_argument("--month", required=True, help="YYYY-MM, in WIB")
+    report.add_argument("--office", default=None, help="this office and those below it")
+    report.add_argument("--format", choices=("csv", "xlsx"), default="csv")
+    report.add_argument("--out", default=None, help="file to write (csv default: stdout)")
+    report.add_argument(
+        "--split",
+        action="append",
+        choices=("channel", "category"),
+        help="one row per office and channel / category (repeatable)",
+    )
+    report.add_argument("--as-of", type=moment, default=None, help="figures as of this time")
+    report.add_argument(
+        "--query", default=None, help="query service HOST:PORT (default: $ADUAN_QUERY_ADDR)"
+    )
+    report.add_argument("--timeout", type=float, default=120.0, help="seconds for GetStats")
+    report.set_defaults(func=cmd_report)
 
 
 def add_rebuild_command(commands: Any) -> None:
