@@ -375,7 +375,7 @@ class QueryServicer(query_pb2_grpc.QueryServicer):
         """Changes of matching complaints, including the change that makes a complaint leave the
         filter (e.g. reassigned away from the watched queue), marked `removed`. That change
         shows the complaint as it now stands only to a caller who may still see it (e.g. an
-        auditor, or a Kanwil whose Kantah delegated it further down); to anyone else it carries
+        auditor, or a Kanwil watching one of its Kantah's queues when that Kantah escalates it to the Kanwil); to anyone else it carries
         the complaint's id alone, not its new holder, its content or the event that moved it,
         since they may no longer read them (docs/security.md, "Who sees what"). Time alone does
         not emit changes: a complaint becoming overdue shows with its next event."""
@@ -410,20 +410,20 @@ class QueryServicer(query_pb2_grpc.QueryServicer):
                 left = await asyncio.to_thread(self.queries.current, leaving) if leaving else {}
                 now = self.queries.clock()
                 for complaint_id, change in latest.items():
-                    row: Row | None = matching.get(complaint_id)
-                    if row is not None:
+                    current: Row | None = matching.get(complaint_id)
+                    if current is not None:
                         members.add(complaint_id)
                         yield query_pb2.ComplaintChange(
-                            complaint=complaint_view(row, now),
+                            complaint=complaint_view(current, now),
                             event_type=change.event_type,
                             event_id=change.event_id,
                         )
                     elif complaint_id in members:
                         members.discard(complaint_id)
-                        row = left.get(complaint_id)
-                        if row is not None and visible(principal, row, self.registry):
+                        current = left.get(complaint_id)
+                        if current is not None and visible(principal, current, self.registry):
                             yield query_pb2.ComplaintChange(
-                                complaint=complaint_view(row, now),
+                                complaint=complaint_view(current, now),
                                 event_type=change.event_type,
                                 event_id=change.event_id,
                                 removed=True,
