@@ -1,6 +1,8 @@
 """Who the end-to-end tests call as: an operator token that holds every human role, so that one
 channel can file (gateway), act on any case (supervisor of the Pusat triage desk, which oversees
-every office), read everything (auditor) and erase or rebuild (admin). The authorisation matrix
+every office but the independent Inspectorate's cases), read everything else (the supervisor role
+is the one admitted first, so the Inspectorate's cases stay hidden from this token: tests that
+need them use an auditor's token) and erase or rebuild (admin). The authorisation matrix
 itself is tested in tests/integration/test_authorisation_matrix.py.
 
     from e2e.callers import operator_channel

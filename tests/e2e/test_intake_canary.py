@@ -200,10 +200,11 @@ async def test_the_canary_appears_nowhere_in_the_stack(
             intake_pb2.GetReporterContactRequest(
                 complaint_id=filed.ticket_number,
                 purpose="e2e",
-                # A purpose that returns the NIK, so that the canary covers it too.
+                # A purpose that returns the NIK, so that the canary covers it too (asked by
+                # an administrator: the notification service never gets the NIK).
                 reveal_purpose=common_pb2.REVEAL_PURPOSE_LEGAL_PROCESS,
             ),
-            metadata=notification_metadata(stack),
+            metadata=(("authorization", f"Bearer {stack.token('admin', sub='admin:e2e')}"),),
             timeout=10,
         )
         assert revealed.nik == CANARY.nik

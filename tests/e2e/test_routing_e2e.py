@@ -9,7 +9,9 @@ import uuid
 from typing import Any
 
 import grpc
+import pytest
 
+from aduan.service.auth import bearer_metadata
 from aduan.v1 import (
     common_pb2,
     intake_pb2,
@@ -19,6 +21,7 @@ from aduan.v1 import (
     routing_pb2,
     routing_pb2_grpc,
 )
+from aduan_devtools.stack import LocalStack
 
 
 def file_complaint(
@@ -39,13 +42,18 @@ def file_complaint(
     return response
 
 
-def wait_for_case(channel: grpc.Channel, complaint_id: str, within: float) -> Any:
+def wait_for_case(
+    channel: grpc.Channel, complaint_id: str, within: float, metadata: Any = None
+) -> Any:
+    """The case as `metadata`'s caller sees it (the channel's operator by default)."""
     routing = routing_pb2_grpc.RoutingStub(channel)
     deadline = time.monotonic() + within
     while True:
         try:
             return routing.GetCase(
-                routing_pb2.GetCaseRequest(complaint_id=complaint_id), timeout=2
+                routing_pb2.GetCaseRequest(complaint_id=complaint_id),
+                metadata=metadata,
+                timeout=2,
             ).state
         except grpc.RpcError as error:
             if error.code() != grpc.StatusCode.NOT_FOUND:
@@ -75,10 +83,15 @@ def test_a_complaint_for_a_regency_is_held_by_its_kantah_within_a_second(
 
 
 def test_an_illegal_levy_complaint_goes_to_the_inspectorate(
-    channels: dict[str, grpc.Channel],
+    channels: dict[str, grpc.Channel], request: pytest.FixtureRequest
 ) -> None:
+    # The Inspectorate is independent: its cases are sealed from the operator's triage desk, so
+    # an auditor of the local stack looks (against a cluster, which mints no tokens here, the
+    # `stack` fixture skips the test).
+    stack: LocalStack = request.getfixturevalue("stack")
+    auditor = bearer_metadata(stack.token("auditor", sub="e2e:auditor"))
     filed = file_complaint(channels["intake"], common_pb2.CATEGORY_ILLEGAL_LEVY, "33.74")
-    state = wait_for_case(channels["routing"], filed.complaint_id, within=10.0)
+    state = wait_for_case(channels["routing"], filed.complaint_id, within=10.0, metadata=auditor)
     assert state.holding_office.code == "PUSAT.ITJEN"
 
 

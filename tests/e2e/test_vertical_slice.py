@@ -84,7 +84,9 @@ def test_read_your_writes_without_sleeping(channels: dict[str, grpc.Channel]) ->
             "idempotencyKey": f"e2e-{uuid.uuid4()}",
             "channel": "CHANNEL_API",
             "reporter": {"anonymous": True},
-            "description": "Ada pungutan liar di loket pendaftaran kantor pertanahan.",
+            # Not an integrity complaint: routed to the Inspectorate, it would be sealed from
+            # the operator's triage desk as soon as routing placed it.
+            "description": "Antrean di loket pendaftaran kantor pertanahan sangat panjang.",
         },
     )
     found = query.call(

@@ -182,6 +182,25 @@ class SecureStack:
             30,
             "intake to learn the holding office",
         )
+        itjen = self.bearer("officer", INSPECTORATE, sub="officer:itjen")
+
+        def itjen_may_reveal() -> bool:
+            # Refused (PERMISSION_DENIED) until intake learns who holds the complaint.
+            try:
+                intake.GetReporterContact(
+                    intake_pb2.GetReporterContactRequest(
+                        complaint_id=levy_complaint.complaint_id, purpose="matrix set-up"
+                    ),
+                    metadata=itjen,
+                    timeout=5,
+                )
+            except grpc.RpcError as error:
+                if error.code() != grpc.StatusCode.PERMISSION_DENIED:
+                    raise
+                return False
+            return True
+
+        eventually(itjen_may_reveal, 30, "intake to learn that the Inspectorate holds the levy")
 
 
 @pytest.fixture(scope="module")

@@ -150,10 +150,18 @@ def test_no_pusat_unit_outside_the_chain_sees_or_works_an_inspectorate_case(
     assert levies(outsider) == 0
     assert sealed not in _watch_all(query, outsider, sealed)
 
-    # The Inspectorate, the triage desk above it, and auditors see it.
+    # Nor does the triage desk, although above every other office: the Inspectorate is
+    # independent (its chain is itself).
+    triage = secure_stack.bearer("supervisor", "PUSAT.IP3", "supervisor:triage")
+    with pytest.raises(grpc.RpcError) as hidden_from_triage:
+        query.GetComplaint(query_pb2.GetComplaintRequest(complaint_id=sealed), metadata=triage)
+    assert code_of(hidden_from_triage.value) == grpc.StatusCode.NOT_FOUND
+    assert sealed not in listed(triage)
+    assert levies(triage) == 0
+
+    # The Inspectorate and auditors see it.
     for metadata in (
         secure_stack.bearer("supervisor", INSPECTORATE, "supervisor:itjen"),
-        secure_stack.bearer("supervisor", "PUSAT.IP3", "supervisor:triage"),
         secure_stack.bearer("auditor"),
     ):
         view = query.GetComplaint(

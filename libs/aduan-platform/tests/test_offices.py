@@ -159,11 +159,14 @@ def test_oversight_data_naming_no_pusat_unit_or_category_is_a_settings_error() -
     assert registry.oversight.overseers == ()
     assert not registry.oversight.is_sealed("PUSAT.ITJEN", "ILLEGAL_LEVY", False)
     assert registry.oversight.is_sealed("PUSAT.ITJEN", "ILLEGAL_LEVY", True)
+    assert not registry.oversight.is_independent("PUSAT.ITJEN")
     bad_sections = {
         "is not a Pusat unit": {"overseers": ["KANWIL.32"]},
         "PUSAT.NOWHERE": {"inspectorate": "PUSAT.NOWHERE"},
         "oversees nobody": {"inspectorate": "PUSAT.ITJEN", "overseers": ["PUSAT.ITJEN"]},
         "is not a category": {"sealed_categories": ["BRIBERY"]},
+        "names no inspectorate": {"inspectorate_independent": True},
+        "true or false": {"inspectorate": "PUSAT.ITJEN", "inspectorate_independent": "yes"},
     }
     for message, section in bad_sections.items():
         with pytest.raises(OfficeRegistryError, match=message):

@@ -4,6 +4,8 @@ module's docstring)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from aduan.core.errors import PermissionDeniedError
@@ -19,6 +21,7 @@ from aduan.service.auth import (
     Principal,
 )
 from aduan.service.visibility import (
+    in_holding_chain,
     may_act,
     may_see_case,
     may_see_complaint,
@@ -49,7 +52,8 @@ SEES: dict[tuple[str, str], frozenset[str]] = {
     (ADMIN, ""): EVERY,
     (SERVICE, ""): EVERY,
     (AUDITOR, KANTAH_UNDER): EVERY,
-    (SUPERVISOR, TRIAGE): EVERY,
+    # the triage desk is above every office but the independent Inspectorate
+    (SUPERVISOR, TRIAGE): EVERY - {INSPECTORATE},
     # an overseeing Pusat unit sees every office, but nothing the Inspectorate holds (sealed)
     (SUPERVISOR, PUSAT_UNIT): EVERY - {INSPECTORATE},
     (SUPERVISOR, INSPECTORATE): frozenset({INSPECTORATE}),  # its own cases only
@@ -57,7 +61,7 @@ SEES: dict[tuple[str, str], frozenset[str]] = {
     (SUPERVISOR, KANTAH_UNDER): frozenset({KANTAH_UNDER}),
     (SUPERVISOR, KANTAH_ELSEWHERE): frozenset({KANTAH_ELSEWHERE}),
     (SUPERVISOR, ""): frozenset(),
-    (OFFICER, TRIAGE): EVERY,  # the triage desk is above every office
+    (OFFICER, TRIAGE): EVERY - {INSPECTORATE},  # the triage desk is above every other office
     (OFFICER, PUSAT_UNIT): frozenset({PUSAT_UNIT}),  # a Pusat officer: only their own unit
     (OFFICER, INSPECTORATE): frozenset({INSPECTORATE}),
     (OFFICER, KANWIL): frozenset({KANWIL, KANTAH_UNDER}),
@@ -74,7 +78,7 @@ ACTS: dict[tuple[str, str], frozenset[str]] = {
     (ADMIN, ""): frozenset(),
     (SERVICE, ""): frozenset(),
     (AUDITOR, KANTAH_UNDER): frozenset(),
-    (SUPERVISOR, TRIAGE): EVERY,
+    (SUPERVISOR, TRIAGE): EVERY - {INSPECTORATE},
     (SUPERVISOR, PUSAT_UNIT): EVERY - {INSPECTORATE},
     (SUPERVISOR, INSPECTORATE): frozenset({INSPECTORATE}),
     (SUPERVISOR, KANWIL): frozenset({KANWIL, KANTAH_UNDER}),
@@ -218,12 +222,13 @@ SEALED_KINDS = {
 # (role, office) -> the holders whose sealed cases that caller sees (and, for supervisors, works).
 SEES_SEALED: dict[tuple[str, str], frozenset[str]] = {
     **{key: EVERY for key in ((AUDITOR, ""), (ADMIN, ""), (SERVICE, ""), (AUDITOR, KANTAH_UNDER))},
-    (SUPERVISOR, TRIAGE): EVERY,  # the triage desk is in every holding chain
+    # the triage desk is in every holding chain but the independent Inspectorate's
+    (SUPERVISOR, TRIAGE): EVERY - {INSPECTORATE},
     (SUPERVISOR, PUSAT_UNIT): frozenset({PUSAT_UNIT}),  # overseeing ends at sealed cases
     (SUPERVISOR, INSPECTORATE): frozenset({INSPECTORATE}),
     (SUPERVISOR, KANWIL): frozenset({KANWIL, KANTAH_UNDER}),
     (SUPERVISOR, KANTAH_UNDER): frozenset({KANTAH_UNDER}),
-    (OFFICER, TRIAGE): EVERY,
+    (OFFICER, TRIAGE): EVERY - {INSPECTORATE},
     (OFFICER, PUSAT_UNIT): frozenset({PUSAT_UNIT}),
     (OFFICER, KANTAH_ELSEWHERE): frozenset({KANTAH_ELSEWHERE}),
 }
@@ -248,19 +253,58 @@ def test_a_sealed_case_is_seen_only_by_its_holding_chain_and_auditors(
 def test_no_other_pusat_unit_sees_or_works_what_the_inspectorate_holds(
     registry: OfficeRegistry,
 ) -> None:
+    """Not even the triage desk, above every office: the Inspectorate is independent."""
     levy = SEALED_KINDS["illegal levy"]
     for office in registry.list(level=OfficeLevel.PUSAT):
-        caller = principal(SUPERVISOR, office.code)
-        expected = office.code in (INSPECTORATE, registry.triage_code)
-        for case in (PLAIN, levy):
-            assert may_see_case(caller, INSPECTORATE, registry, **case) is expected, office
-            assert may_see_complaint(caller, INSPECTORATE, registry, **case) is expected, office
-            assert may_act(caller, INSPECTORATE, registry, **case) is expected, office
+        for role in (OFFICER, SUPERVISOR):
+            caller = principal(role, office.code)
+            expected = office.code == INSPECTORATE
+            for case in (PLAIN, levy):
+                assert may_see_case(caller, INSPECTORATE, registry, **case) is expected, office
+                assert may_see_complaint(caller, INSPECTORATE, registry, **case) is expected
+                assert may_act(caller, INSPECTORATE, registry, **case) is expected, office
+                assert in_holding_chain(caller, INSPECTORATE, registry) is expected, office
+
+
+def test_the_triage_desk_still_sees_what_it_places_before_the_inspectorate_holds_it(
+    registry: OfficeRegistry,
+) -> None:
+    levy = SEALED_KINDS["illegal levy"]
+    for role in (OFFICER, SUPERVISOR):
+        desk = principal(role, TRIAGE)
+        # Unplaced (query files it with the desk) and held by the desk: its own.
+        assert may_see_complaint(desk, "", registry, **levy)
+        assert may_see_case(desk, TRIAGE, registry, **levy)
+        assert may_act(desk, TRIAGE, registry, **levy)
+        # Sealed cases elsewhere stay in its chain; only the Inspectorate answers to nobody.
+        assert may_see_case(desk, KANTAH_UNDER, registry, **levy)
+        assert not may_see_case(desk, INSPECTORATE, registry, **levy)
+
+
+def test_the_inspectorate_is_independent_only_by_the_data() -> None:
+    registry = default_registry()
+    dependent = replace(
+        registry, oversight=replace(registry.oversight, inspectorate_independent=False)
+    )
+    levy = SEALED_KINDS["illegal levy"]
+    desk = principal(SUPERVISOR, TRIAGE)
+    assert not may_see_case(desk, INSPECTORATE, registry, **levy)
+    assert may_see_case(desk, INSPECTORATE, dependent, **levy)
+    assert sealed_scope(principal(OFFICER, TRIAGE), dependent) is None
 
 
 def test_the_oversight_data() -> None:
     oversight = default_registry().oversight
     assert oversight.inspectorate == INSPECTORATE
+    assert oversight.inspectorate_independent
+    assert oversight.is_independent(INSPECTORATE)
+    assert not oversight.is_independent(TRIAGE)
+    assert oversight.seen_by(INSPECTORATE, (INSPECTORATE, TRIAGE)) == (INSPECTORATE,)
+    assert oversight.seen_by(KANTAH_UNDER, (KANTAH_UNDER, KANWIL, TRIAGE)) == (
+        KANTAH_UNDER,
+        KANWIL,
+        TRIAGE,
+    )
     assert INSPECTORATE not in oversight.overseers
     assert {TRIAGE, PUSAT_UNIT, "PUSAT.HAK_TANAH"} <= set(oversight.overseers)
     assert oversight.is_sealed(INSPECTORATE, "LAND_SERVICE", False)
@@ -271,11 +315,17 @@ def test_the_oversight_data() -> None:
     assert not oversight.is_sealed("", "", False)
 
 
-def test_only_overseers_get_a_sealed_scope_for_their_lists(registry: OfficeRegistry) -> None:
-    scope = sealed_scope(principal(SUPERVISOR, PUSAT_UNIT), registry)
-    assert scope is not None
-    assert scope.office == PUSAT_UNIT
-    assert scope.oversight == registry.oversight
+def test_overseers_and_the_triage_desk_get_a_sealed_scope_for_their_lists(
+    registry: OfficeRegistry,
+) -> None:
+    """Overseers skip the office filter; the triage desk's queue holds the Inspectorate's cases,
+    which it does not see. Everyone else's office filter already decides."""
+    scoped = ((SUPERVISOR, PUSAT_UNIT), (SUPERVISOR, TRIAGE), (OFFICER, TRIAGE))
+    for role, office in scoped:
+        scope = sealed_scope(principal(role, office), registry)
+        assert scope is not None
+        assert scope.office == office
+        assert scope.oversight == registry.oversight
     for role, office in SEES:
-        if (role, office) not in ((SUPERVISOR, PUSAT_UNIT), (SUPERVISOR, TRIAGE)):
+        if (role, office) not in scoped:
             assert sealed_scope(principal(role, office), registry) is None, (role, office)

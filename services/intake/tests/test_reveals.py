@@ -24,7 +24,10 @@ from aduan_intake.reveals import (
     DEFAULT_PURPOSE,
     IDENTITY_FIELDS,
     REVEALED_FIELDS,
+    REVEALED_TO,
+    Revealer,
     RevealPurpose,
+    may_reveal,
     reveal,
     revealed_fields,
 )
@@ -266,9 +269,11 @@ def test_grpc_reveal_purposes(intake_server: Any) -> None:
             description="Sertipikat hak milik saya belum terbit setelah dua tahun.",
         )
     )
-    caller = intake_server.notification()
+    notification = intake_server.notification()
+    # Purposes that return the NIK are asked by supervisors of the holding chain or admins.
+    admin = intake_server.bearer("admin", sub="admin:legal")
 
-    def ask(kind: int) -> intake_pb2.GetReporterContactResponse:
+    def ask(kind: int, caller: Any = notification) -> intake_pb2.GetReporterContactResponse:
         response: intake_pb2.GetReporterContactResponse = stub.GetReporterContact(
             intake_pb2.GetReporterContactRequest(
                 complaint_id=filed.complaint_id, purpose="why", reveal_purpose=kind
@@ -279,8 +284,8 @@ def test_grpc_reveal_purposes(intake_server: Any) -> None:
 
     unspecified = ask(common_pb2.REVEAL_PURPOSE_UNSPECIFIED)
     contact = ask(common_pb2.REVEAL_PURPOSE_CONTACT_REPORTER)
-    field = ask(common_pb2.REVEAL_PURPOSE_FIELD_VERIFICATION)
-    legal = ask(common_pb2.REVEAL_PURPOSE_LEGAL_PROCESS)
+    field = ask(common_pb2.REVEAL_PURPOSE_FIELD_VERIFICATION, admin)
+    legal = ask(common_pb2.REVEAL_PURPOSE_LEGAL_PROCESS, admin)
 
     for response in (unspecified, contact):
         assert (response.name, response.phone, response.email, response.nik) == (
@@ -310,3 +315,33 @@ def test_grpc_reveal_purposes(intake_server: Any) -> None:
         ask(42)  # a purpose a newer caller knows and this intake does not
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert intake_server.app.head_position() == head
+
+    # The notification service contacts the reporter; it never gets the NIK, and a refused
+    # reveal records nothing.
+    for kind in (
+        common_pb2.REVEAL_PURPOSE_FIELD_VERIFICATION,
+        common_pb2.REVEAL_PURPOSE_LEGAL_PROCESS,
+    ):
+        with pytest.raises(grpc.RpcError) as refused:
+            ask(kind)
+        assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        assert "supervisors of the holding office" in str(refused.value.details())
+    assert intake_server.app.head_position() == head
+
+
+def test_who_may_ask_for_which_purpose() -> None:
+    """The NIK only to supervisors of the holding chain and admins; the contact to the
+    notification service and the officers of the holding office (docs/security.md)."""
+    assert set(REVEALED_TO) == set(RevealPurpose)
+    contact = {Revealer.CONTACT_SERVICE, Revealer.HOLDING_OFFICER}
+    for purpose in RevealPurpose:
+        for revealer in Revealer:
+            if "nik" in REVEALED_FIELDS[purpose]:
+                expected = revealer in {Revealer.CHAIN_SUPERVISOR, Revealer.ADMIN}
+            else:
+                expected = revealer in contact
+            assert may_reveal(purpose, revealer) is expected, (purpose, revealer)
+        assert not may_reveal(purpose, None)
+    # An unknown purpose is refused as invalid later; here it needs some right to reveal.
+    assert all(may_reveal(None, revealer) for revealer in Revealer)
+    assert not may_reveal(None, None)

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import Boolean, Column, MetaData, String, Table, create_engine, insert, select
 
-from aduan.reference.offices import default_registry
-from aduan.service.visibility import SealedScope
+from aduan.reference.offices import OfficeLevel, default_registry
+from aduan.service.auth import OFFICER, SUPERVISOR, Principal
+from aduan.service.visibility import SealedScope, may_see_complaint, sees_everything
 from aduan_query.views import sealed_condition
 
 ROWS = [
@@ -60,5 +62,40 @@ def test_an_overseer_sees_plain_cases_and_sealed_ones_only_in_their_chain() -> N
     }
 
 
-def test_the_triage_desk_is_in_every_chain() -> None:
-    assert visible_ids("PUSAT.IP3") == {row[0] for row in ROWS}
+def test_the_triage_desk_is_in_every_chain_but_the_independent_inspectorates() -> None:
+    assert visible_ids("PUSAT.IP3") == {row[0] for row in ROWS} - {"levy-itjen", "plain-itjen"}
+
+
+def test_the_inspectorate_sees_what_it_holds_and_no_other_sealed_case() -> None:
+    assert visible_ids("PUSAT.ITJEN") == {
+        "plain-kantah",
+        "levy-itjen",
+        "plain-itjen",
+        "plain-hak-tanah",
+    }
+
+
+@pytest.mark.parametrize("role", [OFFICER, SUPERVISOR])
+@pytest.mark.parametrize(
+    "office", [o.code for o in default_registry().list(level=OfficeLevel.PUSAT)]
+)
+def test_the_sql_agrees_with_the_policy_for_every_pusat_office(role: str, office: str) -> None:
+    """Every row here is filed under the triage desk's queue and is plain or sealed: for every
+    Pusat office, the rows the condition keeps that the caller's office filter (if any) admits
+    are those `may_see_complaint` admits."""
+    registry = default_registry()
+    caller = Principal(f"{role}:test", frozenset({role}), office, role)
+    expected = {
+        complaint_id
+        for complaint_id, holder, category, confidential in ROWS
+        if may_see_complaint(caller, holder, registry, category=category, confidential=confidential)
+    }
+    kept = visible_ids(office)
+    if not sees_everything(caller, registry):
+        # The office filter: the rows filed under the caller's office.
+        kept = {
+            complaint_id
+            for complaint_id, holder, _, _ in ROWS
+            if complaint_id in kept and office in registry.holding_chain(holder)
+        }
+    assert kept == expected

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -45,6 +46,15 @@ class Running:
     projector: Projector
     history: History
     ids: dict[str, str]
+    address: str = ""
+    channels: list[grpc.aio.Channel] = field(default_factory=list)
+
+    def stub_for(self, role: str, office: str = "") -> query_pb2_grpc.QueryStub:
+        """A stub calling as `role` of `office` (its channel closes with the fixture)."""
+        token = bearer_interceptors(lambda: TOKENS.issue(role, office, f"{role}:{office}"))
+        channel = grpc.aio.insecure_channel(self.address, interceptors=token)
+        self.channels.append(channel)
+        return query_pb2_grpc.QueryStub(channel)
 
 
 def seeded_history() -> tuple[History, dict[str, str]]:
@@ -197,9 +207,14 @@ async def running(engine: Engine, tmp_path: Path) -> AsyncIterator[Running]:
         auditor = bearer_interceptors(lambda: TOKENS.issue(["auditor", "admin"]))
         channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}", interceptors=auditor)
         try:
-            yield Running(query_pb2_grpc.QueryStub(channel), projector, history, ids)
+            running = Running(
+                query_pb2_grpc.QueryStub(channel), projector, history, ids, f"127.0.0.1:{port}"
+            )
+            yield running
         finally:
             await channel.close()
+            for other in running.channels:
+                await other.close()
             await server.stop(grace=None)
             await reader.close()
 
@@ -452,9 +467,74 @@ async def test_watch_an_office_queue(running: Running) -> None:
     tickets = [c.complaint.ticket_number for c in changes]
     assert "ADU-E" not in tickets
     assert tickets[-1] == "ADU-B"
+    # The auditor still sees B where it went: its view as it now stands, marked removed.
+    assert changes[-1].removed
     assert changes[-1].complaint.holding_office.code == "KANWIL.31"
     assert set(tickets[:-1]) == {"ADU-F"}
     assert all(c.complaint.holding_office.code == KANTAH for c in changes[:-1])
+    assert not any(c.removed for c in changes[:-1])
+
+
+async def read_until_removed(call: Any, wanted: str) -> list[query_pb2.ComplaintChange]:
+    changes: list[query_pb2.ComplaintChange] = []
+    while not (changes and changes[-1].removed and changes[-1].complaint.complaint_id == wanted):
+        changes.append(await asyncio.wait_for(call.read(), timeout=10))
+    return changes
+
+
+@pytest.mark.parametrize(
+    ("role", "watcher_office", "to_office", "hidden_as"),
+    [
+        # An overseer loses a complaint the Inspectorate now holds: sealed, it does not exist.
+        ("supervisor", "PUSAT.HAK_TANAH", "PUSAT.ITJEN", grpc.StatusCode.NOT_FOUND),
+        # The Kanwil's officer loses a complaint transferred to another Kanwil.
+        ("officer", KANWIL, "KANWIL.31", grpc.StatusCode.PERMISSION_DENIED),
+    ],
+)
+async def test_a_complaint_leaving_the_callers_view_shows_only_its_id(
+    running: Running,
+    role: str,
+    watcher_office: str,
+    to_office: str,
+    hidden_as: grpc.StatusCode,
+) -> None:
+    """The change that takes a complaint out of what the watcher may see tells them that it
+    left, not where it went, what it says or which event moved it."""
+    b = running.ids["b"]
+    stub = running.stub_for(role, watcher_office)
+    call = stub.WatchComplaints(query_pb2.WatchComplaintsRequest(include_initial=True))
+    # The Kanwil sees A, B and D (Bandung, Kab. Bandung); the overseer every office's four.
+    initial = [await call.read() for _ in range(3 if role == "officer" else 4)]
+    assert b in {c.complaint.complaint_id for c in initial}
+    assert not any(c.removed for c in initial)
+
+    h = running.history
+    later = History()
+    later.logs = {s: list(log) for s, log in h.logs.items()}
+    later.add(
+        NOW,
+        b,
+        events_pb2.CaseReassigned(
+            kind=common_pb2.REASSIGNMENT_KIND_TRANSFER,
+            from_office=office(KANWIL),
+            to_office=office(to_office),
+            note="Pungutan liar oleh petugas ukur",
+        ),
+    )
+    later.seal()
+    for service in WRITE_SERVICES:
+        for envelope in later.logs[service][len(h.logs[service]) :]:
+            await asyncio.to_thread(running.projector.process, envelope)
+
+    changes = await read_until_removed(call, b)
+    call.cancel()
+    assert changes[-1] == query_pb2.ComplaintChange(
+        complaint=query_pb2.ComplaintView(complaint_id=b), removed=True
+    )
+    # What the watcher no longer sees, GetComplaint does not show them either.
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await stub.GetComplaint(query_pb2.GetComplaintRequest(complaint_id=b))
+    assert refused.value.code() == hidden_as
 
 
 async def test_read_your_writes_waits_for_positions_and_times_out(running: Running) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from aduan.reference.categories import Category
 from aduan_routing.application import RoutingApplication
 from aduan_routing.domain import CaseStatus, SlaKind
 from aduan_routing.workdays import (
@@ -144,6 +145,29 @@ def test_an_ignored_case_escalates_kantah_kanwil_triage(app, clock, file_complai
         ).total_seconds()
     )
     assert all(e.meta["actor"]["id"] == "system:sla-ticker" for e in breaches)
+
+
+def test_a_deadline_the_inspectorate_misses_is_recorded_not_escalated_to_the_triage_desk(
+    app, clock, file_complaint
+) -> None:
+    """The Inspectorate answers to no office above it (offices.yaml,
+    `inspectorate_independent`): escalating its case to the triage desk would show the desk
+    what the Inspectorate holds."""
+    clock.set(dt.datetime(2026, 3, 17, 10, 0, tzinfo=WIB))
+    case = file_complaint(category=Category.ILLEGAL_LEVY, regency="32.73")
+    assert case.holder == "PUSAT.ITJEN"
+    clock.set(dt.datetime(2026, 3, 28, 0, 1, tzinfo=WIB))
+    assert app.enforce_deadlines() == 1
+    case = app.get_case(str(case.id))
+    assert case.holder == "PUSAT.ITJEN"
+    assert case.breached == [SlaKind.ACCEPT]
+    assert case.accept_due is None
+    assert app.enforce_deadlines() == 0
+    events = [app.decode(n) for n in app.read_notifications(0, 100)]
+    assert [(e.office, e.escalated_to) for e in events if type(e).__name__ == "SlaBreached"] == [
+        ("PUSAT.ITJEN", "")
+    ]
+    assert not [e for e in events if type(e).__name__ == "Reassigned"]
 
 
 def test_a_reassignment_restarts_the_accept_clock_but_not_the_resolution_clock(

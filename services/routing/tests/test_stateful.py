@@ -297,8 +297,10 @@ class CaseMachine(RuleBasedStateMachine):
         self.app.enforce_deadlines()
         case = self.case
         if case.holder != before_holder:
-            # The ticker only ever escalates to the parent office.
+            # The ticker only ever escalates to the parent office, and never out of the
+            # independent Inspectorate.
             assert case.holder == REGISTRY.require(before_holder).parent_code
+            assert not REGISTRY.oversight.is_independent(before_holder)
             assert case.status is CaseStatus.ASSIGNED
         if case.status != before_status:
             assert (before_status, case.status) in {

@@ -33,6 +33,41 @@ REVEALED_FIELDS: Mapping[RevealPurpose, frozenset[str]] = MappingProxyType(
 )
 
 
+class Revealer(StrEnum):
+    """Who asks for a reveal, as the servicer places the caller against the complaint."""
+
+    # The notification service, which sends the reporter's messages.
+    CONTACT_SERVICE = "CONTACT_SERVICE"
+    # An officer of the office holding the complaint.
+    HOLDING_OFFICER = "HOLDING_OFFICER"
+    # A supervisor of the holding office or an office above it (not an overseer outside it).
+    CHAIN_SUPERVISOR = "CHAIN_SUPERVISOR"
+    ADMIN = "ADMIN"
+
+
+# Who may ask for each purpose: the NIK (field verification, legal process) only a supervisor
+# of the holding chain or an administrator, never the officer who handles the case day to day.
+REVEALED_TO: Mapping[RevealPurpose, frozenset[Revealer]] = MappingProxyType(
+    {
+        RevealPurpose.CONTACT_REPORTER: frozenset(
+            {Revealer.CONTACT_SERVICE, Revealer.HOLDING_OFFICER}
+        ),
+        RevealPurpose.FIELD_VERIFICATION: frozenset({Revealer.CHAIN_SUPERVISOR, Revealer.ADMIN}),
+        RevealPurpose.LEGAL_PROCESS: frozenset({Revealer.CHAIN_SUPERVISOR, Revealer.ADMIN}),
+    }
+)
+
+
+def may_reveal(purpose: RevealPurpose | None, revealer: Revealer | None) -> bool:
+    """Whether `revealer` may ask for a reveal for `purpose`. An unknown purpose (None, refused
+    as invalid after this check) is judged as the most any purpose allows."""
+    if revealer is None:
+        return False
+    if purpose is None:
+        return any(revealer in allowed for allowed in REVEALED_TO.values())
+    return revealer in REVEALED_TO[purpose]
+
+
 def revealed_fields(purpose: RevealPurpose) -> tuple[str, ...]:
     """The names of the fields a reveal for `purpose` returns, in `Identity`'s field order."""
     allowed = REVEALED_FIELDS[purpose]

@@ -1,7 +1,8 @@
 """gRPC adapter for aduan.v1.Intake: request messages in, application calls, responses out.
 
 Callers authenticate with a bearer token (`aduan.service.auth`); `INTAKE_POLICY` says which roles may
-call which RPC, and `GetReporterContact` checks the holding office itself. The token's subject
+call which RPC, and `GetReporterContact` checks the caller against the holding office and the
+reveal's purpose itself (`aduan_intake.reveals.REVEALED_TO`). The token's subject
 becomes the actor recorded on the events.
 """
 
@@ -17,28 +18,45 @@ from aduan.core.context import CommandContext
 from aduan.core.errors import PermissionDeniedError
 from aduan.reference.categories import Category
 from aduan.reference.locations import Location
+from aduan.reference.offices import default_registry
 from aduan.service.auth import (
     ADMIN,
     FILERS,
     OFFICER,
     SERVICE,
+    SUPERVISOR,
     Access,
+    Principal,
     access,
     command_context,
     current_principal,
     policy,
 )
+from aduan.service.visibility import in_holding_chain
 from aduan.v1 import common_pb2, intake_pb2, intake_pb2_grpc
 from aduan_intake.application import IntakeApplication
 from aduan_intake.contract import SERVICE as SERVICE_NAME
 from aduan_intake.domain import Attachment, Channel, LandParcel
 from aduan_intake.filing import FilingRequest
 from aduan_intake.groupcommit import FilingGroups
-from aduan_intake.reveals import DEFAULT_PURPOSE, RevealPurpose
+from aduan_intake.reveals import (
+    DEFAULT_PURPOSE,
+    REVEALED_TO,
+    Revealer,
+    RevealPurpose,
+    may_reveal,
+)
 from aduan_intake.trackingcodes import TrackedState
 
 # The only service identity that may see a reporter's contact: it sends their messages.
 CONTACT_SERVICE = "service:notification"
+# How a refusal names who may ask.
+REVEALER_NAMES = {
+    Revealer.CONTACT_SERVICE: CONTACT_SERVICE,
+    Revealer.HOLDING_OFFICER: "officers of the holding office",
+    Revealer.CHAIN_SUPERVISOR: "supervisors of the holding office or an office above it",
+    Revealer.ADMIN: "administrators",
+}
 
 INTAKE_POLICY: dict[str, Access] = policy(
     intake_pb2.DESCRIPTOR.services_by_name["Intake"].full_name,
@@ -49,8 +67,8 @@ INTAKE_POLICY: dict[str, Access] = policy(
         "RequestStatusByTrackingCode": access(*FILERS),
         "WithdrawComplaint": access(*FILERS),
         "RateResolution": access(*FILERS),
-        # The notification service, or an officer of the office holding the case.
-        "GetReporterContact": access(SERVICE, OFFICER, office_scoped=True),
+        # Who may ask for which purpose: `aduan_intake.reveals.REVEALED_TO`.
+        "GetReporterContact": access(SERVICE, OFFICER, SUPERVISOR, ADMIN, office_scoped=True),
         "EraseReporter": access(ADMIN),
     },
 )
@@ -112,17 +130,39 @@ class IntakeServicer(intake_pb2_grpc.IntakeServicer):
         self.app = app
         self.filings = FilingGroups(app)
 
-    async def _check_contact_access(self, complaint_ref: str) -> None:
+    async def _check_contact_access(
+        self, complaint_ref: str, purpose: RevealPurpose | None
+    ) -> None:
+        """Refuses unless the caller may ask for a reveal for `purpose` (`REVEALED_TO`)."""
         principal = current_principal()
-        if principal.role == SERVICE:
-            if principal.sub != CONTACT_SERVICE:
-                raise PermissionDeniedError(f"{principal.sub} may not see reporters' contacts")
+        revealer = await self._revealer(principal, complaint_ref)
+        if may_reveal(purpose, revealer):
             return
+        asked = purpose.value if purpose is not None else "that purpose"
+        allowed = REVEALED_TO.get(purpose, frozenset()) if purpose is not None else frozenset()
+        who = " or ".join(sorted(REVEALER_NAMES[r] for r in allowed)) or "nobody"
+        raise PermissionDeniedError(
+            f"{principal.sub} may not see the reporter's identity for {asked} (only {who})"
+        )
+
+    async def _revealer(self, principal: Principal, complaint_ref: str) -> Revealer | None:
+        """What the caller is to this complaint, for `REVEALED_TO`; None when nothing."""
+        if principal.role == SERVICE:
+            return Revealer.CONTACT_SERVICE if principal.sub == CONTACT_SERVICE else None
+        if principal.role not in (ADMIN, OFFICER, SUPERVISOR):
+            return None
+        # Only a complaint: a WhatsApp conversation's sender is the notification service's alone
+        # (NOT_FOUND here).
         holder = await asyncio.to_thread(self.app.holding_office, complaint_ref)
-        if not principal.office or principal.office != holder:
-            raise PermissionDeniedError(
-                "only officers of the office holding the complaint may see the reporter's contact"
-            )
+        if principal.role == ADMIN:
+            return Revealer.ADMIN
+        if not holder or not principal.office:
+            # Not placed yet: no office's.
+            return None
+        if principal.role == OFFICER:
+            return Revealer.HOLDING_OFFICER if principal.office == holder else None
+        registry = default_registry()
+        return Revealer.CHAIN_SUPERVISOR if in_holding_chain(principal, holder, registry) else None
 
     async def FileComplaint(  # noqa: N802 - gRPC method name
         self, request: intake_pb2.FileComplaintRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -245,14 +285,11 @@ class IntakeServicer(intake_pb2_grpc.IntakeServicer):
         request: intake_pb2.GetReporterContactRequest,
         context: grpc.aio.ServicerContext[Any, Any],
     ) -> intake_pb2.GetReporterContactResponse:
-        await self._check_contact_access(request.complaint_id)
+        purpose = _reveal_purpose(request.reveal_purpose)
+        await self._check_contact_access(request.complaint_id, purpose)
         ctx = caller_context(context)
         revealed = await asyncio.to_thread(
-            self.app.reveal_contact,
-            request.complaint_id,
-            request.purpose,
-            ctx,
-            _reveal_purpose(request.reveal_purpose),
+            self.app.reveal_contact, request.complaint_id, request.purpose, ctx, purpose
         )
         identity = revealed.identity
         return intake_pb2.GetReporterContactResponse(

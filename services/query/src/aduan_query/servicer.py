@@ -69,11 +69,22 @@ QUERY_POLICY: dict[str, Access] = policy(
 )
 
 
+def visible(principal: Principal, row: Mapping[str, Any], registry: OfficeRegistry) -> bool:
+    """Whether `principal` may see the complaint of read-model row `row`."""
+    return may_see_complaint(
+        principal,
+        row["holding_office"],
+        registry,
+        category=row["category"],
+        confidential=row["confidential"],
+    )
+
+
 def check_visible(
     principal: Principal, row: Mapping[str, Any], ref: str, registry: OfficeRegistry
 ) -> None:
     holder, category, confidential = row["holding_office"], row["category"], row["confidential"]
-    if may_see_complaint(principal, holder, registry, category=category, confidential=confidential):
+    if visible(principal, row, registry):
         return
     if registry.oversight.is_sealed(holder, category, confidential):
         # Outside the holding chain a sealed (e.g. confidential) complaint does not exist.
@@ -414,10 +425,15 @@ class QueryServicer(query_pb2_grpc.QueryServicer):
         context: grpc.aio.ServicerContext[Any, Any],
     ) -> AsyncIterator[query_pb2.ComplaintChange]:
         """Changes of matching complaints, including the change that makes a complaint leave the
-        filter (e.g. reassigned away from the watched queue). Time alone does not emit changes:
-        a complaint becoming overdue shows with its next event."""
+        filter (e.g. reassigned away from the watched queue), marked `removed`. That change
+        shows the complaint as it now stands only to a caller who may still see it (e.g. an
+        auditor, or a Kanwil watching one of its Kantah's queues when that Kantah escalates it to the Kanwil); to anyone else it carries
+        the complaint's id alone, not its new holder, its content or the event that moved it,
+        since they may no longer read them (docs/security.md, "Who sees what"). Time alone does
+        not emit changes: a complaint becoming overdue shows with its next event."""
+        principal = current_principal()
         spec = scoped_filter(
-            current_principal(), complaint_filter(request.filter, self.registry), self.registry
+            principal, complaint_filter(request.filter, self.registry), self.registry
         )
         loop = asyncio.get_running_loop()
         inbox: asyncio.Queue[Sequence[ComplaintChange]] = asyncio.Queue()
@@ -446,18 +462,29 @@ class QueryServicer(query_pb2_grpc.QueryServicer):
                 left = await asyncio.to_thread(self.queries.current, leaving) if leaving else {}
                 now = self.queries.clock()
                 for complaint_id, change in latest.items():
-                    changed: Row | None = matching.get(complaint_id) or left.get(complaint_id)
-                    if changed is None:
-                        continue
-                    if complaint_id in matching:
+                    current: Row | None = matching.get(complaint_id)
+                    if current is not None:
                         members.add(complaint_id)
-                    else:
+                        yield query_pb2.ComplaintChange(
+                            complaint=complaint_view(current, now),
+                            event_type=change.event_type,
+                            event_id=change.event_id,
+                        )
+                    elif complaint_id in members:
                         members.discard(complaint_id)
-                    yield query_pb2.ComplaintChange(
-                        complaint=complaint_view(changed, now),
-                        event_type=change.event_type,
-                        event_id=change.event_id,
-                    )
+                        current = left.get(complaint_id)
+                        if current is not None and visible(principal, current, self.registry):
+                            yield query_pb2.ComplaintChange(
+                                complaint=complaint_view(current, now),
+                                event_type=change.event_type,
+                                event_id=change.event_id,
+                                removed=True,
+                            )
+                        else:
+                            yield query_pb2.ComplaintChange(
+                                complaint=query_pb2.ComplaintView(complaint_id=complaint_id),
+                                removed=True,
+                            )
         finally:
             self.projector.remove_change_listener(on_change)
 

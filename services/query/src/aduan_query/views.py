@@ -155,8 +155,9 @@ def overdue_condition(table: Table, at: datetime) -> ColumnElement[bool]:
 
 def sealed_condition(table: Table, scope: SealedScope) -> ColumnElement[bool]:
     """Rows `scope`'s caller may see: not sealed, or sealed and filed under their office's
-    chain. The SQL form of `Oversight.is_sealed` (libs/aduan-platform, aduan.reference.offices)
-    over the read models' columns, driven by the same data."""
+    chain (for what the independent inspectorate holds, only the inspectorate's). The SQL form
+    of `Oversight.is_sealed` and `Oversight.seen_by` (libs/aduan-platform,
+    aduan.reference.offices) over the read models' columns, driven by the same data."""
     c = table.c
     oversight = scope.oversight
     seals: list[ColumnElement[bool]] = [c.confidential.is_(True)]
@@ -164,10 +165,10 @@ def sealed_condition(table: Table, scope: SealedScope) -> ColumnElement[bool]:
         seals.append(c.holding_office == oversight.inspectorate)
     if oversight.sealed_categories:
         seals.append(c.category.in_(oversight.sealed_categories))
-    return or_(
-        ~or_(*seals),
-        c.office_chain.contains(f"|{scope.office}|", autoescape=True),
-    )
+    in_chain = c.office_chain.contains(f"|{scope.office}|", autoescape=True)
+    if oversight.is_independent(oversight.inspectorate) and scope.office != oversight.inspectorate:
+        in_chain = and_(in_chain, c.holding_office != oversight.inspectorate)
+    return or_(~or_(*seals), in_chain)
 
 
 def _encode_token(key: Sequence[Any], fingerprint: str) -> str:

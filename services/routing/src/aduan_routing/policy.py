@@ -118,8 +118,10 @@ class RoutingPolicy:
         self, case: Case, sla: SlaKind, due_at: datetime, *, at: datetime, ctx: CommandContext
     ) -> None:
         """Records the missed deadline and hands the case to the holder's parent office (at the
-        top, where there is none, the breach is only recorded)."""
-        parent = self.registry.parent(case.holder)
+        top, where there is none, and at the independent inspectorate, which answers to no
+        office above it, the breach is only recorded)."""
+        independent = self.registry.oversight.is_independent(case.holder)
+        parent = None if independent else self.registry.parent(case.holder)
         case.record_breach(sla, due_at, parent.code if parent else "", at=at, ctx=ctx)
         if parent is None:
             return

@@ -53,6 +53,10 @@ class Oversight:
     inspectorate: str = ""
     overseers: tuple[str, ...] = ()
     sealed_categories: tuple[str, ...] = ()
+    # The inspectorate answers to no office above it: what it holds is sealed from the offices
+    # above it in the escalation tree too (the triage desk), and a deadline it misses is not
+    # escalated out of it.
+    inspectorate_independent: bool = False
 
     def is_sealed(self, holder: str, category: str, confidential: bool) -> bool:
         """Whether a case is seen only by its holding chain and auditors."""
@@ -61,6 +65,18 @@ class Oversight:
             or (bool(self.inspectorate) and holder == self.inspectorate)
             or category in self.sealed_categories
         )
+
+    def is_independent(self, holder: str) -> bool:
+        """Whether `holder` is the independent inspectorate: its chain is itself alone."""
+        return self.inspectorate_independent and bool(holder) and holder == self.inspectorate
+
+    def seen_by(self, holder: str, chain: tuple[str, ...]) -> tuple[str, ...]:
+        """The offices of `chain` (the office holding a case and the offices above it, nearest
+        first) that see the case `holder` holds because they are in its chain: all of them,
+        except for a case the independent inspectorate holds, which only it sees."""
+        if self.is_independent(holder):
+            return (holder,)
+        return chain
 
 
 class OfficeRegistryError(SettingsError):
@@ -276,6 +292,7 @@ def _oversight(config: Mapping[str, Any], offices: Mapping[str, Office]) -> Over
         inspectorate = str(section.get("inspectorate") or "")
         overseers = tuple(str(code) for code in section.get("overseers") or ())
         categories = tuple(str(name) for name in section.get("sealed_categories") or ())
+        independent = section.get("inspectorate_independent", False)
     except (AttributeError, TypeError) as error:
         raise OfficeRegistryError(f"oversight: {error}") from None
     for code in (*overseers, *([inspectorate] if inspectorate else [])):
@@ -287,7 +304,11 @@ def _oversight(config: Mapping[str, Any], offices: Mapping[str, Office]) -> Over
     for name in categories:
         if name not in known:
             raise OfficeRegistryError(f"oversight: {name!r} is not a category")
-    return Oversight(inspectorate, overseers, categories)
+    if not isinstance(independent, bool):
+        raise OfficeRegistryError("oversight: inspectorate_independent must be true or false")
+    if independent and not inspectorate:
+        raise OfficeRegistryError("oversight: inspectorate_independent names no inspectorate")
+    return Oversight(inspectorate, overseers, categories, independent)
 
 
 def _packaged_text(name: str) -> str:

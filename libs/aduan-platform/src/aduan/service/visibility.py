@@ -14,7 +14,10 @@ The rule (the data behind it: `oversight` in aduan/data/offices.yaml, `Oversight
 - a sealed case (held by the Inspectorate, confidential, or of a sealed category such as illegal
   levies) is seen only by its holding chain and by the roles that read everything. The
   Inspectorate therefore sees its own cases and any it is given, and no Pusat unit outside the
-  chain sees them (the triage desk is above every office, so it is in every chain);
+  chain sees them;
+- the Inspectorate is independent (`Oversight.inspectorate_independent`): the chain of a case
+  it holds is the Inspectorate alone (`Oversight.seen_by`), so the triage desk, above every
+  other office, does not see what the Inspectorate holds either;
 - an officer acts only on cases their own office holds; a supervisor acts on every case they see
   (not auditors, administrators or services, who only read).
 
@@ -30,7 +33,9 @@ What "above" means differs between the two services today, and each keeps its ow
   province's Kantahs alongside the Kanwil serving it, and an office removed from the data is
   still under its Kanwil. A complaint with no holding office counts as held by the triage desk.
   Lists, watches and statistics of overseers skip the office filter and exclude sealed cases
-  outside the overseer's chain instead (`sealed_scope`; the SQL lives in query's views).
+  outside the overseer's chain instead (`sealed_scope`; the SQL lives in query's views); those
+  of the offices above the independent Inspectorate (the triage desk) keep their office filter
+  and exclude what the Inspectorate holds the same way.
 
 For offices the registry holds the two agree (libs/aduan-platform/tests/test_visibility.py checks
 every office); they differ only for codes outside the registry, as listed above.
@@ -76,7 +81,7 @@ def may_see(
         return True
     if principal.role not in OFFICE_ROLES or not principal.office:
         return False
-    if principal.office in chain:
+    if principal.office in oversight.seen_by(holder, chain):
         return True
     return (
         principal.role == SUPERVISOR
@@ -114,6 +119,14 @@ def may_see_complaint(
     return may_see(principal, registry.oversight, holder, chain, category, confidential)
 
 
+def in_holding_chain(principal: Principal, holder: str, registry: OfficeRegistry) -> bool:
+    """Whether `principal`'s office is the holding office of a case `holder` holds or an office
+    above it, by the registry as it stands (the independent inspectorate's chain is itself),
+    whatever their role: for rules that admit a holding chain only, never an overseer."""
+    chain = registry.oversight.seen_by(holder, registry.chain(holder))
+    return bool(principal.office) and principal.office in chain
+
+
 def may_act(
     principal: Principal,
     holder: str,
@@ -137,20 +150,34 @@ def may_act(
 
 @dataclass(frozen=True)
 class SealedScope:
-    """Query: for a caller who sees every office but sealed cases only within their chain, what
-    seals a case and the office whose chain a sealed case must lie in."""
+    """Query: for a caller whose office filter does not exclude every sealed case they may not
+    see (an overseer, who sees every office; the triage desk, whose queue holds what the
+    independent inspectorate holds), what seals a case and the office whose chain a sealed case
+    must lie in."""
 
     office: str
     oversight: Oversight
 
 
 def sealed_scope(principal: Principal, registry: OfficeRegistry) -> SealedScope | None:
-    """Query's lists, watches and statistics: the sealed cases to leave out for a caller whose
-    office filter is skipped (`sees_everything`) although they do not read everything; None
-    when the office filter (or reading everything) already decides."""
-    if principal.role in READ_EVERYTHING or not oversees_all(principal, registry):
+    """Query's lists, watches and statistics: the sealed cases to leave out for a caller who
+    does not read everything but whose office filter would let them through: an overseer,
+    whose office filter is skipped (`sees_everything`), or an office above the independent
+    inspectorate, under whose queue its cases are filed. None when the office filter (or
+    reading everything) already decides."""
+    if principal.role in READ_EVERYTHING or principal.role not in OFFICE_ROLES:
         return None
-    return SealedScope(principal.office, registry.oversight)
+    if oversees_all(principal, registry) or _above_independent(principal.office, registry):
+        return SealedScope(principal.office, registry.oversight)
+    return None
+
+
+def _above_independent(office: str, registry: OfficeRegistry) -> bool:
+    """Whether query files the independent inspectorate's cases under `office`'s queue."""
+    oversight = registry.oversight
+    if not office or not oversight.is_independent(oversight.inspectorate):
+        return False
+    return office in registry.holding_chain(oversight.inspectorate)[1:]
 
 
 def office_filter(
@@ -169,7 +196,7 @@ def office_filter(
         raise PermissionDeniedError(f"{principal.sub}: the token names no office")
     if not office:
         return principal.office
-    if principal.office not in registry.holding_chain(office):
+    if principal.office not in registry.oversight.seen_by(office, registry.holding_chain(office)):
         raise PermissionDeniedError(
             f"{field_name}: {principal.sub} may not see the complaints of {office}"
         )

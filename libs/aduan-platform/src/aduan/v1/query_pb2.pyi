@@ -200,14 +200,16 @@ class WatchComplaintsRequest(_message.Message):
     def __init__(self, filter: _Optional[_Union[ComplaintFilter, _Mapping]] = ..., include_initial: _Optional[bool] = ...) -> None: ...
 
 class ComplaintChange(_message.Message):
-    __slots__ = ("complaint", "event_type", "event_id")
+    __slots__ = ("complaint", "event_type", "event_id", "removed")
     COMPLAINT_FIELD_NUMBER: _ClassVar[int]
     EVENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REMOVED_FIELD_NUMBER: _ClassVar[int]
     complaint: ComplaintView
     event_type: str
     event_id: str
-    def __init__(self, complaint: _Optional[_Union[ComplaintView, _Mapping]] = ..., event_type: _Optional[str] = ..., event_id: _Optional[str] = ...) -> None: ...
+    removed: bool
+    def __init__(self, complaint: _Optional[_Union[ComplaintView, _Mapping]] = ..., event_type: _Optional[str] = ..., event_id: _Optional[str] = ..., removed: _Optional[bool] = ...) -> None: ...
 
 class GetStatsRequest(_message.Message):
     __slots__ = ("period", "office_code", "as_of", "channel", "category", "office_kpis", "split_by_channel", "split_by_category")
