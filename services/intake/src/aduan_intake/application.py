@@ -16,6 +16,9 @@ from aduan.core.errors import ConcurrencyConflictError, InvalidStateError, NotFo
 from aduan.eventstore.store import AduanApplication, SideWrites
 from aduan_intake.caseview import CaseView
 from aduan_intake.domain import (
+    FILED_TEXTS,
+    RATED_TEXTS,
+    WITHDRAWN_TEXTS,
     Attachment,
     CaseStatus,
     CategoryFinding,
@@ -71,6 +74,23 @@ class TrackedStatus:
 
 
 @dataclass(frozen=True)
+class RevealedText:
+    """A complaint's free texts as the reporter wrote them. `messages`: (message id, text) of
+    each follow-up, in order."""
+
+    complaint_id: uuid.UUID
+    subject: str
+    description: str
+    messages: list[tuple[str, str]]
+    withdrawal_reason: str
+    rating_comment: str
+    position: int
+
+    def __repr__(self) -> str:  # the words stay out of tracebacks and logs
+        return f"RevealedText(complaint={self.complaint_id}, <sealed>)"
+
+
+@dataclass(frozen=True)
 class RevealedContact:
     reporter_id: str
     identity: Identity
@@ -120,11 +140,12 @@ class IntakeApplication(AduanApplication):
         reporter = ANONYMOUS
         if valid.identity is not None:
             reporter = self.vault.seal_reporter(complaint_id, valid.identity)
+        texts = self.vault.text_sealer(complaint_id)
         tracking_code = self.tracking_codes.issue(complaint_id) if valid.anonymous else ""
         ticket = self.tickets.claim(complaint_id)
         try:
             complaint = new_complaint(
-                valid, ctx, ticket, reporter.reporter_id, reporter.masked_contact
+                valid, ctx, ticket, reporter.reporter_id, reporter.masked_contact, texts
             )
             recordings = self.save(complaint)
         except IntegrityError:
@@ -188,7 +209,11 @@ class IntakeApplication(AduanApplication):
     def _save_group(self, fresh: list[NewFiling]) -> list[FilingResult]:
         """Saves the new filings in one transaction; their results, in order."""
         side = SideWrites()
-        self.vault.record_new_reporters(side, [f.reporter for f in fresh if f.reporter is not None])
+        self.vault.record_new_reporters(
+            side,
+            [f.reporter for f in fresh if f.reporter is not None],
+            [f.text_key for f in fresh if f.text_key is not None],
+        )
         self.tracking_codes.record(side, [f.tracking[1] for f in fresh if f.tracking is not None])
         self.tickets.claim_all(side, [(f.ticket, f.complaint.id) for f in fresh])
         side.after_insert(
@@ -227,6 +252,7 @@ class IntakeApplication(AduanApplication):
     ) -> MessageResult:
         message = validate_message(idempotency_key, channel, text, attachments)
         complaint_id = self.resolve(complaint_ref)
+        texts = self.vault.text_sealer(complaint_id)
         message_id, position = self._update(
             complaint_id,
             lambda c: c.add_message(
@@ -235,6 +261,7 @@ class IntakeApplication(AduanApplication):
                 text=message.text,
                 attachments=message.attachments,
                 ctx=ctx,
+                texts=texts,
             ),
         )
         answered = self.positions.answer(MESSAGE, message_id, position)
@@ -244,8 +271,10 @@ class IntakeApplication(AduanApplication):
         reason = validate_withdrawal(reason)
         complaint_id = self.resolve(complaint_ref)
         status = self.case_status(complaint_id)
+        texts = self.vault.text_sealer(complaint_id)
         _, position = self._update(
-            complaint_id, lambda c: c.withdraw(reason=reason, case_status=status, ctx=ctx)
+            complaint_id,
+            lambda c: c.withdraw(reason=reason, case_status=status, ctx=ctx, texts=texts),
         )
         assert position is not None
         return position
@@ -256,9 +285,12 @@ class IntakeApplication(AduanApplication):
         comment = validate_rating(rating, comment)
         complaint_id = self.resolve(complaint_ref)
         status = self.case_status(complaint_id)
+        texts = self.vault.text_sealer(complaint_id)
         _, position = self._update(
             complaint_id,
-            lambda c: c.rate(rating=rating, comment=comment, case_status=status, ctx=ctx),
+            lambda c: c.rate(
+                rating=rating, comment=comment, case_status=status, ctx=ctx, texts=texts
+            ),
         )
         assert position is not None
         return position
@@ -336,6 +368,56 @@ class IntakeApplication(AduanApplication):
         )
         assert position is not None
         return RevealedContact(reporter_id, reveal(identity, kind), position)
+
+    def reveal_text(
+        self,
+        complaint_ref: str,
+        purpose: str,
+        ctx: CommandContext,
+        reveal_purpose: RevealPurpose | None = DEFAULT_PURPOSE,
+    ) -> RevealedText:
+        """The reporter's free texts as written, for an authorised caller; the reveal is
+        recorded (TextRevealed) before they are returned. Refused once the reporter was erased
+        (their data key, and with it every sealed text, is gone)."""
+        purpose, kind = validate_reveal(purpose, reveal_purpose)
+        complaint = self.get_complaint(complaint_ref)
+        complaint.check_text_revealable()
+        texts = self.vault.text_sealer(complaint.id)
+        opened: dict[tuple[str, str], str] = {}
+        for written in complaint.written:
+            if not written.sealed:
+                # Stored before texts were sealed (the words as written), or after the key was
+                # gone (the redacted copy is all there is).
+                opened[written.item, written.field] = written.stored
+            elif not texts.can_open:
+                raise InvalidStateError(f"the reporter of {complaint_ref} was erased: no text")
+            else:
+                opened[written.item, written.field] = texts.open(
+                    written.item, written.field, written.sealed
+                )
+        _, position = self._update(
+            complaint.id,
+            lambda c: c.reveal_text(
+                purpose=purpose,
+                reveal_purpose=kind,
+                fields=[written.revealed_as for written in complaint.written],
+                ctx=ctx,
+            ),
+        )
+        assert position is not None
+        return RevealedText(
+            complaint.id,
+            subject=opened.get((FILED_TEXTS, "subject"), ""),
+            description=opened.get((FILED_TEXTS, "description"), ""),
+            messages=[
+                (item, text)
+                for (item, _), text in opened.items()
+                if item not in (FILED_TEXTS, WITHDRAWN_TEXTS, RATED_TEXTS)
+            ],
+            withdrawal_reason=opened.get((WITHDRAWN_TEXTS, "reason"), ""),
+            rating_comment=opened.get((RATED_TEXTS, "comment"), ""),
+            position=position,
+        )
 
     def erase_reporter(self, reporter_id: str, reason: str, ctx: CommandContext) -> int:
         """Destroys the reporter's data key (and their phone index entries), then records the
@@ -487,5 +569,6 @@ __all__: list[Any] = [
     "IntakeApplication",
     "MessageResult",
     "RevealedContact",
+    "RevealedText",
     "TrackedStatus",
 ]
