@@ -321,3 +321,17 @@ def test_the_webhook_cleans_attachment_fields_as_before() -> None:
         detail="not storable: attachments[0].uri: "
         "a reference without spaces, at most 2000 characters",
     )
+
+
+def test_old_events_reveal_the_words_they_stored(stored_app: IntakeApplication) -> None:
+    """Events stored before free text was sealed hold the words as written in their fields and
+    no sealed copy: they load, and a text reveal returns what they hold."""
+    _store_old_events(stored_app)
+
+    revealed = stored_app.reveal_text(str(COMPLAINT_ID), "old complaint", _context())
+
+    assert revealed.description == OLD_FILED["description"]
+    assert revealed.captions == ["patok", "scan.pdf"]
+    assert [(m.message_id, m.text, m.captions) for m in revealed.messages] == [
+        (OLD_MESSAGE["message_id"], "foto lagi", ["sisi utara"])
+    ]

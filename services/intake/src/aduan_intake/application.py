@@ -74,14 +74,22 @@ class TrackedStatus:
 
 
 @dataclass(frozen=True)
+class RevealedMessage:
+    message_id: str
+    text: str
+    captions: list[str]
+
+
+@dataclass(frozen=True)
 class RevealedText:
-    """A complaint's free texts as the reporter wrote them. `messages`: (message id, text) of
-    each follow-up, in order."""
+    """A complaint's free texts as the reporter wrote them; `messages` in the order they were
+    added, captions in their attachments' order."""
 
     complaint_id: uuid.UUID
     subject: str
     description: str
-    messages: list[tuple[str, str]]
+    captions: list[str]
+    messages: list[RevealedMessage]
     withdrawal_reason: str
     rating_comment: str
     position: int
@@ -405,14 +413,18 @@ class IntakeApplication(AduanApplication):
             ),
         )
         assert position is not None
+        messages = [
+            RevealedMessage(message_id, opened.get((message_id, "text"), ""), [])
+            for message_id in complaint.messages.values()
+        ]
         return RevealedText(
             complaint.id,
             subject=opened.get((FILED_TEXTS, "subject"), ""),
             description=opened.get((FILED_TEXTS, "description"), ""),
+            captions=_captions(opened, FILED_TEXTS),
             messages=[
-                (item, text)
-                for (item, _), text in opened.items()
-                if item not in (FILED_TEXTS, WITHDRAWN_TEXTS, RATED_TEXTS)
+                RevealedMessage(m.message_id, m.text, _captions(opened, m.message_id))
+                for m in messages
             ],
             withdrawal_reason=opened.get((WITHDRAWN_TEXTS, "reason"), ""),
             rating_comment=opened.get((RATED_TEXTS, "comment"), ""),
@@ -563,12 +575,27 @@ class IntakeApplication(AduanApplication):
         raise ConcurrencyConflictError(f"complaint {complaint_id} is busy; retry")
 
 
+def _captions(opened: Mapping[tuple[str, str], str], item: str) -> list[str]:
+    """The opened captions of one event's attachments, in their order (an empty caption is
+    not kept, so one that follows it keeps its place)."""
+    count = 1 + max(
+        (
+            int(name.removeprefix("caption."))
+            for i, name in opened
+            if i == item and name.startswith("caption.")
+        ),
+        default=-1,
+    )
+    return [opened.get((item, f"caption.{index}"), "") for index in range(count)]
+
+
 __all__: list[Any] = [
     "FilingRequest",
     "FilingResult",
     "IntakeApplication",
     "MessageResult",
     "RevealedContact",
+    "RevealedMessage",
     "RevealedText",
     "TrackedStatus",
 ]

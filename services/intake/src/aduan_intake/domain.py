@@ -188,6 +188,21 @@ def attachment_fields(attachments: Iterable[Attachment]) -> list[dict[str, str]]
     return [attachment.fields() for attachment in attachments]
 
 
+def caption_texts(attachments: Iterable[Mapping[str, str]]) -> dict[str, str]:
+    """The captions of an event's attachments as free texts ("caption.<index>"): a reporter
+    types into a caption what they type into a message."""
+    return {f"caption.{i}": a.get("caption", "") for i, a in enumerate(attachments)}
+
+
+def _redacted_captions(
+    attachments: Iterable[Attachment], sealed: SealedTexts
+) -> list[dict[str, str]]:
+    return [
+        dataclasses.replace(a, caption=sealed.redacted[f"caption.{i}"]).fields()
+        for i, a in enumerate(attachments)
+    ]
+
+
 # What each of a citizen's free texts is sealed as: the event (or, for a follow-up, the message id)
 # it belongs to, and the field that holds its redacted copy.
 FILED_TEXTS = "Filed"
@@ -208,12 +223,15 @@ class WrittenText:
 
     @property
     def revealed_as(self) -> str:
-        """How a reveal names it: the field, or "message:<id>" for a follow-up."""
+        """How a reveal names it: the field ("subject", "caption.0", ...), or
+        "message:<id>" ("message:<id>:caption.0") for a follow-up."""
         if self.item in (FILED_TEXTS, WITHDRAWN_TEXTS, RATED_TEXTS):
             return {"reason": "withdrawal_reason", "comment": "rating_comment"}.get(
                 self.field, self.field
             )
-        return f"message:{self.item}"
+        if self.field == "text":
+            return f"message:{self.item}"
+        return f"message:{self.item}:{self.field}"
 
 
 def _written(
@@ -286,7 +304,9 @@ class Complaint(Aggregate):
         self.answers: set[str] = set()  # idempotency keys of the reporter's answers
         # The reporter's free texts in the order they were written (see `WrittenText`).
         self.written = _written(
-            FILED_TEXTS, {"subject": subject, "description": description}, sealed_text
+            FILED_TEXTS,
+            {"subject": subject, "description": description, **caption_texts(attachments)},
+            sealed_text,
         )
 
     @property
@@ -310,13 +330,21 @@ class Complaint(Aggregate):
         texts: TextSealer,
         **fields: Any,
     ) -> Complaint:
-        sealed = texts.seal(FILED_TEXTS, {"subject": subject, "description": description})
+        attachments = tuple(attachments)
+        sealed = texts.seal(
+            FILED_TEXTS,
+            {
+                "subject": subject,
+                "description": description,
+                **caption_texts(attachment_fields(attachments)),
+            },
+        )
         # The event keeps plain mappings: stored Filed events, old and new, read the same.
         return cls(
             meta=ctx.meta(),
             location=location.fields(),
             parcel=parcel.fields(),
-            attachments=attachment_fields(attachments),
+            attachments=_redacted_captions(attachments, sealed),
             subject=sealed.redacted["subject"],
             description=sealed.redacted["description"],
             **fields,
@@ -341,14 +369,17 @@ class Complaint(Aggregate):
         if self.withdrawn:
             raise InvalidStateError(f"complaint {self.ticket_number} was withdrawn")
         message_id = str(message_id_for(self.id, idempotency_key))
-        sealed = texts.seal(message_id, {"text": text})
+        attachments = tuple(attachments)
+        sealed = texts.seal(
+            message_id, {"text": text, **caption_texts(attachment_fields(attachments))}
+        )
         self._message_added(
             message_id=message_id,
             idempotency_key=idempotency_key,
             channel=channel,
             text=sealed.redacted["text"],
             # Plain mappings, as MessageAdded events have always stored them.
-            attachments=attachment_fields(attachments),
+            attachments=_redacted_captions(attachments, sealed),
             meta=ctx.meta(),
             **_sealed_fields(sealed),
         )
@@ -369,7 +400,9 @@ class Complaint(Aggregate):
         redacted: list[str] | None = None,
     ) -> None:
         self.messages[idempotency_key] = message_id
-        self.written.extend(_written(message_id, {"text": text}, sealed_text))
+        self.written.extend(
+            _written(message_id, {"text": text, **caption_texts(attachments)}, sealed_text)
+        )
 
     def withdraw(
         self, *, reason: str, case_status: CaseStatus, ctx: CommandContext, texts: TextSealer

@@ -288,9 +288,12 @@ class IntakeServicer(intake_pb2_grpc.IntakeServicer):
         return intake_pb2.RevealComplaintTextResponse(
             subject=revealed.subject,
             description=revealed.description,
+            captions=revealed.captions,
             messages=[
-                intake_pb2.RevealedMessage(message_id=message_id, text=text)
-                for message_id, text in revealed.messages
+                intake_pb2.RevealedMessage(
+                    message_id=message.message_id, text=message.text, captions=message.captions
+                )
+                for message in revealed.messages
             ],
             withdrawal_reason=revealed.withdrawal_reason,
             rating_comment=revealed.rating_comment,
