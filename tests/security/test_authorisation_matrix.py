@@ -136,6 +136,9 @@ REQUESTS: dict[str, Callable[[S], Any]] = {
     "/aduan.v1.Intake/GetReporterContact": lambda s: intake_pb2.GetReporterContactRequest(
         complaint_id=s.complaint_id, purpose="authorisation matrix"
     ),
+    "/aduan.v1.Intake/RevealComplaintText": lambda s: intake_pb2.RevealComplaintTextRequest(
+        complaint_id=s.complaint_id, purpose="authorisation matrix"
+    ),
     "/aduan.v1.Intake/EraseReporter": lambda s: intake_pb2.EraseReporterRequest(
         reporter_id="no-such-reporter", reason="matrix"
     ),

@@ -66,6 +66,20 @@ def sqlite_app(sqlite_path: Path) -> Iterator[IntakeApplication]:
     application.close()
 
 
+def _unsealed(fields: dict[str, Any]) -> dict[str, Any]:
+    assert list(fields)[-2:] == ["sealed_text", "redacted"]
+    assert fields["sealed_text"]  # every non-empty text is sealed
+    return {k: v for k, v in fields.items() if k not in ("sealed_text", "redacted")}
+
+
+@pytest.fixture
+def unsealed() -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A new stored event's fields without the two that events store since free text is sealed
+    (the last two: the words as written, sealed, and the redaction rules that fired), so that it
+    compares with an event stored before."""
+    return _unsealed
+
+
 @pytest.fixture
 def filing() -> Callable[..., FilingRequest]:
     """A valid filing; keyword arguments override its fields."""

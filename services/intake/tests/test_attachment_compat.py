@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from eventsourcing.persistence import StoredEvent
@@ -215,7 +216,7 @@ def test_old_events_publish_the_same_payloads(stored_app: IntakeApplication) -> 
 
 
 def test_a_new_filing_and_message_store_what_old_ones_stored(
-    stored_app: IntakeApplication,
+    stored_app: IntakeApplication, unsealed: Callable[[dict[str, Any]], dict[str, Any]]
 ) -> None:
     ctx = _context()
     filed = stored_app.file_complaint(
@@ -247,8 +248,8 @@ def test_a_new_filing_and_message_store_what_old_ones_stored(
 
     # The same complaint as the old one: only the moment and the ticket's year can differ.
     assert filed.complaint_id == COMPLAINT_ID
-    assert _timeless(_body(notifications[0].state)) == _timeless(OLD_FILED)
-    assert _timeless(_body(notifications[1].state)) == _timeless(OLD_MESSAGE)
+    assert _timeless(unsealed(_body(notifications[0].state))) == _timeless(OLD_FILED)
+    assert _timeless(unsealed(_body(notifications[1].state))) == _timeless(OLD_MESSAGE)
     assert payloads[0].SerializeToString(deterministic=True) == (
         old_filed_payload.SerializeToString(deterministic=True)
     )
@@ -320,3 +321,17 @@ def test_the_webhook_cleans_attachment_fields_as_before() -> None:
         detail="not storable: attachments[0].uri: "
         "a reference without spaces, at most 2000 characters",
     )
+
+
+def test_old_events_reveal_the_words_they_stored(stored_app: IntakeApplication) -> None:
+    """Events stored before free text was sealed hold the words as written in their fields and
+    no sealed copy: they load, and a text reveal returns what they hold."""
+    _store_old_events(stored_app)
+
+    revealed = stored_app.reveal_text(str(COMPLAINT_ID), "old complaint", _context())
+
+    assert revealed.description == OLD_FILED["description"]
+    assert revealed.captions == ["patok", "scan.pdf"]
+    assert [(m.message_id, m.text, m.captions) for m in revealed.messages] == [
+        (OLD_MESSAGE["message_id"], "foto lagi", ["sisi utara"])
+    ]

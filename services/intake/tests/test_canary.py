@@ -32,6 +32,16 @@ from aduan_intake.webhook import PATH, WebhookSettings, build_web_app, signature
 pytestmark = pytest.mark.integration
 
 
+# The canary's NIK and phone number typed into free text, as citizens do: only the redacted copy
+# may leave the sealed store (docs/security.md, "Free text: sealed, and a redacted copy").
+CANARY_DESCRIPTION = (
+    f"Sertipikat hak milik saya belum terbit setelah dua tahun. NIK saya {CANARY.nik}, "
+    f"hubungi {CANARY.phone}."
+)
+CANARY_FOLLOW_UP = f"Mohon kabari ke nomor {CANARY.phone}; KTP {CANARY.nik} sudah saya kirim."
+CANARY_WHATSAPP = f"Tanah saya diserobot orang. NIK {CANARY.nik}, WA {CANARY.phone}."
+
+
 def store_bytes(path: Path) -> bytes:
     return b"".join(p.read_bytes() for p in sorted(path.parent.glob(path.name + "*")))
 
@@ -47,7 +57,7 @@ async def file_canary_complaints(intake_server: Any) -> str:
                 name=CANARY.name, phone=CANARY.phone, email=CANARY.email, nik=CANARY.nik
             ),
             location=common_pb2.Location(province_code="32", regency_code="32.73"),
-            description="Sertipikat hak milik saya belum terbit setelah dua tahun menunggu.",
+            description=CANARY_DESCRIPTION,
         )
     )
     stub.FileComplaint(  # email only, on another channel
@@ -62,10 +72,19 @@ async def file_canary_complaints(intake_server: Any) -> str:
         intake_pb2.GetReporterContactRequest(complaint_id=filed.complaint_id, purpose="test"),
         metadata=intake_server.notification(),
     )
+    stub.AddReporterMessage(
+        intake_pb2.AddReporterMessageRequest(
+            complaint_id=filed.complaint_id,
+            idempotency_key="canary-follow-up",
+            channel=common_pb2.CHANNEL_WEB,
+            text=CANARY_FOLLOW_UP,
+        )
+    )
     settings = WebhookSettings(app_secret="canary-secret")
     web_app = build_web_app(WhatsAppInbound(intake_server.app), settings)
     async with TestClient(TestServer(web_app)) as client:
-        for index, body in enumerate(["Tanah saya diserobot orang.", f"CEK {filed.ticket_number}"]):
+        bodies = [CANARY_WHATSAPP, f"CEK {filed.ticket_number}"]
+        for index, body in enumerate(bodies):
             raw = json.dumps(
                 {
                     "entry": [
@@ -115,8 +134,9 @@ async def test_the_canary_never_leaves_intake_in_plaintext(
     caplog.set_level(logging.DEBUG)
     complaint_id = await file_canary_complaints(intake_server)
     app = intake_server.app
-    # Filed twice, revealed, and the WhatsApp text threads onto the web complaint (same phone).
-    assert app.head_position() == 5
+    # Filed twice, revealed, a follow-up, and the WhatsApp text threads onto the web complaint
+    # (same phone).
+    assert app.head_position() == 6
 
     nc = await nats.connect(nats_server.url)
     try:
@@ -160,3 +180,7 @@ async def test_the_canary_never_leaves_intake_in_plaintext(
         complaint_id, "check", CommandContext.from_meta({}), RevealPurpose.LEGAL_PROCESS
     )
     assert revealed.identity.nik == CANARY.nik
+    # So are the words as written, to a reveal of its own.
+    text = app.reveal_text(complaint_id, "check", CommandContext.from_meta({}))
+    assert text.description == CANARY_DESCRIPTION
+    assert [m.text for m in text.messages] == [CANARY_FOLLOW_UP, CANARY_WHATSAPP]

@@ -7,6 +7,7 @@ import base64
 import logging
 import os
 import sqlite3
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from aduan.core.errors import InvalidStateError, NotFoundError
 from aduan.v1 import intake_pb2
 from aduan_intake.application import IntakeApplication
 from aduan_intake.contract import translator
+from aduan_intake.domain import reporter_id_for
 from aduan_intake.filing import FilingRequest
 from aduan_intake.sealing import (
     Identity,
@@ -237,8 +239,12 @@ def test_anonymous_complaints_store_no_identity(intake_server: Any, sqlite_path:
     assert complaint.anonymous
     assert complaint.confidential
     with sqlite3.connect(sqlite_path) as db:
-        for table in ("intake_data_keys", "intake_identities", "intake_phone_index"):
+        for table in ("intake_identities", "intake_phone_index"):
             assert db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] == 0
+        # One data key, under the complaint's pseudonymous id: the one the free text is sealed
+        # under (docs/security.md, "Free text: sealed, and a redacted copy").
+        keys = db.execute("SELECT reporter_id FROM intake_data_keys").fetchall()
+    assert keys == [(reporter_id_for(uuid.UUID(filed.complaint_id)),)]
     with pytest.raises(grpc.RpcError) as raised:
         intake_server.stub.GetReporterContact(
             intake_pb2.GetReporterContactRequest(complaint_id=filed.complaint_id, purpose="x"),

@@ -28,6 +28,12 @@ def everything(
     return [state(r) for r in queries.iterate_complaints(ComplaintFilter(**filters), as_of=as_of)]
 
 
+def _forgotten(row: dict[str, Any], erased: set[str]) -> dict[str, Any]:
+    if row and row["complaint_id"] in erased:
+        return {**row, "subject": "", "description": ""}
+    return row
+
+
 def test_state_as_of_t_equals_the_state_observed_at_t(tmp_path: Path) -> None:
     history, ids = scenario(150, seed=11, days=10)
     envelopes = history.in_history_order()
@@ -54,6 +60,17 @@ def test_state_as_of_t_equals_the_state_observed_at_t(tmp_path: Path) -> None:
                     singles[complaint_id] = {}
             observed[moment] = (everything(queries), singles)
     assert len(observed) >= 8
+    # An erasure reaches into the past: a complaint whose reporter is erased by now keeps no
+    # free text in any of its versions (aduan_query.erasure).
+    erased = {e.complaint_id for e in envelopes if e.WhichOneof("payload") == "reporter_erased"}
+    assert erased
+    observed = {
+        moment: (
+            [_forgotten(row, erased) for row in listed],
+            {cid: _forgotten(row, erased) for cid, row in singles.items()},
+        )
+        for moment, (listed, singles) in observed.items()
+    }
 
     # The same history projected in another order (routing ahead of intake) must remember the
     # same past: time travel is computed from history, not from arrival order.

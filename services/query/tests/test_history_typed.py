@@ -40,6 +40,7 @@ AUDIT_ONLY = frozenset(
     {
         "status_requested",
         "contact_revealed",
+        "text_revealed",
         "complaint_located",
         "complaint_classified",
         "details_requested",
@@ -180,8 +181,9 @@ def test_the_row_of_a_whole_lifecycle_is_as_recorded() -> None:
         "province_code": "32",
         "regency_code": "32.73",
         "address": "Jl. Merdeka 1",
-        "subject": "Sertifikat belum terbit",
-        "description": "Sudah enam bulan menunggu.",
+        # The reporter was erased: their words went with them (aduan_query.erasure).
+        "subject": "",
+        "description": "",
         "holding_office": "KANWIL.32",
         "office_chain": "|KANWIL.32|PUSAT.IP3|",
         "accept_due": utc(2026, 3, 6, 1, 1),
@@ -288,6 +290,15 @@ def corner_cases() -> History:
         events_pb2.ContactRevealed(reporter_id="rep-x", purpose="call back"),
         events_pb2.ConversationReplyRequested(reply=events_pb2.CONVERSATION_REPLY_WELCOME),
         events_pb2.ReporterMessageAdded(message_id="m", text="t"),
+        events_pb2.TextRevealed(
+            reporter_id="rep-x",
+            purpose="field visit",
+            reveal_purpose=common_pb2.REVEAL_PURPOSE_FIELD_VERIFICATION,
+            revealed_fields=["description", "message:m"],
+        ),
+        events_pb2.ReporterMessageAdded(
+            message_id="m2", text="hubungi [nomor telepon]", redaction_rules=["phone-mobile"]
+        ),
     ]
     for i, payload in enumerate(audit_only):
         add(t + timedelta(seconds=10 + i), CORNERS, payload)  # type: ignore[arg-type]
@@ -454,8 +465,9 @@ def test_the_rows_of_the_corner_cases_are_as_recorded() -> None:
         "province_code": "32",
         "regency_code": "32.73",
         "address": "Jl. Merdeka 1",
-        "subject": "Sertifikat belum terbit",
-        "description": "Sudah enam bulan menunggu.",
+        # Erased before the filing arrived: the filing brings no words (aduan_query.erasure).
+        "subject": "",
+        "description": "",
         "holding_office": "PUSAT.ITJEN",
         "office_chain": "|PUSAT.ITJEN|PUSAT.IP3|",
         "accept_due": None,
@@ -561,6 +573,14 @@ RECORDED_AUDIT: list[tuple[str, dict[str, str]]] = [
     ("ContactRevealed", {"note": "call back", "summary": "Contact revealed for call back"}),
     ("ConversationReplyRequested", {"summary": "WhatsApp sender answered: welcome"}),
     ("ReporterMessageAdded", {"summary": "Reporter added a message"}),
+    (
+        "TextRevealed",
+        {
+            "note": "field visit",
+            "summary": "Text revealed for field visit (field verification: description, message:m)",
+        },
+    ),
+    ("ReporterMessageAdded", {"summary": "Reporter added a message (masked: phone-mobile)"}),
     (
         "CaseRouted",
         {

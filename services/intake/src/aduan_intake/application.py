@@ -16,6 +16,9 @@ from aduan.core.errors import ConcurrencyConflictError, InvalidStateError, NotFo
 from aduan.eventstore.store import AduanApplication, SideWrites
 from aduan_intake.caseview import CaseView
 from aduan_intake.domain import (
+    FILED_TEXTS,
+    RATED_TEXTS,
+    WITHDRAWN_TEXTS,
     Attachment,
     CaseStatus,
     CategoryFinding,
@@ -71,6 +74,31 @@ class TrackedStatus:
 
 
 @dataclass(frozen=True)
+class RevealedMessage:
+    message_id: str
+    text: str
+    captions: list[str]
+
+
+@dataclass(frozen=True)
+class RevealedText:
+    """A complaint's free texts as the reporter wrote them; `messages` in the order they were
+    added, captions in their attachments' order."""
+
+    complaint_id: uuid.UUID
+    subject: str
+    description: str
+    captions: list[str]
+    messages: list[RevealedMessage]
+    withdrawal_reason: str
+    rating_comment: str
+    position: int
+
+    def __repr__(self) -> str:  # the words stay out of tracebacks and logs
+        return f"RevealedText(complaint={self.complaint_id}, <sealed>)"
+
+
+@dataclass(frozen=True)
 class RevealedContact:
     reporter_id: str
     identity: Identity
@@ -120,11 +148,12 @@ class IntakeApplication(AduanApplication):
         reporter = ANONYMOUS
         if valid.identity is not None:
             reporter = self.vault.seal_reporter(complaint_id, valid.identity)
+        texts = self.vault.text_sealer(complaint_id)
         tracking_code = self.tracking_codes.issue(complaint_id) if valid.anonymous else ""
         ticket = self.tickets.claim(complaint_id)
         try:
             complaint = new_complaint(
-                valid, ctx, ticket, reporter.reporter_id, reporter.masked_contact
+                valid, ctx, ticket, reporter.reporter_id, reporter.masked_contact, texts
             )
             recordings = self.save(complaint)
         except IntegrityError:
@@ -188,7 +217,11 @@ class IntakeApplication(AduanApplication):
     def _save_group(self, fresh: list[NewFiling]) -> list[FilingResult]:
         """Saves the new filings in one transaction; their results, in order."""
         side = SideWrites()
-        self.vault.record_new_reporters(side, [f.reporter for f in fresh if f.reporter is not None])
+        self.vault.record_new_reporters(
+            side,
+            [f.reporter for f in fresh if f.reporter is not None],
+            [f.text_key for f in fresh if f.text_key is not None],
+        )
         self.tracking_codes.record(side, [f.tracking[1] for f in fresh if f.tracking is not None])
         self.tickets.claim_all(side, [(f.ticket, f.complaint.id) for f in fresh])
         side.after_insert(
@@ -227,6 +260,7 @@ class IntakeApplication(AduanApplication):
     ) -> MessageResult:
         message = validate_message(idempotency_key, channel, text, attachments)
         complaint_id = self.resolve(complaint_ref)
+        texts = self.vault.text_sealer(complaint_id)
         message_id, position = self._update(
             complaint_id,
             lambda c: c.add_message(
@@ -235,6 +269,7 @@ class IntakeApplication(AduanApplication):
                 text=message.text,
                 attachments=message.attachments,
                 ctx=ctx,
+                texts=texts,
             ),
         )
         answered = self.positions.answer(MESSAGE, message_id, position)
@@ -244,8 +279,10 @@ class IntakeApplication(AduanApplication):
         reason = validate_withdrawal(reason)
         complaint_id = self.resolve(complaint_ref)
         status = self.case_status(complaint_id)
+        texts = self.vault.text_sealer(complaint_id)
         _, position = self._update(
-            complaint_id, lambda c: c.withdraw(reason=reason, case_status=status, ctx=ctx)
+            complaint_id,
+            lambda c: c.withdraw(reason=reason, case_status=status, ctx=ctx, texts=texts),
         )
         assert position is not None
         return position
@@ -256,9 +293,12 @@ class IntakeApplication(AduanApplication):
         comment = validate_rating(rating, comment)
         complaint_id = self.resolve(complaint_ref)
         status = self.case_status(complaint_id)
+        texts = self.vault.text_sealer(complaint_id)
         _, position = self._update(
             complaint_id,
-            lambda c: c.rate(rating=rating, comment=comment, case_status=status, ctx=ctx),
+            lambda c: c.rate(
+                rating=rating, comment=comment, case_status=status, ctx=ctx, texts=texts
+            ),
         )
         assert position is not None
         return position
@@ -336,6 +376,60 @@ class IntakeApplication(AduanApplication):
         )
         assert position is not None
         return RevealedContact(reporter_id, reveal(identity, kind), position)
+
+    def reveal_text(
+        self,
+        complaint_ref: str,
+        purpose: str,
+        ctx: CommandContext,
+        reveal_purpose: RevealPurpose | None = DEFAULT_PURPOSE,
+    ) -> RevealedText:
+        """The reporter's free texts as written, for an authorised caller; the reveal is
+        recorded (TextRevealed) before they are returned. Refused once the reporter was erased
+        (their data key, and with it every sealed text, is gone)."""
+        purpose, kind = validate_reveal(purpose, reveal_purpose)
+        complaint = self.get_complaint(complaint_ref)
+        complaint.check_text_revealable()
+        texts = self.vault.text_sealer(complaint.id)
+        opened: dict[tuple[str, str], str] = {}
+        for written in complaint.written:
+            if not written.sealed:
+                # Stored before texts were sealed (the words as written), or after the key was
+                # gone (the redacted copy is all there is).
+                opened[written.item, written.field] = written.stored
+            elif not texts.can_open:
+                raise InvalidStateError(f"the reporter of {complaint_ref} was erased: no text")
+            else:
+                opened[written.item, written.field] = texts.open(
+                    written.item, written.field, written.sealed
+                )
+        _, position = self._update(
+            complaint.id,
+            lambda c: c.reveal_text(
+                purpose=purpose,
+                reveal_purpose=kind,
+                fields=[written.revealed_as for written in complaint.written],
+                ctx=ctx,
+            ),
+        )
+        assert position is not None
+        messages = [
+            RevealedMessage(message_id, opened.get((message_id, "text"), ""), [])
+            for message_id in complaint.messages.values()
+        ]
+        return RevealedText(
+            complaint.id,
+            subject=opened.get((FILED_TEXTS, "subject"), ""),
+            description=opened.get((FILED_TEXTS, "description"), ""),
+            captions=_captions(opened, FILED_TEXTS),
+            messages=[
+                RevealedMessage(m.message_id, m.text, _captions(opened, m.message_id))
+                for m in messages
+            ],
+            withdrawal_reason=opened.get((WITHDRAWN_TEXTS, "reason"), ""),
+            rating_comment=opened.get((RATED_TEXTS, "comment"), ""),
+            position=position,
+        )
 
     def erase_reporter(self, reporter_id: str, reason: str, ctx: CommandContext) -> int:
         """Destroys the reporter's data key (and their phone index entries), then records the
@@ -481,11 +575,27 @@ class IntakeApplication(AduanApplication):
         raise ConcurrencyConflictError(f"complaint {complaint_id} is busy; retry")
 
 
+def _captions(opened: Mapping[tuple[str, str], str], item: str) -> list[str]:
+    """The opened captions of one event's attachments, in their order (an empty caption is
+    not kept, so one that follows it keeps its place)."""
+    count = 1 + max(
+        (
+            int(name.removeprefix("caption."))
+            for i, name in opened
+            if i == item and name.startswith("caption.")
+        ),
+        default=-1,
+    )
+    return [opened.get((item, f"caption.{index}"), "") for index in range(count)]
+
+
 __all__: list[Any] = [
     "FilingRequest",
     "FilingResult",
     "IntakeApplication",
     "MessageResult",
     "RevealedContact",
+    "RevealedMessage",
+    "RevealedText",
     "TrackedStatus",
 ]

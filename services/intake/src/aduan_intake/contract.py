@@ -2,7 +2,8 @@
 
 Every event class of the Complaint aggregate has a builder here, so that every stored event is
 published and positions stay dense. None of these payloads carries personal data: the reporter
-appears as a pseudonymous reporter id and a masked contact only.
+appears as a pseudonymous reporter id and a masked contact only, and a citizen's free text as its
+redacted copy; the words as written (an event's `sealed_text`) are never published.
 """
 
 from __future__ import annotations
@@ -56,7 +57,14 @@ def _complaint_filed(event: Any) -> events_pb2.ComplaintFiled:
         language=event.language,
         details_pending=getattr(event, "details_pending", False),
         details_due=_timestamp(getattr(event, "details_due", None)),
+        redaction_rules=_redaction_rules(event),
     )
+
+
+def _redaction_rules(event: Any) -> list[str]:
+    """The redaction rules that masked something in the event's texts (none recorded in an
+    event stored before texts were sealed)."""
+    return list(getattr(event, "redacted", None) or [])
 
 
 def _timestamp(moment: datetime | None) -> Timestamp | None:
@@ -104,15 +112,20 @@ def _message_added(event: Any) -> events_pb2.ReporterMessageAdded:
         channel=channel_value(event.channel),
         text=event.text,
         attachments=_stored_attachments(event.attachments),
+        redaction_rules=_redaction_rules(event),
     )
 
 
 def _withdrawn(event: Any) -> events_pb2.ComplaintWithdrawn:
-    return events_pb2.ComplaintWithdrawn(reason=event.reason)
+    return events_pb2.ComplaintWithdrawn(
+        reason=event.reason, redaction_rules=_redaction_rules(event)
+    )
 
 
 def _rated(event: Any) -> events_pb2.ResolutionRated:
-    return events_pb2.ResolutionRated(rating=event.rating, comment=event.comment)
+    return events_pb2.ResolutionRated(
+        rating=event.rating, comment=event.comment, redaction_rules=_redaction_rules(event)
+    )
 
 
 def _status_requested(event: Any) -> events_pb2.StatusRequested:
@@ -128,6 +141,15 @@ def _contact_revealed(event: Any) -> events_pb2.ContactRevealed:
         purpose=event.purpose,
         reveal_purpose=f"REVEAL_PURPOSE_{kind}" if kind else "REVEAL_PURPOSE_UNSPECIFIED",
         revealed_fields=getattr(event, "revealed_fields", None) or [],
+    )
+
+
+def _text_revealed(event: Any) -> events_pb2.TextRevealed:
+    return events_pb2.TextRevealed(
+        reporter_id=event.reporter_id,
+        purpose=event.purpose,
+        reveal_purpose=f"REVEAL_PURPOSE_{event.reveal_purpose}",
+        revealed_fields=event.revealed_fields,
     )
 
 
@@ -157,6 +179,7 @@ BUILDERS: dict[type, Any] = {
     Complaint.ResolutionRated: _rated,  # type: ignore[attr-defined]
     Complaint.StatusRequested: _status_requested,  # type: ignore[attr-defined]
     Complaint.ContactRevealed: _contact_revealed,  # type: ignore[attr-defined]
+    Complaint.TextRevealed: _text_revealed,  # type: ignore[attr-defined]
     Complaint.ReporterErased: _reporter_erased,  # type: ignore[attr-defined]
     Complaint.Located: _located,  # type: ignore[attr-defined]
     Complaint.Classified: _classified,  # type: ignore[attr-defined]

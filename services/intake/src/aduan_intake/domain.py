@@ -18,6 +18,7 @@ from aduan.core.errors import InvalidStateError
 from aduan.reference.categories import Category
 from aduan.reference.locations import Location
 from aduan_intake.reveals import RevealPurpose, revealed_fields
+from aduan_intake.sealing import SealedTexts, TextSealer
 
 COMPLAINT_NAMESPACE = uuid.UUID("5b0f7c1e-4d0a-4f43-9a57-0e8a2a4a0d11")
 TICKET_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read over the phone
@@ -187,6 +188,64 @@ def attachment_fields(attachments: Iterable[Attachment]) -> list[dict[str, str]]
     return [attachment.fields() for attachment in attachments]
 
 
+def caption_texts(attachments: Iterable[Mapping[str, str]]) -> dict[str, str]:
+    """The captions of an event's attachments as free texts ("caption.<index>"): a reporter
+    types into a caption what they type into a message."""
+    return {f"caption.{i}": a.get("caption", "") for i, a in enumerate(attachments)}
+
+
+def _redacted_captions(
+    attachments: Iterable[Attachment], sealed: SealedTexts
+) -> list[dict[str, str]]:
+    return [
+        dataclasses.replace(a, caption=sealed.redacted[f"caption.{i}"]).fields()
+        for i, a in enumerate(attachments)
+    ]
+
+
+# What each of a citizen's free texts is sealed as: the event (or, for a follow-up, the message id)
+# it belongs to, and the field that holds its redacted copy.
+FILED_TEXTS = "Filed"
+WITHDRAWN_TEXTS = "Withdrawn"
+RATED_TEXTS = "ResolutionRated"
+
+
+@dataclass(frozen=True)
+class WrittenText:
+    """One free text a complaint's events hold: the copy in the event's field (redacted; the
+    words as written in an event stored before texts were sealed) and the words as written,
+    sealed ("" when not sealed)."""
+
+    item: str  # FILED_TEXTS, WITHDRAWN_TEXTS, RATED_TEXTS or a message id
+    field: str
+    stored: str
+    sealed: str = ""
+
+    @property
+    def revealed_as(self) -> str:
+        """How a reveal names it: the field ("subject", "caption.0", ...), or
+        "message:<id>" ("message:<id>:caption.0") for a follow-up."""
+        if self.item in (FILED_TEXTS, WITHDRAWN_TEXTS, RATED_TEXTS):
+            return {"reason": "withdrawal_reason", "comment": "rating_comment"}.get(
+                self.field, self.field
+            )
+        if self.field == "text":
+            return f"message:{self.item}"
+        return f"message:{self.item}:{self.field}"
+
+
+def _written(
+    item: str, texts: Mapping[str, str], sealed: Mapping[str, str] | None
+) -> list[WrittenText]:
+    """The non-empty texts of one event, with their sealed copies (none in an old event)."""
+    sealed = sealed or {}
+    return [
+        WrittenText(item, name, text, sealed.get(name, ""))
+        for name, text in texts.items()
+        if text or sealed.get(name)
+    ]
+
+
 class Complaint(Aggregate):
     """A citizen's complaint as received: what it says, where it is about, who may be told."""
 
@@ -214,6 +273,8 @@ class Complaint(Aggregate):
         meta: dict[str, Any],
         details_pending: bool = False,
         details_due: datetime | None = None,
+        sealed_text: dict[str, str] | None = None,
+        redacted: list[str] | None = None,
     ) -> None:
         self.channel = channel
         self.idempotency_key = idempotency_key
@@ -241,6 +302,12 @@ class Complaint(Aggregate):
         self.details_due = details_due
         self.question: DetailRequest | None = None
         self.answers: set[str] = set()  # idempotency keys of the reporter's answers
+        # The reporter's free texts in the order they were written (see `WrittenText`).
+        self.written = _written(
+            FILED_TEXTS,
+            {"subject": subject, "description": description, **caption_texts(attachments)},
+            sealed_text,
+        )
 
     @property
     def filed_at(self) -> datetime:
@@ -258,15 +325,30 @@ class Complaint(Aggregate):
         location: Location,
         parcel: LandParcel,
         attachments: Iterable[Attachment],
+        subject: str,
+        description: str,
+        texts: TextSealer,
         **fields: Any,
     ) -> Complaint:
+        attachments = tuple(attachments)
+        sealed = texts.seal(
+            FILED_TEXTS,
+            {
+                "subject": subject,
+                "description": description,
+                **caption_texts(attachment_fields(attachments)),
+            },
+        )
         # The event keeps plain mappings: stored Filed events, old and new, read the same.
         return cls(
             meta=ctx.meta(),
             location=location.fields(),
             parcel=parcel.fields(),
-            attachments=attachment_fields(attachments),
+            attachments=_redacted_captions(attachments, sealed),
+            subject=sealed.redacted["subject"],
+            description=sealed.redacted["description"],
             **fields,
+            **_sealed_fields(sealed),
         )
 
     # -- reporter actions ------------------------------------------------------------------
@@ -279,6 +361,7 @@ class Complaint(Aggregate):
         text: str,
         attachments: Iterable[Attachment],
         ctx: CommandContext,
+        texts: TextSealer,
     ) -> str:
         """Adds a follow-up message once per idempotency key; returns its id."""
         if idempotency_key in self.messages:
@@ -286,17 +369,24 @@ class Complaint(Aggregate):
         if self.withdrawn:
             raise InvalidStateError(f"complaint {self.ticket_number} was withdrawn")
         message_id = str(message_id_for(self.id, idempotency_key))
+        attachments = tuple(attachments)
+        sealed = texts.seal(
+            message_id, {"text": text, **caption_texts(attachment_fields(attachments))}
+        )
         self._message_added(
             message_id=message_id,
             idempotency_key=idempotency_key,
             channel=channel,
-            text=text,
+            text=sealed.redacted["text"],
             # Plain mappings, as MessageAdded events have always stored them.
-            attachments=attachment_fields(attachments),
+            attachments=_redacted_captions(attachments, sealed),
             meta=ctx.meta(),
+            **_sealed_fields(sealed),
         )
         return message_id
 
+    # Events stored before texts were sealed lack the last two fields (and hold the words as
+    # written in `text`): they load with the defaults, "no sealed copy".
     @event("MessageAdded")
     def _message_added(
         self,
@@ -306,10 +396,17 @@ class Complaint(Aggregate):
         text: str,
         attachments: list[dict[str, str]],
         meta: dict[str, Any],
+        sealed_text: dict[str, str] | None = None,
+        redacted: list[str] | None = None,
     ) -> None:
         self.messages[idempotency_key] = message_id
+        self.written.extend(
+            _written(message_id, {"text": text, **caption_texts(attachments)}, sealed_text)
+        )
 
-    def withdraw(self, *, reason: str, case_status: CaseStatus, ctx: CommandContext) -> None:
+    def withdraw(
+        self, *, reason: str, case_status: CaseStatus, ctx: CommandContext, texts: TextSealer
+    ) -> None:
         if self.withdrawn:
             raise InvalidStateError(f"complaint {self.ticket_number} was withdrawn already")
         if case_status.resolved:
@@ -317,15 +414,29 @@ class Complaint(Aggregate):
                 f"complaint {self.ticket_number} is {case_status.value.lower()}: "
                 "only a complaint that is not resolved can be withdrawn"
             )
-        self._withdrawn(reason=reason, meta=ctx.meta())
+        sealed = texts.seal(WITHDRAWN_TEXTS, {"reason": reason})
+        self._withdrawn(reason=sealed.redacted["reason"], meta=ctx.meta(), **_sealed_fields(sealed))
 
     @event("Withdrawn")
-    def _withdrawn(self, reason: str, meta: dict[str, Any]) -> None:
+    def _withdrawn(
+        self,
+        reason: str,
+        meta: dict[str, Any],
+        sealed_text: dict[str, str] | None = None,
+        redacted: list[str] | None = None,
+    ) -> None:
         self.state = ComplaintState.WITHDRAWN
         self.withdrawal_reason = reason
+        self.written.extend(_written(WITHDRAWN_TEXTS, {"reason": reason}, sealed_text))
 
     def rate(
-        self, *, rating: int, comment: str, case_status: CaseStatus, ctx: CommandContext
+        self,
+        *,
+        rating: int,
+        comment: str,
+        case_status: CaseStatus,
+        ctx: CommandContext,
+        texts: TextSealer,
     ) -> None:
         if self.rating is not None:
             raise InvalidStateError(f"complaint {self.ticket_number} was rated already")
@@ -333,11 +444,25 @@ class Complaint(Aggregate):
             raise InvalidStateError(
                 f"complaint {self.ticket_number} is not resolved: a rating comes after resolution"
             )
-        self._rated(rating=rating, comment=comment, meta=ctx.meta())
+        sealed = texts.seal(RATED_TEXTS, {"comment": comment})
+        self._rated(
+            rating=rating,
+            comment=sealed.redacted["comment"],
+            meta=ctx.meta(),
+            **_sealed_fields(sealed),
+        )
 
     @event("ResolutionRated")
-    def _rated(self, rating: int, comment: str, meta: dict[str, Any]) -> None:
+    def _rated(
+        self,
+        rating: int,
+        comment: str,
+        meta: dict[str, Any],
+        sealed_text: dict[str, str] | None = None,
+        redacted: list[str] | None = None,
+    ) -> None:
         self.rating = rating
+        self.written.extend(_written(RATED_TEXTS, {"comment": comment}, sealed_text))
 
     def request_status(
         self, *, channel: Channel, idempotency_key: str, ctx: CommandContext
@@ -517,6 +642,44 @@ class Complaint(Aggregate):
     ) -> None:
         pass
 
+    # -- the reporter's free text -----------------------------------------------------------
+
+    def check_text_revealable(self) -> None:
+        if self.reporter_erased:
+            raise InvalidStateError(
+                f"the reporter of complaint {self.ticket_number} was erased: no text"
+            )
+
+    def reveal_text(
+        self,
+        *,
+        purpose: str,
+        reveal_purpose: RevealPurpose,
+        fields: Iterable[str],
+        ctx: CommandContext,
+    ) -> None:
+        """Records that the texts `fields` (as `WrittenText.revealed_as` names them) were
+        revealed as written."""
+        self.check_text_revealable()
+        self._text_revealed(
+            reporter_id=self.reporter_id,
+            purpose=purpose,
+            reveal_purpose=reveal_purpose.value,
+            revealed_fields=list(fields),
+            meta=ctx.meta(),
+        )
+
+    @event("TextRevealed")
+    def _text_revealed(
+        self,
+        reporter_id: str,
+        purpose: str,
+        reveal_purpose: str,
+        revealed_fields: list[str],
+        meta: dict[str, Any],
+    ) -> None:
+        pass
+
     def erase_reporter(self, *, reason: str, ctx: CommandContext) -> bool:
         """Records the erasure once; False when it was recorded already."""
         if self.reporter_erased:
@@ -527,6 +690,11 @@ class Complaint(Aggregate):
     @event("ReporterErased")
     def _reporter_erased(self, reporter_id: str, reason: str, meta: dict[str, Any]) -> None:
         self.reporter_erased = True
+
+
+def _sealed_fields(sealed: SealedTexts) -> dict[str, Any]:
+    """The attributes an event stores besides the redacted copies (never published)."""
+    return {"sealed_text": sealed.sealed, "redacted": sealed.rule_ids}
 
 
 class ConversationReply(StrEnum):

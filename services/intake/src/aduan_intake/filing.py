@@ -22,7 +22,7 @@ from aduan_intake.domain import (
     LandParcel,
     ticket_number_for,
 )
-from aduan_intake.sealing import Identity
+from aduan_intake.sealing import Identity, TextSealer
 
 # Ticket numbers a filing tries, one after another, while the earlier ones are held by other
 # complaints (a collision of the six characters).
@@ -95,10 +95,16 @@ def ticket_candidates(complaint_id: uuid.UUID) -> Iterator[str]:
 
 
 def new_complaint(
-    valid: ValidFiling, ctx: CommandContext, ticket: str, reporter_id: str, masked: str
+    valid: ValidFiling,
+    ctx: CommandContext,
+    ticket: str,
+    reporter_id: str,
+    masked: str,
+    texts: TextSealer,
 ) -> Complaint:
     """A new complaint from a validated filing (one at a time or in a group), with what intake
-    learned about it and its first question to the reporter."""
+    learned about it and its first question to the reporter. Its subject and description are
+    stored as their redacted copies and, sealed by `texts`, as written."""
     details = valid.details if valid.details is not None and valid.details.anything else None
     complaint = Complaint.file(
         ctx=ctx,
@@ -116,6 +122,7 @@ def new_complaint(
         subject=valid.subject,
         description=valid.description,
         attachments=valid.attachments,
+        texts=texts,
         details_pending=details is not None,
         details_due=details.due if details is not None else None,
     )

@@ -33,6 +33,8 @@ class NewFiling:
     reporter: NewReporter | None  # None when anonymous
     # Anonymous filings: the code to answer with and its row (digest, complaint id).
     tracking: tuple[str, tuple[str, str]] | None = None
+    # Anonymous filings: the data key their texts are sealed under (reporter id, wrapped key).
+    text_key: tuple[str, bytes] | None = None
 
 
 def new_filing(
@@ -47,13 +49,17 @@ def new_filing(
     takes the first ticket candidate: a collision fails the group, and filing alone tries the
     next ones."""
     reporter: NewReporter | None = None
+    text_key: tuple[str, bytes] | None = None
     if valid.identity is not None:
         reporter = vault.new_reporter(complaint_id, valid.identity)
+        texts = reporter.texts
+    else:
+        text_key, texts = vault.new_text_key(complaint_id)
     ticket = next(ticket_candidates(complaint_id))
     sealed = reporter.sealed if reporter is not None else ANONYMOUS
-    complaint = new_complaint(valid, ctx, ticket, sealed.reporter_id, sealed.masked_contact)
+    complaint = new_complaint(valid, ctx, ticket, sealed.reporter_id, sealed.masked_contact, texts)
     tracking = codes.prepare(complaint_id) if valid.anonymous else None
-    return NewFiling(index, complaint, ticket, reporter, tracking)
+    return NewFiling(index, complaint, ticket, reporter, tracking, text_key)
 
 
 class GroupAnswers:

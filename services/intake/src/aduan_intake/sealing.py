@@ -18,12 +18,16 @@ import hmac
 import json
 import logging
 import os
-from dataclasses import dataclass
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from aduan.core.redaction import redact
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +153,83 @@ def open_identity(sealed: bytes, data_key: bytes, reporter_id: str) -> Identity:
 
 def _identity_aad(reporter_id: str) -> bytes:
     return f"aduan/intake/identity:{reporter_id}".encode()
+
+
+# -- free text: the words as written sealed, a redacted copy for everyone else -----------------
+
+
+def seal_text(text: str, data_key: bytes, aad: bytes) -> str:
+    """`text` sealed under the reporter's data key, as base64 (events are JSON)."""
+    nonce = os.urandom(NONCE_BYTES)
+    ciphertext = AESGCM(data_key).encrypt(nonce, text.encode(), aad)
+    return base64.b64encode(bytes([SEALED_FORMAT]) + nonce + ciphertext).decode("ascii")
+
+
+def open_text(sealed: str, data_key: bytes, aad: bytes) -> str:
+    raw = base64.b64decode(sealed)
+    if not raw or raw[0] != SEALED_FORMAT:
+        raise ValueError("unknown sealed text format")
+    nonce, ciphertext = raw[1 : 1 + NONCE_BYTES], raw[1 + NONCE_BYTES :]
+    try:
+        return AESGCM(data_key).decrypt(nonce, ciphertext, aad).decode()
+    except InvalidTag:
+        raise ValueError("sealed text does not match its key or its place") from None
+
+
+def text_aad(key_owner: str, complaint_id: uuid.UUID, item: str, field_name: str) -> bytes:
+    """Binds a sealed text to its reporter key, its complaint, the event or message it belongs
+    to and its field: a ciphertext copied anywhere else does not open."""
+    return f"aduan/intake/text:{key_owner}:{complaint_id}:{item}:{field_name}".encode()
+
+
+@dataclass(frozen=True)
+class SealedTexts:
+    """What an event stores of a citizen's free texts: the redacted copy of each (published,
+    projected, exported), the words as written sealed (only non-empty texts; never published)
+    and the ids of the redaction rules that masked something, each once, in the order they
+    first fired."""
+
+    redacted: dict[str, str]
+    sealed: dict[str, str] = field(default_factory=dict)
+    rule_ids: list[str] = field(default_factory=list)
+
+
+class TextSealer:
+    """Seals and opens one complaint's free texts under its reporter's data key. `data_key`
+    None: the key was destroyed (the reporter was erased), so texts get the redacted copy
+    only and nothing opens."""
+
+    def __init__(self, data_key: bytes | None, key_owner: str, complaint_id: uuid.UUID) -> None:
+        self._data_key = data_key
+        self.key_owner = key_owner
+        self.complaint_id = complaint_id
+
+    def __repr__(self) -> str:  # keep the key out of tracebacks and debug logs
+        return f"TextSealer(complaint={self.complaint_id})"
+
+    @property
+    def can_open(self) -> bool:
+        return self._data_key is not None
+
+    def seal(self, item: str, texts: Mapping[str, str]) -> SealedTexts:
+        """The texts of one event or message (`item`), field by field."""
+        redacted: dict[str, str] = {}
+        sealed: dict[str, str] = {}
+        rule_ids: list[str] = []
+        for name, text in texts.items():
+            copy = redact(text)
+            redacted[name] = copy.text
+            rule_ids.extend(rule for rule in copy.rule_ids if rule not in rule_ids)
+            if text and self._data_key is not None:
+                aad = text_aad(self.key_owner, self.complaint_id, item, name)
+                sealed[name] = seal_text(text, self._data_key, aad)
+        return SealedTexts(redacted, sealed, rule_ids)
+
+    def open(self, item: str, field_name: str, sealed: str) -> str:
+        if self._data_key is None:
+            raise KeyDestroyedError("the reporter's data key was destroyed")
+        aad = text_aad(self.key_owner, self.complaint_id, item, field_name)
+        return open_text(sealed, self._data_key, aad)
 
 
 # -- masking: what other services may see of a contact -----------------------------------------

@@ -58,6 +58,7 @@ REVEALER_NAMES = {
     Revealer.ADMIN: "administrators",
 }
 
+_INTAKE = f"/{intake_pb2.DESCRIPTOR.services_by_name['Intake'].full_name}/"
 INTAKE_POLICY: dict[str, Access] = policy(
     intake_pb2.DESCRIPTOR.services_by_name["Intake"].full_name,
     {
@@ -72,6 +73,9 @@ INTAKE_POLICY: dict[str, Access] = policy(
         "EraseReporter": access(ADMIN),
     },
 )
+# Whoever may see the reporter's contact may see their words as written: the same rule, here
+# and in the servicer's check (`_check_contact_access`), never a second one.
+INTAKE_POLICY[_INTAKE + "RevealComplaintText"] = INTAKE_POLICY[_INTAKE + "GetReporterContact"]
 
 
 def _channel(value: int) -> Channel | None:
@@ -299,6 +303,34 @@ class IntakeServicer(intake_pb2_grpc.IntakeServicer):
             email=identity.email,
             nik=identity.nik,
             language=identity.language,
+            position=_position(revealed.position),
+        )
+
+    async def RevealComplaintText(  # noqa: N802 - gRPC method name
+        self,
+        request: intake_pb2.RevealComplaintTextRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
+    ) -> intake_pb2.RevealComplaintTextResponse:
+        # The contact reveal's rule, not a second one: whoever may see the reporter's contact
+        # may see their words.
+        purpose = _reveal_purpose(request.reveal_purpose)
+        await self._check_contact_access(request.complaint_id, purpose)
+        ctx = caller_context(context)
+        revealed = await asyncio.to_thread(
+            self.app.reveal_text, request.complaint_id, request.purpose, ctx, purpose
+        )
+        return intake_pb2.RevealComplaintTextResponse(
+            subject=revealed.subject,
+            description=revealed.description,
+            captions=revealed.captions,
+            messages=[
+                intake_pb2.RevealedMessage(
+                    message_id=message.message_id, text=message.text, captions=message.captions
+                )
+                for message in revealed.messages
+            ],
+            withdrawal_reason=revealed.withdrawal_reason,
+            rating_comment=revealed.rating_comment,
             position=_position(revealed.position),
         )
 

@@ -19,6 +19,7 @@ from aduan_intake.sealing import (
     Identity,
     MasterKey,
     SealedReporter,
+    TextSealer,
     masked_contact,
     open_identity,
     seal_identity,
@@ -34,6 +35,7 @@ class NewReporter:
     data_key: tuple[str, bytes]  # reporter id, wrapped data key
     identity: StoredIdentity
     phone: tuple[str, str, str] | None  # phone digest, complaint id, reporter id
+    texts: TextSealer  # the complaint's free texts, under the same data key
 
 
 class ReporterVault:
@@ -83,7 +85,7 @@ class ReporterVault:
         """The sealed rows of a reporter whose complaint does not exist yet, written later by
         `record_new_reporters` (in the transaction that saves the complaint)."""
         reporter_id = reporter_id_for(complaint_id)
-        wrapped = self.master_key.new_wrapped_data_key(reporter_id)
+        (_, wrapped), texts = self.new_text_key(complaint_id)
         data_key = self.master_key.unwrap(wrapped, reporter_id)
         sealed = seal_identity(identity, data_key, reporter_id)
         phone: tuple[str, str, str] | None = None
@@ -94,16 +96,49 @@ class ReporterVault:
             (reporter_id, wrapped),
             StoredIdentity(reporter_id, str(complaint_id), sealed),
             phone,
+            texts,
         )
 
-    def record_new_reporters(self, side: SideWrites, reporters: Sequence[NewReporter]) -> None:
-        """Inserts the reporters' rows in `side`'s transaction (only when `joins_transactions`);
-        a row present already fails that transaction."""
+    def new_text_key(self, complaint_id: uuid.UUID) -> tuple[tuple[str, bytes], TextSealer]:
+        """A new data key for a complaint that does not exist yet (its row, reporter id and
+        wrapped key, is written later by `record_new_reporters`), and the sealer of the
+        complaint's texts under it. Anonymous filings get one too: their texts are sealed like
+        anyone's, under `reporter_id_for(complaint_id)` with no identity row."""
+        key_owner = reporter_id_for(complaint_id)
+        wrapped = self.master_key.new_wrapped_data_key(key_owner)
+        data_key = self.master_key.unwrap(wrapped, key_owner)
+        return (key_owner, wrapped), TextSealer(data_key, key_owner, complaint_id)
+
+    def text_sealer(self, complaint_id: uuid.UUID) -> TextSealer:
+        """The sealer of a complaint's free texts under its reporter's data key. The key is
+        made when missing (an anonymous complaint filed before texts were sealed), except for
+        a named reporter, whose key is made with their identity and missing only once they were
+        erased: then texts are kept as the redacted copy alone."""
+        key_owner = reporter_id_for(complaint_id)
+        wrapped = self.tables.get_data_key(key_owner)
+        if wrapped is None:
+            if self.tables.get_identity(key_owner) is not None:
+                return TextSealer(None, key_owner, complaint_id)
+            # First writer wins: concurrent duplicates of a filing seal under one key.
+            wrapped = self.tables.put_data_key(
+                key_owner, self.master_key.new_wrapped_data_key(key_owner)
+            )
+        return TextSealer(self.master_key.unwrap(wrapped, key_owner), key_owner, complaint_id)
+
+    def record_new_reporters(
+        self,
+        side: SideWrites,
+        reporters: Sequence[NewReporter],
+        text_keys: Sequence[tuple[str, bytes]] = (),
+    ) -> None:
+        """Inserts the reporters' rows, and the data keys of anonymous filings' texts
+        (`new_text_key`), in `side`'s transaction (only when `joins_transactions`); a row
+        present already fails that transaction."""
         tables = self.tables
         assert isinstance(tables, SqlSideTables)
         tables.record_new_reporters(
             side,
-            [r.data_key for r in reporters],
+            [r.data_key for r in reporters] + list(text_keys),
             [r.identity for r in reporters],
             [r.phone for r in reporters if r.phone is not None],
         )

@@ -49,13 +49,20 @@ def _office(ref: common_pb2.OfficeRef) -> str:
 # One function per event kind: (the event's payload, its envelope) -> details.
 
 
+def _masked(payload: Any) -> str:
+    """What the redacted copy of the event's text masked, e.g. " (masked: nik, phone-mobile)"
+    ("" when nothing, or for an event stored before texts were redacted)."""
+    rules = list(payload.redaction_rules)
+    return f" (masked: {', '.join(rules)})" if rules else ""
+
+
 def _complaint_filed(filed: Any, envelope: events_pb2.Envelope) -> AuditDetails:
     channel = enum_name(common_pb2.Channel, filed.channel, "CHANNEL_")
-    return AuditDetails(f"Filed {filed.ticket_number} via {channel}")
+    return AuditDetails(f"Filed {filed.ticket_number} via {channel}{_masked(filed)}")
 
 
 def _reporter_message_added(added: Any, envelope: events_pb2.Envelope) -> AuditDetails:
-    return AuditDetails("Reporter added a message")
+    return AuditDetails(f"Reporter added a message{_masked(added)}")
 
 
 def _checkpoint_sealed(sealed: Any, envelope: events_pb2.Envelope) -> AuditDetails:
@@ -66,11 +73,11 @@ def _checkpoint_sealed(sealed: Any, envelope: events_pb2.Envelope) -> AuditDetai
 
 
 def _complaint_withdrawn(withdrawn: Any, envelope: events_pb2.Envelope) -> AuditDetails:
-    return AuditDetails("Withdrawn by the reporter", note=withdrawn.reason)
+    return AuditDetails(f"Withdrawn by the reporter{_masked(withdrawn)}", note=withdrawn.reason)
 
 
 def _resolution_rated(rated: Any, envelope: events_pb2.Envelope) -> AuditDetails:
-    return AuditDetails(f"Resolution rated {rated.rating}/5", note=rated.comment)
+    return AuditDetails(f"Resolution rated {rated.rating}/5{_masked(rated)}", note=rated.comment)
 
 
 def _finding(found: Any, summary: str) -> AuditDetails:
@@ -111,8 +118,9 @@ def _status_requested(requested: Any, envelope: events_pb2.Envelope) -> AuditDet
     return AuditDetails("Reporter asked for the status")
 
 
-def _contact_revealed(revealed: Any, envelope: events_pb2.Envelope) -> AuditDetails:
-    summary = f"Contact revealed for {revealed.purpose}"
+def _revealed(what: str, revealed: Any) -> AuditDetails:
+    """A ContactRevealed or TextRevealed: for what, the purpose and the fields revealed."""
+    summary = f"{what} revealed for {revealed.purpose}"
     # UNSPECIFIED: a reveal made before purposes, whose kind and fields were not recorded (it
     # returned the whole identity); its summary stays as it always read.
     if revealed.reveal_purpose != common_pb2.REVEAL_PURPOSE_UNSPECIFIED:
@@ -123,6 +131,14 @@ def _contact_revealed(revealed: Any, envelope: events_pb2.Envelope) -> AuditDeta
         fields = ", ".join(revealed.revealed_fields)
         summary += f" ({kind.lower().replace('_', ' ')}: {fields})"
     return AuditDetails(summary, note=revealed.purpose)
+
+
+def _contact_revealed(revealed: Any, envelope: events_pb2.Envelope) -> AuditDetails:
+    return _revealed("Contact", revealed)
+
+
+def _text_revealed(revealed: Any, envelope: events_pb2.Envelope) -> AuditDetails:
+    return _revealed("Text", revealed)
 
 
 def _reporter_erased(erased: Any, envelope: events_pb2.Envelope) -> AuditDetails:
@@ -268,6 +284,7 @@ AUDITS: dict[str, Audit] = {
     "resolution_rated": _resolution_rated,
     "status_requested": _status_requested,
     "contact_revealed": _contact_revealed,
+    "text_revealed": _text_revealed,
     "reporter_erased": _reporter_erased,
     "complaint_located": _complaint_located,
     "complaint_classified": _complaint_classified,

@@ -35,6 +35,7 @@ from aduan.eventstore.tracking import BatchPositions, PositionGapError
 from aduan.reference.offices import holding_chain as ancestors
 from aduan.v1 import events_pb2
 from aduan_query.audit import audit_row, checkpoint_row
+from aduan_query.erasure import erase_free_text
 from aduan_query.history import (
     CUSTODY_EVENTS,
     ComplaintState,
@@ -302,7 +303,27 @@ async def fold_stream(
     if worker is None:
         worker = expected >= WORKER_MIN_EVENTS and _shareable(engine)
     if worker:
-        return await _fold_in_child(engine, tables, envelopes, progress, expected, flush_events)
+        folded = await _fold_in_child(engine, tables, envelopes, progress, expected, flush_events)
+    else:
+        folded = await _fold_here(engine, tables, envelopes, progress, expected, flush_events)
+    # What the live projector does when it meets an erasure, done once for the whole history.
+    await asyncio.to_thread(_erase_free_text, engine, tables)
+    return folded
+
+
+def _erase_free_text(engine: Engine, tables: TableSet) -> None:
+    with writer(engine).begin() as conn:
+        erase_free_text(conn, tables)
+
+
+async def _fold_here(
+    engine: Engine,
+    tables: TableSet,
+    envelopes: AsyncIterator[events_pb2.Envelope],
+    progress: Progress | None,
+    expected: int,
+    flush_events: int,
+) -> Folded:
     fold = BulkFold()
     writing: asyncio.Future[None] | None = None
     try:

@@ -257,8 +257,9 @@ def _complaint_filed(state: ComplaintState, filed: Any, at: datetime) -> None:
     state.anonymous = filed.anonymous
     state.confidential = state.confidential or filed.confidential
     state.masked_contact = ERASED_CONTACT if state.reporter_erased else filed.masked_contact
-    state.subject = filed.subject
-    state.description = filed.description
+    # Once the reporter is erased their words go too (`aduan_query.erasure`).
+    state.subject = "" if state.reporter_erased else filed.subject
+    state.description = "" if state.reporter_erased else filed.description
     state.filed_at = at
     if not state.classified:
         state.category = _category(filed.category)
@@ -280,6 +281,8 @@ def _resolution_rated(state: ComplaintState, rated: Any, at: datetime) -> None:
 def _reporter_erased(state: ComplaintState, erased: Any, at: datetime) -> None:
     state.reporter_erased = True
     state.masked_contact = ERASED_CONTACT
+    state.subject = ""
+    state.description = ""
 
 
 def _case_opened(state: ComplaintState, opened: Any, at: datetime) -> None:

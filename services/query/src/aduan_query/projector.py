@@ -27,6 +27,7 @@ from aduan.eventstore.tracking import BatchPositions, follows_on
 from aduan.reference.offices import holding_chain as ancestors
 from aduan.v1 import events_pb2
 from aduan_query.audit import audit_row, checkpoint_row
+from aduan_query.erasure import ERASURE_KINDS, erase_free_text
 from aduan_query.history import (
     CUSTODY_EVENTS,
     ComplaintState,
@@ -58,6 +59,8 @@ class _Batch:
 
     states: dict[str, ComplaintState] = field(default_factory=dict)
     audit: list[dict[str, object]] = field(default_factory=list)
+    # Complaints whose free text may have to be erased once the audit rows are in.
+    erasures: set[str] = field(default_factory=set)
 
     def flush_audit(self, conn: Connection, statement: object) -> None:
         if self.audit:
@@ -227,6 +230,7 @@ class Projector:
                 if change is not None:
                     changes.append(change)
             batch.flush_audit(conn, self._sql.insert_audit)
+            erase_free_text(conn, self.tables, batch.erasures)
             for service, position in positions.newest.items():
                 self._save_tracked(conn, service, stored[service], position)
         self._notify(positions.newest, changes)
@@ -236,6 +240,8 @@ class Projector:
         current = self._tracked(conn, envelope.service)
         self._check_follows(envelope, current)
         change = self.apply(conn, envelope)
+        if envelope.WhichOneof("payload") in ERASURE_KINDS:
+            erase_free_text(conn, self.tables, [envelope.complaint_id])
         self._save_tracked(conn, envelope.service, current, envelope.position)
         return change
 
@@ -273,6 +279,8 @@ class Projector:
             conn.execute(self._sql.insert_audit, audit_row(envelope))
         else:
             batch.audit.append(audit_row(envelope))
+            if kind in ERASURE_KINDS and envelope.complaint_id:
+                batch.erasures.add(envelope.complaint_id)
         if kind == "checkpoint_sealed":
             conn.execute(self._sql.insert_checkpoint, checkpoint_row(envelope))
         if not envelope.complaint_id:

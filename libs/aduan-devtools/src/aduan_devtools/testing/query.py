@@ -38,6 +38,7 @@ SERVICE_OF: dict[str, str] = {
             "ResolutionRated",
             "StatusRequested",
             "ContactRevealed",
+            "TextRevealed",
             "ReporterErased",
             "ComplaintLocated",
             "ComplaintClassified",

@@ -82,7 +82,7 @@ PROVIDER_STATUS_READ: ProviderStatus
 PROVIDER_STATUS_FAILED: ProviderStatus
 
 class Envelope(_message.Message):
-    __slots__ = ("event_id", "event_type", "complaint_id", "service", "position", "occurred_at", "actor", "causation_id", "correlation_id", "traceparent", "tracestate", "aggregate_id", "aggregate_version", "previous_position", "event_hash", "prev_event_hash", "stored_topic", "stored_state", "complaint_filed", "reporter_message_added", "complaint_withdrawn", "resolution_rated", "status_requested", "contact_revealed", "reporter_erased", "complaint_located", "complaint_classified", "details_requested", "conversation_reply_requested", "case_opened", "case_routed", "case_classified", "case_accepted", "case_reassigned", "reporter_answered", "case_resolved", "case_reopened", "case_closed", "sla_breached", "ping_pong_flagged", "delivery_scheduled", "delivery_attempted", "delivery_sent", "delivery_failed", "delivery_gave_up", "delivery_skipped", "delivery_status_reported", "checkpoint_sealed")
+    __slots__ = ("event_id", "event_type", "complaint_id", "service", "position", "occurred_at", "actor", "causation_id", "correlation_id", "traceparent", "tracestate", "aggregate_id", "aggregate_version", "previous_position", "event_hash", "prev_event_hash", "stored_topic", "stored_state", "complaint_filed", "reporter_message_added", "complaint_withdrawn", "resolution_rated", "status_requested", "contact_revealed", "reporter_erased", "complaint_located", "complaint_classified", "details_requested", "conversation_reply_requested", "text_revealed", "case_opened", "case_routed", "case_classified", "case_accepted", "case_reassigned", "reporter_answered", "case_resolved", "case_reopened", "case_closed", "sla_breached", "ping_pong_flagged", "delivery_scheduled", "delivery_attempted", "delivery_sent", "delivery_failed", "delivery_gave_up", "delivery_skipped", "delivery_status_reported", "checkpoint_sealed")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     EVENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -112,6 +112,7 @@ class Envelope(_message.Message):
     COMPLAINT_CLASSIFIED_FIELD_NUMBER: _ClassVar[int]
     DETAILS_REQUESTED_FIELD_NUMBER: _ClassVar[int]
     CONVERSATION_REPLY_REQUESTED_FIELD_NUMBER: _ClassVar[int]
+    TEXT_REVEALED_FIELD_NUMBER: _ClassVar[int]
     CASE_OPENED_FIELD_NUMBER: _ClassVar[int]
     CASE_ROUTED_FIELD_NUMBER: _ClassVar[int]
     CASE_CLASSIFIED_FIELD_NUMBER: _ClassVar[int]
@@ -160,6 +161,7 @@ class Envelope(_message.Message):
     complaint_classified: ComplaintClassified
     details_requested: DetailsRequested
     conversation_reply_requested: ConversationReplyRequested
+    text_revealed: TextRevealed
     case_opened: CaseOpened
     case_routed: CaseRouted
     case_classified: CaseClassified
@@ -179,10 +181,10 @@ class Envelope(_message.Message):
     delivery_skipped: DeliverySkipped
     delivery_status_reported: DeliveryStatusReported
     checkpoint_sealed: CheckpointSealed
-    def __init__(self, event_id: _Optional[str] = ..., event_type: _Optional[str] = ..., complaint_id: _Optional[str] = ..., service: _Optional[str] = ..., position: _Optional[int] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[_Union[_common_pb2.Actor, _Mapping]] = ..., causation_id: _Optional[str] = ..., correlation_id: _Optional[str] = ..., traceparent: _Optional[str] = ..., tracestate: _Optional[str] = ..., aggregate_id: _Optional[str] = ..., aggregate_version: _Optional[int] = ..., previous_position: _Optional[int] = ..., event_hash: _Optional[bytes] = ..., prev_event_hash: _Optional[bytes] = ..., stored_topic: _Optional[str] = ..., stored_state: _Optional[bytes] = ..., complaint_filed: _Optional[_Union[ComplaintFiled, _Mapping]] = ..., reporter_message_added: _Optional[_Union[ReporterMessageAdded, _Mapping]] = ..., complaint_withdrawn: _Optional[_Union[ComplaintWithdrawn, _Mapping]] = ..., resolution_rated: _Optional[_Union[ResolutionRated, _Mapping]] = ..., status_requested: _Optional[_Union[StatusRequested, _Mapping]] = ..., contact_revealed: _Optional[_Union[ContactRevealed, _Mapping]] = ..., reporter_erased: _Optional[_Union[ReporterErased, _Mapping]] = ..., complaint_located: _Optional[_Union[ComplaintLocated, _Mapping]] = ..., complaint_classified: _Optional[_Union[ComplaintClassified, _Mapping]] = ..., details_requested: _Optional[_Union[DetailsRequested, _Mapping]] = ..., conversation_reply_requested: _Optional[_Union[ConversationReplyRequested, _Mapping]] = ..., case_opened: _Optional[_Union[CaseOpened, _Mapping]] = ..., case_routed: _Optional[_Union[CaseRouted, _Mapping]] = ..., case_classified: _Optional[_Union[CaseClassified, _Mapping]] = ..., case_accepted: _Optional[_Union[CaseAccepted, _Mapping]] = ..., case_reassigned: _Optional[_Union[CaseReassigned, _Mapping]] = ..., reporter_answered: _Optional[_Union[ReporterAnswered, _Mapping]] = ..., case_resolved: _Optional[_Union[CaseResolved, _Mapping]] = ..., case_reopened: _Optional[_Union[CaseReopened, _Mapping]] = ..., case_closed: _Optional[_Union[CaseClosed, _Mapping]] = ..., sla_breached: _Optional[_Union[SlaBreached, _Mapping]] = ..., ping_pong_flagged: _Optional[_Union[PingPongFlagged, _Mapping]] = ..., delivery_scheduled: _Optional[_Union[DeliveryScheduled, _Mapping]] = ..., delivery_attempted: _Optional[_Union[DeliveryAttempted, _Mapping]] = ..., delivery_sent: _Optional[_Union[DeliverySent, _Mapping]] = ..., delivery_failed: _Optional[_Union[DeliveryFailed, _Mapping]] = ..., delivery_gave_up: _Optional[_Union[DeliveryGaveUp, _Mapping]] = ..., delivery_skipped: _Optional[_Union[DeliverySkipped, _Mapping]] = ..., delivery_status_reported: _Optional[_Union[DeliveryStatusReported, _Mapping]] = ..., checkpoint_sealed: _Optional[_Union[CheckpointSealed, _Mapping]] = ...) -> None: ...
+    def __init__(self, event_id: _Optional[str] = ..., event_type: _Optional[str] = ..., complaint_id: _Optional[str] = ..., service: _Optional[str] = ..., position: _Optional[int] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[_Union[_common_pb2.Actor, _Mapping]] = ..., causation_id: _Optional[str] = ..., correlation_id: _Optional[str] = ..., traceparent: _Optional[str] = ..., tracestate: _Optional[str] = ..., aggregate_id: _Optional[str] = ..., aggregate_version: _Optional[int] = ..., previous_position: _Optional[int] = ..., event_hash: _Optional[bytes] = ..., prev_event_hash: _Optional[bytes] = ..., stored_topic: _Optional[str] = ..., stored_state: _Optional[bytes] = ..., complaint_filed: _Optional[_Union[ComplaintFiled, _Mapping]] = ..., reporter_message_added: _Optional[_Union[ReporterMessageAdded, _Mapping]] = ..., complaint_withdrawn: _Optional[_Union[ComplaintWithdrawn, _Mapping]] = ..., resolution_rated: _Optional[_Union[ResolutionRated, _Mapping]] = ..., status_requested: _Optional[_Union[StatusRequested, _Mapping]] = ..., contact_revealed: _Optional[_Union[ContactRevealed, _Mapping]] = ..., reporter_erased: _Optional[_Union[ReporterErased, _Mapping]] = ..., complaint_located: _Optional[_Union[ComplaintLocated, _Mapping]] = ..., complaint_classified: _Optional[_Union[ComplaintClassified, _Mapping]] = ..., details_requested: _Optional[_Union[DetailsRequested, _Mapping]] = ..., conversation_reply_requested: _Optional[_Union[ConversationReplyRequested, _Mapping]] = ..., text_revealed: _Optional[_Union[TextRevealed, _Mapping]] = ..., case_opened: _Optional[_Union[CaseOpened, _Mapping]] = ..., case_routed: _Optional[_Union[CaseRouted, _Mapping]] = ..., case_classified: _Optional[_Union[CaseClassified, _Mapping]] = ..., case_accepted: _Optional[_Union[CaseAccepted, _Mapping]] = ..., case_reassigned: _Optional[_Union[CaseReassigned, _Mapping]] = ..., reporter_answered: _Optional[_Union[ReporterAnswered, _Mapping]] = ..., case_resolved: _Optional[_Union[CaseResolved, _Mapping]] = ..., case_reopened: _Optional[_Union[CaseReopened, _Mapping]] = ..., case_closed: _Optional[_Union[CaseClosed, _Mapping]] = ..., sla_breached: _Optional[_Union[SlaBreached, _Mapping]] = ..., ping_pong_flagged: _Optional[_Union[PingPongFlagged, _Mapping]] = ..., delivery_scheduled: _Optional[_Union[DeliveryScheduled, _Mapping]] = ..., delivery_attempted: _Optional[_Union[DeliveryAttempted, _Mapping]] = ..., delivery_sent: _Optional[_Union[DeliverySent, _Mapping]] = ..., delivery_failed: _Optional[_Union[DeliveryFailed, _Mapping]] = ..., delivery_gave_up: _Optional[_Union[DeliveryGaveUp, _Mapping]] = ..., delivery_skipped: _Optional[_Union[DeliverySkipped, _Mapping]] = ..., delivery_status_reported: _Optional[_Union[DeliveryStatusReported, _Mapping]] = ..., checkpoint_sealed: _Optional[_Union[CheckpointSealed, _Mapping]] = ...) -> None: ...
 
 class ComplaintFiled(_message.Message):
-    __slots__ = ("ticket_number", "channel", "reporter_id", "masked_contact", "anonymous", "confidential", "category", "location", "parcel", "subject", "description", "attachments", "language", "details_pending", "details_due")
+    __slots__ = ("ticket_number", "channel", "reporter_id", "masked_contact", "anonymous", "confidential", "category", "location", "parcel", "subject", "description", "attachments", "language", "details_pending", "details_due", "redaction_rules")
     TICKET_NUMBER_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     REPORTER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -198,6 +200,7 @@ class ComplaintFiled(_message.Message):
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     DETAILS_PENDING_FIELD_NUMBER: _ClassVar[int]
     DETAILS_DUE_FIELD_NUMBER: _ClassVar[int]
+    REDACTION_RULES_FIELD_NUMBER: _ClassVar[int]
     ticket_number: str
     channel: _common_pb2.Channel
     reporter_id: str
@@ -213,7 +216,8 @@ class ComplaintFiled(_message.Message):
     language: str
     details_pending: bool
     details_due: _timestamp_pb2.Timestamp
-    def __init__(self, ticket_number: _Optional[str] = ..., channel: _Optional[_Union[_common_pb2.Channel, str]] = ..., reporter_id: _Optional[str] = ..., masked_contact: _Optional[str] = ..., anonymous: _Optional[bool] = ..., confidential: _Optional[bool] = ..., category: _Optional[_Union[_common_pb2.Category, str]] = ..., location: _Optional[_Union[_common_pb2.Location, _Mapping]] = ..., parcel: _Optional[_Union[_common_pb2.LandParcel, _Mapping]] = ..., subject: _Optional[str] = ..., description: _Optional[str] = ..., attachments: _Optional[_Iterable[_Union[_common_pb2.Attachment, _Mapping]]] = ..., language: _Optional[str] = ..., details_pending: _Optional[bool] = ..., details_due: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    redaction_rules: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, ticket_number: _Optional[str] = ..., channel: _Optional[_Union[_common_pb2.Channel, str]] = ..., reporter_id: _Optional[str] = ..., masked_contact: _Optional[str] = ..., anonymous: _Optional[bool] = ..., confidential: _Optional[bool] = ..., category: _Optional[_Union[_common_pb2.Category, str]] = ..., location: _Optional[_Union[_common_pb2.Location, _Mapping]] = ..., parcel: _Optional[_Union[_common_pb2.LandParcel, _Mapping]] = ..., subject: _Optional[str] = ..., description: _Optional[str] = ..., attachments: _Optional[_Iterable[_Union[_common_pb2.Attachment, _Mapping]]] = ..., language: _Optional[str] = ..., details_pending: _Optional[bool] = ..., details_due: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., redaction_rules: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ComplaintLocated(_message.Message):
     __slots__ = ("location", "source", "rule_id", "rules_version", "evidence", "details_pending")
@@ -262,30 +266,36 @@ class DetailsRequested(_message.Message):
     def __init__(self, question: _Optional[_Union[DetailQuestion, str]] = ..., province_code: _Optional[str] = ..., candidates: _Optional[_Iterable[str]] = ..., page: _Optional[int] = ..., answer_due: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ReporterMessageAdded(_message.Message):
-    __slots__ = ("message_id", "channel", "text", "attachments")
+    __slots__ = ("message_id", "channel", "text", "attachments", "redaction_rules")
     MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     TEXT_FIELD_NUMBER: _ClassVar[int]
     ATTACHMENTS_FIELD_NUMBER: _ClassVar[int]
+    REDACTION_RULES_FIELD_NUMBER: _ClassVar[int]
     message_id: str
     channel: _common_pb2.Channel
     text: str
     attachments: _containers.RepeatedCompositeFieldContainer[_common_pb2.Attachment]
-    def __init__(self, message_id: _Optional[str] = ..., channel: _Optional[_Union[_common_pb2.Channel, str]] = ..., text: _Optional[str] = ..., attachments: _Optional[_Iterable[_Union[_common_pb2.Attachment, _Mapping]]] = ...) -> None: ...
+    redaction_rules: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, message_id: _Optional[str] = ..., channel: _Optional[_Union[_common_pb2.Channel, str]] = ..., text: _Optional[str] = ..., attachments: _Optional[_Iterable[_Union[_common_pb2.Attachment, _Mapping]]] = ..., redaction_rules: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ComplaintWithdrawn(_message.Message):
-    __slots__ = ("reason",)
+    __slots__ = ("reason", "redaction_rules")
     REASON_FIELD_NUMBER: _ClassVar[int]
+    REDACTION_RULES_FIELD_NUMBER: _ClassVar[int]
     reason: str
-    def __init__(self, reason: _Optional[str] = ...) -> None: ...
+    redaction_rules: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, reason: _Optional[str] = ..., redaction_rules: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ResolutionRated(_message.Message):
-    __slots__ = ("rating", "comment")
+    __slots__ = ("rating", "comment", "redaction_rules")
     RATING_FIELD_NUMBER: _ClassVar[int]
     COMMENT_FIELD_NUMBER: _ClassVar[int]
+    REDACTION_RULES_FIELD_NUMBER: _ClassVar[int]
     rating: int
     comment: str
-    def __init__(self, rating: _Optional[int] = ..., comment: _Optional[str] = ...) -> None: ...
+    redaction_rules: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, rating: _Optional[int] = ..., comment: _Optional[str] = ..., redaction_rules: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class StatusRequested(_message.Message):
     __slots__ = ("channel",)
@@ -294,6 +304,18 @@ class StatusRequested(_message.Message):
     def __init__(self, channel: _Optional[_Union[_common_pb2.Channel, str]] = ...) -> None: ...
 
 class ContactRevealed(_message.Message):
+    __slots__ = ("reporter_id", "purpose", "reveal_purpose", "revealed_fields")
+    REPORTER_ID_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    REVEAL_PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    REVEALED_FIELDS_FIELD_NUMBER: _ClassVar[int]
+    reporter_id: str
+    purpose: str
+    reveal_purpose: _common_pb2.RevealPurpose
+    revealed_fields: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, reporter_id: _Optional[str] = ..., purpose: _Optional[str] = ..., reveal_purpose: _Optional[_Union[_common_pb2.RevealPurpose, str]] = ..., revealed_fields: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class TextRevealed(_message.Message):
     __slots__ = ("reporter_id", "purpose", "reveal_purpose", "revealed_fields")
     REPORTER_ID_FIELD_NUMBER: _ClassVar[int]
     PURPOSE_FIELD_NUMBER: _ClassVar[int]

@@ -179,6 +179,44 @@ class GetReporterContactResponse(_message.Message):
     position: _common_pb2.EventPosition
     def __init__(self, reporter_id: _Optional[str] = ..., name: _Optional[str] = ..., phone: _Optional[str] = ..., email: _Optional[str] = ..., nik: _Optional[str] = ..., language: _Optional[str] = ..., position: _Optional[_Union[_common_pb2.EventPosition, _Mapping]] = ...) -> None: ...
 
+class RevealComplaintTextRequest(_message.Message):
+    __slots__ = ("complaint_id", "purpose", "reveal_purpose")
+    COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    REVEAL_PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    complaint_id: str
+    purpose: str
+    reveal_purpose: _common_pb2.RevealPurpose
+    def __init__(self, complaint_id: _Optional[str] = ..., purpose: _Optional[str] = ..., reveal_purpose: _Optional[_Union[_common_pb2.RevealPurpose, str]] = ...) -> None: ...
+
+class RevealedMessage(_message.Message):
+    __slots__ = ("message_id", "text", "captions")
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    CAPTIONS_FIELD_NUMBER: _ClassVar[int]
+    message_id: str
+    text: str
+    captions: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, message_id: _Optional[str] = ..., text: _Optional[str] = ..., captions: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class RevealComplaintTextResponse(_message.Message):
+    __slots__ = ("subject", "description", "messages", "withdrawal_reason", "rating_comment", "position", "captions")
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    WITHDRAWAL_REASON_FIELD_NUMBER: _ClassVar[int]
+    RATING_COMMENT_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    CAPTIONS_FIELD_NUMBER: _ClassVar[int]
+    subject: str
+    description: str
+    messages: _containers.RepeatedCompositeFieldContainer[RevealedMessage]
+    withdrawal_reason: str
+    rating_comment: str
+    position: _common_pb2.EventPosition
+    captions: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, subject: _Optional[str] = ..., description: _Optional[str] = ..., messages: _Optional[_Iterable[_Union[RevealedMessage, _Mapping]]] = ..., withdrawal_reason: _Optional[str] = ..., rating_comment: _Optional[str] = ..., position: _Optional[_Union[_common_pb2.EventPosition, _Mapping]] = ..., captions: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class EraseReporterRequest(_message.Message):
     __slots__ = ("reporter_id", "reason")
     REPORTER_ID_FIELD_NUMBER: _ClassVar[int]

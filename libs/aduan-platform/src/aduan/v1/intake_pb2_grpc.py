@@ -70,6 +70,11 @@ class IntakeStub:
                 request_serializer=aduan_dot_v1_dot_intake__pb2.GetReporterContactRequest.SerializeToString,
                 response_deserializer=aduan_dot_v1_dot_intake__pb2.GetReporterContactResponse.FromString,
                 _registered_method=True)
+        self.RevealComplaintText = channel.unary_unary(
+                '/aduan.v1.Intake/RevealComplaintText',
+                request_serializer=aduan_dot_v1_dot_intake__pb2.RevealComplaintTextRequest.SerializeToString,
+                response_deserializer=aduan_dot_v1_dot_intake__pb2.RevealComplaintTextResponse.FromString,
+                _registered_method=True)
         self.EraseReporter = channel.unary_unary(
                 '/aduan.v1.Intake/EraseReporter',
                 request_serializer=aduan_dot_v1_dot_intake__pb2.EraseReporterRequest.SerializeToString,
@@ -133,6 +138,15 @@ class IntakeServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RevealComplaintText(self, request, context):
+        """Reveals the reporter's free texts as written (events, NATS and read models carry only their
+        redacted copies); authorised as GetReporterContact is, and recorded as a TextRevealed event
+        before the reply. FAILED_PRECONDITION once the reporter was erased.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def EraseReporter(self, request, context):
         """Destroys a reporter's data key: history stays, the identity is gone.
         """
@@ -177,6 +191,11 @@ def add_IntakeServicer_to_server(servicer, server):
                     servicer.GetReporterContact,
                     request_deserializer=aduan_dot_v1_dot_intake__pb2.GetReporterContactRequest.FromString,
                     response_serializer=aduan_dot_v1_dot_intake__pb2.GetReporterContactResponse.SerializeToString,
+            ),
+            'RevealComplaintText': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevealComplaintText,
+                    request_deserializer=aduan_dot_v1_dot_intake__pb2.RevealComplaintTextRequest.FromString,
+                    response_serializer=aduan_dot_v1_dot_intake__pb2.RevealComplaintTextResponse.SerializeToString,
             ),
             'EraseReporter': grpc.unary_unary_rpc_method_handler(
                     servicer.EraseReporter,
@@ -374,6 +393,33 @@ class Intake:
             '/aduan.v1.Intake/GetReporterContact',
             aduan_dot_v1_dot_intake__pb2.GetReporterContactRequest.SerializeToString,
             aduan_dot_v1_dot_intake__pb2.GetReporterContactResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevealComplaintText(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aduan.v1.Intake/RevealComplaintText',
+            aduan_dot_v1_dot_intake__pb2.RevealComplaintTextRequest.SerializeToString,
+            aduan_dot_v1_dot_intake__pb2.RevealComplaintTextResponse.FromString,
             options,
             channel_credentials,
             insecure,
