@@ -481,8 +481,8 @@ def _check_service(
         claim = holder.checkpoint
         if claim is not None and claim.key_id not in bundled_keys:
             check.warnings.append(f"key {claim.key_id} of {holder.event_id} is not in {KEYS}")
-    if not keys:
-        ids = ", ".join(sorted(check.log.key_ids)) or "none"
+    if not keys and check.log.key_ids:
+        ids = ", ".join(sorted(check.log.key_ids))
         check.warnings.append(
             f"no independently obtained keys for {service} (--keys): signatures were checked "
             f"against the keys the checkpoints carry ({ids}); compare them with the keys the "
@@ -504,7 +504,7 @@ def _read_events(
         handle = archive.open(name)
     except KeyError:
         return events
-    previous: LoggedEvent | None = None
+    latest: LoggedEvent | None = None
     with handle:
         for number, record in _lines(handle):
             try:
@@ -523,14 +523,13 @@ def _read_events(
                     "state's",
                     event,
                 )
-            if previous is not None and event.position <= previous.position:
-                kind = "inserted" if event.position == previous.position else "reordered"
-                find(
-                    kind,
-                    f"{event.describe()} comes after {previous.describe()} in {name}",
-                    event,
-                )
-            previous = event
+            # Against the furthest event so far: after two lines trade places, every line
+            # between them and the one moved back all come after the one moved forward.
+            if latest is not None and event.position <= latest.position:
+                kind = "inserted" if event.position == latest.position else "reordered"
+                find(kind, f"{event.describe()} comes after {latest.describe()} in {name}", event)
+            else:
+                latest = event
             events.append(event)
             if progress is not None and len(events) % 500 == 0:
                 progress(service, len(events), expected)
