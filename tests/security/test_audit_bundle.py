@@ -200,18 +200,25 @@ def act_in_the_period(stack: SecureStack) -> None:
     a new complaint is filed."""
     routing = routing_pb2_grpc.RoutingStub(stack.channel("routing"))
     officer = stack.bearer("officer", HOLDER, sub="officer:bundle")
-    case = routing.GetCase(
-        routing_pb2.GetCaseRequest(complaint_id=stack.seeded.complaint_id),
-        metadata=officer,
-        timeout=10,
-    ).state
-    routing.AcceptCase(
-        routing_pb2.AcceptCaseRequest(
-            complaint_id=stack.seeded.complaint_id, expected_version=case.version
-        ),
-        metadata=officer,
-        timeout=10,
-    )
+
+    def accept() -> routing_pb2.CaseCommandResponse:
+        # Routing may still be recording what intake said of the case: a version conflict is
+        # answered ABORTED, and the officer reads the case again.
+        case = routing.GetCase(
+            routing_pb2.GetCaseRequest(complaint_id=stack.seeded.complaint_id),
+            metadata=officer,
+            timeout=10,
+        ).state
+        response: routing_pb2.CaseCommandResponse = routing.AcceptCase(
+            routing_pb2.AcceptCaseRequest(
+                complaint_id=stack.seeded.complaint_id, expected_version=case.version
+            ),
+            metadata=officer,
+            timeout=10,
+        )
+        return response
+
+    eventually(accept, 30, "the officer to accept the case")
     intake_pb2_grpc.IntakeStub(stack.channel("intake")).FileComplaint(
         intake_pb2.FileComplaintRequest(
             idempotency_key="bundle-period-filing",
