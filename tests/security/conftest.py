@@ -63,6 +63,8 @@ class SecureStack:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _channels: dict[str, grpc.Channel] = field(default_factory=dict)
     nats: EmbeddedNats | None = None
+    # More ADUAN_* settings for every service (e.g. how often they seal checkpoints).
+    env: dict[str, str] = field(default_factory=dict)
 
     def start(self) -> SecureStack:
         self.nats = EmbeddedNats(self.tmp / "nats", log_file=self.tmp / "nats.log").start()
@@ -79,6 +81,7 @@ class SecureStack:
                 "ADUAN_JWT_SECRET": SECRET,
                 "ADUAN_RELAY_POLL_SECONDS": "0.1",
                 **{f"ADUAN_{peer.upper()}_ADDR": a for peer, a in self.addresses.items()},
+                **self.env,
             }
             settings = ServiceSettings.from_env(name, env)
             (self.tmp / "data").mkdir(parents=True, exist_ok=True)

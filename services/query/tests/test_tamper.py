@@ -315,3 +315,35 @@ def test_versions_out_of_position_order_are_reordered() -> None:
     assert [f.kind for f in report.findings] == ["reordered"]
     assert "is stored after version 2 (position 1) of the same aggregate" in str(report.findings[0])
     assert verify_log("intake", events).ok
+
+
+def test_an_excerpt_verifies_from_its_first_position() -> None:
+    """An audit bundle holds a log from a checkpoint boundary on, with the checkpoint that seals
+    it stored after it: aggregates that began before the excerpt verify, and what the excerpt's
+    checkpoint sealed is still named when it is missing."""
+    app = LedgerApplication({"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    sealer = CheckpointSealer(app, "intake", load_signer("intake", {}))
+    early = Ledger(text="before the excerpt", meta=CTX.meta())
+    app.save(early)
+    assert sealer.seal_once() is not None  # seals position 1, stored at 2
+    early.close(reason="inside the excerpt", meta=CTX.meta())
+    app.save(early, Ledger(text="new in the excerpt", meta=CTX.meta()))
+    assert sealer.seal_once() is not None  # seals 2..4, stored at 5
+    events = [
+        logged_event(translator("intake").translate(n, app.decode(n), include_stored=True))
+        for n in app.read_notifications(0, 10)
+    ]
+    excerpt, seals = events[1:4], [events[4]]
+    report = verify_log("intake", excerpt, first_position=2, seals=seals)
+    assert report.ok, report.findings
+    assert report.proven == (2, 4)
+    # Read as a whole log, the versions before the excerpt are missing.
+    whole = verify_log("intake", excerpt, seals=seals)
+    assert f"aggregate {early.id} version 1 is missing" in str(whole.findings)
+
+    without_close = [e for e in excerpt if e.position != 3]
+    report = verify_log("intake", without_close, first_position=2, seals=seals)
+    assert [str(f) for f in report.findings] == [
+        "[intake] REMOVED: event intake:3 (position 3), sealed by checkpoint intake:5 "
+        "(positions 2..4), is missing"
+    ]

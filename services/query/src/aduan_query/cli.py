@@ -1,7 +1,8 @@
-"""The auditor's command line: `aduan-audit trail|export|replay|verify|report|rebuild`.
+"""The auditor's command line: `aduan-audit trail|export|replay|verify|bundle|keys|report|rebuild`.
 
 trail, export and replay read the query service's read models directly (read-only, any number of
-copies); verify and rebuild read every write service's EventLog over gRPC. Configuration comes
+copies); verify, bundle and rebuild read every write service's EventLog over gRPC; `verify
+--bundle` reads only the bundle file (no network, no database). Configuration comes
 from the same ADUAN_* variables as the query service (ADUAN_STORE_URL, ADUAN_<SERVICE>_ADDR), and
 flags override them.
 
@@ -24,6 +25,7 @@ from typing import Any, TextIO
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -36,10 +38,21 @@ from rich.table import Table
 from aduan.contract.eventlog import EventLogReader
 from aduan.core.errors import AduanError
 from aduan.core.settings import WRITE_SERVICES, ServiceSettings, SettingsError, TlsSettings
+from aduan.eventstore.checkpoint import load_signer
 from aduan.service.auth import bearer_interceptors
 from aduan.service.peers import tool_event_log_reader
 from aduan.service.tls import aio_channel
 from aduan.v1 import common_pb2, query_pb2, query_pb2_grpc
+from aduan_query.bundle import (
+    BundleFormatError,
+    BundleReport,
+    OnProgress,
+    TrustedKeys,
+    key_entry,
+    read_keys_file,
+    verify_bundle,
+)
+from aduan_query.bundleexport import export_bundle
 from aduan_query.history import as_utc, is_overdue
 from aduan_query.readmodels import make_engine, migrate
 from aduan_query.rebuild import Rebuilder, verify
@@ -412,7 +425,157 @@ async def _verify_projections(args: argparse.Namespace, console: Console) -> int
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    if args.bundle:
+        if args.projections:
+            raise SystemExit("--bundle checks the bundle's history; --projections the live models")
+        return _verify_bundle(args, _console())
     return asyncio.run(_verify(args, _console()))
+
+
+# -- the offline audit bundle -------------------------------------------------------------------
+
+
+def _stderr_progress() -> Progress:
+    """A progress display on stderr when it is a terminal, silent otherwise (pipes, CI logs)."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(file=sys.stderr),
+        disable=not sys.stderr.isatty(),
+        transient=True,
+    )
+
+
+def _tracker(bar: Progress, verb: str) -> OnProgress:
+    tasks: dict[str, Any] = {}
+
+    def update(service: str, done: int, expected: int) -> None:
+        if service not in tasks:
+            tasks[service] = bar.add_task(f"{verb} {service}", total=expected or None)
+        bar.update(tasks[service], completed=done, total=expected or None)
+
+    return update
+
+
+async def _bundle(args: argparse.Namespace, console: Console) -> int:
+    if args.since and args.until and args.since >= args.until:
+        raise SystemExit("--since must be before --until")
+    output = Path(args.output)
+    reader = eventlog_reader(_eventlogs(args))
+    try:
+        with _stderr_progress() as bar:
+            exported = await export_bundle(
+                reader,
+                WRITE_SERVICES,
+                output,
+                args.since,
+                args.until,
+                progress=_tracker(bar, "reading the EventLog of"),
+            )
+    finally:
+        await reader.close()
+    for item in exported:
+        if item.excerpt.selected is None:
+            console.print(f"{item.service}: no events in the window (head {item.head})")
+            continue
+        low, high = item.excerpt.selected
+        console.print(
+            f"{item.service}: {item.excerpt.selected_count} events in the window (positions "
+            f"{low}..{high}); exported positions {item.excerpt.first}..{item.excerpt.last} "
+            f"({item.events} events) and {item.checkpoints} checkpoints"
+        )
+    console.print(f"wrote {escape(str(output))}")
+    return 0
+
+
+def cmd_bundle(args: argparse.Namespace) -> int:
+    return asyncio.run(_bundle(args, _console()))
+
+
+def _bundle_trust(args: argparse.Namespace) -> TrustedKeys:
+    trusted = TrustedKeys(for_all=_trusted_keys(args))
+    if args.keys:
+        try:
+            from_file = read_keys_file(
+                Path(args.keys).read_text(encoding="utf-8"), parse_public_key
+            )
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise SystemExit(f"--keys {args.keys}: {error}") from None
+        trusted.for_all += from_file.for_all
+        for service, keys in from_file.by_service.items():
+            trusted.by_service.setdefault(service, []).extend(keys)
+    return trusted
+
+
+def _verify_bundle(args: argparse.Namespace, console: Console) -> int:
+    path = Path(args.bundle)
+    trusted = _bundle_trust(args)
+    try:
+        with _stderr_progress() as bar:
+            report = verify_bundle(path, trusted, progress=_tracker(bar, "verifying"))
+    except BundleFormatError as error:
+        console.print(f"[red]{escape(str(error))}[/red]")
+        return 2
+    _print_bundle_report(report, args.limit, console)
+    return 0 if report.ok else 1
+
+
+def _print_bundle_report(report: BundleReport, limit: int, console: Console) -> None:
+    manifest = report.manifest
+    window = f"from {manifest.get('since') or 'the start'} until {manifest.get('until') or 'now'}"
+    console.print(
+        f"bundle {escape(str(report.path))}: events {window}, exported {manifest.get('created_at')}"
+    )
+    for finding in report.findings[:limit]:
+        console.print(f"  [red]{escape(str(finding))}[/red]", soft_wrap=True)
+    for warning in report.warnings:
+        console.print(f"  [yellow]warning:[/yellow] {escape(warning)}")
+    for check in report.services:
+        log = check.log
+        if check.exported is None:
+            console.print(f"{check.service}: no events in the window")
+        else:
+            selected = f"{check.selected[0]}..{check.selected[1]}" if check.selected else "none"
+            proven = log.proven
+            proof = (
+                f"{log.checkpoints} checkpoints prove positions {proven[0]}..{proven[1]} "
+                f"(keys {', '.join(sorted(log.key_ids))})"
+                if proven
+                else "no checkpoint proves any of it (chains verified only)"
+            )
+            console.print(
+                f"{check.service}: {log.events} events at positions {check.exported[0]}.."
+                f"{check.exported[1]} (the window's: {selected}); {proof}"
+            )
+        for warning in [*log.warnings, *check.warnings]:
+            console.print(f"  [yellow]warning:[/yellow] {escape(warning)}")
+        findings = check.all_findings
+        for finding in findings[:limit]:
+            console.print(f"  [red]{escape(str(finding))}[/red]", soft_wrap=True)
+        if len(findings) > limit:
+            console.print(f"  ... and {len(findings) - limit} more")
+    if report.ok:
+        console.print("[green]OK: every event and checkpoint in the bundle verifies[/green]")
+    else:
+        console.print(f"[red]TAMPERED: {report.finding_count} findings in the bundle[/red]")
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    """The checkpoint public keys to publish to auditors, from the signing keys' files."""
+    entries = []
+    for item in args.key_file:
+        service, _, path = item.partition("=")
+        if service not in WRITE_SERVICES or not path:
+            raise SystemExit(f"--key-file takes SERVICE=FILE with SERVICE in {WRITE_SERVICES}")
+        try:
+            signer = load_signer(service, {"CHECKPOINT_KEY_FILE": path})
+        except (OSError, ValueError) as error:
+            raise SystemExit(f"--key-file {item}: {error}") from None
+        entries.append(key_entry(service, signer.public_key))
+    sys.stdout.write(json.dumps({"keys": entries}, indent=2) + "\n")
+    return 0
 
 
 async def _rebuild(args: argparse.Namespace, console: Console) -> int:
@@ -503,6 +666,19 @@ def add_audit_commands(commands: Any) -> None:
         help="accept only checkpoints signed by this Ed25519 public key (base64 or hex; "
         "repeatable; default: $ADUAN_CHECKPOINT_TRUSTED_KEYS, comma-separated)",
     )
+    check.add_argument(
+        "--bundle",
+        metavar="FILE",
+        default=None,
+        help="verify an audit bundle offline (no network, no database) instead of the EventLogs",
+    )
+    check.add_argument(
+        "--keys",
+        metavar="FILE",
+        default=None,
+        help="with --bundle: the checkpoint public keys obtained independently of the bundle "
+        "(the JSON `aduan audit keys` writes, or one '[SERVICE] KEY' per line)",
+    )
     _common(check, eventlogs=True)
     check.set_defaults(func=cmd_verify)
 
@@ -526,6 +702,29 @@ def add_audit_commands(commands: Any) -> None:
     report.add_argument("--timeout", type=float, default=120.0, help="seconds for GetStats")
     report.set_defaults(func=cmd_report)
 
+    bundle = commands.add_parser(
+        "bundle",
+        help="write the events of a period exactly as stored, the checkpoints sealing them and "
+        "their keys into one file that `verify --bundle` checks offline",
+    )
+    bundle.add_argument("--since", type=moment, default=None, help="from this time (inclusive)")
+    bundle.add_argument("--until", type=moment, default=None, help="to this time (exclusive)")
+    bundle.add_argument("--output", "-o", required=True, help="the bundle file to write (zip)")
+    _common(bundle, eventlogs=True)
+    bundle.set_defaults(func=cmd_bundle)
+
+    keys = commands.add_parser(
+        "keys", help="print the checkpoint public keys to publish to auditors (JSON)"
+    )
+    keys.add_argument(
+        "--key-file",
+        action="append",
+        required=True,
+        metavar="SERVICE=FILE",
+        help="a write service's checkpoint signing key (ADUAN_CHECKPOINT_KEY_FILE); repeatable",
+    )
+    keys.set_defaults(func=cmd_keys)
+
 
 def add_rebuild_command(commands: Any) -> None:
     rebuild = commands.add_parser(
@@ -537,7 +736,9 @@ def add_rebuild_command(commands: Any) -> None:
 
 def register_commands(commands: Any) -> None:
     """Mount `audit <trail|export|replay|verify>` and `rebuild` on another CLI's subparsers."""
-    audit = commands.add_parser("audit", help="auditor tools: trail, export, replay, verify")
+    audit = commands.add_parser(
+        "audit", help="auditor tools: trail, export, replay, verify, bundle, keys"
+    )
     add_audit_commands(audit.add_subparsers(dest="audit_command", required=True))
     add_rebuild_command(commands)
 

@@ -324,6 +324,8 @@ class LogReport:
     service: str
     events: int = 0
     checkpoints: int = 0
+    # The checkpoints prove first_position..sealed_up_to (nothing when sealed_up_to is below it).
+    first_position: int = 1
     sealed_up_to: int = 0
     head: int = 0
     key_ids: set[str] = field(default_factory=set)
@@ -333,6 +335,13 @@ class LogReport:
     @property
     def ok(self) -> bool:
         return not self.findings
+
+    @property
+    def proven(self) -> tuple[int, int] | None:
+        """The positions the checkpoints seal (the findings say where that proof fails)."""
+        if self.checkpoints and self.sealed_up_to >= self.first_position:
+            return (self.first_position, self.sealed_up_to)
+        return None
 
 
 def verify_checkpoint_signature(claim: CheckpointClaim) -> bool:
@@ -360,14 +369,21 @@ def verify_log(
     *,
     trusted_keys: Sequence[bytes] = (),
     development_keys: Sequence[bytes] = (),
+    first_position: int = 1,
+    seals: Sequence[LoggedEvent] = (),
 ) -> LogReport:
     """Recompute every chain and checkpoint of one service's log (events in position order).
 
     Names what was altered (content no longer matches its hash, or a rehashed event no longer
     matches its successor's link), removed (aggregate version gaps; positions a checkpoint sealed
     that are gone), reordered (versions out of position order; events at other positions than
-    sealed) or inserted (positions a checkpoint did not seal)."""
-    report = LogReport(service)
+    sealed) or inserted (positions a checkpoint did not seal).
+
+    An excerpt of the log (an audit bundle) starts at `first_position`: the events before it are
+    not given, so an aggregate's first given event may link to one of them, and checkpoints are
+    expected from there on. `seals` are the checkpoints that cover it but are stored after it
+    (each checkpoint is stored after the range it seals)."""
+    report = LogReport(service, first_position=first_position, sealed_up_to=first_position - 1)
     logged = list(events)
     report.events = len(logged)
     report.head = logged[-1].position if logged else 0
@@ -403,9 +419,9 @@ def verify_log(
             find("altered", event, f"{event.describe()}: its content no longer matches its hash")
 
     for aggregate_id, items in by_aggregate.items():
-        _verify_aggregate(aggregate_id, items, find)
+        _verify_aggregate(aggregate_id, items, find, excerpt=first_position > 1)
 
-    _verify_checkpoints(report, logged, hashes, trusted_keys, development_keys)
+    _verify_checkpoints(report, logged, hashes, trusted_keys, development_keys, seals)
     return report
 
 
@@ -413,6 +429,8 @@ def _verify_aggregate(
     aggregate_id: str,
     items: list[tuple[LoggedEvent, ChainLink]],
     find: Any,
+    *,
+    excerpt: bool = False,
 ) -> None:
     for (earlier, _), (later, _) in itertools.pairwise(items):
         if later.aggregate_version <= earlier.aggregate_version:
@@ -426,7 +444,11 @@ def _verify_aggregate(
     previous: tuple[LoggedEvent, bytes] | None = None
     for event, link in sorted(items, key=lambda item: item[0].aggregate_version):
         version = event.aggregate_version
-        if version > expected:
+        # In an excerpt, an aggregate's earlier versions may precede it, so its first link points
+        # outside: a version removed there is named by the checkpoint that sealed it instead.
+        if excerpt and previous is None and version > 1:
+            pass
+        elif version > expected:
             missing = f"{expected}" if version - 1 == expected else f"{expected}..{version - 1}"
             find(
                 "removed",
@@ -457,10 +479,11 @@ def _verify_checkpoints(
     hashes: dict[int, bytes],
     trusted_keys: Sequence[bytes],
     development_keys: Sequence[bytes],
+    seals: Sequence[LoggedEvent] = (),
 ) -> None:
     service = report.service
     by_position = {event.position: event for event in logged}
-    next_from = 1
+    next_from = report.first_position
 
     def find(kind: str, detail: str, event: LoggedEvent | None = None, position: int = 0) -> None:
         report.findings.append(
@@ -475,10 +498,14 @@ def _verify_checkpoints(
             )
         )
 
-    for holder in logged:
+    holders = sorted(
+        [event for event in logged if event.checkpoint is not None] + list(seals),
+        key=lambda event: event.position,
+    )
+    for holder in holders:
         claim = holder.checkpoint
-        if claim is None:
-            continue
+        if claim is None or claim.to_position < report.first_position:
+            continue  # an excerpt's own first events may seal what precedes it
         report.checkpoints += 1
         report.key_ids.add(claim.key_id)
         where = (
