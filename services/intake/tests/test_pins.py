@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from importlib import resources
 
 import pytest
@@ -181,14 +180,9 @@ def test_every_regency_locates_back_to_itself() -> None:
     assert wrong == {}
 
 
-def test_the_packaged_data_loads_in_under_a_second() -> None:
-    text = packaged_text()
-    best = math.inf
-    for _ in range(2):
-        started = time.perf_counter()
-        loaded = RegencyBoundaries.from_geojson(text)
-        best = min(best, time.perf_counter() - started)
-    assert best < 1.0
+def test_the_packaged_data_loads_once_and_names_its_source() -> None:
+    # How fast it loads is a benchmark (bench/b6_boundaries.py), not a test.
+    loaded = RegencyBoundaries.from_geojson(packaged_text())
     assert loaded.version.startswith("wilayah_boundaries-")
     assert RegencyBoundaries.load_packaged() is RegencyBoundaries.load_packaged()
 
