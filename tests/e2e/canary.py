@@ -1,9 +1,9 @@
 """The canary reporter: distinctive personal data that must never appear in plaintext outside
 intake's sealed store (docs/architecture.md, rule 4). Shared by intake's tests and the end-to-end canary
-test: file complaints with `CANARY`, then `find_canary(...)` over every stream message, store
-file and log; it must find nothing.
+test: file complaints with `CANARY`, then `find_canary(...)` over every stream message
+(`stream_messages`), store file and log; it must find nothing.
 
-    from e2e.canary import CANARY, find_canary, scan_tree
+    from e2e.canary import CANARY, find_canary, scan_tree, stream_messages
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+import nats
 
 
 @dataclass(frozen=True)
@@ -66,3 +68,17 @@ def scan_tree(root: Path, *, exclude: Iterable[Path] = ()) -> dict[str, list[str
     return scan_files(
         p for p in sorted(root.rglob("*")) if p.is_file() and p.resolve() not in excluded
     )
+
+
+async def stream_messages(nats_url: str) -> list[bytes]:
+    """The data of every message the ADUAN stream holds."""
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        info = await js.stream_info("ADUAN")
+        return [
+            (await js.get_msg("ADUAN", seq)).data or b""
+            for seq in range(info.state.first_seq, info.state.last_seq + 1)
+        ]
+    finally:
+        await nc.close()

@@ -1,11 +1,16 @@
-"""Erasure end to end (gRPC and the audit CLI only): after EraseReporter, intake refuses to reveal
-the identity, notification skips the reporter's message as ERASED and query shows the contact as
-erased; every service's hash chain and signed checkpoints still verify, because erasure destroys
-only the reporter's key in intake's side table, never an event of the log."""
+"""Erasure end to end (gRPC and the audit CLI, then the stack's files): the canary reporter types
+their NIK and phone number into the description and a follow-up; after EraseReporter, intake
+refuses to reveal the identity and the words as written (their data key is gone from its store,
+so the sealed copies in its events open for nobody), notification skips the reporter's message
+as ERASED and query shows the contact as erased and the free text blanked; the canary appears in
+no file of the stack and no stream message; and every service's hash chain and signed
+checkpoints still verify, because erasure destroys only the reporter's key in intake's side
+table, never an event of the log."""
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +19,7 @@ from typing import TypeVar
 import grpc
 import pytest
 from e2e.callers import notification_metadata, operator_channel
+from e2e.canary import CANARY, find_canary, scan_tree, stream_messages
 from polling import eventually
 
 from aduan.core.settings import WRITE_SERVICES
@@ -33,6 +39,22 @@ from aduan_devtools.testing.notification import StandInProvider
 from aduan_query import cli
 
 T = TypeVar("T")
+
+# The canary's NIK and phone number as a citizen types them into free text.
+DESCRIPTION = (
+    f"Ada dua sertifikat untuk bidang tanah yang sama. NIK saya {CANARY.nik}, "
+    f"hubungi {CANARY.phone}."
+)
+FOLLOW_UP = f"Mohon kabari ke nomor {CANARY.phone}; KTP {CANARY.nik} sudah saya kirim."
+
+
+def data_key_rows(store: Path, reporter_id: str) -> int:
+    """How many data keys intake's SQLite store holds for `reporter_id` (read-only)."""
+    with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
+        row = db.execute(
+            "SELECT count(*) FROM intake_data_keys WHERE reporter_id = ?", (reporter_id,)
+        ).fetchone()
+    return int(row[0])
 
 
 async def sealed_up_to(addresses: dict[str, str], token: str) -> dict[str, tuple[int, int]]:
@@ -99,11 +121,20 @@ def test_erased_identity_is_gone_everywhere_and_history_still_verifies(
                 idempotency_key=f"e2e-erase-{uuid.uuid4()}",
                 channel=common_pb2.CHANNEL_WEB,
                 reporter=intake_pb2.Reporter(
-                    name="Siti Rahmawati", phone="081355557777", email="siti@example.org"
+                    name=CANARY.name, phone=CANARY.phone, email=CANARY.email, nik=CANARY.nik
                 ),
                 location=common_pb2.Location(province_code="32", regency_code="32.73"),
                 subject="Sertifikat ganda",
-                description="Ada dua sertifikat untuk bidang tanah yang sama.",
+                description=DESCRIPTION,
+            ),
+            timeout=10,
+        )
+        intake.AddReporterMessage(
+            intake_pb2.AddReporterMessageRequest(
+                complaint_id=filed.complaint_id,
+                idempotency_key=f"e2e-erase-follow-up-{uuid.uuid4()}",
+                channel=common_pb2.CHANNEL_WEB,
+                text=FOLLOW_UP,
             ),
             timeout=10,
         )
@@ -114,7 +145,18 @@ def test_erased_identity_is_gone_everywhere_and_history_still_verifies(
             metadata=notification_caller,
             timeout=10,
         )
-        assert revealed.phone == "+6281355557777"
+        assert revealed.phone == CANARY.phone_e164
+        # Until the erasure the words as written open to a reveal that may see the NIK.
+        text_reveal = intake_pb2.RevealComplaintTextRequest(
+            complaint_id=filed.complaint_id,
+            purpose="verifikasi lapangan",
+            reveal_purpose=common_pb2.REVEAL_PURPOSE_FIELD_VERIFICATION,
+        )
+        admin = (("authorization", f"Bearer {sealing_stack.token('admin', sub='admin:e2e')}"),)
+        text = intake.RevealComplaintText(text_reveal, metadata=admin, timeout=10)
+        assert (text.description, [m.text for m in text.messages]) == (DESCRIPTION, [FOLLOW_UP])
+        intake_store = sealing_stack.data_dir / "intake.sqlite"
+        assert data_key_rows(intake_store, revealed.reporter_id) == 1
 
         erased = intake.EraseReporter(
             intake_pb2.EraseReporterRequest(
@@ -133,8 +175,14 @@ def test_erased_identity_is_gone_everywhere_and_history_still_verifies(
                 timeout=10,
             )
         assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        # Nor the words as written: their data key is gone from intake's store, so the sealed
+        # copies its events still hold open for nobody.
+        with pytest.raises(grpc.RpcError) as refused:
+            intake.RevealComplaintText(text_reveal, metadata=admin, timeout=10)
+        assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert data_key_rows(intake_store, revealed.reporter_id) == 0
 
-        # query: the view says so, at (at least) the erasure's position.
+        # query: the view says so, at (at least) the erasure's position, and holds no free text.
         view = query.GetComplaint(
             query_pb2.GetComplaintRequest(
                 complaint_id=filed.ticket_number,
@@ -144,6 +192,7 @@ def test_erased_identity_is_gone_everywhere_and_history_still_verifies(
         ).complaint
         assert view.masked_contact == "[erased]"
         assert view.reporter_erased
+        assert (view.subject, view.description) == ("", "")
 
         # notification: a status reply requested after the erasure is skipped, never sent.
         intake.RequestStatus(
@@ -211,3 +260,9 @@ def test_erased_identity_is_gone_everywhere_and_history_still_verifies(
     finally:
         for channel in channels.values():
             channel.close()
+    # The canary appears nowhere: no store (intake's holds only ciphertext under a destroyed
+    # key), log or NATS file of the stack, and no stream message.
+    assert scan_tree(sealing_stack.data_dir) == {}
+    messages = asyncio.run(stream_messages(sealing_stack.resolved_nats_url))
+    assert messages
+    assert [find_canary(m) for m in messages if find_canary(m)] == []

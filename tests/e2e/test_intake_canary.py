@@ -1,32 +1,36 @@
 """Intake end to end (the local process stack, as `make up` runs it): the canary reporter files
-through gRPC and the WhatsApp webhook, and after everything has flowed through NATS to the other
-services, the plaintext appears in no stream message and in no file of the stack (every service's
-store, WAL, DEBUG log and span file, and the NATS store). Then EraseReporter: the reveal is
-refused and the audit trail still lists every event.
+through gRPC and the WhatsApp webhook, typing their NIK and phone number into the description and
+a follow-up as citizens do, and after everything has flowed through NATS to the other services,
+the plaintext appears in no stream message, in no file of the stack (every service's store, WAL,
+DEBUG log and span file, and the NATS store) and in no export (`aduan audit export` and `aduan
+audit bundle`). Only the audited reveals return it. Then EraseReporter: the reveal is refused and
+the audit trail still lists every event.
 
 Reusable by the cross-service canary: `e2e.canary` (CANARY, find_canary, scan_tree).
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import hashlib
 import hmac
 import json
 import time
 import urllib.request
 import uuid
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
-import nats
 import pytest
 from e2e.callers import notification_metadata, operator_channel, operator_token
-from e2e.canary import CANARY, find_canary, scan_tree
+from e2e.canary import CANARY, find_canary, scan_tree, stream_messages
 from polling import eventually
 
-from aduan.core.settings import ALL_SERVICES
+from aduan.core.settings import ALL_SERVICES, WRITE_SERVICES
 from aduan.v1 import (
     common_pb2,
     events_pb2,
@@ -39,8 +43,15 @@ from aduan.v1 import (
 )
 from aduan_devtools.natsserver import free_port
 from aduan_devtools.stack import LocalStack
+from aduan_query import cli
 
 APP_SECRET = "e2e-app-secret"
+# The canary's NIK and phone number as a citizen types them into free text.
+DESCRIPTION = (
+    "Sertipikat hak milik saya belum terbit setelah dua tahun menunggu. "
+    f"NIK saya {CANARY.nik}, hubungi {CANARY.phone}."
+)
+FOLLOW_UP = f"Ini foto patoknya. KTP saya {CANARY.nik}, WA saya {CANARY.phone}."
 T = TypeVar("T")
 
 
@@ -155,21 +166,8 @@ def deliveries_settled(
     return None
 
 
-async def stream_messages(nats_url: str) -> list[bytes]:
-    nc = await nats.connect(nats_url)
-    try:
-        js = nc.jetstream()
-        info = await js.stream_info("ADUAN")
-        return [
-            (await js.get_msg("ADUAN", seq)).data or b""
-            for seq in range(info.state.first_seq, info.state.last_seq + 1)
-        ]
-    finally:
-        await nc.close()
-
-
 async def test_the_canary_appears_nowhere_in_the_stack(
-    intake_stack: tuple[LocalStack, int],
+    intake_stack: tuple[LocalStack, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stack, webhook_port = intake_stack
     with (
@@ -186,11 +184,11 @@ async def test_the_canary_appears_nowhere_in_the_stack(
                     name=CANARY.name, phone=CANARY.phone, email=CANARY.email, nik=CANARY.nik
                 ),
                 location=common_pb2.Location(province_code="32", regency_code="32.73"),
-                description="Sertipikat hak milik saya belum terbit setelah dua tahun menunggu.",
+                description=DESCRIPTION,
             ),
             timeout=10,
         )
-        follow_up = post_whatsapp(webhook_port, f"wamid.{uuid.uuid4().hex}", "Ini foto patoknya.")
+        follow_up = post_whatsapp(webhook_port, f"wamid.{uuid.uuid4().hex}", FOLLOW_UP)
         assert follow_up["results"][0]["action"] == "follow_up"
         status = post_whatsapp(
             webhook_port, f"wamid.{uuid.uuid4().hex}", f"STATUS {filed.ticket_number}"
@@ -208,14 +206,34 @@ async def test_the_canary_appears_nowhere_in_the_stack(
             timeout=10,
         )
         assert revealed.nik == CANARY.nik
+        # The words as written, sealed in intake, open to their own reveal (for a purpose that
+        # may see the NIK), so that the canary covers that reply and its trace too.
+        text = intake.RevealComplaintText(
+            intake_pb2.RevealComplaintTextRequest(
+                complaint_id=filed.ticket_number,
+                purpose="e2e",
+                reveal_purpose=common_pb2.REVEAL_PURPOSE_FIELD_VERIFICATION,
+            ),
+            metadata=(("authorization", f"Bearer {stack.token('admin', sub='admin:e2e')}"),),
+            timeout=10,
+        )
+        assert text.description == DESCRIPTION
+        assert [m.text for m in text.messages] == [FOLLOW_UP]
 
-        types = audit_types(query, filed.complaint_id, revealed.position.position)
+        types = audit_types(query, filed.complaint_id, text.position.position)
         assert types == [
             "ComplaintFiled",
             "ReporterMessageAdded",
             "StatusRequested",
             "ContactRevealed",
+            "TextRevealed",
         ]
+        # The read model holds the redacted copy, which says what was masked.
+        view = query.GetComplaint(
+            query_pb2.GetComplaintRequest(complaint_id=filed.complaint_id), timeout=10
+        ).complaint
+        assert "[NIK]" in view.description
+        assert "[nomor telepon]" in view.description
 
         # Let routing place the case and notification send its messages (it fetches the
         # plaintext contact from intake at send time), so that their stores, logs and the stream
@@ -231,8 +249,16 @@ async def test_the_canary_appears_nowhere_in_the_stack(
     intake_envelopes = [
         e for e in map(events_pb2.Envelope.FromString, messages) if e.service == "intake"
     ]
-    assert len(intake_envelopes) >= 4
+    assert len(intake_envelopes) >= 5
     assert [find_canary(m) for m in messages if find_canary(m)] == []
+    # The auditors' exports are written inside the data dir, so the scan below covers them;
+    # the bundle is a zip file, so its members are searched as well.
+    monkeypatch.setenv("ADUAN_TOKEN", stack.token("auditor", sub="auditor:e2e"))
+    exports = await asyncio.to_thread(write_exports, stack)
+    assert bundle_leaks(exports / "bundle.zip") == {}
+    exported = (exports / "audit.jsonl").read_text()
+    assert '"TextRevealed"' in exported
+    assert '"ReporterMessageAdded"' in exported
     # Every file of the stack: the four stores (and their WAL files), every log, every service's
     # spans, the NATS store.
     for name in ALL_SERVICES:
@@ -243,7 +269,9 @@ async def test_the_canary_appears_nowhere_in_the_stack(
         assert spans.is_file(), f"no spans from {name}"
         assert spans.stat().st_size > 0, f"no spans from {name}"
     intake_spans = (stack.data_dir / "traces" / "intake.jsonl").read_text()
-    assert "GetReporterContact" in intake_spans  # the reveal itself was traced, and searched
+    # The reveals themselves were traced, and searched.
+    assert "GetReporterContact" in intake_spans
+    assert "RevealComplaintText" in intake_spans
     assert scan_tree(stack.data_dir) == {}
     # Nor does any bearer token (the JWT header every token of the stack starts with): a logged
     # token would let its reader act as its holder.
@@ -254,6 +282,44 @@ async def test_the_canary_appears_nowhere_in_the_stack(
         if path.is_file() and (jwt_header in path.read_bytes() or b"Bearer " in path.read_bytes())
     ]
     assert holding == []
+
+
+def write_exports(stack: LocalStack) -> Path:
+    """`aduan audit export` (query's read models) and `aduan audit bundle` (the EventLogs, as an
+    auditor) written into the stack's data dir; returns their directory."""
+    exports = stack.data_dir / "exports"
+    exports.mkdir(exist_ok=True)
+    store_url = f"sqlite:///{stack.data_dir / 'query.sqlite'}"
+    exported = cli.main(
+        ["export", "--store-url", store_url, "--output", str(exports / "audit.jsonl")]
+    )
+    assert exported == 0
+    eventlogs = [f"--eventlog={s}={stack.services[s].address}" for s in WRITE_SERVICES]
+    bundled = cli.main(["bundle", "--output", str(exports / "bundle.zip"), *eventlogs])
+    assert bundled == 0
+    return exports
+
+
+def bundle_leaks(path: Path) -> dict[str, list[str]]:
+    """{member (or member:position): canary fields} for the bundle's members, each event's
+    stored state decoded from its base64 as well (a compressed or encoded copy would hide
+    from a scan of the file)."""
+    leaks = {}
+    with zipfile.ZipFile(path) as bundle:
+        names = bundle.namelist()
+        assert {f"events/{service}.jsonl" for service in WRITE_SERVICES} <= set(names), names
+        for name in names:
+            data = bundle.read(name)
+            if find_canary(data):
+                leaks[name] = find_canary(data)
+            if not name.startswith("events/"):
+                continue
+            for line in data.splitlines():
+                event = json.loads(line)
+                found = find_canary(base64.b64decode(event["state"]))
+                if found:
+                    leaks[f"{name}:{event['position']}"] = found
+    return leaks
 
 
 def test_erasure_end_to_end(intake_stack: tuple[LocalStack, int]) -> None:

@@ -303,7 +303,11 @@ def test_whatsapp_filings_and_follow_ups_are_sealed(
 
 
 def test_reveal_complaint_text_over_grpc(intake_server: Any) -> None:
+    """The words as written may hold the NIK the citizen typed, so they are revealed only for a
+    purpose that may see the NIK (docs/security.md, "Free text: sealed, and a redacted copy"):
+    to a supervisor of the holding chain or an administrator, never for CONTACT_REPORTER."""
     stub = intake_server.stub
+    app: IntakeApplication = intake_server.app
     filed = stub.FileComplaint(
         intake_pb2.FileComplaintRequest(
             idempotency_key="rpc-1",
@@ -312,28 +316,58 @@ def test_reveal_complaint_text_over_grpc(intake_server: Any) -> None:
             description=DESCRIPTION,
         )
     )
-    request = intake_pb2.RevealComplaintTextRequest(
-        complaint_id=filed.ticket_number,
-        purpose="menghubungi pelapor",
-        reveal_purpose=common_pb2.REVEAL_PURPOSE_FIELD_VERIFICATION,
-    )
-    # The contact reveal's rule: an officer of an office that does not hold the case is refused
-    # (intake has not learned any holding office here), the notification service is let in.
-    with pytest.raises(grpc.RpcError) as refused:
-        stub.RevealComplaintText(request, metadata=intake_server.bearer("officer", "KANTAH.3273"))
-    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
-    with pytest.raises(grpc.RpcError) as refused:
-        stub.RevealComplaintText(request, metadata=intake_server.bearer("auditor"))
-    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
-    revealed = stub.RevealComplaintText(request, metadata=intake_server.notification())
+    def request(kind: int) -> intake_pb2.RevealComplaintTextRequest:
+        return intake_pb2.RevealComplaintTextRequest(
+            complaint_id=filed.ticket_number, purpose="verifikasi lapangan", reveal_purpose=kind
+        )
+
+    field_verification = request(common_pb2.REVEAL_PURPOSE_FIELD_VERIFICATION)
+    supervisor = intake_server.bearer("supervisor", "KANWIL.32", "supervisor:jabar")
+    # Until routing placed the complaint, no office may reveal it.
+    with pytest.raises(grpc.RpcError) as refused:
+        stub.RevealComplaintText(field_verification, metadata=supervisor)
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    app.note_case_status("routing", 1, filed.complaint_id, None, holding_office="KANTAH.32.73")
+    head = app.head_position()
+
+    # A contact purpose, or none (a contact reveal), opens no text, whoever asks: the refusal
+    # says which purposes would.
+    contact_callers = [
+        intake_server.notification(),
+        intake_server.bearer("officer", "KANTAH.32.73", "officer:bandung"),
+        supervisor,
+        intake_server.bearer("admin", sub="admin:legal"),
+    ]
+    for kind in (common_pb2.REVEAL_PURPOSE_CONTACT_REPORTER, common_pb2.REVEAL_PURPOSE_UNSPECIFIED):
+        for caller in contact_callers:
+            with pytest.raises(grpc.RpcError) as refused:
+                stub.RevealComplaintText(request(kind), metadata=caller)
+            assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+            details = refused.value.details() or ""
+            assert "may not see the reporter's words as written for CONTACT_REPORTER" in details
+            assert "FIELD_VERIFICATION or LEGAL_PROCESS" in details
+    # The NIK purposes: not to the officer who handles the case, nor to the notification
+    # service, nor to an auditor (outside the policy), nor to a supervisor outside the chain.
+    outsiders = [
+        intake_server.notification(),
+        intake_server.bearer("officer", "KANTAH.32.73", "officer:bandung"),
+        intake_server.bearer("auditor", sub="auditor:bpk"),
+        intake_server.bearer("supervisor", "KANWIL.33", "supervisor:jateng"),
+    ]
+    for caller in outsiders:
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.RevealComplaintText(field_verification, metadata=caller)
+        assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert app.head_position() == head  # a refused reveal records nothing
+
+    revealed = stub.RevealComplaintText(field_verification, metadata=supervisor)
 
     assert revealed.description == DESCRIPTION
-    app: IntakeApplication = intake_server.app
     (kind, event) = stored(app, filed.complaint_id)[-1]
     assert kind == "Complaint.TextRevealed"
-    assert (event.purpose, event.reveal_purpose) == ("menghubungi pelapor", "FIELD_VERIFICATION")
-    assert event.meta["actor"]["id"] == "service:notification"
+    assert (event.purpose, event.reveal_purpose) == ("verifikasi lapangan", "FIELD_VERIFICATION")
+    assert event.meta["actor"]["id"] == "supervisor:jabar"
     assert revealed.position.position == app.head_position()
     payload = BUILDERS[type(event)](event)
     assert list(payload.revealed_fields) == ["description"]
@@ -342,7 +376,7 @@ def test_reveal_complaint_text_over_grpc(intake_server: Any) -> None:
     reporter_id = stored(app, filed.complaint_id)[0][1].reporter_id
     stub.EraseReporter(intake_pb2.EraseReporterRequest(reporter_id=reporter_id, reason="hapus"))
     with pytest.raises(grpc.RpcError) as erased:
-        stub.RevealComplaintText(request, metadata=intake_server.notification())
+        stub.RevealComplaintText(field_verification, metadata=supervisor)
     assert erased.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "erased" in (erased.value.details() or "")
     assert json.dumps(erased.value.details()).find(CANARY.nik) == -1

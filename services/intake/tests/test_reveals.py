@@ -25,6 +25,8 @@ from aduan_intake.reveals import (
     IDENTITY_FIELDS,
     REVEALED_FIELDS,
     REVEALED_TO,
+    TEXT_PURPOSES,
+    Revealed,
     Revealer,
     RevealPurpose,
     may_reveal,
@@ -345,3 +347,21 @@ def test_who_may_ask_for_which_purpose() -> None:
     # An unknown purpose is refused as invalid later; here it needs some right to reveal.
     assert all(may_reveal(None, revealer) for revealer in Revealer)
     assert not may_reveal(None, None)
+
+
+def test_the_words_as_written_need_a_purpose_that_may_see_the_nik() -> None:
+    """A citizen types their NIK into the description or a follow-up, so the words as written
+    open only for the purposes that return the NIK, to those who may ask for them; the identity
+    follows `REVEALED_TO` alone."""
+    assert {p for p in RevealPurpose if "nik" in REVEALED_FIELDS[p]} == TEXT_PURPOSES
+    assert {RevealPurpose.FIELD_VERIFICATION, RevealPurpose.LEGAL_PROCESS} == TEXT_PURPOSES
+    for purpose in RevealPurpose:
+        for revealer in Revealer:
+            expected = purpose in TEXT_PURPOSES and revealer in REVEALED_TO[purpose]
+            assert may_reveal(purpose, revealer, Revealed.TEXT) is expected, (purpose, revealer)
+            assert may_reveal(purpose, revealer, Revealed.IDENTITY) is may_reveal(purpose, revealer)
+    # Whoever only contacts the reporter never opens the text, whatever purpose they name.
+    for revealer in (Revealer.CONTACT_SERVICE, Revealer.HOLDING_OFFICER):
+        assert not may_reveal(None, revealer, Revealed.TEXT)
+    for revealer in (Revealer.CHAIN_SUPERVISOR, Revealer.ADMIN):
+        assert may_reveal(None, revealer, Revealed.TEXT)

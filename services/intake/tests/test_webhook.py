@@ -6,18 +6,19 @@ import asyncio
 import base64
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from e2e.canary import CANARY
+from e2e.canary import CANARY, find_canary
 
 from aduan.core.context import CommandContext
 from aduan_intake.application import IntakeApplication
-from aduan_intake.domain import Attachment, Channel
-from aduan_intake.inbound import WhatsAppInbound
+from aduan_intake.domain import Attachment, CaseStatus, Channel
+from aduan_intake.inbound import DECISIONS, WhatsAppInbound
 from aduan_intake.webhook import PATH, WebhookSettings, build_web_app, signature_for
 
 SETTINGS = WebhookSettings(verify_token="verify-me", app_secret="s3cret")
@@ -287,3 +288,85 @@ async def test_status_updates_and_reactions_store_nothing(
     assert outcome["action"] == "ignored"
     assert "reaction" in outcome["detail"]
     assert sqlite_app.head_position() == 0
+
+
+# What a decision record may say (`WhatsAppInbound._decide`): an action, and ids, tickets, reply
+# ids, ratings or a message type. Never the sender's number or name, never their words.
+_ID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+_TICKET = r"ADU-\d{4}-[A-Z0-9]{6}"
+DECISION = re.compile(
+    rf"^(?:file|follow:{_ID}|pin:{_ID}|rate:{_ID}:[1-5]|status:{_TICKET}"
+    rf"|answer:aduan:{_TICKET}:[a-z]:[A-Z0-9_.]+"
+    rf"|reply:(?:WELCOME|STATUS_OVERVIEW|UNKNOWN_TICKET:{_TICKET}|UNSUPPORTED_MESSAGE:[a-z_]+))$"
+)
+
+
+async def test_decision_records_hold_no_personal_data(
+    client: TestClient[Any, Any], sqlite_app: IntakeApplication
+) -> None:
+    """The record claimed under each message id (what the message meant) outlives the message
+    and is not erased with the reporter, so it names no number, name, NIK or text: the canary
+    sender types their NIK and phone into every kind of message (docs/security.md, the
+    personal-data inventory)."""
+    sender = CANARY.whatsapp_id
+    typed = f"NIK saya {CANARY.nik}, hubungi {CANARY.phone}"
+
+    def said(words: str) -> dict[str, Any]:
+        return text(words, sender=sender)
+
+    def raw(kind: str, body: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "from": sender,
+            "id": f"wamid.{uuid.uuid4().hex}",
+            "timestamp": "1767225600",
+            "type": kind,
+            kind: body,
+        }
+
+    async def send(message: dict[str, Any]) -> dict[str, Any]:
+        [result] = await deliver(client, message, sender=sender, name=CANARY.name)
+        return result
+
+    filing = said(f"Tanah saya diserobot. {typed}.")
+    ticket = (await send(filing))["ticket_number"]
+    sent = [
+        filing,
+        said(f"Tambahan: {typed}, atas nama {CANARY.name}."),  # a follow-up
+        image(caption=f"KTP saya, {typed}", sender=sender),  # a captioned follow-up
+        said(f"STATUS {ticket}"),
+        said("CEK ADU-2020-ZZZZZZ"),
+        said("STATUS"),  # the overview
+        said("Halo"),
+        raw("vcard", {"phone": CANARY.phone, "name": CANARY.name}),  # a type intake cannot take
+        raw(
+            "interactive",
+            {"type": "list_reply", "list_reply": {"id": f"aduan:{ticket}:p:32", "title": typed}},
+        ),
+        raw("location", {"latitude": -6.9, "longitude": 107.6, "address": typed}),
+    ]
+    for message in sent[1:]:
+        await send(message)
+    complaint_id = str(sqlite_app.get_complaint(ticket).id)
+    sqlite_app.note_case_status("routing", 1, complaint_id, CaseStatus.RESOLVED)
+    rating = said("5")
+    assert (await send(rating))["action"] == "rated"
+
+    decisions = [sqlite_app.claims.get(DECISIONS, message["id"]) for message in [*sent, rating]]
+    for decision in decisions:
+        assert decision is not None
+        assert DECISION.match(decision), decision
+        assert find_canary(decision.encode()) == [], decision
+    actions = {
+        d.split(":")[0] if not d.startswith("reply:") else d.split(":")[1] for d in decisions
+    }
+    assert actions == {
+        "file",
+        "follow",
+        "status",  # an unknown ticket too: the reply is decided when it is carried out
+        "STATUS_OVERVIEW",
+        "WELCOME",
+        "UNSUPPORTED_MESSAGE",
+        "answer",
+        "pin",
+        "rate",
+    }

@@ -359,3 +359,69 @@ async def test_the_canary_never_reaches_the_store_or_the_logs(
     for canary in CANARY_STRINGS:
         assert canary.encode() not in stored, canary
         assert canary not in logged, canary
+
+
+def _strings(value: object) -> list[str]:
+    """Every string in a decoded JSON document."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in _strings(item)]
+    if isinstance(value, list):
+        return [s for item in value for s in _strings(item)]
+    return []
+
+
+async def test_the_service_keeps_no_contact_cache(
+    tmp_path: Path, provider: StandInProvider, intake_server: FakeIntake
+) -> None:
+    """A reporter's delivery names the reporter by id; the contact is asked of intake for every
+    send and never kept, nor the message rendered with it; so once intake erased the reporter,
+    the next message is skipped, not sent to a remembered number (docs/security.md, the
+    personal-data inventory)."""
+    store = tmp_path / "notification.sqlite"
+    app = sqlite_app(store, channels=ALL_LIVE, retry_policy=FAST_RETRIES)
+    processor = NotificationProcessor(app)
+    intake, routing = Upstream("intake"), Upstream("routing")
+    for envelope in story(intake, routing, "c-7", "ADU-2026-KKKKKK"):
+        processor.process(envelope)
+    await run_worker_until(stand_in_worker(app, provider, intake_server), all_final(app, "c-7"))
+
+    reporter = [d for d in app.list_deliveries("c-7") if d.recipient_kind.value == "REPORTER"]
+    assert reporter
+    assert {d.status for d in reporter} == {DeliveryStatus.SENT}
+    # ComplaintFiled's reporter id and masked contact (`filed`), never the contact itself.
+    assert {(d.recipient, d.recipient_masked) for d in reporter} == {("rep-1", "+62812****0001")}
+    events = [app.decode(n) for n in app.read_notifications(0, 10_000)]
+    scheduled = [
+        e for e in events if isinstance(e, Delivery.Scheduled) and e.recipient_kind == "REPORTER"
+    ]
+    assert len(scheduled) == len(reporter)
+    assert {event.recipient for event in scheduled} == {"rep-1"}
+    # One reveal per message sent to the reporter: asked at send time, every time.
+    assert len(intake_server.calls) == len(reporter)
+    # What the provider was given, rendered with the reporter's name and number, is not kept.
+    rendered = [
+        text
+        for request in provider.requests
+        for text in _strings(request.document)
+        if CANARY.name in text or CANARY.phone.lstrip("+") in text
+    ]
+    assert rendered
+    stored = store_bytes(store)
+    for text in rendered:
+        assert text.encode() not in stored, text
+
+    sent_before = len(provider.requests)
+    intake_server.erased.add("c-7")
+    processor.process(
+        intake.envelope(
+            "c-7",
+            status_requested=events_pb2.StatusRequested(channel=common_pb2.CHANNEL_WHATSAPP),
+        )
+    )
+    await run_worker_until(stand_in_worker(app, provider, intake_server), all_final(app, "c-7"))
+    [reply] = [d for d in app.list_deliveries("c-7") if d.status is DeliveryStatus.SKIPPED]
+    assert (reply.template, reply.skip_reason) == ("status_reply", "ERASED")
+    assert len(provider.requests) == sent_before
+    app.close()

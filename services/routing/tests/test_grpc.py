@@ -171,6 +171,40 @@ async def test_commands_return_the_state_and_position_and_map_errors(served: Ser
     assert served.app.head_position() == accepted.position.position
 
 
+async def test_a_stale_version_tells_an_outsider_nothing_more_than_a_current_one(
+    served: Served,
+) -> None:
+    """The office is checked before the version: ABORTED would tell a caller who may not act
+    on a case that it exists and has moved on (docs/security.md, "Who sees what")."""
+    held = served.file()  # Kota Bandung's Kantah
+    sealed = served.file(Category.ILLEGAL_LEVY)  # the Inspectorate's
+    inspectorate = served.app.registry.oversight.inspectorate
+    assert served.app.get_case(sealed).holder == inspectorate
+    other_kantah = bearer_metadata(TOKENS.issue("officer", "KANTAH.32.01", "officer-bogor"))
+    overseer = bearer_metadata(TOKENS.issue("supervisor", "PUSAT.HAK_TANAH", "supervisor-ht"))
+
+    async def code(complaint_id: str, version: int, metadata: object) -> grpc.StatusCode:
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await served.stub.AcceptCase(
+                routing_pb2.AcceptCaseRequest(complaint_id=complaint_id, expected_version=version),
+                metadata=metadata,
+            )
+        return raised.value.code()
+
+    for complaint_id, outsider in (
+        (held, other_kantah),
+        (sealed, other_kantah),
+        (sealed, overseer),
+    ):
+        current = served.app.get_case(complaint_id).version
+        answers = {await code(complaint_id, v, outsider) for v in (current, current + 5, 1)}
+        assert answers == {grpc.StatusCode.PERMISSION_DENIED}, (complaint_id, outsider)
+    # Whoever may act on the case still learns that their version is stale.
+    stale = served.app.get_case(held).version - 1
+    assert await code(held, stale, OFFICER) == grpc.StatusCode.ABORTED
+    assert served.app.get_case(held).status.value == "ASSIGNED"
+
+
 async def test_classify_through_grpc_reroutes(served: Served) -> None:
     complaint_id = served.file(Category.UNCLASSIFIED)
     result = await served.stub.ClassifyComplaint(
@@ -262,8 +296,12 @@ async def test_100_concurrent_reassignments_exactly_one_wins(served: Served) -> 
                 expected_version=2,
             )
         )
+    # Raced by a supervisor of the triage desk, who may act on the case wherever any attempt
+    # moves it: every loser learns only that it lost (an officer of the Kantah checked after
+    # the win would be refused, the case being no longer their office's).
+    desk = bearer_metadata(TOKENS.issue("supervisor", "PUSAT.IP3", "supervisor-desk"))
     outcomes = await asyncio.gather(
-        *(served.stub.ReassignCase(r, metadata=OFFICER) for r in requests), return_exceptions=True
+        *(served.stub.ReassignCase(r, metadata=desk) for r in requests), return_exceptions=True
     )
     won = [o for o in outcomes if isinstance(o, routing_pb2.CaseCommandResponse)]
     lost = [o for o in outcomes if isinstance(o, grpc.aio.AioRpcError)]

@@ -1,5 +1,6 @@
-"""Purpose-limited reveals: which of a reporter's identity fields each reveal purpose returns.
-Transport-free; the one table the application, the servicer and the docs follow (UU PDP's data
+"""Purpose-limited reveals: which of a reporter's identity fields each reveal purpose returns,
+who may ask for which purpose, and which purposes open the reporter's words as written.
+Transport-free; the one policy the application, the servicer and the docs follow (UU PDP's data
 minimisation: a reveal returns what its purpose needs and no more)."""
 
 from __future__ import annotations
@@ -58,14 +59,41 @@ REVEALED_TO: Mapping[RevealPurpose, frozenset[Revealer]] = MappingProxyType(
 )
 
 
-def may_reveal(purpose: RevealPurpose | None, revealer: Revealer | None) -> bool:
-    """Whether `revealer` may ask for a reveal for `purpose`. An unknown purpose (None, refused
-    as invalid after this check) is judged as the most any purpose allows."""
+class Revealed(StrEnum):
+    """What a reveal opens."""
+
+    # The sealed identity (GetReporterContact): the fields of `REVEALED_FIELDS`.
+    IDENTITY = "the reporter's identity"
+    # The free texts as written (RevealComplaintText).
+    TEXT = "the reporter's words as written"
+
+
+# The words as written hold whatever the citizen typed, their NIK included (the redacted copy
+# masks it), so they are revealed only for a purpose that may see the NIK.
+TEXT_PURPOSES: frozenset[RevealPurpose] = frozenset(
+    purpose for purpose, fields in REVEALED_FIELDS.items() if "nik" in fields
+)
+
+
+def purposes_for(what: Revealed) -> frozenset[RevealPurpose]:
+    """The purposes for which `what` may be revealed at all."""
+    return TEXT_PURPOSES if what is Revealed.TEXT else frozenset(RevealPurpose)
+
+
+def may_reveal(
+    purpose: RevealPurpose | None,
+    revealer: Revealer | None,
+    what: Revealed = Revealed.IDENTITY,
+) -> bool:
+    """Whether `revealer` may ask for a reveal of `what` for `purpose`. An unknown purpose
+    (None, refused as invalid after this check) is judged as the most any purpose of `what`
+    allows."""
     if revealer is None:
         return False
+    purposes = purposes_for(what)
     if purpose is None:
-        return any(revealer in allowed for allowed in REVEALED_TO.values())
-    return revealer in REVEALED_TO[purpose]
+        return any(revealer in REVEALED_TO[p] for p in purposes)
+    return purpose in purposes and revealer in REVEALED_TO[purpose]
 
 
 def revealed_fields(purpose: RevealPurpose) -> tuple[str, ...]:

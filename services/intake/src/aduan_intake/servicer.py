@@ -1,9 +1,9 @@
 """gRPC adapter for aduan.v1.Intake: request messages in, application calls, responses out.
 
 Callers authenticate with a bearer token (`aduan.service.auth`); `INTAKE_POLICY` says which roles may
-call which RPC, and `GetReporterContact` checks the caller against the holding office and the
-reveal's purpose itself (`aduan_intake.reveals.REVEALED_TO`). The token's subject
-becomes the actor recorded on the events.
+call which RPC, and the two reveals (`GetReporterContact`, `RevealComplaintText`) check the caller
+against the holding office and the reveal's purpose themselves (`aduan_intake.reveals`). The
+token's subject becomes the actor recorded on the events.
 """
 
 from __future__ import annotations
@@ -42,9 +42,11 @@ from aduan_intake.groupcommit import FilingGroups
 from aduan_intake.reveals import (
     DEFAULT_PURPOSE,
     REVEALED_TO,
+    Revealed,
     Revealer,
     RevealPurpose,
     may_reveal,
+    purposes_for,
 )
 from aduan_intake.trackingcodes import TrackedState
 
@@ -58,7 +60,9 @@ REVEALER_NAMES = {
     Revealer.ADMIN: "administrators",
 }
 
-_INTAKE = f"/{intake_pb2.DESCRIPTOR.services_by_name['Intake'].full_name}/"
+# Who may ask for a reveal at all, of the identity or of the words as written; which purpose
+# each caller may ask for, and which purposes open the words, is `aduan_intake.reveals`.
+REVEAL_ACCESS = access(SERVICE, OFFICER, SUPERVISOR, ADMIN, office_scoped=True)
 INTAKE_POLICY: dict[str, Access] = policy(
     intake_pb2.DESCRIPTOR.services_by_name["Intake"].full_name,
     {
@@ -68,14 +72,11 @@ INTAKE_POLICY: dict[str, Access] = policy(
         "RequestStatusByTrackingCode": access(*FILERS),
         "WithdrawComplaint": access(*FILERS),
         "RateResolution": access(*FILERS),
-        # Who may ask for which purpose: `aduan_intake.reveals.REVEALED_TO`.
-        "GetReporterContact": access(SERVICE, OFFICER, SUPERVISOR, ADMIN, office_scoped=True),
+        "GetReporterContact": REVEAL_ACCESS,
+        "RevealComplaintText": REVEAL_ACCESS,
         "EraseReporter": access(ADMIN),
     },
 )
-# Whoever may see the reporter's contact may see their words as written: the same rule, here
-# and in the servicer's check (`_check_contact_access`), never a second one.
-INTAKE_POLICY[_INTAKE + "RevealComplaintText"] = INTAKE_POLICY[_INTAKE + "GetReporterContact"]
 
 
 def _channel(value: int) -> Channel | None:
@@ -94,6 +95,25 @@ def _reveal_purpose(value: int) -> RevealPurpose | None:
         return None
     # Old callers do not say: they get the least a reveal returns, never the NIK.
     return DEFAULT_PURPOSE if name == "UNSPECIFIED" else RevealPurpose(name)
+
+
+def _refusal(principal: Principal, purpose: RevealPurpose | None, what: Revealed) -> str:
+    """Why `principal` may not see `what` for `purpose`, naming what would be allowed."""
+    purposes = purposes_for(what)
+    if purpose is not None and purpose not in purposes:
+        named = " or ".join(sorted(p.value for p in purposes))
+        allowed = frozenset().union(*(REVEALED_TO[p] for p in purposes))
+        return (
+            f"{principal.sub} may not see {what} for {purpose.value}: they may hold the "
+            f"reporter's NIK, so they are revealed only for {named} (to {_names(allowed)})"
+        )
+    asked = purpose.value if purpose is not None else "that purpose"
+    allowed = REVEALED_TO[purpose] if purpose is not None else frozenset()
+    return f"{principal.sub} may not see {what} for {asked} (only {_names(allowed)})"
+
+
+def _names(revealers: frozenset[Revealer]) -> str:
+    return " or ".join(sorted(REVEALER_NAMES[r] for r in revealers)) or "nobody"
 
 
 COMPLAINT_STATUSES: dict[TrackedState, common_pb2.ComplaintStatus] = {
@@ -134,20 +154,18 @@ class IntakeServicer(intake_pb2_grpc.IntakeServicer):
         self.app = app
         self.filings = FilingGroups(app)
 
-    async def _check_contact_access(
-        self, complaint_ref: str, purpose: RevealPurpose | None
-    ) -> None:
-        """Refuses unless the caller may ask for a reveal for `purpose` (`REVEALED_TO`)."""
+    async def _authorised_purpose(
+        self, complaint_ref: str, value: int, what: Revealed
+    ) -> RevealPurpose | None:
+        """The request's reveal purpose (None: one this intake does not know, refused as
+        invalid by the application), once the caller may ask for a reveal of `what` for it;
+        PERMISSION_DENIED otherwise."""
+        purpose = _reveal_purpose(value)
         principal = current_principal()
         revealer = await self._revealer(principal, complaint_ref)
-        if may_reveal(purpose, revealer):
-            return
-        asked = purpose.value if purpose is not None else "that purpose"
-        allowed = REVEALED_TO.get(purpose, frozenset()) if purpose is not None else frozenset()
-        who = " or ".join(sorted(REVEALER_NAMES[r] for r in allowed)) or "nobody"
-        raise PermissionDeniedError(
-            f"{principal.sub} may not see the reporter's identity for {asked} (only {who})"
-        )
+        if may_reveal(purpose, revealer, what):
+            return purpose
+        raise PermissionDeniedError(_refusal(principal, purpose, what))
 
     async def _revealer(self, principal: Principal, complaint_ref: str) -> Revealer | None:
         """What the caller is to this complaint, for `REVEALED_TO`; None when nothing."""
@@ -289,8 +307,9 @@ class IntakeServicer(intake_pb2_grpc.IntakeServicer):
         request: intake_pb2.GetReporterContactRequest,
         context: grpc.aio.ServicerContext[Any, Any],
     ) -> intake_pb2.GetReporterContactResponse:
-        purpose = _reveal_purpose(request.reveal_purpose)
-        await self._check_contact_access(request.complaint_id, purpose)
+        purpose = await self._authorised_purpose(
+            request.complaint_id, request.reveal_purpose, Revealed.IDENTITY
+        )
         ctx = caller_context(context)
         revealed = await asyncio.to_thread(
             self.app.reveal_contact, request.complaint_id, request.purpose, ctx, purpose
@@ -311,10 +330,9 @@ class IntakeServicer(intake_pb2_grpc.IntakeServicer):
         request: intake_pb2.RevealComplaintTextRequest,
         context: grpc.aio.ServicerContext[Any, Any],
     ) -> intake_pb2.RevealComplaintTextResponse:
-        # The contact reveal's rule, not a second one: whoever may see the reporter's contact
-        # may see their words.
-        purpose = _reveal_purpose(request.reveal_purpose)
-        await self._check_contact_access(request.complaint_id, purpose)
+        purpose = await self._authorised_purpose(
+            request.complaint_id, request.reveal_purpose, Revealed.TEXT
+        )
         ctx = caller_context(context)
         revealed = await asyncio.to_thread(
             self.app.reveal_text, request.complaint_id, request.purpose, ctx, purpose

@@ -167,15 +167,12 @@ class RoutingServicer(routing_pb2_grpc.RoutingServicer):
         self.app = app
 
     async def _may_act(self, complaint_ref: str, expected_version: int) -> None:
-        """Refuses unless the caller may act on the case. A caller whose `expected_version` is
-        stale learns only that (ABORTED), as the application would say: the case may have
-        moved to another office meanwhile, which is no reason to deny the attempt."""
+        """Refuses unless the caller may act on the case; then refuses a stale
+        `expected_version` (ABORTED), as the application would. The office comes first: a
+        version conflict would tell a caller who may not act on the case that it exists (a
+        sealed case outside their chain) and how far it has moved."""
         principal = current_principal()
         case = await asyncio.to_thread(self.app.get_case, complaint_ref)
-        if expected_version and expected_version != case.version:
-            raise ConcurrencyConflictError(
-                f"case {complaint_ref} is at version {case.version}, not {expected_version}"
-            )
         if not may_act(
             principal,
             case.holder,
@@ -186,6 +183,10 @@ class RoutingServicer(routing_pb2_grpc.RoutingServicer):
             raise PermissionDeniedError(
                 f"{principal.sub} ({principal.role} of {principal.office or 'no office'}) may not "
                 f"act on a case held by {case.holder or 'no office'}"
+            )
+        if expected_version and expected_version != case.version:
+            raise ConcurrencyConflictError(
+                f"case {complaint_ref} is at version {case.version}, not {expected_version}"
             )
 
     async def _command(
