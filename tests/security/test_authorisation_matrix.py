@@ -185,6 +185,7 @@ REQUESTS: dict[str, Callable[[S], Any]] = {
     "/aduan.v1.Query/GetAuditTrail": lambda s: query_pb2.GetAuditTrailRequest(
         complaint_id=s.complaint_id
     ),
+    "/aduan.v1.Query/ListAuditEvents": lambda s: query_pb2.ListAuditEventsRequest(),
     "/aduan.v1.Query/WatchComplaints": lambda s: query_pb2.WatchComplaintsRequest(
         filter=query_pb2.ComplaintFilter(office_code=HOLDER), include_initial=True
     ),

@@ -180,3 +180,20 @@ def test_without_a_zone_database_the_fixed_offsets_are_used(
         assert format_local(MOMENT, "KANTAH.91.71", "id") == "28 Maret 2026 pukul 01.59 WIT"
     finally:
         timezones._tzinfo.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("office", "shown"),
+    [
+        ("PUSAT.IP3", "2026-03-27 23:59 WIB"),
+        ("KANTAH.73.71", "2026-03-28 00:59 WITA"),
+        ("KANWIL.94", "2026-03-28 01:59 WIT"),
+    ],
+)
+def test_the_compact_form_of_the_auditors_tables(office: str, shown: str) -> None:
+    assert timezones.format_compact(MOMENT, timezones.office_zone(office)) == shown
+
+
+def test_the_compact_form_needs_a_zoned_moment() -> None:
+    with pytest.raises(ValueError, match="no UTC offset"):
+        timezones.format_compact(datetime(2026, 3, 27, 16, 59), timezones.WIB)

@@ -1,10 +1,12 @@
 """The auditor's command line: `aduan-audit trail|export|replay|verify|bundle|keys|report|rebuild`.
 
-trail, export and replay read the query service's read models directly (read-only, any number of
-copies); verify, bundle and rebuild read every write service's EventLog over gRPC; `verify
---bundle` reads only the bundle file (no network, no database). Configuration comes
-from the same ADUAN_* variables as the query service (ADUAN_STORE_URL, ADUAN_<SERVICE>_ADDR), and
-flags override them.
+The auditor's commands need a token and the services' addresses, never a database: trail,
+export, replay and report ask the Query service over gRPC; verify and bundle read every write
+service's EventLog over gRPC; `verify --bundle` reads only the bundle file (no network, no
+database). The operator's `rebuild` and `verify --projections` also open the query database.
+Configuration comes from the same ADUAN_* variables as the services (ADUAN_TOKEN,
+ADUAN_QUERY_ADDR, ADUAN_<SERVICE>_ADDR, ADUAN_TLS_*, ADUAN_STORE_URL), and flags override them.
+Progress goes to stderr (on a terminal only), so stdout carries the data alone.
 
 The platform's `aduan` command can mount these commands with `register_commands(subparsers)`.
 """
@@ -17,7 +19,7 @@ import csv
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
@@ -39,10 +41,22 @@ from aduan.contract.eventlog import EventLogReader
 from aduan.core.errors import AduanError
 from aduan.core.settings import WRITE_SERVICES, ServiceSettings, SettingsError, TlsSettings
 from aduan.eventstore.checkpoint import load_signer
+from aduan.reference.offices import default_registry
+from aduan.reference.timezones import WIB
 from aduan.service.auth import bearer_interceptors
 from aduan.service.peers import tool_event_log_reader
 from aduan.service.tls import aio_channel
 from aduan.v1 import common_pb2, query_pb2, query_pb2_grpc
+from aduan_query.auditclient import QueryClient
+from aduan_query.auditview import (
+    EXPORT_COLUMNS,
+    REPLAY_COLUMNS,
+    Places,
+    export_record,
+    replay_cells,
+    replay_record,
+    shown,
+)
 from aduan_query.bundle import (
     BundleFormatError,
     BundleReport,
@@ -53,57 +67,20 @@ from aduan_query.bundle import (
     verify_bundle,
 )
 from aduan_query.bundleexport import export_bundle
-from aduan_query.history import as_utc, is_overdue
+from aduan_query.history import as_utc
 from aduan_query.readmodels import make_engine, migrate
 from aduan_query.rebuild import Rebuilder, verify
 from aduan_query.report import month_period, report_row, write_csv, write_xlsx
 from aduan_query.tamper import parse_public_key, verify_history
-from aduan_query.views import ComplaintFilter, ComplaintQueries
-
-EXPORT_COLUMNS = (
-    "event_id",
-    "complaint_id",
-    "service",
-    "position",
-    "event_type",
-    "occurred_at",
-    "actor_id",
-    "actor_kind",
-    "actor_role",
-    "actor_office",
-    "from_office",
-    "to_office",
-    "reason_code",
-    "rule_id",
-    "ruleset_version",
-    "note",
-    "summary",
-    "aggregate_version",
-    "correlation_id",
-    "causation_id",
-)
-
-REPLAY_COLUMNS = (
-    "complaint_id",
-    "ticket_number",
-    "status",
-    "category",
-    "province_code",
-    "regency_code",
-    "holding_office",
-    "reassignment_count",
-    "breached",
-    "overdue",
-    "filed_at",
-    "updated_at",
-)
 
 
-def eventlog_reader(addresses: dict[str, str]) -> EventLogReader:
-    """The EventLogs as the operator running the tool: with $ADUAN_TOKEN (an auditor's) and
-    ADUAN_TLS_* when set; without, plainly (in-process or unsecured servers)."""
-    if os.environ.get("ADUAN_TOKEN") or os.environ.get("ADUAN_TLS_CA"):
-        return tool_event_log_reader(addresses)
+def eventlog_reader(addresses: dict[str, str], token: str = "") -> EventLogReader:
+    """The EventLogs as the operator running the tool: with `token` (--token) or $ADUAN_TOKEN
+    (an auditor's) and ADUAN_TLS_* when set; without, plainly (in-process or unsecured
+    servers)."""
+    env = {**os.environ, "ADUAN_TOKEN": token} if token else os.environ
+    if env.get("ADUAN_TOKEN") or env.get("ADUAN_TLS_CA"):
+        return tool_event_log_reader(addresses, env)
     return EventLogReader(addresses)
 
 
@@ -136,23 +113,18 @@ def _eventlogs(args: argparse.Namespace) -> dict[str, str]:
     return addresses
 
 
+class _PipeConsole(Console):
+    """rich's Console, except that a closed pipe ends the command as every other write to
+    stdout does (`run`), rather than with rich's own exit status 1."""
+
+    def on_broken_pipe(self) -> None:
+        raise BrokenPipeError
+
+
 def _console(out: TextIO | None = None) -> Console:
     stream = out or sys.stdout
     terminal = stream.isatty()
-    return Console(file=stream, width=None if terminal else 200, highlight=False)
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return as_utc(value).isoformat()
-    return str(value)
-
-
-def _plain(value: Any) -> Any:
-    """A JSON-ready value: datetimes as ISO 8601 in UTC, the rest as stored."""
-    return as_utc(value).isoformat() if isinstance(value, datetime) else value
+    return _PipeConsole(file=stream, width=None if terminal else 200, highlight=False)
 
 
 def _held(seconds: float) -> str:
@@ -162,111 +134,160 @@ def _held(seconds: float) -> str:
 # -- commands ---------------------------------------------------------------------------------
 
 
-def cmd_trail(args: argparse.Namespace) -> int:
-    queries = ComplaintQueries(make_engine(_store_url(args)))
-    complaint = queries.get_complaint(args.complaint)
-    complaint_id, rows = queries.full_audit_trail(complaint["complaint_id"])
-    console = _console()
-    table = Table(
-        title=f"Audit trail of {complaint['ticket_number'] or complaint_id} ({len(rows)} events)",
-        show_lines=False,
+def _token(args: argparse.Namespace) -> str:
+    token = str(getattr(args, "token", None) or os.environ.get("ADUAN_TOKEN", "")).strip()
+    if not token:
+        raise SettingsError("set ADUAN_TOKEN (or --token) to an auditor's token")
+    return token
+
+
+def _query_client(args: argparse.Namespace) -> QueryClient:
+    """The Query service at --query or $ADUAN_QUERY_ADDR, as the holder of the token."""
+    address = args.query or _settings().peers["query"]
+    return QueryClient(address, _token(args), TlsSettings.from_env(os.environ))
+
+
+def _places() -> Places:
+    return Places(default_registry())
+
+
+async def _trail(args: argparse.Namespace, console: Console) -> int:
+    client = _query_client(args)
+    try:
+        complaint = await client.complaint(args.complaint)
+        rows, custody = await client.trail(complaint["complaint_id"])
+    finally:
+        await client.close()
+    places = _places()
+    home = places.zone(
+        complaint["holding_office"], fallback=places.province(complaint["province_code"])
     )
-    for column in ("#", "occurred at (UTC)", "event", "actor", "from", "to", "reason", "summary"):
-        table.add_column(column, overflow="fold")
+    name = complaint["ticket_number"] or complaint["complaint_id"]
+    table = Table(title=f"Audit trail of {name} ({len(rows)} events)", show_lines=False)
+    for column in ("#", "occurred at", "event", "actor", "from", "to", "reason", "summary"):
+        table.add_column(column, overflow="fold", no_wrap=column == "occurred at")
     for number, row in enumerate(rows, 1):
-        actor = row["actor_id"] + (f" @ {row['actor_office']}" if row["actor_office"] else "")
+        office = places.label(row["actor_office"])
+        actor = row["actor_id"] + (f" @ {office}" if office else "")
         table.add_row(
             str(number),
-            as_utc(row["occurred_at"]).strftime("%Y-%m-%d %H:%M:%S"),
+            shown(row["occurred_at"], places.event_zone(row, home)),
             f"{row['event_type']} ({row['event_id']})",
             f"{actor} [{row['actor_kind'].lower()}]",
-            row["from_office"],
-            row["to_office"],
+            places.label(row["from_office"]),
+            places.label(row["to_office"]),
             row["reason_code"],
             row["summary"],
         )
     console.print(table)
-    custody = queries.custody(complaint_id)
     if custody:
         chain = Table(title="Custody")
         for column in ("office", "received from", "from", "until", "held", "handed to"):
-            chain.add_column(column)
+            chain.add_column(column, overflow="fold", no_wrap=column in {"from", "until"})
         now = datetime.now(UTC)
         for segment in custody:
+            zone = places.zone(segment["office_code"], fallback=home)
             seconds = (
                 segment["held_seconds"]
                 if segment["held_seconds"] is not None
-                else (now - as_utc(segment["from_at"])).total_seconds()
+                else (now - segment["from_at"]).total_seconds()
             )
             chain.add_row(
-                segment["office_code"],
-                segment["received_from"],
-                _text(segment["from_at"]),
-                _text(segment["until_at"]) or "(holding)",
+                places.label(segment["office_code"]),
+                places.label(segment["received_from"]),
+                shown(segment["from_at"], zone),
+                shown(segment["until_at"], zone) or "(holding)",
                 _held(seconds),
-                segment["handed_to"],
+                places.label(segment["handed_to"]),
             )
         console.print(chain)
     return 0
 
 
-def export_rows(
-    queries: ComplaintQueries, since: datetime | None, until: datetime | None
-) -> Iterator[dict[str, Any]]:
-    for row in queries.audit_events(since, until):
-        yield {
-            name: _text(row[name]) if name == "occurred_at" else row[name]
-            for name in EXPORT_COLUMNS
-        }
+def cmd_trail(args: argparse.Namespace) -> int:
+    return asyncio.run(_trail(args, _console()))
 
 
-def cmd_export(args: argparse.Namespace) -> int:
-    queries = ComplaintQueries(make_engine(_store_url(args)))
-    rows = export_rows(queries, args.since, args.until)
-    if args.output:
-        with open(args.output, "w", encoding="utf-8", newline="") as out:
-            write_export(rows, args.format, out)
-    else:
-        write_export(rows, args.format, sys.stdout)
-    return 0
-
-
-def write_export(rows: Iterator[dict[str, Any]], format_: str, out: TextIO) -> None:
+async def write_export(
+    rows: AsyncIterator[Mapping[str, Any]], format_: str, out: TextIO, places: Places
+) -> int:
+    """Write the rows as JSON Lines or CSV (`auditview.EXPORT_COLUMNS`); how many."""
+    written = 0
+    writer = None
     if format_ == "csv":
         writer = csv.DictWriter(out, fieldnames=list(EXPORT_COLUMNS))
         writer.writeheader()
-        writer.writerows(rows)
-    else:
-        for row in rows:
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    async for row in rows:
+        record = export_record(row, places)
+        if writer is not None:
+            writer.writerow(record)
+        else:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        written += 1
+    return written
+
+
+async def _export(args: argparse.Namespace, out: TextIO) -> int:
+    client = _query_client(args)
+    try:
+        with _stderr_progress() as bar:
+            task = bar.add_task("exporting events", total=None)
+            rows = client.audit_events(
+                args.since, args.until, on_page=lambda done: bar.update(task, completed=done)
+            )
+            written = await write_export(rows, args.format, out, _places())
+    finally:
+        await client.close()
+    if args.output:
+        print(f"wrote {written} events to {args.output}", file=sys.stderr)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    if args.output:
+        with open(args.output, "w", encoding="utf-8", newline="") as out:
+            return asyncio.run(_export(args, out))
+    return asyncio.run(_export(args, sys.stdout))
+
+
+async def _replay(args: argparse.Namespace, console: Console) -> int:
+    client = _query_client(args)
+    places = _places()
+    rows = []
+    try:
+        with _stderr_progress() as bar:
+            task = bar.add_task("reading complaints", total=None)
+            async for row in client.complaints_as_of(
+                args.as_of,
+                (args.office or "").strip().upper(),
+                on_page=lambda done: bar.update(task, completed=done),
+            ):
+                if args.format == "jsonl":
+                    sys.stdout.write(json.dumps(replay_record(row), ensure_ascii=False) + "\n")
+                else:
+                    rows.append(replay_cells(row, places))
+    finally:
+        await client.close()
+    if args.format == "jsonl":
+        return 0
+    table = Table(
+        title=f"What the system showed at {shown(args.as_of, WIB)} "
+        f"({args.as_of.isoformat()}; {len(rows)} complaints)"
+    )
+    for column in REPLAY_COLUMNS:
+        table.add_column(column, overflow="fold", no_wrap=column in REPLAY_UNBROKEN)
+    for cells in rows:
+        table.add_row(*cells)
+    console.print(table)
+    return 0
+
+
+# Columns a narrow terminal must not break: ids and times are copied and read whole.
+REPLAY_UNBROKEN = {"complaint_id", "ticket_number", "filed_at", "updated_at"}
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    queries = ComplaintQueries(make_engine(_store_url(args)))
-    spec = ComplaintFilter(
-        office_code=(args.office or "").upper(), include_descendants=bool(args.office)
-    )
-    rows = list(queries.iterate_complaints(spec, as_of=args.as_of))
-    records = [
-        {
-            name: (is_overdue(row, args.as_of) if name == "overdue" else _plain(row[name]))
-            for name in REPLAY_COLUMNS
-        }
-        for row in rows
-    ]
-    if args.format == "jsonl":
-        for record in records:
-            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
-        return 0
-    table = Table(
-        title=f"What the system showed at {args.as_of.isoformat()} ({len(rows)} complaints)"
-    )
-    for column in REPLAY_COLUMNS:
-        table.add_column(column, overflow="fold")
-    for record in records:
-        table.add_row(*("" if record[c] is None else str(record[c]) for c in REPLAY_COLUMNS))
-    _console().print(table)
-    return 0
+    return asyncio.run(_replay(args, _console()))
 
 
 async def _office_kpis(
@@ -274,9 +295,7 @@ async def _office_kpis(
 ) -> list[query_pb2.OfficeKpis]:
     """GetStats' office KPIs for the month, over gRPC as the operator ($ADUAN_TOKEN: an
     auditor's or a supervisor's token; TLS from ADUAN_TLS_*)."""
-    token = os.environ.get("ADUAN_TOKEN", "").strip()
-    if not token:
-        raise SettingsError("set ADUAN_TOKEN to an auditor's or supervisor's token")
+    token = _token(args)
     request = query_pb2.GetStatsRequest(
         period=common_pb2.TimeRange(start=_stamp(start), end=_stamp(end)),
         office_code=(args.office or "").strip().upper(),
@@ -335,26 +354,26 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _progress_bar(console: Console) -> Progress:
+def _progress_bar() -> Progress:
+    """A progress display with events per second, on stderr when it is a terminal."""
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[rate]:>10.0f} events/s"),
         TimeElapsedColumn(),
-        console=console,
+        console=Console(file=sys.stderr),
+        disable=not sys.stderr.isatty(),
     )
 
 
 async def _verify(args: argparse.Namespace, console: Console) -> int:
-    """History (chains and checkpoints) first, then projections against a fresh rebuild; either
-    check alone with --history or --projections. Non-zero when anything was found."""
-    status = 0
-    if not args.projections:
-        status = max(status, await _verify_history(args, console))
-    if not args.history:
-        status = max(status, await _verify_projections(args, console))
-    return status
+    """The history (chains and checkpoints, over the EventLogs: the auditor's check), or with
+    --projections the read models against a fresh rebuild (the operator's: it reads the query
+    database). Non-zero when anything was found."""
+    if args.projections:
+        return await _verify_projections(args, console)
+    return await _verify_history(args, console)
 
 
 def _trusted_keys(args: argparse.Namespace) -> list[bytes]:
@@ -368,9 +387,15 @@ def _trusted_keys(args: argparse.Namespace) -> list[bytes]:
 
 
 async def _verify_history(args: argparse.Namespace, console: Console) -> int:
-    reader = eventlog_reader(_eventlogs(args))
+    reader = eventlog_reader(_eventlogs(args), args.token or "")
     try:
-        reports = await verify_history(reader, WRITE_SERVICES, _trusted_keys(args))
+        with _stderr_progress() as bar:
+            reports = await verify_history(
+                reader,
+                WRITE_SERVICES,
+                _trusted_keys(args),
+                progress=_tracker(bar, "verifying the EventLog of"),
+            )
     finally:
         await reader.close()
     failed = 0
@@ -396,9 +421,9 @@ async def _verify_history(args: argparse.Namespace, console: Console) -> int:
 
 async def _verify_projections(args: argparse.Namespace, console: Console) -> int:
     engine = make_engine(_store_url(args))
-    reader = eventlog_reader(_eventlogs(args))
+    reader = eventlog_reader(_eventlogs(args), args.token or "")
     try:
-        with _progress_bar(console) as bar:
+        with _progress_bar() as bar:
             task = bar.add_task("rebuilding for comparison", total=None, rate=0.0)
             started = datetime.now(UTC)
 
@@ -463,7 +488,7 @@ async def _bundle(args: argparse.Namespace, console: Console) -> int:
     if args.since and args.until and args.since >= args.until:
         raise SystemExit("--since must be before --until")
     output = Path(args.output)
-    reader = eventlog_reader(_eventlogs(args))
+    reader = eventlog_reader(_eventlogs(args), args.token or "")
     try:
         with _stderr_progress() as bar:
             exported = await export_bundle(
@@ -580,11 +605,11 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 async def _rebuild(args: argparse.Namespace, console: Console) -> int:
     engine = make_engine(_store_url(args))
-    reader = eventlog_reader(_eventlogs(args))
+    reader = eventlog_reader(_eventlogs(args), args.token or "")
     try:
         await asyncio.to_thread(migrate, engine)
         rebuilder = Rebuilder(engine, reader, WRITE_SERVICES)
-        with _progress_bar(console) as bar:
+        with _progress_bar() as bar:
             task = bar.add_task("rebuilding read models", total=None, rate=0.0)
             started = datetime.now(UTC)
 
@@ -611,24 +636,43 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
 # -- parser ----------------------------------------------------------------------------------------
 
 
-def _common(parser: argparse.ArgumentParser, eventlogs: bool = False) -> None:
+def _token_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--token",
+        default=None,
+        help="the caller's bearer token, an auditor's (default: $ADUAN_TOKEN; a flag is visible "
+        "to other users of the machine, the variable is not)",
+    )
+
+
+def _query_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--query", default=None, help="query service HOST:PORT (default: $ADUAN_QUERY_ADDR)"
+    )
+    _token_arg(parser)
+
+
+def _eventlog_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--eventlog",
+        action="append",
+        metavar="SERVICE=HOST:PORT",
+        help="EventLog address of a write service (default: $ADUAN_<SERVICE>_ADDR)",
+    )
+    _token_arg(parser)
+
+
+def _store_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--store-url", default=None, help="query read models (default: $ADUAN_STORE_URL)"
     )
-    if eventlogs:
-        parser.add_argument(
-            "--eventlog",
-            action="append",
-            metavar="SERVICE=HOST:PORT",
-            help="EventLog address of a write service (default: $ADUAN_<SERVICE>_ADDR)",
-        )
 
 
 def add_audit_commands(commands: Any) -> None:
     """Add trail, export, replay and verify to an argparse subparsers object."""
     trail = commands.add_parser("trail", help="the audit trail and custody of one complaint")
     trail.add_argument("complaint", help="ticket number or complaint id")
-    _common(trail)
+    _query_args(trail)
     trail.set_defaults(func=cmd_trail)
 
     export = commands.add_parser("export", help="every event with actor and offices")
@@ -636,28 +680,33 @@ def add_audit_commands(commands: Any) -> None:
     export.add_argument("--until", type=moment, default=None, help="to this time (exclusive)")
     export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     export.add_argument("--output", default=None, help="file to write (default: stdout)")
-    _common(export)
+    _query_args(export)
     export.set_defaults(func=cmd_export)
 
     replay = commands.add_parser("replay", help="every complaint as the system showed it then")
     replay.add_argument("--as-of", type=moment, required=True, help="ISO 8601 time")
     replay.add_argument("--office", default=None, help="only this office and its descendants")
     replay.add_argument("--format", choices=("table", "jsonl"), default="table")
-    _common(replay)
+    _query_args(replay)
     replay.set_defaults(func=cmd_replay)
 
     check = commands.add_parser(
         "verify",
-        help="recompute every hash chain and signed checkpoint from the EventLogs, and compare "
-        "the live read models with a fresh rebuild",
+        help="recompute every hash chain and signed checkpoint from the EventLogs (or, with "
+        "--projections, compare the live read models with a fresh rebuild)",
     )
     check.add_argument("--limit", type=int, default=50, help="findings or differences to print")
     only = check.add_mutually_exclusive_group()
     only.add_argument(
-        "--history", action="store_true", help="only the chains and checkpoints (tamper evidence)"
+        "--history",
+        action="store_true",
+        help="the chains and checkpoints (tamper evidence; the default)",
     )
     only.add_argument(
-        "--projections", action="store_true", help="only the read models against a rebuild"
+        "--projections",
+        action="store_true",
+        help="instead, the read models against a rebuild (an operator's check: it reads the "
+        "query database at --store-url)",
     )
     check.add_argument(
         "--trust",
@@ -679,7 +728,8 @@ def add_audit_commands(commands: Any) -> None:
         help="with --bundle: the checkpoint public keys obtained independently of the bundle "
         "(the JSON `aduan audit keys` writes, or one '[SERVICE] KEY' per line)",
     )
-    _common(check, eventlogs=True)
+    _eventlog_args(check)
+    _store_arg(check)
     check.set_defaults(func=cmd_verify)
 
     report = commands.add_parser(
@@ -700,6 +750,7 @@ def add_audit_commands(commands: Any) -> None:
         "--query", default=None, help="query service HOST:PORT (default: $ADUAN_QUERY_ADDR)"
     )
     report.add_argument("--timeout", type=float, default=120.0, help="seconds for GetStats")
+    _token_arg(report)
     report.set_defaults(func=cmd_report)
 
     bundle = commands.add_parser(
@@ -710,7 +761,7 @@ def add_audit_commands(commands: Any) -> None:
     bundle.add_argument("--since", type=moment, default=None, help="from this time (inclusive)")
     bundle.add_argument("--until", type=moment, default=None, help="to this time (exclusive)")
     bundle.add_argument("--output", "-o", required=True, help="the bundle file to write (zip)")
-    _common(bundle, eventlogs=True)
+    _eventlog_args(bundle)
     bundle.set_defaults(func=cmd_bundle)
 
     keys = commands.add_parser(
@@ -730,7 +781,8 @@ def add_rebuild_command(commands: Any) -> None:
     rebuild = commands.add_parser(
         "rebuild", help="rebuild the read models from the EventLogs and swap them in"
     )
-    _common(rebuild, eventlogs=True)
+    _eventlog_args(rebuild)
+    _store_arg(rebuild)
     rebuild.set_defaults(func=cmd_rebuild)
 
 
@@ -762,8 +814,13 @@ def run(args: argparse.Namespace) -> int:
     of the output goes away (`aduan audit export | head`), stop quietly as Unix tools do."""
     try:
         return int(args.func(args))
-    except AduanError as error:
+    except (AduanError, SettingsError) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except grpc.aio.AioRpcError as error:
+        # What the service refused and why, e.g. PERMISSION_DENIED for a token without the
+        # auditor's role.
+        print(f"error: {error.code().name}: {error.details()}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         # Python would try to flush stdout again at exit and print a second error: point it at

@@ -62,6 +62,8 @@ QUERY_POLICY: dict[str, Access] = policy(
         "GetComplaint": _READERS,
         "ListComplaints": _READERS,
         "GetAuditTrail": _READERS,
+        # Every complaint's events, sealed ones included: for those who read everything.
+        "ListAuditEvents": access(AUDITOR, ADMIN),
         "WatchComplaints": _READERS,
         "GetStats": _READERS,
         "RebuildProjections": access(ADMIN),
@@ -196,7 +198,23 @@ def audit_entry(row: Mapping[str, Any]) -> query_pb2.AuditEntry:
         ruleset_version=row["ruleset_version"],
         summary=row["summary"],
         aggregate_version=row["aggregate_version"],
+        complaint_id=row["complaint_id"],
+        correlation_id=row["correlation_id"],
+        causation_id=row["causation_id"],
     )
+
+
+def custody_segment(row: Mapping[str, Any]) -> query_pb2.CustodySegment:
+    segment = query_pb2.CustodySegment(
+        office=_office(row["office_code"]),
+        received_from=row["received_from"],
+        received_at=_ts(row["from_at"]),
+        handed_at=_ts(row["until_at"]),
+        handed_to=row["handed_to"],
+    )
+    if row["held_seconds"] is not None:
+        segment.held.CopyFrom(_duration(row["held_seconds"]))
+    return segment
 
 
 def _optional_time(message: Any, name: str, field_path: str = "") -> datetime | None:
@@ -210,6 +228,19 @@ def _optional_time(message: Any, name: str, field_path: str = "") -> datetime | 
         raise ValidationError(
             FieldViolation(field_path or name, "is not a valid timestamp")
         ) from None
+
+
+def _time_range(message: Any, name: str) -> tuple[datetime | None, datetime | None]:
+    """The bounds of the TimeRange field `name` (either may be unset); INVALID_ARGUMENT when one
+    is not a valid timestamp or the end is not after the start."""
+    if not message.HasField(name):
+        return None, None
+    period = getattr(message, name)
+    start = _optional_time(period, "start", f"{name}.start")
+    end = _optional_time(period, "end", f"{name}.end")
+    if start is not None and end is not None and end <= start:
+        raise ValidationError(FieldViolation(name, "end must be after start"))
+    return start, end
 
 
 def _enum_names(enum: Any, values: Any, prefix: str, field_path: str) -> tuple[str, ...]:
@@ -413,8 +444,33 @@ class QueryServicer(query_pb2_grpc.QueryServicer):
             request.page.page_size,
             request.page.page_token,
         )
+        custody = (
+            await asyncio.to_thread(self.queries.custody, complaint_id)
+            if request.include_custody
+            else []
+        )
         return query_pb2.GetAuditTrailResponse(
             complaint_id=complaint_id,
+            entries=[audit_entry(r) for r in page.rows],
+            page=common_pb2.PageResponse(next_page_token=page.next_token),
+            custody=[custody_segment(r) for r in custody],
+        )
+
+    async def ListAuditEvents(  # noqa: N802 - gRPC method name
+        self,
+        request: query_pb2.ListAuditEventsRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
+    ) -> query_pb2.ListAuditEventsResponse:
+        since, until = _time_range(request, "occurred")
+        await self._consistent(request.consistency)
+        page = await asyncio.to_thread(
+            self.queries.audit_events_page,
+            since,
+            until,
+            request.page.page_size,
+            request.page.page_token,
+        )
+        return query_pb2.ListAuditEventsResponse(
             entries=[audit_entry(r) for r in page.rows],
             page=common_pb2.PageResponse(next_page_token=page.next_token),
         )

@@ -8,7 +8,7 @@ from anywhere the EventLogs are reachable. The recomputation itself lives in `ad
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from aduan.contract.eventlog import EventLogReader
 from aduan.eventstore.chain import CheckpointClaim, LoggedEvent, LogReport, verify_log
@@ -56,16 +56,29 @@ def parse_public_key(text: str) -> bytes:
     return raw
 
 
+# Called with (service, events read, events expected) while a log is read.
+OnProgress = Callable[[str, int, int], None]
+# Events between two progress reports.
+PROGRESS_EVERY = 200
+
+
 async def verify_history(
-    reader: EventLogReader, services: Sequence[str], trusted_keys: Sequence[bytes] = ()
+    reader: EventLogReader,
+    services: Sequence[str],
+    trusted_keys: Sequence[bytes] = (),
+    progress: OnProgress | None = None,
 ) -> list[LogReport]:
     """One report per service, from its whole EventLog."""
     reports = []
     for service in services:
-        events = [
-            logged_event(envelope)
-            async for envelope in reader.read(service, after=0, include_stored=True)
-        ]
+        head = await reader.head(service) if progress is not None else 0
+        events = []
+        async for envelope in reader.read(service, after=0, include_stored=True):
+            events.append(logged_event(envelope))
+            if progress is not None and len(events) % PROGRESS_EVERY == 0:
+                progress(service, len(events), max(head, len(events)))
+        if progress is not None:
+            progress(service, len(events), max(head, len(events)))
         reports.append(
             verify_log(
                 service,

@@ -395,10 +395,41 @@ class ComplaintQueries:
     def audit_trail(self, ref: str, size: int = 0, token: str = "") -> tuple[str, Page]:
         """The complaint's events of every service, in history order, keyset-paged."""
         complaint_id = self.get_complaint(ref)["complaint_id"]
+        fingerprint = hashlib.sha256(complaint_id.encode()).hexdigest()[:16]
+        condition = self.tables.audit.c.complaint_id == complaint_id
+        return complaint_id, self._audit_page([condition], size, token, fingerprint)
+
+    def audit_events_page(
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        size: int = 0,
+        token: str = "",
+    ) -> Page:
+        """Every projected event with occurred_at in [since, until), in history order,
+        keyset-paged; a token is bound to the range."""
+        audit = self.tables.audit
+        conditions: list[ColumnElement[bool]] = []
+        if since is not None:
+            conditions.append(audit.c.occurred_at >= as_utc(since))
+        if until is not None:
+            conditions.append(audit.c.occurred_at < as_utc(until))
+        bounds = [as_utc(t).isoformat() if t is not None else "" for t in (since, until)]
+        fingerprint = hashlib.sha256("|".join(bounds).encode()).hexdigest()[:16]
+        return self._audit_page(conditions, size, token, fingerprint)
+
+    def _audit_page(
+        self,
+        conditions: Sequence[ColumnElement[bool]],
+        size: int,
+        token: str,
+        fingerprint: str,
+    ) -> Page:
+        """One page of audit rows in history order (occurred_at, service, position), after the
+        history key in `token`."""
         audit = self.tables.audit
         limit = page_size(size)
-        fingerprint = hashlib.sha256(complaint_id.encode()).hexdigest()[:16]
-        query = select(audit).where(audit.c.complaint_id == complaint_id)
+        query = select(audit).where(*conditions)
         if token:
             occurred_text, service, position = _decode_token(token, fingerprint)
             occurred = datetime.fromisoformat(occurred_text)
@@ -424,50 +455,7 @@ class ComplaintQueries:
                 [as_utc(last["occurred_at"]).isoformat(), last["service"], last["position"]],
                 fingerprint,
             )
-        return complaint_id, Page(rows, next_token)
-
-    def full_audit_trail(self, ref: str) -> tuple[str, list[Row]]:
-        complaint_id, page = self.audit_trail(ref, MAX_PAGE_SIZE)
-        rows = list(page.rows)
-        while page.next_token:
-            _, page = self.audit_trail(complaint_id, MAX_PAGE_SIZE, page.next_token)
-            rows.extend(page.rows)
-        return complaint_id, rows
-
-    def audit_events(
-        self, since: datetime | None = None, until: datetime | None = None, batch: int = 1000
-    ) -> Iterator[Row]:
-        """Every projected event with occurred_at in [since, until), in history order."""
-        audit = self.tables.audit
-        conditions: list[ColumnElement[bool]] = []
-        if since is not None:
-            conditions.append(audit.c.occurred_at >= as_utc(since))
-        if until is not None:
-            conditions.append(audit.c.occurred_at < as_utc(until))
-        after: tuple[datetime, str, int] | None = None
-        while True:
-            query = select(audit).where(*conditions)
-            if after is not None:
-                occurred, service, position = after
-                query = query.where(
-                    or_(
-                        audit.c.occurred_at > occurred,
-                        and_(audit.c.occurred_at == occurred, audit.c.service > service),
-                        and_(
-                            audit.c.occurred_at == occurred,
-                            audit.c.service == service,
-                            audit.c.position > position,
-                        ),
-                    )
-                )
-            query = query.order_by(audit.c.occurred_at, audit.c.service, audit.c.position)
-            with self.engine.connect() as conn:
-                rows = [dict(r) for r in conn.execute(query.limit(batch)).mappings()]
-            yield from rows
-            if len(rows) < batch:
-                return
-            last = rows[-1]
-            after = (as_utc(last["occurred_at"]), last["service"], last["position"])
+        return Page(rows, next_token)
 
     def custody(self, complaint_id: str) -> list[Row]:
         custody = self.tables.custody

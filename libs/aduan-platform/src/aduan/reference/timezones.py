@@ -1,5 +1,6 @@
 """Indonesia's three time zones, the zone of each province and office, and how a moment is written
-for a citizen or an officer: "27 Maret 2026 pukul 23.59 WIB" / "27 March 2026, 23:59 WIB".
+for a citizen or an officer: "27 Maret 2026 pukul 23.59 WIB" / "27 March 2026, 23:59 WIB", and in an auditor's tables
+"2026-03-27 23:59 WIB".
 
 - WIB (Waktu Indonesia Barat), Asia/Jakarta, UTC+7: Sumatra, Java, Kalimantan Barat and Tengah.
 - WITA (Waktu Indonesia Tengah), Asia/Makassar, UTC+8: Bali, Nusa Tenggara, Kalimantan Selatan,
@@ -170,6 +171,14 @@ def format_in_zone(moment: datetime, zone: IndonesianZone, language: str) -> str
     if language == "id":
         return f"{date} pukul {local.hour:02d}.{local.minute:02d} {zone.abbreviation}"
     return f"{date}, {local.hour:02d}:{local.minute:02d} {zone.abbreviation}"
+
+
+def format_compact(moment: datetime, zone: IndonesianZone) -> str:
+    """`moment` (timezone-aware) as local time of `zone` for tables and reports, sortable and the
+    same in every language: "2026-03-02 14:05 WITA". Seconds are not shown."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{moment.isoformat()} has no UTC offset")
+    return f"{moment.astimezone(zone.tzinfo):%Y-%m-%d %H:%M} {zone.abbreviation}"
 
 
 def format_local(moment: datetime, office_code: str, language: str) -> str:

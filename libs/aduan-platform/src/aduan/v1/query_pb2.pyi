@@ -140,7 +140,7 @@ class ListComplaintsResponse(_message.Message):
     def __init__(self, complaints: _Optional[_Iterable[_Union[ComplaintView, _Mapping]]] = ..., page: _Optional[_Union[_common_pb2.PageResponse, _Mapping]] = ...) -> None: ...
 
 class AuditEntry(_message.Message):
-    __slots__ = ("event_id", "service", "position", "event_type", "occurred_at", "actor", "from_office", "to_office", "reason_code", "note", "rule_id", "ruleset_version", "summary", "aggregate_version")
+    __slots__ = ("event_id", "service", "position", "event_type", "occurred_at", "actor", "from_office", "to_office", "reason_code", "note", "rule_id", "ruleset_version", "summary", "aggregate_version", "complaint_id", "correlation_id", "causation_id")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     POSITION_FIELD_NUMBER: _ClassVar[int]
@@ -155,6 +155,9 @@ class AuditEntry(_message.Message):
     RULESET_VERSION_FIELD_NUMBER: _ClassVar[int]
     SUMMARY_FIELD_NUMBER: _ClassVar[int]
     AGGREGATE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
+    CORRELATION_ID_FIELD_NUMBER: _ClassVar[int]
+    CAUSATION_ID_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     service: str
     position: int
@@ -169,27 +172,68 @@ class AuditEntry(_message.Message):
     ruleset_version: str
     summary: str
     aggregate_version: int
-    def __init__(self, event_id: _Optional[str] = ..., service: _Optional[str] = ..., position: _Optional[int] = ..., event_type: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[_Union[_common_pb2.Actor, _Mapping]] = ..., from_office: _Optional[_Union[_common_pb2.OfficeRef, _Mapping]] = ..., to_office: _Optional[_Union[_common_pb2.OfficeRef, _Mapping]] = ..., reason_code: _Optional[_Union[_common_pb2.ReasonCode, str]] = ..., note: _Optional[str] = ..., rule_id: _Optional[str] = ..., ruleset_version: _Optional[str] = ..., summary: _Optional[str] = ..., aggregate_version: _Optional[int] = ...) -> None: ...
+    complaint_id: str
+    correlation_id: str
+    causation_id: str
+    def __init__(self, event_id: _Optional[str] = ..., service: _Optional[str] = ..., position: _Optional[int] = ..., event_type: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[_Union[_common_pb2.Actor, _Mapping]] = ..., from_office: _Optional[_Union[_common_pb2.OfficeRef, _Mapping]] = ..., to_office: _Optional[_Union[_common_pb2.OfficeRef, _Mapping]] = ..., reason_code: _Optional[_Union[_common_pb2.ReasonCode, str]] = ..., note: _Optional[str] = ..., rule_id: _Optional[str] = ..., ruleset_version: _Optional[str] = ..., summary: _Optional[str] = ..., aggregate_version: _Optional[int] = ..., complaint_id: _Optional[str] = ..., correlation_id: _Optional[str] = ..., causation_id: _Optional[str] = ...) -> None: ...
 
 class GetAuditTrailRequest(_message.Message):
-    __slots__ = ("complaint_id", "page", "consistency")
+    __slots__ = ("complaint_id", "page", "consistency", "include_custody")
     COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
     PAGE_FIELD_NUMBER: _ClassVar[int]
     CONSISTENCY_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_CUSTODY_FIELD_NUMBER: _ClassVar[int]
     complaint_id: str
     page: _common_pb2.PageRequest
     consistency: Consistency
-    def __init__(self, complaint_id: _Optional[str] = ..., page: _Optional[_Union[_common_pb2.PageRequest, _Mapping]] = ..., consistency: _Optional[_Union[Consistency, _Mapping]] = ...) -> None: ...
+    include_custody: bool
+    def __init__(self, complaint_id: _Optional[str] = ..., page: _Optional[_Union[_common_pb2.PageRequest, _Mapping]] = ..., consistency: _Optional[_Union[Consistency, _Mapping]] = ..., include_custody: _Optional[bool] = ...) -> None: ...
+
+class CustodySegment(_message.Message):
+    __slots__ = ("office", "received_from", "received_at", "handed_at", "held", "handed_to")
+    OFFICE_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_FROM_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_AT_FIELD_NUMBER: _ClassVar[int]
+    HANDED_AT_FIELD_NUMBER: _ClassVar[int]
+    HELD_FIELD_NUMBER: _ClassVar[int]
+    HANDED_TO_FIELD_NUMBER: _ClassVar[int]
+    office: _common_pb2.OfficeRef
+    received_from: str
+    received_at: _timestamp_pb2.Timestamp
+    handed_at: _timestamp_pb2.Timestamp
+    held: _duration_pb2.Duration
+    handed_to: str
+    def __init__(self, office: _Optional[_Union[_common_pb2.OfficeRef, _Mapping]] = ..., received_from: _Optional[str] = ..., received_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., handed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., held: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., handed_to: _Optional[str] = ...) -> None: ...
 
 class GetAuditTrailResponse(_message.Message):
-    __slots__ = ("complaint_id", "entries", "page")
+    __slots__ = ("complaint_id", "entries", "page", "custody")
     COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
     ENTRIES_FIELD_NUMBER: _ClassVar[int]
     PAGE_FIELD_NUMBER: _ClassVar[int]
+    CUSTODY_FIELD_NUMBER: _ClassVar[int]
     complaint_id: str
     entries: _containers.RepeatedCompositeFieldContainer[AuditEntry]
     page: _common_pb2.PageResponse
-    def __init__(self, complaint_id: _Optional[str] = ..., entries: _Optional[_Iterable[_Union[AuditEntry, _Mapping]]] = ..., page: _Optional[_Union[_common_pb2.PageResponse, _Mapping]] = ...) -> None: ...
+    custody: _containers.RepeatedCompositeFieldContainer[CustodySegment]
+    def __init__(self, complaint_id: _Optional[str] = ..., entries: _Optional[_Iterable[_Union[AuditEntry, _Mapping]]] = ..., page: _Optional[_Union[_common_pb2.PageResponse, _Mapping]] = ..., custody: _Optional[_Iterable[_Union[CustodySegment, _Mapping]]] = ...) -> None: ...
+
+class ListAuditEventsRequest(_message.Message):
+    __slots__ = ("occurred", "page", "consistency")
+    OCCURRED_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    CONSISTENCY_FIELD_NUMBER: _ClassVar[int]
+    occurred: _common_pb2.TimeRange
+    page: _common_pb2.PageRequest
+    consistency: Consistency
+    def __init__(self, occurred: _Optional[_Union[_common_pb2.TimeRange, _Mapping]] = ..., page: _Optional[_Union[_common_pb2.PageRequest, _Mapping]] = ..., consistency: _Optional[_Union[Consistency, _Mapping]] = ...) -> None: ...
+
+class ListAuditEventsResponse(_message.Message):
+    __slots__ = ("entries", "page")
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[AuditEntry]
+    page: _common_pb2.PageResponse
+    def __init__(self, entries: _Optional[_Iterable[_Union[AuditEntry, _Mapping]]] = ..., page: _Optional[_Union[_common_pb2.PageResponse, _Mapping]] = ...) -> None: ...
 
 class WatchComplaintsRequest(_message.Message):
     __slots__ = ("filter", "include_initial")

@@ -51,6 +51,11 @@ class QueryStub:
                 request_serializer=aduan_dot_v1_dot_query__pb2.GetAuditTrailRequest.SerializeToString,
                 response_deserializer=aduan_dot_v1_dot_query__pb2.GetAuditTrailResponse.FromString,
                 _registered_method=True)
+        self.ListAuditEvents = channel.unary_unary(
+                '/aduan.v1.Query/ListAuditEvents',
+                request_serializer=aduan_dot_v1_dot_query__pb2.ListAuditEventsRequest.SerializeToString,
+                response_deserializer=aduan_dot_v1_dot_query__pb2.ListAuditEventsResponse.FromString,
+                _registered_method=True)
         self.WatchComplaints = channel.unary_stream(
                 '/aduan.v1.Query/WatchComplaints',
                 request_serializer=aduan_dot_v1_dot_query__pb2.WatchComplaintsRequest.SerializeToString,
@@ -87,6 +92,14 @@ class QueryServicer:
 
     def GetAuditTrail(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAuditEvents(self, request, context):
+        """Every complaint's events that occurred in a period, in history order (auditors and
+        administrators: `aduan audit export`).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -128,6 +141,11 @@ def add_QueryServicer_to_server(servicer, server):
                     servicer.GetAuditTrail,
                     request_deserializer=aduan_dot_v1_dot_query__pb2.GetAuditTrailRequest.FromString,
                     response_serializer=aduan_dot_v1_dot_query__pb2.GetAuditTrailResponse.SerializeToString,
+            ),
+            'ListAuditEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAuditEvents,
+                    request_deserializer=aduan_dot_v1_dot_query__pb2.ListAuditEventsRequest.FromString,
+                    response_serializer=aduan_dot_v1_dot_query__pb2.ListAuditEventsResponse.SerializeToString,
             ),
             'WatchComplaints': grpc.unary_stream_rpc_method_handler(
                     servicer.WatchComplaints,
@@ -228,6 +246,33 @@ class Query:
             '/aduan.v1.Query/GetAuditTrail',
             aduan_dot_v1_dot_query__pb2.GetAuditTrailRequest.SerializeToString,
             aduan_dot_v1_dot_query__pb2.GetAuditTrailResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAuditEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aduan.v1.Query/ListAuditEvents',
+            aduan_dot_v1_dot_query__pb2.ListAuditEventsRequest.SerializeToString,
+            aduan_dot_v1_dot_query__pb2.ListAuditEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,
