@@ -3,6 +3,7 @@ application states, run by the store in the events' own transaction, on SQLite a
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -128,6 +129,27 @@ def test_a_failing_side_write_saves_no_event(sql_app: NotesApplication) -> None:
 
     assert sql_app.head_position() == 0
     assert sql_app.claims.get("label", "b") is None
+    assert sql_app.claims.get("label", "a") == "someone else"
+
+
+def test_a_violation_seen_while_the_side_writes_run_is_an_integrity_error(
+    sql_app: NotesApplication,
+) -> None:
+    """On PostgreSQL the pipeline may hand back a side write's unique violation while the
+    insert's own statements are being sent, before the store's sync: the transaction then
+    ends on psycopg's PipelineAborted instead (CI saw it, 2026-12-05). A taken key must still
+    reach the caller as the IntegrityError it is."""
+    sql_app.claims.claim("label", "a", "someone else")
+    side = SideWrites()
+    sql_app.claims.claim_all(side, "label", [("a", "x")])
+
+    # The server's answer to the claim arrives while the writes after it are being sent.
+    side.add(lambda cursor: time.sleep(0.3))
+
+    with pytest.raises(IntegrityError):
+        sql_app.save_with(_note("satu"), side=side)
+
+    assert sql_app.head_position() == 0
     assert sql_app.claims.get("label", "a") == "someone else"
 
 

@@ -347,3 +347,32 @@ def test_an_excerpt_verifies_from_its_first_position() -> None:
         "[intake] REMOVED: event intake:3 (position 3), sealed by checkpoint intake:5 "
         "(positions 2..4), is missing"
     ]
+
+
+def test_events_swapped_across_two_checkpoints_are_named_as_moved() -> None:
+    """Two events sealed by different checkpoints trade places: each is named as moved from
+    the position the other checkpoint sealed it at, not as an unknown alteration (CI saw the
+    bundle verifier call such a swap ALTERED when the checkpoints fell between, 2026-12-05)."""
+    app = LedgerApplication({"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    sealer = CheckpointSealer(app, "intake", load_signer("intake", {}))
+    app.save(Ledger(text="first", meta=CTX.meta()))
+    assert sealer.seal_once() is not None  # seals position 1, stored at 2
+    app.save(Ledger(text="second", meta=CTX.meta()))
+    assert sealer.seal_once() is not None  # seals position 3, stored at 4
+    events = [
+        logged_event(translator("intake").translate(n, app.decode(n), include_stored=True))
+        for n in app.read_notifications(0, 10)
+    ]
+    first, second = events[0], events[2]
+    swapped = [
+        type(first)(**{**vars(second), "position": 1, "event_id": "intake:1"}),
+        events[1],
+        type(first)(**{**vars(first), "position": 3, "event_id": "intake:3"}),
+        events[3],
+    ]
+    report = verify_log("intake", swapped)
+    described = [str(f) for f in report.findings]
+    assert [f.kind for f in report.findings] == ["reordered", "reordered"], described
+    assert "(position 1, aggregate" in described[0]
+    assert "was sealed at position 3 by checkpoint intake:4 (positions 2..3)" in described[0]
+    assert "was sealed at position 1 by checkpoint intake:2 (positions 1..1)" in described[1]

@@ -502,15 +502,29 @@ def _verify_checkpoints(
         [event for event in logged if event.checkpoint is not None] + list(seals),
         key=lambda event: event.position,
     )
+    moved_sources: dict[bytes, tuple[int, str]] | None = None
+
+    def sealed_elsewhere(prefix: bytes) -> tuple[int, str] | None:
+        """Where a signed checkpoint, any of them, sealed the event with this hash prefix: an
+        event swapped with one of another checkpoint's range is moved, not altered."""
+        nonlocal moved_sources
+        if moved_sources is None:  # only once something differs: a clean log never pays
+            moved_sources = {}
+            for other in holders:
+                sealing = other.checkpoint
+                if sealing is None or not verify_checkpoint_signature(sealing):
+                    continue
+                for at, sealed_prefix in parse_manifest(sealing.manifest):
+                    moved_sources.setdefault(sealed_prefix, (at, _checkpoint_place(other)))
+        return moved_sources.get(prefix)
+
     for holder in holders:
         claim = holder.checkpoint
         if claim is None or claim.to_position < report.first_position:
             continue  # an excerpt's own first events may seal what precedes it
         report.checkpoints += 1
         report.key_ids.add(claim.key_id)
-        where = (
-            f"checkpoint {holder.event_id} (positions {claim.from_position}..{claim.to_position})"
-        )
+        where = _checkpoint_place(holder)
         if not verify_checkpoint_signature(claim) or claim.key_id != key_id_of(claim.public_key):
             find("checkpoint", f"{where}: its signature does not verify (altered)", holder)
             continue
@@ -540,7 +554,6 @@ def _verify_checkpoints(
             continue
         sealed = parse_manifest(claim.manifest)
         sealed_at = dict(sealed)
-        position_of_prefix = {prefix: position for position, prefix in sealed}
         named = False
         for position, prefix in sealed:
             current = by_position.get(position)
@@ -553,11 +566,12 @@ def _verify_checkpoints(
                 )
                 named = True
             elif hashes[position][:PREFIX_BYTES] != prefix:
-                moved_from = position_of_prefix.get(hashes[position][:PREFIX_BYTES])
-                if moved_from is not None:
+                moved = sealed_elsewhere(hashes[position][:PREFIX_BYTES])
+                if moved is not None:
+                    moved_from, sealed_by = moved
                     find(
                         "reordered",
-                        f"{current.describe()} was sealed at position {moved_from} by {where}",
+                        f"{current.describe()} was sealed at position {moved_from} by {sealed_by}",
                         current,
                     )
                 else:
@@ -584,6 +598,12 @@ def _verify_checkpoints(
             "checkpoint yet (chains verified only)"
         )
     _unsealed_gaps(report, unsealed)
+
+
+def _checkpoint_place(holder: LoggedEvent) -> str:
+    claim = holder.checkpoint
+    assert claim is not None
+    return f"checkpoint {holder.event_id} (positions {claim.from_position}..{claim.to_position})"
 
 
 def _unsealed_gaps(report: LogReport, unsealed: list[int]) -> None:

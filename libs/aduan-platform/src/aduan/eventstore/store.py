@@ -512,7 +512,7 @@ def _install_joint_writes(recorder: Any) -> bool:
     def _insert_events(cursor: Any, stored_events: Any, **kwargs: Any) -> Any:
         side: SideWrites | None = kwargs.get(_SIDE_WRITES)
         if side is not None:
-            side._run_before_insert(cursor)
+            _run_synced(cursor, side._run_before_insert)
         ids = original(cursor, stored_events, **kwargs)
         if side is not None and fetch_ids is None:  # SQLite: the ids are known here
             side._run_after_insert(cursor, stored_events, ids)
@@ -531,6 +531,22 @@ def _install_joint_writes(recorder: Any) -> bool:
     if fetch_ids is not None:
         recorder._fetch_ids_after_insert_events = _fetch_ids_after_insert_events
     return True
+
+
+def _run_synced(cursor: Any, writes: Callable[[Any], None]) -> None:
+    """Runs `writes` and, on PostgreSQL, syncs the pipeline before the insert's statements.
+
+    psycopg reads a failed statement's answer whenever it next talks to the server. Should a
+    side write's unique violation come back while the store's insert is being sent, the store
+    catches it before its own sync and the transaction then ends on PipelineAborted, an
+    OperationalError, instead of the IntegrityError a taken key is. A nested pipeline block
+    syncs on leaving, so the violation is raised here, where it rolls the transaction back."""
+    pipeline = getattr(getattr(cursor, "connection", None), "pipeline", None)  # not SQLite
+    if pipeline is None:
+        writes(cursor)
+        return
+    with pipeline():
+        writes(cursor)
 
 
 CLAIMS_NAMESPACE = uuid.UUID("d7c8a0f4-3b7e-4a1c-9d52-6f1e2b8c4a70")
