@@ -14,9 +14,13 @@ import os
 from pathlib import Path
 
 import grpc
+import pytest
 
 from aduan.service.auth import with_bearer
 from aduan_devtools.stack import LocalStack
+
+# "local" (the process stack the fixtures start) or "k8s" (a cluster; see conftest).
+TARGET = os.environ.get("ADUAN_E2E_TARGET", "local")
 
 OPERATOR_ROLES = ["gateway", "supervisor", "auditor", "admin"]
 OPERATOR_OFFICE = "PUSAT.IP3"
@@ -27,6 +31,18 @@ def operator_token(stack: LocalStack | None) -> str:
     if stack is None:
         return os.environ.get("ADUAN_E2E_TOKEN", "")
     return stack.token(OPERATOR_ROLES, OPERATOR_OFFICE, sub="e2e:operator")
+
+
+def auditor_metadata(stack: LocalStack | None) -> tuple[tuple[str, str]]:
+    """An auditor's identity, the one that reads the Inspectorate's sealed cases: the local
+    stack's, or $ADUAN_E2E_AUDITOR_TOKEN against a cluster (the test skips without it)."""
+    if stack is None:
+        token = os.environ.get("ADUAN_E2E_AUDITOR_TOKEN", "")
+        if not token:
+            pytest.skip("no auditor token for the cluster: set ADUAN_E2E_AUDITOR_TOKEN")
+    else:
+        token = stack.token("auditor", sub="e2e:auditor")
+    return (("authorization", f"Bearer {token}"),)
 
 
 def cluster_channel(address: str) -> grpc.Channel:

@@ -13,12 +13,10 @@ from pathlib import Path
 
 import grpc
 import pytest
-from e2e.callers import operator_channel
+from e2e.callers import TARGET, operator_channel
 
 from aduan.core.settings import ALL_SERVICES
 from aduan_devtools.stack import LocalStack
-
-TARGET = os.environ.get("ADUAN_E2E_TARGET", "local")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -43,7 +43,7 @@ import shlex
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import cache
@@ -244,8 +244,14 @@ def secret_consumers(spec: Mapping[str, Any]) -> Iterator[tuple[str, str, str, d
                 yield secret["secretName"], item["key"], purpose, plain
 
 
-def operator_token(env: Mapping[str, str], idp: IdentityProvider) -> str:
-    """The e2e operator's token for the auth mode the services run in."""
+def operator_token(
+    env: Mapping[str, str],
+    idp: IdentityProvider,
+    roles: Sequence[str] = OPERATOR_ROLES,
+    sub: str = "e2e:operator",
+) -> str:
+    """The e2e operator's token (or, given `roles`, another caller's) for the auth mode the
+    services run in."""
     issuer = env.get("ADUAN_JWT_ISSUER", "")
     audience = env.get("ADUAN_JWT_AUDIENCE", "")
     if env.get("ADUAN_JWT_SECRET"):
@@ -254,7 +260,7 @@ def operator_token(env: Mapping[str, str], idp: IdentityProvider) -> str:
         signer = idp.signer(issuer, audience)
     else:
         signer = TokenSigner.hs256(DEV_SECRET, issuer=issuer, audience=audience)
-    return signer.issue("e2e:operator", OPERATOR_ROLES, OPERATOR_OFFICE)
+    return signer.issue(sub, list(roles), OPERATOR_OFFICE)
 
 
 def selected(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
@@ -510,6 +516,9 @@ def test_shipped_values_start_and_serve(value_set: str, tmp_path: Path) -> None:
                 env[f"ADUAN_E2E_{label}"] = str(path)
         env["ADUAN_E2E_TARGET"] = "k8s"
         env["ADUAN_E2E_TOKEN"] = operator_token(first["intake"].containers[0].env, idp)
+        env["ADUAN_E2E_AUDITOR_TOKEN"] = operator_token(
+            first["intake"].containers[0].env, idp, ["auditor"], "e2e:auditor"
+        )
         done = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *E2E_SLICE],
             cwd=REPO_ROOT,
