@@ -102,5 +102,8 @@ class FakeBackend:
     async def ready(self) -> bool:
         return self.is_ready
 
+    async def start(self) -> None:
+        return None
+
     async def close(self) -> None:
         return None

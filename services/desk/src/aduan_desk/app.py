@@ -429,8 +429,11 @@ def build_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        await backend.close()
+        await backend.start()
+        try:
+            yield
+        finally:
+            await backend.close()
 
     routes = [
         Route("/", home),

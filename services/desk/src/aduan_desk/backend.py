@@ -79,6 +79,8 @@ class Backend(Protocol):
 
     async def ready(self) -> bool: ...
 
+    async def start(self) -> None: ...
+
     async def close(self) -> None: ...
 
 
@@ -95,10 +97,17 @@ COMMANDS = {
 
 class GrpcBackend:
     def __init__(self, peers: dict[str, str], tls: TlsSettings) -> None:
+        self.peers = peers
+        self.tls = tls
+        self.channels: dict[str, grpc.aio.Channel] = {}
+
+    async def start(self) -> None:
+        """Opens the channels on the server's event loop (a grpc.aio channel belongs to the
+        loop it was made on)."""
         interceptors = client_interceptors()
         self.channels = {
-            name: aio_channel(address, tls, interceptors=interceptors)
-            for name, address in peers.items()
+            name: aio_channel(address, self.tls, interceptors=interceptors)
+            for name, address in self.peers.items()
         }
         self.query = query_pb2_grpc.QueryStub(self.channels["query"])
         self.routing = routing_pb2_grpc.RoutingStub(self.channels["routing"])
