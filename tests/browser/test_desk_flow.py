@@ -151,7 +151,9 @@ def test_officer_supervisor_and_auditor_work_a_case_in_the_browser(
     expect(moves).to_have_count(2)
     expect(moves.nth(0).locator(".actor")).to_contain_text(f"officer:siti (officer, {OFFICE})")
     expect(moves.nth(0)).to_contain_text("Perlu keputusan Kanwil")
-    expect(moves.nth(1).locator(".actor")).to_contain_text(f"supervisor:budi (supervisor, {KANWIL})")
+    expect(moves.nth(1).locator(".actor")).to_contain_text(
+        f"supervisor:budi (supervisor, {KANWIL})"
+    )
     expect(moves.nth(1)).to_contain_text("Perlu pemeriksaan lapangan")
     expect(auditor.get_by_test_id("custody")).to_contain_text(DELEGATE_TO)
     auditor.screenshot(path=str(SCREENSHOTS / "case.png"), full_page=True)
@@ -164,7 +166,11 @@ def test_officer_supervisor_and_auditor_work_a_case_in_the_browser(
     expect(auditor.get_by_test_id("as-of")).to_contain_text("Keadaan per")
     expect(auditor.get_by_test_id("holder")).to_contain_text(OFFICE)
     expect(auditor.get_by_test_id("status")).to_have_text("Diproses")
-    expect(auditor.get_by_test_id("trail").locator('tr[data-event="CaseReassigned"]')).to_have_count(0)
-    expect(auditor.get_by_test_id("trail").locator('tr[data-event="CaseAccepted"]')).to_have_count(1)
+    expect(
+        auditor.get_by_test_id("trail").locator('tr[data-event="CaseReassigned"]')
+    ).to_have_count(0)
+    expect(auditor.get_by_test_id("trail").locator('tr[data-event="CaseAccepted"]')).to_have_count(
+        1
+    )
     auditor.screenshot(path=str(SCREENSHOTS / "time-travel.png"), full_page=True)
     assert before_escalation > datetime.now(UTC) - timedelta(minutes=5)

@@ -268,7 +268,9 @@ def cmd_keys(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aduan", description="Aduan command-line tool")
     commands = parser.add_subparsers(dest="command", required=True)
-    up = commands.add_parser("up", help="run NATS, the four services and the desk locally until Ctrl-C")
+    up = commands.add_parser(
+        "up", help="run NATS, the four services and the desk locally until Ctrl-C"
+    )
     up.add_argument("--data-dir", default="var", help="stores, NATS data and logs (default: var)")
     up.add_argument(
         "--nats-url",
