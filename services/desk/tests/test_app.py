@@ -11,13 +11,13 @@ from pathlib import Path
 
 import grpc
 import pytest
+from starlette.testclient import TestClient
+
+from aduan.service.auth import TokenVerifier
 from aduan_desk.app import build_app
 from aduan_desk.i18n import catalogue
 from aduan_desk.settings import DeskSettings
 from aduan_desk.web import CONTENT_SECURITY_POLICY
-from starlette.testclient import TestClient
-
-from aduan.service.auth import TokenVerifier
 from aduan_devtools.testing.desk import NOW, FakeBackend, complaint, refusal
 
 SECRET = "s" * 40

@@ -15,6 +15,7 @@ from types import FrameType
 
 from aduan.core.settings import ALL_SERVICES, DEFAULT_GRPC_PORTS, DEFAULT_METRICS_PORTS
 from aduan.service.auth import ROLES, DevTokens
+from aduan_desk.settings import DEFAULT_DESK_PORT
 from aduan_devtools.natsserver import (
     NatsServerMissingError,
     free_port,
@@ -22,7 +23,6 @@ from aduan_devtools.natsserver import (
     port_is_free,
 )
 from aduan_devtools.stack import (
-    DEFAULT_DESK_PORT,
     DEFAULT_NATS_PORT,
     DEFAULT_WEBHOOK_PORT,
     DESK,

@@ -29,7 +29,6 @@ from aduan_devtools.natsserver import EmbeddedNats, free_port
 
 DEFAULT_NATS_PORT = 4222
 DEFAULT_WEBHOOK_PORT = 8081
-DEFAULT_DESK_PORT = 8090
 DESK = "desk"
 # The local stack's HS256 secret, generated per run (`aduan token` reads it from here).
 SECRET_FILE = "dev-jwt-secret"

@@ -116,9 +116,10 @@ class GrpcBackend:
     async def list_complaints(
         self, token: str, request: query_pb2.ListComplaintsRequest
     ) -> query_pb2.ListComplaintsResponse:
-        return await self.query.ListComplaints(
+        response: query_pb2.ListComplaintsResponse = await self.query.ListComplaints(
             request, metadata=bearer_metadata(token), timeout=CALL_TIMEOUT
         )
+        return response
 
     async def watch_complaints(
         self, token: str, request: query_pb2.WatchComplaintsRequest
@@ -145,7 +146,8 @@ class GrpcBackend:
         response = await self.query.GetComplaint(
             request, metadata=bearer_metadata(token), timeout=CALL_TIMEOUT
         )
-        return response.complaint
+        view: query_pb2.ComplaintView = response.complaint
+        return view
 
     async def audit_trail(
         self, token: str, complaint_id: str, after: Sequence[tuple[str, int]] = ()
@@ -173,7 +175,8 @@ class GrpcBackend:
             metadata=bearer_metadata(token),
             timeout=CALL_TIMEOUT,
         )
-        return response.state
+        state: routing_pb2.CaseState = response.state
+        return state
 
     async def command(self, token: str, name: str, request: Any) -> routing_pb2.CaseCommandResponse:
         method = getattr(self.routing, COMMANDS[name])
@@ -185,9 +188,10 @@ class GrpcBackend:
     async def reveal_contact(
         self, token: str, request: intake_pb2.GetReporterContactRequest
     ) -> intake_pb2.GetReporterContactResponse:
-        return await self.intake.GetReporterContact(
+        response: intake_pb2.GetReporterContactResponse = await self.intake.GetReporterContact(
             request, metadata=bearer_metadata(token), timeout=CALL_TIMEOUT
         )
+        return response
 
     async def ready(self) -> bool:
         """The services the desk reads from answer their readiness."""

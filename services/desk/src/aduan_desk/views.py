@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -53,9 +54,10 @@ def enum_name(enum: object, value: int, prefix: str) -> str:
     return "" if short == "UNSPECIFIED" else short
 
 
-def enum_value(enum: object, prefix: str, name: str) -> int:
+def enum_value(enum: object, prefix: str, name: str) -> Any:
     """The value of `<prefix><name>`, or 0 (UNSPECIFIED) for a name the contract lacks: the
-    service then refuses the request, the desk does not."""
+    service then refuses the request, the desk does not. (Any: each generated enum is its own
+    type, and this serves them all.)"""
     try:
         return int(enum.Value(prefix + name))  # type: ignore[attr-defined]
     except ValueError:

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import grpc
-from aduan_desk.backend import timestamp
 
 from aduan.v1 import common_pb2, intake_pb2, query_pb2, routing_pb2
+from aduan_desk.backend import timestamp
 
 NOW = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
 
