@@ -82,17 +82,24 @@ def complaints(desk_stack: LocalStack) -> dict[str, str]:
     auditor = bearer_metadata(desk_stack.token("auditor", sub="auditor:parity"))
     with grpc.insecure_channel(desk_stack.services["query"].address) as query_channel:
         query = query_pb2_grpc.QueryStub(query_channel)
+
+        def placed(complaint_id: str) -> bool:
+            try:
+                view = query.GetComplaint(
+                    query_pb2.GetComplaintRequest(complaint_id=complaint_id),
+                    metadata=auditor,
+                    timeout=5,
+                ).complaint
+            except grpc.RpcError as error:
+                # Not projected yet.
+                if error.code() != grpc.StatusCode.NOT_FOUND:
+                    raise
+                return False
+            return view.holding_office.code != ""
+
         for complaint_id in filed.values():
             wait_until(
-                lambda complaint_id=complaint_id: (
-                    query.GetComplaint(
-                        query_pb2.GetComplaintRequest(complaint_id=complaint_id),
-                        metadata=auditor,
-                        timeout=5,
-                    ).complaint.holding_office.code
-                    != ""
-                ),
-                f"{complaint_id} placed",
+                lambda complaint_id=complaint_id: placed(complaint_id), f"{complaint_id} placed"
             )
     return filed
 
