@@ -1,4 +1,4 @@
-# One image recipe for the four Aduan services; the build argument SERVICE picks which one.
+# One image recipe for the four Aduan services and the desk; the build argument SERVICE picks which one.
 # The build context is the repository root (the uv workspace):
 #
 #   docker build --build-arg SERVICE=intake -t aduan-intake .
@@ -14,6 +14,7 @@
 #   aduan-routing       gRPC 50052, metrics 9464
 #   aduan-notification  gRPC 50053, metrics 9464
 #   aduan-query         gRPC 50054, metrics 9464
+#   aduan-desk          HTTP 8090 (ADUAN_DESK_PORT; set ADUAN_DESK_HOST=0.0.0.0), metrics 9464
 # gRPC ports are the services' defaults (ADUAN_GRPC_PORT overrides); the metrics port is 9464 in
 # every image (ADUAN_METRICS_PORT below); with TLS, ADUAN_HEALTH_PORT adds a plaintext health port.
 #
@@ -29,8 +30,8 @@ FROM ${PYTHON_IMAGE} AS builder
 ARG SERVICE
 ARG UV_VERSION=0.13.8
 RUN case "${SERVICE}" in \
-        intake|routing|notification|query) ;; \
-        *) echo "SERVICE must be intake, routing, notification or query, not '${SERVICE}'" >&2; exit 1 ;; \
+        intake|routing|notification|query|desk) ;; \
+        *) echo "SERVICE must be intake, routing, notification, query or desk, not '${SERVICE}'" >&2; exit 1 ;; \
     esac \
     && pip install --no-cache-dir "uv==${UV_VERSION}"
 ENV UV_COMPILE_BYTECODE=1 \
@@ -48,6 +49,7 @@ COPY services/intake/pyproject.toml services/intake/
 COPY services/routing/pyproject.toml services/routing/
 COPY services/notification/pyproject.toml services/notification/
 COPY services/query/pyproject.toml services/query/
+COPY services/desk/pyproject.toml services/desk/
 RUN uv sync --frozen --no-dev --no-install-workspace --package "aduan-${SERVICE}"
 
 # Then the sources: the shared library and this service, installed into the venv (not editable).

@@ -27,7 +27,7 @@ uv: ## Install uv with pip when it is missing
 sync: uv ## Install the workspace from the committed lock file
 	$(UV) sync --frozen --all-packages
 
-up: sync ## Run NATS and the four services locally (Ctrl-C stops everything)
+up: sync ## Run NATS, the four services and the desk locally (Ctrl-C stops everything)
 	$(RUN) aduan up
 
 demo: uv ## File a sample complaint on the running stack (`make up`) and read it back

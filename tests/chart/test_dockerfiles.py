@@ -31,10 +31,12 @@ from pathlib import Path
 import pytest
 
 from aduan.core.settings import DEFAULT_GRPC_PORTS
+from aduan_desk.settings import DEFAULT_DESK_PORT
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO_ROOT / "Dockerfile"
-COMPONENTS = tuple(DEFAULT_GRPC_PORTS)
+# The gRPC services and the desk (a web application), each built from the one Dockerfile.
+COMPONENTS = (*DEFAULT_GRPC_PORTS, "desk")
 WORKSPACE = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
 
 # Never in an image: the local nats-server, and the tools of tests, lint, type checks and charts.
@@ -338,9 +340,13 @@ def test_ports_are_documented(component: str) -> None:
     """One file cannot EXPOSE per service; its header lists each service's ports instead, and
     they agree with the services' defaults."""
     header = DOCKERFILE.read_text().split("\nARG ", 1)[0]
-    (line,) = [e for e in header.splitlines() if re.match(rf"#\s+aduan-{component}\s+gRPC ", e)]
+    protocol = "HTTP" if component == "desk" else "gRPC"
+    (line,) = [
+        e for e in header.splitlines() if re.match(rf"#\s+aduan-{component}\s+{protocol} ", e)
+    ]
     ports = {int(p) for p in re.findall(r"\b(\d{4,5})\b", line)}
-    expected = {DEFAULT_GRPC_PORTS[component], 9464} | ({8081} if component == "intake" else set())
+    main_port = DEFAULT_DESK_PORT if component == "desk" else DEFAULT_GRPC_PORTS[component]
+    expected = {main_port, 9464} | ({8081} if component == "intake" else set())
     assert ports == expected
     env = key_values(" ".join(args_of(stages()["runtime"], "ENV")))
     assert env["ADUAN_METRICS_PORT"] == "9464"

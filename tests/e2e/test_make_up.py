@@ -1,4 +1,5 @@
-"""`aduan up` (what `make up` runs): all four services SERVING, an example call that works, and
+"""`aduan up` (what `make up` runs): all four services SERVING and the desk ready at the URL it
+prints, an example call that works, and
 Ctrl-C / SIGTERM stops every child with nothing left behind."""
 
 from __future__ import annotations
@@ -96,8 +97,12 @@ def test_up_serves_then_stops_every_child_cleanly(
         )
         assert (challenge.status_code, challenge.text) == (200, "4242")
 
+        desk = re.search(r"desk\s+(http://127\.0\.0\.1:\d+/)", text)
+        assert desk, text
+        assert httpx.get(f"{desk[1]}readyz", timeout=10).status_code == 200
+
         children = children_of(up.pid)
-        assert len(children) == 5, f"expected NATS + 4 services, found {children}"
+        assert len(children) == 6, f"expected NATS + 4 services + the desk, found {children}"
         demo = subprocess.run(
             [
                 sys.executable,

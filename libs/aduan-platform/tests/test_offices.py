@@ -171,3 +171,25 @@ def test_oversight_data_naming_no_pusat_unit_or_category_is_a_settings_error() -
     for message, section in bad_sections.items():
         with pytest.raises(OfficeRegistryError, match=message):
             build_registry({**config, "oversight": section}, area_registry())
+
+
+def test_reassignment_targets_follow_the_kinds_direction() -> None:
+    """The rule routing checks reassignments by and the desk's office picker offers targets by
+    (docs/routing.md, "Reassignment kinds")."""
+    registry = default_registry()
+    codes = {
+        kind: [office.code for office in registry.targets(kind, "KANTAH.32.73")]
+        for kind in ("ESCALATE", "DELEGATE", "TRANSFER", "RETURN_TO_TRIAGE", "REROUTE")
+    }
+    assert codes["ESCALATE"] == ["PUSAT.IP3", "KANWIL.32"]
+    assert codes["DELEGATE"] == []
+    assert "KANTAH.32.04" in codes["TRANSFER"]
+    assert "KANTAH.32.73" not in codes["TRANSFER"]
+    assert all(code.startswith("KANTAH.") for code in codes["TRANSFER"])
+    assert codes["RETURN_TO_TRIAGE"] == ["PUSAT.IP3"]
+    # Only the rules re-route; an officer's kind it is not.
+    assert codes["REROUTE"] == []
+    below = [office.code for office in registry.targets("DELEGATE", "KANWIL.32")]
+    assert below == [o.code for o in registry.list(parent_code="KANWIL.32")]
+    assert not registry.in_direction("ESCALATE", "KANTAH.32.73", "KANTAH.32.73")
+    assert not registry.in_direction("TRANSFER", "KANTAH.32.73", "NOWHERE.1")

@@ -15,13 +15,20 @@ from types import FrameType
 
 from aduan.core.settings import ALL_SERVICES, DEFAULT_GRPC_PORTS, DEFAULT_METRICS_PORTS
 from aduan.service.auth import ROLES, DevTokens
+from aduan_desk.settings import DEFAULT_DESK_PORT
 from aduan_devtools.natsserver import (
     NatsServerMissingError,
     free_port,
     nats_server_binary,
     port_is_free,
 )
-from aduan_devtools.stack import DEFAULT_NATS_PORT, DEFAULT_WEBHOOK_PORT, SECRET_FILE, LocalStack
+from aduan_devtools.stack import (
+    DEFAULT_NATS_PORT,
+    DEFAULT_WEBHOOK_PORT,
+    DESK,
+    SECRET_FILE,
+    LocalStack,
+)
 
 # The tokens `aduan up` prints: (variable, role, office).
 READY_TOKENS = (
@@ -85,6 +92,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     }
     # The WhatsApp webhook's usual port, or a free one when another program holds it.
     webhook_port = DEFAULT_WEBHOOK_PORT if port_is_free(DEFAULT_WEBHOOK_PORT) else free_port()
+    # The desk likewise; its metrics on the port after the services'.
+    desk_port = DEFAULT_DESK_PORT if port_is_free(DEFAULT_DESK_PORT) else free_port()
+    desk_metrics = max(DEFAULT_METRICS_PORTS.values()) + 1
+    metrics_ports[DESK] = desk_metrics if port_is_free(desk_metrics) else free_port()
     stack = LocalStack(
         data_dir=Path(args.data_dir),
         nats_url=nats_url,
@@ -92,6 +103,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         ports=ports,
         metrics_ports=metrics_ports,
         webhook_port=webhook_port,
+        desk_port=desk_port,
         log_format="text",
     )
     stopping = False
@@ -104,7 +116,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     print(
         f"starting NATS ({nats_url or 'embedded, data in ' + str(Path(args.data_dir) / 'nats')}) and "
-        f"{', '.join(ALL_SERVICES)} ...",
+        f"{', '.join(ALL_SERVICES)}, then the desk ...",
         flush=True,
     )
     try:
@@ -113,11 +125,14 @@ def cmd_up(args: argparse.Namespace) -> int:
             stack.start_service(name)
         started = time.monotonic()
         stack.wait_serving(args.timeout)
+        stack.start_desk(args.timeout)
         print(f"\nAduan is up (SERVING after {time.monotonic() - started:.1f}s):", flush=True)
         print(f"  NATS           {stack.resolved_nats_url}")
         for name, service in stack.services.items():
             metrics = f"http://127.0.0.1:{metrics_ports[name]}/metrics"
-            print(f"  {name:<14} {service.address}   metrics: {metrics}   logs: {service.log_path}")
+            # The desk is a web page, so its address is a URL to open in a browser.
+            address = f"{stack.desk_url}/" if name == DESK else service.address
+            print(f"  {name:<14} {address}   metrics: {metrics}   logs: {service.log_path}")
         print(
             f"  WhatsApp       http://127.0.0.1:{stack.webhook_port}/webhook/whatsapp "
             "(Cloud API webhook; signed with the development app secret, docs/intake.md)"
@@ -253,7 +268,9 @@ def cmd_keys(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aduan", description="Aduan command-line tool")
     commands = parser.add_subparsers(dest="command", required=True)
-    up = commands.add_parser("up", help="run NATS and the four services locally until Ctrl-C")
+    up = commands.add_parser(
+        "up", help="run NATS, the four services and the desk locally until Ctrl-C"
+    )
     up.add_argument("--data-dir", default="var", help="stores, NATS data and logs (default: var)")
     up.add_argument(
         "--nats-url",

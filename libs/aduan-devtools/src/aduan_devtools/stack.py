@@ -1,4 +1,5 @@
-"""The whole system as local processes: an embedded nats-server and the four services.
+"""The whole system as local processes: an embedded nats-server, the four services and, when
+asked for (`make up`, the desk's browser tests), the desk.
 
 `make up` (`aduan up`) and the end-to-end tests start the stack through this one code path.
 """
@@ -12,6 +13,8 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +29,7 @@ from aduan_devtools.natsserver import EmbeddedNats, free_port
 
 DEFAULT_NATS_PORT = 4222
 DEFAULT_WEBHOOK_PORT = 8081
+DESK = "desk"
 # The local stack's HS256 secret, generated per run (`aduan token` reads it from here).
 SECRET_FILE = "dev-jwt-secret"
 
@@ -60,6 +64,8 @@ class LocalStack:
     # Per-service environment.
     service_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     log_format: str = "json"
+    # The desk (web workplace, HTTP) on this port after the services; 0: no desk.
+    desk_port: int = 0
     nats: EmbeddedNats | None = None
     services: dict[str, ServiceProcess] = field(default_factory=dict)
     jwt_secret: str = ""
@@ -73,6 +79,10 @@ class LocalStack:
             webhook_port=free_port(),
             **kwargs,
         )
+
+    @property
+    def desk_url(self) -> str:
+        return f"http://127.0.0.1:{self.desk_port}"
 
     @property
     def secret(self) -> str:
@@ -114,7 +124,7 @@ class LocalStack:
         env.update(
             {
                 "ADUAN_GRPC_HOST": "127.0.0.1",
-                "ADUAN_GRPC_PORT": str(self.ports[name]),
+                "ADUAN_GRPC_PORT": str(self.ports.get(name, 0)),
                 "ADUAN_METRICS_PORT": str(self.metrics_ports.get(name, 0)),
                 "ADUAN_WEBHOOK_PORT": str(self.webhook_port),
                 "ADUAN_NATS_URL": self.resolved_nats_url,
@@ -128,6 +138,14 @@ class LocalStack:
         env.update(
             {f"ADUAN_{peer.upper()}_ADDR": f"127.0.0.1:{port}" for peer, port in self.ports.items()}
         )
+        if name == DESK:
+            env.update(
+                {
+                    "ADUAN_DESK_PORT": str(self.desk_port),
+                    "ADUAN_DESK_PUBLIC_URL": self.desk_url,
+                    "ADUAN_METRICS_PORT": str(self.metrics_ports.get(DESK, 0)),
+                }
+            )
         env.update(self.env)
         env.update(self.service_env.get(name, {}))
         return env
@@ -135,9 +153,8 @@ class LocalStack:
     def start_service(self, name: str) -> ServiceProcess:
         log_dir = self.data_dir / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
-        service = self.services.get(name) or ServiceProcess(
-            name, self.ports[name], log_dir / f"{name}.log"
-        )
+        port = self.desk_port if name == DESK else self.ports[name]
+        service = self.services.get(name) or ServiceProcess(name, port, log_dir / f"{name}.log")
         log_file = open(service.log_path, "ab")  # noqa: SIM115 - owned by the child process
         service.process = subprocess.Popen(
             [sys.executable, "-m", f"aduan_{name}"],
@@ -156,7 +173,29 @@ class LocalStack:
         for name in ALL_SERVICES:
             self.start_service(name)
         self.wait_serving(timeout)
+        if self.desk_port:
+            self.start_desk(timeout)
         return self
+
+    def start_desk(self, timeout: float = 60.0) -> ServiceProcess:
+        """Starts the desk and waits until it is ready (it answers /readyz once query and
+        routing answer theirs)."""
+        desk = self.start_service(DESK)
+        deadline = time.monotonic() + timeout
+        while not self.desk_ready():
+            if not desk.alive():
+                raise RuntimeError(f"desk exited; see {desk.log_path}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the desk is not ready after {timeout}s")
+            time.sleep(0.2)
+        return desk
+
+    def desk_ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.desk_url}/readyz", timeout=1.0) as reply:
+                return bool(reply.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
 
     def health(self, name: str, timeout: float = 1.0) -> bool:
         service = self.services[name]
@@ -170,6 +209,7 @@ class LocalStack:
         return bool(response.status == health_pb2.HealthCheckResponse.SERVING)
 
     def wait_serving(self, timeout: float = 60.0, names: tuple[str, ...] = ALL_SERVICES) -> None:
+        """Waits until the gRPC services `names` answer SERVING (the desk: `start_desk`)."""
         deadline = time.monotonic() + timeout
         pending = set(names)
         while pending:

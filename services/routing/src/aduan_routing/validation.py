@@ -146,15 +146,8 @@ def require_direction(
         raise ValidationError(
             FieldViolation("to_office_code", f"the case is already held by {to_office}")
         )
-    ok = {
-        ReassignmentKind.ESCALATE: lambda: registry.is_ancestor(to_office, holder),
-        ReassignmentKind.DELEGATE: lambda: registry.is_ancestor(holder, to_office),
-        ReassignmentKind.TRANSFER: lambda: (
-            registry.require(to_office).level == registry.require(holder).level
-        ),
-        ReassignmentKind.RETURN_TO_TRIAGE: lambda: to_office == registry.triage_code,
-    }[kind]()
-    if not ok:
+    # The direction rule is the registry's, shared with the desk's office picker.
+    if not registry.in_direction(kind.value, holder, to_office):
         rule = {
             ReassignmentKind.ESCALATE: "an office above the holder",
             ReassignmentKind.DELEGATE: "an office below the holder",

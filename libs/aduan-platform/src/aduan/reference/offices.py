@@ -195,6 +195,28 @@ class OfficeRegistry:
                 return self.offices[code]
         return self.triage
 
+    def in_direction(self, kind: str, holder: str, to_office: str) -> bool:
+        """Whether an officer's reassignment of `kind` may move a case from `holder` to
+        `to_office` (docs/routing.md, "Reassignment kinds"): ESCALATE to an office above the
+        holder, DELEGATE below it, TRANSFER to another office of its level, RETURN_TO_TRIAGE to
+        the triage desk. Routing refuses any other move; the desk offers only these targets."""
+        if to_office == holder or to_office not in self.offices:
+            return False
+        if kind == "ESCALATE":
+            return self.is_ancestor(to_office, holder)
+        if kind == "DELEGATE":
+            return self.is_ancestor(holder, to_office)
+        if kind == "TRANSFER":
+            office = self.offices.get(holder)
+            return office is not None and self.offices[to_office].level == office.level
+        if kind == "RETURN_TO_TRIAGE":
+            return to_office == self.triage_code
+        return False
+
+    def targets(self, kind: str, holder: str) -> list[Office]:
+        """Every office `in_direction(kind, holder, ...)`, in registry order."""
+        return [o for o in self.offices.values() if self.in_direction(kind, holder, o.code)]
+
     def list(
         self,
         *,

@@ -1,0 +1,1 @@
+"""The desk: a web workplace over the services ' gRPC APIs (docs/desk.md)."""
