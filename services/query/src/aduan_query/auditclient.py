@@ -4,7 +4,7 @@ them), every page fetched in turn. Calls carry the caller's token; TLS from ADUA
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +26,23 @@ def _stamp(moment: datetime) -> Timestamp:
     value = Timestamp()
     value.FromDatetime(moment)
     return value
+
+
+async def _every_page(
+    fetch: Callable[[common_pb2.PageRequest], Awaitable[tuple[list[Row], str]]],
+    on_page: OnPage | None,
+) -> AsyncIterator[Row]:
+    """The rows of every page in turn; `fetch` answers a page's rows and the next page's token."""
+    read, token = 0, ""
+    while True:
+        rows, token = await fetch(common_pb2.PageRequest(page_size=MAX_PAGE_SIZE, page_token=token))
+        for row in rows:
+            yield row
+        read += len(rows)
+        if on_page is not None:
+            on_page(read)
+        if not token:
+            return
 
 
 def _enum(enum: Any, value: int, prefix: str) -> str:
@@ -137,23 +154,16 @@ class QueryClient:
             occurred.start.CopyFrom(_stamp(since))
         if until is not None:
             occurred.end.CopyFrom(_stamp(until))
-        read, token = 0, ""
-        while True:
+
+        async def fetch(page: common_pb2.PageRequest) -> tuple[list[Row], str]:
             response = await self.stub.ListAuditEvents(
-                query_pb2.ListAuditEventsRequest(
-                    occurred=occurred,
-                    page=common_pb2.PageRequest(page_size=MAX_PAGE_SIZE, page_token=token),
-                ),
+                query_pb2.ListAuditEventsRequest(occurred=occurred, page=page),
                 timeout=self.timeout,
             )
-            for entry in response.entries:
-                yield entry_row(entry)
-            read += len(response.entries)
-            if on_page is not None:
-                on_page(read)
-            token = response.page.next_page_token
-            if not token:
-                return
+            return [entry_row(e) for e in response.entries], response.page.next_page_token
+
+        async for row in _every_page(fetch, on_page):
+            yield row
 
     async def complaints_as_of(
         self, as_of: datetime, office: str = "", on_page: OnPage | None = None
@@ -161,21 +171,13 @@ class QueryClient:
         """Every complaint as the system showed it at `as_of` (held at or below `office`), oldest
         filed first; `overdue` is judged at `as_of`."""
         spec = query_pb2.ComplaintFilter(office_code=office, include_descendants=bool(office))
-        read, token = 0, ""
-        while True:
+
+        async def fetch(page: common_pb2.PageRequest) -> tuple[list[Row], str]:
             response = await self.stub.ListComplaints(
-                query_pb2.ListComplaintsRequest(
-                    filter=spec,
-                    as_of=_stamp(as_of),
-                    page=common_pb2.PageRequest(page_size=MAX_PAGE_SIZE, page_token=token),
-                ),
+                query_pb2.ListComplaintsRequest(filter=spec, as_of=_stamp(as_of), page=page),
                 timeout=self.timeout,
             )
-            for view in response.complaints:
-                yield complaint_row(view)
-            read += len(response.complaints)
-            if on_page is not None:
-                on_page(read)
-            token = response.page.next_page_token
-            if not token:
-                return
+            return [complaint_row(v) for v in response.complaints], response.page.next_page_token
+
+        async for row in _every_page(fetch, on_page):
+            yield row
