@@ -72,7 +72,7 @@ protos-check: sync ## Fail when the committed generated code is stale
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
 
-bench: sync ## Run the benchmarks B1-B6 (PostgreSQL ones with ADUAN_TEST_POSTGRES_URL); bench/results/*.json
+bench: sync ## Run the benchmarks B1-B7 (PostgreSQL ones with ADUAN_TEST_POSTGRES_URL); bench/results/*.json
 	$(RUN) python bench/b1_intake.py
 	$(RUN) python bench/b2_end_to_end.py
 	$(RUN) python bench/b2_end_to_end.py --rate 40
@@ -80,4 +80,5 @@ bench: sync ## Run the benchmarks B1-B6 (PostgreSQL ones with ADUAN_TEST_POSTGRE
 	if [ -n "$$ADUAN_TEST_POSTGRES_URL" ]; then $(RUN) python bench/b3_rebuild.py --store postgresql; fi
 	$(RUN) python bench/b4_scale.py
 	$(RUN) python bench/b6_boundaries.py
+	$(RUN) python bench/b7_text_rules.py
 	if [ -n "$$ADUAN_TEST_POSTGRES_URL" ]; then $(RUN) python bench/b5_takeover.py; fi

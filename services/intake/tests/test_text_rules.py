@@ -4,7 +4,6 @@ validation, and the tricky cases one by one."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
@@ -455,26 +454,3 @@ def test_the_rules_ship_as_package_data() -> None:
     assert packaged.is_file()
     version = TextRules.load_packaged().version
     assert version.split("+")[0] == str(yaml.safe_load(packaged.read_text())["version"])
-
-
-# --- speed ---------------------------------------------------------------------------------------
-
-
-def test_loading_and_matching_are_fast(rules: TextRules) -> None:
-    packaged = resources.files("aduan_intake").joinpath("data", "text-rules.yaml").read_bytes()
-    started = time.perf_counter()
-    TextRules.parse(packaged, "packaged")
-    assert time.perf_counter() - started < 0.2
-    text = (
-        "Mohon maaf mengganggu. Saya ingin menyampaikan keluhan terkait pengurusan sertifikat "
-        "tanah orang tua saya yang berlokasi di Kabupaten Sleman, sudah bayar sesuai SPS tapi "
-        "sampai hari ini belum terbit; tiap ke kantor dijawab masih proses di seksi lain, "
-        "padahal tetangga di Bantul sudah jadi. Mohon dibantu, terima kasih."
-    )
-    assert 280 <= len(text) <= 320
-    runs = 200
-    started = time.perf_counter()
-    for _ in range(runs):
-        rules.locate(text)
-        rules.classify(text)
-    assert (time.perf_counter() - started) / runs < 0.001
