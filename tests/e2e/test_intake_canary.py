@@ -285,14 +285,12 @@ async def test_the_canary_appears_nowhere_in_the_stack(
 
 
 def write_exports(stack: LocalStack) -> Path:
-    """`aduan audit export` (query's read models) and `aduan audit bundle` (the EventLogs, as an
-    auditor) written into the stack's data dir; returns their directory."""
+    """`aduan audit export` (query's read models, through the Query API) and `aduan audit bundle`
+    (the EventLogs), both as an auditor, written into the stack's data dir; returns their directory."""
     exports = stack.data_dir / "exports"
     exports.mkdir(exist_ok=True)
-    store_url = f"sqlite:///{stack.data_dir / 'query.sqlite'}"
-    exported = cli.main(
-        ["export", "--store-url", store_url, "--output", str(exports / "audit.jsonl")]
-    )
+    query = f"--query={stack.services['query'].address}"
+    exported = cli.main(["export", query, "--output", str(exports / "audit.jsonl")])
     assert exported == 0
     eventlogs = [f"--eventlog={s}={stack.services[s].address}" for s in WRITE_SERVICES]
     bundled = cli.main(["bundle", "--output", str(exports / "bundle.zip"), *eventlogs])

@@ -13,6 +13,7 @@ from eventsourcing.persistence import IntegrityError
 from test_consumer import FakeLink, FakeMsg
 
 from aduan.core.errors import InvalidStateError, NotFoundError
+from aduan.eventstore.checkpoint import CheckpointSealer, load_signer
 from aduan.eventstore.store import DuplicateEventError, store_env
 from aduan.eventstore.tracking import PositionGapError
 from aduan.messaging.jetstream import TrackedConsumer
@@ -301,3 +302,15 @@ def test_events_tracked_by_another_process_meanwhile_are_never_processed_twice(
     assert processor.process_batch([later]) == 1
     here.close()
     elsewhere.close()
+
+
+def test_a_checkpoint_id_is_no_delivery(tmp_path: Path) -> None:
+    """The log holds the sealer's checkpoints too; asking for one by id is NOT_FOUND, not a
+    checkpoint dressed as a delivery."""
+    app = sqlite_app(tmp_path / "checkpointed.db", channels=ALL_LIVE)
+    scheduled(app, 1)
+    checkpoint = CheckpointSealer(app, "notification", load_signer("notification", {})).seal_once()
+    assert checkpoint is not None
+    with pytest.raises(NotFoundError):
+        app.get_delivery(checkpoint.id)
+    app.close()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from aduan.eventstore.checkpoint import CheckpointSealer, load_signer
 from aduan.reference.categories import Category
 from aduan_routing.application import RoutingApplication
 from aduan_routing.domain import CaseStatus, SlaKind
@@ -258,3 +259,18 @@ def test_a_reporter_reply_after_resolution_reopens_and_stops_the_auto_close(
     clock.advance(days=40)
     app.enforce_deadlines()
     assert app.get_case(str(case.id)).status is not CaseStatus.CLOSED
+
+
+def test_deadlines_are_still_enforced_once_the_log_holds_a_sealed_checkpoint(
+    app, clock, file_complaint
+) -> None:
+    """The sealer stores its checkpoints in routing's own log, so the SLA ticker's index reads
+    them among the cases; it once asked a checkpoint for its deadline, failed, and no deadline was
+    enforced again after the first seal (every tick "failed; retrying")."""
+    clock.set(dt.datetime(2026, 3, 17, 10, 0, tzinfo=WIB))
+    case = file_complaint(regency="32.73")
+    sealed = CheckpointSealer(app, "routing", load_signer("routing", {})).seal_once()
+    assert sealed is not None
+    clock.set(dt.datetime(2026, 3, 28, 0, 1, tzinfo=WIB))
+    assert app.enforce_deadlines() == 1
+    assert app.get_case(str(case.id)).holder == "KANWIL.32"

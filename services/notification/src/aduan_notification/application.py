@@ -10,7 +10,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from aduan.core.context import Actor, CommandContext
@@ -161,10 +160,9 @@ class NotificationApplication(AduanApplication):
             key = delivery_id if isinstance(delivery_id, uuid.UUID) else uuid.UUID(delivery_id)
         except ValueError:
             raise NotFoundError(f"delivery {delivery_id!r} not found") from None
-        try:
-            delivery: Delivery = self.repository.get(key)
-        except AggregateNotFoundError:
-            raise NotFoundError(f"delivery {delivery_id} not found") from None
+        delivery = self.find_aggregate(key, Delivery)
+        if delivery is None:
+            raise NotFoundError(f"delivery {delivery_id} not found")
         return delivery
 
     def _sender_meta(self, delivery: Delivery) -> dict[str, Any]:

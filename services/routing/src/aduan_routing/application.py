@@ -24,7 +24,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from aduan.core.context import Actor, CommandContext
@@ -108,11 +107,7 @@ class RoutingApplication(AduanApplication):
 
     # -- reading ----------------------------------------------------------------------------
     def find(self, case_id: uuid.UUID) -> Case | None:
-        try:
-            case: Case = self.repository.get(case_id)
-        except AggregateNotFoundError:
-            return None
-        return case
+        return self.find_aggregate(case_id, Case)
 
     def resolve_ref(self, complaint_ref: str) -> uuid.UUID:
         """A complaint id, or a ticket number, to the complaint id."""

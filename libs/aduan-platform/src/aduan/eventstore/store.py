@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import parse_qs, unquote, urlparse
 
-from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import (
     AggregateRecorder,
@@ -228,6 +228,7 @@ def schema_lock(env: Mapping[str, str]) -> Iterator[None]:
 
 
 AppT = TypeVar("AppT")
+AggregateT = TypeVar("AggregateT")
 
 
 def open_application(store_url: str, service: str, build: Callable[[dict[str, str]], AppT]) -> AppT:
@@ -335,6 +336,16 @@ class AduanApplication(Application[Any]):
         finally:
             self.mapper.end_recording(r.notification for r in recordings)
         return recordings
+
+    def find_aggregate(self, aggregate_id: uuid.UUID, kind: type[AggregateT]) -> AggregateT | None:
+        """The aggregate with this id when it is a `kind`, else None. A service's log holds other
+        aggregates too (its sealed checkpoints, its claims), so an id read from the log or sent
+        by a caller may name one of those; treating it as a `kind` would fail later."""
+        try:
+            found = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return found if isinstance(found, kind) else None
 
     def existing_aggregates(self, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
         """Which of `ids` have stored events: one query instead of one read per aggregate."""
