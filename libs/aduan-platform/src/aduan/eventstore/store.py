@@ -342,7 +342,7 @@ class AduanApplication(Application[Any]):
         aggregates too (its sealed checkpoints, its claims), so an id read from the log or sent
         by a caller may name one of those; treating it as a `kind` would fail later."""
         try:
-            found = self.repository.get(aggregate_id)
+            found: object = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
         return found if isinstance(found, kind) else None
