@@ -76,6 +76,14 @@ def file_complaint(stack: LocalStack) -> intake_pb2.FileComplaintResponse:
                 location=common_pb2.Location(province_code="32", regency_code="32.73"),
                 subject="Sertifikat belum terbit",
                 description="Permohonan sertifikat saya sudah enam bulan belum terbit.",
+                attachments=[
+                    common_pb2.Attachment(
+                        uri="media/desk-test/tanda-terima.jpg",
+                        media_type="image/jpeg",
+                        sha256="0f" * 32,
+                        caption="Tanda terima permohonan",
+                    )
+                ],
             ),
             timeout=10,
         )
@@ -108,6 +116,14 @@ def test_officer_supervisor_and_auditor_work_a_case_in_the_browser(
     expect(officer.get_by_test_id("holder")).to_contain_text(OFFICE)
     officer.get_by_role("button", name="Terima kasus").click()
     expect(officer.get_by_test_id("status")).to_have_text("Diproses")
+    # The conversation: the filing with its attachment, then the officer's answer.
+    officer.get_by_label("Teks tanggapan").fill("Berkas Anda sedang kami periksa.")
+    officer.get_by_role("button", name="Tanggapi pelapor").click()
+    expect(officer.get_by_role("status")).to_have_text("Tindakan tercatat.")
+    talk = officer.get_by_test_id("conversation")
+    expect(talk.locator('[data-side="reporter"]')).to_contain_text("enam bulan belum terbit")
+    expect(talk.locator('[data-side="reporter"]')).to_contain_text("Tanda terima permohonan")
+    expect(talk.locator('[data-side="office"]')).to_contain_text("Berkas Anda sedang kami periksa.")
     # A moment after the acceptance and before the escalation, to the second.
     time.sleep(1.0)
     before_escalation = datetime.now(UTC).replace(microsecond=0)

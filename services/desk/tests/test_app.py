@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import grpc
@@ -14,7 +15,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from aduan.service.auth import TokenVerifier
+from aduan.v1 import common_pb2, query_pb2
 from aduan_desk.app import build_app
+from aduan_desk.backend import timestamp
 from aduan_desk.i18n import catalogue
 from aduan_desk.settings import DeskSettings
 from aduan_desk.web import CONTENT_SECURITY_POLICY
@@ -264,3 +267,51 @@ def test_time_travel_reads_the_picker_in_the_desks_zone(
     assert "Keadaan per" in page.text
     assert "/accept" not in page.text
     assert client.get("/cases/c-1", params={"as_of": "yesterday"}).status_code == 400
+
+
+def test_the_case_page_shows_the_conversation_with_its_attachments_as_of_a_moment(
+    client: TestClient, backend: FakeBackend
+) -> None:
+    """The reporter's turns (the filing's words, a later message with a photo) and the office's
+    answer, in order; time travel shows only what had been said by then."""
+
+    def entry(event_type: str, minutes: int, **fields: object) -> query_pb2.AuditEntry:
+        return query_pb2.AuditEntry(
+            event_type=event_type, occurred_at=timestamp(NOW + timedelta(minutes=minutes)), **fields
+        )
+
+    photo = common_pb2.Attachment(
+        uri="media/wa-77", media_type="image/jpeg", sha256="cd" * 32, caption="foto patok"
+    )
+    backend.trail = [
+        entry("ComplaintFiled", 0),
+        entry("CaseRouted", 1, to_office=common_pb2.OfficeRef(code="KANTAH.32.73")),
+        entry("ReporterMessageAdded", 30, note="Patok batas digeser", attachments=[photo]),
+        entry(
+            "ReporterAnswered",
+            90,
+            note="Petugas ukur datang Senin",
+            from_office=common_pb2.OfficeRef(code="KANTAH.32.73"),
+        ),
+    ]
+    sign_in(client)
+    page = client.get("/cases/c-1").text
+    talk = page[page.index('data-testid="conversation"') :]
+    talk = talk[: talk.index("</ol>")]
+    said = [
+        "Sertifikat saya belum terbit. NIK [NIK]",
+        "Patok batas digeser",
+        "foto patok",
+        "image/jpeg",
+        "media/wa-77",
+        "Petugas ukur datang Senin",
+    ]
+    positions = [talk.index(words) for words in said]
+    assert positions == sorted(positions)
+    assert talk.count('data-side="reporter"') == 2
+    assert talk.count('data-side="office"') == 1
+    assert "Dijawab oleh · KANTAH.32.73" in talk
+    # NOW + 45 minutes, read in Asia/Jakarta (UTC+7).
+    earlier = client.get("/cases/c-1", params={"as_of": "2026-03-02T10:45"}).text
+    assert "Patok batas digeser" in earlier
+    assert "Petugas ukur datang Senin" not in earlier

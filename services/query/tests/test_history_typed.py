@@ -572,7 +572,7 @@ RECORDED_AUDIT: list[tuple[str, dict[str, str]]] = [
     ("StatusRequested", {"summary": "Reporter asked for the status"}),
     ("ContactRevealed", {"note": "call back", "summary": "Contact revealed for call back"}),
     ("ConversationReplyRequested", {"summary": "WhatsApp sender answered: welcome"}),
-    ("ReporterMessageAdded", {"summary": "Reporter added a message"}),
+    ("ReporterMessageAdded", {"note": "t", "summary": "Reporter added a message"}),
     (
         "TextRevealed",
         {
@@ -580,7 +580,13 @@ RECORDED_AUDIT: list[tuple[str, dict[str, str]]] = [
             "summary": "Text revealed for field visit (field verification: description, message:m)",
         },
     ),
-    ("ReporterMessageAdded", {"summary": "Reporter added a message (masked: phone-mobile)"}),
+    (
+        "ReporterMessageAdded",
+        {
+            "note": "hubungi [nomor telepon]",
+            "summary": "Reporter added a message (masked: phone-mobile)",
+        },
+    ),
     (
         "CaseRouted",
         {

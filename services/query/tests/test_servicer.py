@@ -74,6 +74,20 @@ def seeded_history() -> tuple[History, dict[str, str]]:
         ),
     )
     h.add(
+        EPOCH + timedelta(minutes=30),
+        a,
+        events_pb2.ReporterMessageAdded(
+            message_id="m-1",
+            channel=common_pb2.CHANNEL_WHATSAPP,
+            text="Ini foto sertifikatnya",
+            attachments=[
+                common_pb2.Attachment(
+                    uri="media/abc", media_type="image/jpeg", sha256="ab" * 32, caption="sertifikat"
+                )
+            ],
+        ),
+    )
+    h.add(
         EPOCH + timedelta(hours=1),
         a,
         events_pb2.CaseAccepted(office=office(KANTAH), response_due=ts(EPOCH + timedelta(days=5))),
@@ -386,6 +400,29 @@ async def test_audit_trail_pages_with_actor_offices_reason_and_rule(running: Run
         await running.stub.GetAuditTrail(query_pb2.GetAuditTrailRequest(complaint_id="ADU-A"))
     ).entries[2]
     assert (routed.rule_id, routed.ruleset_version, routed.to_office.code) == ("r1", "v1", KANTAH)
+
+
+async def test_the_trail_carries_the_conversation_and_its_attachments(running: Running) -> None:
+    """What the reporter wrote after filing (the redacted copy) and what the office answered are
+    in the trail's notes, with the files each message carried, so a desk can show the
+    conversation as of any moment."""
+    trail = (
+        await running.stub.GetAuditTrail(query_pb2.GetAuditTrailRequest(complaint_id="ADU-A"))
+    ).entries
+    said = [
+        (e.event_type, e.note)
+        for e in trail
+        if e.event_type in ("ReporterMessageAdded", "ReporterAnswered")
+    ]
+    assert said == [
+        ("ReporterMessageAdded", "Ini foto sertifikatnya"),
+        ("ReporterAnswered", "ok"),
+    ]
+    message = next(e for e in trail if e.event_type == "ReporterMessageAdded")
+    assert [(a.uri, a.media_type, a.caption) for a in message.attachments] == [
+        ("media/abc", "image/jpeg", "sertifikat")
+    ]
+    assert all(not e.attachments for e in trail if e.event_type != "ReporterMessageAdded")
 
 
 async def test_stats_for_a_period_and_an_office(running: Running) -> None:

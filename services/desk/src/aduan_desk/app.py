@@ -324,6 +324,7 @@ def build_app(
             ),
             version=state.version if state is not None else 0,
             trail=trail,
+            conversation=views.conversation_rows(entries, row.description, as_of),
             custody=views.custody_rows(trail),
             kinds=views.OFFICER_KINDS,
             reasons=views.OFFICER_REASONS,

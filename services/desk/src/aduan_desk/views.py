@@ -216,6 +216,77 @@ def trail_rows(entries: Sequence[query_pb2.AuditEntry], until: datetime | None) 
     return rows
 
 
+@dataclass(frozen=True)
+class AttachmentRow:
+    caption: str
+    media_type: str
+    # A reference to the stored media (object store key or provider media id), not a link: the
+    # desk serves no files.
+    uri: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class MessageRow:
+    """One turn of the conversation with the citizen."""
+
+    when: datetime | None
+    # "reporter" or "office".
+    side: str
+    # What the turn was, a catalogue key (`talk.filed`, `talk.answered`, ...).
+    label: str
+    office: str
+    text: str
+    attachments: tuple[AttachmentRow, ...] = ()
+
+
+# The trail's events that are turns of the conversation: event type -> (side, label).
+CONVERSATION_EVENTS = {
+    "ComplaintFiled": ("reporter", "talk.filed"),
+    "ReporterMessageAdded": ("reporter", "talk.message"),
+    "ReporterAnswered": ("office", "talk.answered"),
+    "CaseResolved": ("office", "talk.resolved"),
+    "ComplaintWithdrawn": ("reporter", "talk.withdrawn"),
+    "ResolutionRated": ("reporter", "talk.rated"),
+}
+
+
+def conversation_rows(
+    entries: Sequence[query_pb2.AuditEntry], filed_text: str, until: datetime | None
+) -> list[MessageRow]:
+    """The conversation with the citizen, from the trail: what the reporter wrote (the redacted
+    copies, as query keeps them), what the offices answered, with the files each turn carried.
+    The filing's words are the complaint's description (`filed_text`); as of `until`, only
+    what had been said by then."""
+    rows = []
+    for entry in entries:
+        turn = CONVERSATION_EVENTS.get(entry.event_type)
+        when = moment(entry.occurred_at, entry.HasField("occurred_at"))
+        if turn is None or (until is not None and when is not None and when > until):
+            continue
+        side, label = turn
+        if entry.event_type == "ComplaintFiled":
+            text = filed_text
+        elif entry.event_type == "ResolutionRated":
+            text = f"{entry.summary}: {entry.note}" if entry.note else entry.summary
+        else:
+            text = entry.note
+        rows.append(
+            MessageRow(
+                when=when,
+                side=side,
+                label=label,
+                office=entry.from_office.code if side == "office" else "",
+                text=text,
+                attachments=tuple(
+                    AttachmentRow(a.caption, a.media_type, a.uri, a.sha256)
+                    for a in entry.attachments
+                ),
+            )
+        )
+    return rows
+
+
 @dataclass
 class CustodyRow:
     office: str

@@ -62,7 +62,9 @@ def _complaint_filed(filed: Any, envelope: events_pb2.Envelope) -> AuditDetails:
 
 
 def _reporter_message_added(added: Any, envelope: events_pb2.Envelope) -> AuditDetails:
-    return AuditDetails(f"Reporter added a message{_masked(added)}")
+    # The note is the redacted copy, as the complaint's description is: the desk shows the
+    # conversation from the trail (blanked with the rest once the reporter is erased).
+    return AuditDetails(f"Reporter added a message{_masked(added)}", note=added.text)
 
 
 def _checkpoint_sealed(sealed: Any, envelope: events_pb2.Envelope) -> AuditDetails:

@@ -41,7 +41,7 @@ from aduan.service.visibility import (
     office_filter,
     sealed_scope,
 )
-from aduan.v1 import common_pb2, query_pb2, query_pb2_grpc
+from aduan.v1 import common_pb2, events_pb2, query_pb2, query_pb2_grpc
 from aduan_query.history import as_utc, enum_name, is_overdue
 from aduan_query.kpis import OfficeFigures, Period
 from aduan_query.kpisource import KpiScope, office_kpis
@@ -201,7 +201,27 @@ def audit_entry(row: Mapping[str, Any]) -> query_pb2.AuditEntry:
         complaint_id=row["complaint_id"],
         correlation_id=row["correlation_id"],
         causation_id=row["causation_id"],
+        attachments=_attachments(row),
     )
+
+
+# The events that carry attachments, by audit event type and payload field.
+_ATTACHMENT_EVENTS = {
+    "ComplaintFiled": "complaint_filed",
+    "ReporterMessageAdded": "reporter_message_added",
+}
+
+
+def _attachments(row: Mapping[str, Any]) -> list[common_pb2.Attachment]:
+    """The attachments of a trail row's event, read from its stored envelope (erasure blanks
+    their captions there). Only the two kinds that carry any are parsed."""
+    kind = _ATTACHMENT_EVENTS.get(row["event_type"])
+    if kind is None:
+        return []
+    envelope = events_pb2.Envelope.FromString(row["envelope"])
+    if envelope.WhichOneof("payload") != kind:
+        return []
+    return list(getattr(envelope, kind).attachments)
 
 
 def custody_segment(row: Mapping[str, Any]) -> query_pb2.CustodySegment:

@@ -140,7 +140,7 @@ class ListComplaintsResponse(_message.Message):
     def __init__(self, complaints: _Optional[_Iterable[_Union[ComplaintView, _Mapping]]] = ..., page: _Optional[_Union[_common_pb2.PageResponse, _Mapping]] = ...) -> None: ...
 
 class AuditEntry(_message.Message):
-    __slots__ = ("event_id", "service", "position", "event_type", "occurred_at", "actor", "from_office", "to_office", "reason_code", "note", "rule_id", "ruleset_version", "summary", "aggregate_version", "complaint_id", "correlation_id", "causation_id")
+    __slots__ = ("event_id", "service", "position", "event_type", "occurred_at", "actor", "from_office", "to_office", "reason_code", "note", "rule_id", "ruleset_version", "summary", "aggregate_version", "complaint_id", "correlation_id", "causation_id", "attachments")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     POSITION_FIELD_NUMBER: _ClassVar[int]
@@ -158,6 +158,7 @@ class AuditEntry(_message.Message):
     COMPLAINT_ID_FIELD_NUMBER: _ClassVar[int]
     CORRELATION_ID_FIELD_NUMBER: _ClassVar[int]
     CAUSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTACHMENTS_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     service: str
     position: int
@@ -175,7 +176,8 @@ class AuditEntry(_message.Message):
     complaint_id: str
     correlation_id: str
     causation_id: str
-    def __init__(self, event_id: _Optional[str] = ..., service: _Optional[str] = ..., position: _Optional[int] = ..., event_type: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[_Union[_common_pb2.Actor, _Mapping]] = ..., from_office: _Optional[_Union[_common_pb2.OfficeRef, _Mapping]] = ..., to_office: _Optional[_Union[_common_pb2.OfficeRef, _Mapping]] = ..., reason_code: _Optional[_Union[_common_pb2.ReasonCode, str]] = ..., note: _Optional[str] = ..., rule_id: _Optional[str] = ..., ruleset_version: _Optional[str] = ..., summary: _Optional[str] = ..., aggregate_version: _Optional[int] = ..., complaint_id: _Optional[str] = ..., correlation_id: _Optional[str] = ..., causation_id: _Optional[str] = ...) -> None: ...
+    attachments: _containers.RepeatedCompositeFieldContainer[_common_pb2.Attachment]
+    def __init__(self, event_id: _Optional[str] = ..., service: _Optional[str] = ..., position: _Optional[int] = ..., event_type: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[_Union[_common_pb2.Actor, _Mapping]] = ..., from_office: _Optional[_Union[_common_pb2.OfficeRef, _Mapping]] = ..., to_office: _Optional[_Union[_common_pb2.OfficeRef, _Mapping]] = ..., reason_code: _Optional[_Union[_common_pb2.ReasonCode, str]] = ..., note: _Optional[str] = ..., rule_id: _Optional[str] = ..., ruleset_version: _Optional[str] = ..., summary: _Optional[str] = ..., aggregate_version: _Optional[int] = ..., complaint_id: _Optional[str] = ..., correlation_id: _Optional[str] = ..., causation_id: _Optional[str] = ..., attachments: _Optional[_Iterable[_Union[_common_pb2.Attachment, _Mapping]]] = ...) -> None: ...
 
 class GetAuditTrailRequest(_message.Message):
     __slots__ = ("complaint_id", "page", "consistency", "include_custody")
