@@ -40,6 +40,7 @@ from aduan_desk.backend import COMMANDS, Backend, consistency
 from aduan_desk.i18n import catalogue
 from aduan_desk.problems import Problem, problem_for
 from aduan_desk.settings import LANGUAGES, DeskSettings
+from aduan_desk.tracing import RequestSpans
 from aduan_desk.web import SecurityHeaders, csrf_ok, csrf_token, local_path
 
 log = logging.getLogger("aduan.desk")
@@ -459,6 +460,7 @@ def build_app(
     return Starlette(
         routes=routes,
         middleware=[
+            Middleware(RequestSpans),
             Middleware(SecurityHeaders),
             Middleware(
                 SessionMiddleware,
