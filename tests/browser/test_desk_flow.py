@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import grpc
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from browser.conftest import signed_in
+from playwright.sync_api import Browser, Page, expect
 
 from aduan.service.auth import with_bearer
 from aduan.v1 import common_pb2, intake_pb2, intake_pb2_grpc
@@ -30,32 +30,6 @@ OFFICE = "KANTAH.32.73"
 KANWIL = "KANWIL.32"
 # Another Kantah under KANWIL.32 (Kabupaten Bandung).
 DELEGATE_TO = "KANTAH.32.04"
-WAIT_MS = 20_000
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path: str) -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium_path, headless=True)
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-def signed_in(browser: Browser, desk: str, role: str, office: str, name: str) -> Page:
-    """A browser context of its own (its own session cookie) signed in through the form."""
-    context = browser.new_context(base_url=desk, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(WAIT_MS)
-    page = context.new_page()
-    page.goto("/signin")
-    expect(page.locator(".devmode")).to_contain_text("Development sign-in")
-    page.get_by_label("Peran").select_option(role)
-    page.get_by_label("Kode kantor").fill(office)
-    page.get_by_label("Nama pengguna").fill(name)
-    page.get_by_role("button", name="Masuk").click()
-    expect(page.get_by_test_id("who")).to_have_text(f"{role}:{name}")
-    return page
 
 
 def file_complaint(stack: LocalStack) -> intake_pb2.FileComplaintResponse:
