@@ -175,4 +175,68 @@ async def test_stream_set_up_is_idempotent(nats_server: EmbeddedNats) -> None:
     assert info.config.subjects == ["aduan.>"]
     assert info.config.duplicate_window is not None
     assert info.config.duplicate_window >= 600
-    assert info.config.max_age in (0, None)
+    assert info.config.max_age == 7 * 86400
+
+
+async def test_the_age_limit_follows_the_settings(nats_server: EmbeddedNats) -> None:
+    """A service started with another ADUAN_STREAM_MAX_AGE brings the stream to it (0: for
+    ever), so an operator's change takes effect at the next start."""
+    for raw, seconds in (("30d", 30 * 86400), ("0", 0)):
+        settings = ServiceSettings.from_env(
+            "routing", env={"ADUAN_NATS_URL": nats_server.url, "ADUAN_STREAM_MAX_AGE": raw}
+        )
+        link = NatsLink(settings)
+        async with running(link):
+            await link.ready()
+            assert link.js is not None
+            info = await link.js.stream_info(STREAM_NAME)
+        assert (info.config.max_age or 0) == seconds
+
+
+async def test_events_the_stream_aged_out_reach_a_late_consumer_from_the_eventlog(
+    nats_server: EmbeddedNats, tmp_path: Path
+) -> None:
+    """A consumer away for longer than the stream keeps events (or a new one) still gets every
+    event, in order, exactly once: the first event it does receive reveals the gap, and the
+    upstream's EventLog fills it."""
+    upstream = NotesApplication(env=store_env(f"sqlite:///{tmp_path}/up.sqlite", "up"))
+    downstream = NotesApplication(env=store_env(f"sqlite:///{tmp_path}/down.sqlite", "down"))
+    projector = NotesProjector(downstream)
+    settings = ServiceSettings.from_env(
+        "intake", env={"ADUAN_NATS_URL": nats_server.url, "ADUAN_STREAM_MAX_AGE": "1s"}
+    )
+    translator = notes_translator()
+
+    async def from_the_eventlog(service: str, after: int, up_to: int) -> list[events_pb2.Envelope]:
+        envelopes = []
+        for notification in upstream.read_notifications(after, up_to - after):
+            envelope = translator.translate(notification, upstream.decode(notification))
+            if envelope is not None:
+                envelope.previous_position = notification.id - 1
+                envelopes.append(envelope)
+        return envelopes
+
+    link = NatsLink(settings)
+    relay = OutboxRelay(upstream, translator, LinkPublisher(link), poll_seconds=0.2)
+    for i in range(5):
+        upstream.write(f"lama {i}")
+    async with running(link, relay):
+        await until(lambda: has_count(nats_server.url, 5))
+        # The age limit passes with no consumer reading.
+        await until(lambda: has_count(nats_server.url, 0), within=15)
+        consumer = TrackedConsumer(
+            link,
+            durable="late",
+            upstreams=["intake"],
+            processor=projector,
+            gap_filler=from_the_eventlog,
+        )
+        async with running(consumer):
+            for i in range(3):
+                upstream.write(f"baru {i}")
+            await until(lambda: len(projector.texts()) == 8, within=20)
+
+    assert projector.texts() == [f"lama {i}" for i in range(5)] + [f"baru {i}" for i in range(3)]
+    assert consumer.stats.repaired == 5
+    upstream.close()
+    downstream.close()

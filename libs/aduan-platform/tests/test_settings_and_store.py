@@ -45,11 +45,23 @@ def test_environment_overrides_and_nats_url_fallback() -> None:
 
 
 @pytest.mark.parametrize(
+    ("raw", "seconds"),
+    [("", 7 * 86400), ("30d", 30 * 86400), ("12h", 43200), ("15m", 900), ("90s", 90), ("0", 0)],
+)
+def test_the_streams_age_limit_reads_as_a_duration(raw: str, seconds: int) -> None:
+    env = {"ADUAN_STREAM_MAX_AGE": raw} if raw else {}
+    assert ServiceSettings.from_env("intake", env=env).stream_max_age_seconds == seconds
+
+
+@pytest.mark.parametrize(
     ("name", "value", "message"),
     [
         ("ADUAN_GRPC_PORT", "http", "ADUAN_GRPC_PORT must be an integer"),
         ("ADUAN_REFLECTION", "maybe", "ADUAN_REFLECTION must be true or false"),
         ("ADUAN_STREAM_REPLICAS", "0", "ADUAN_STREAM_REPLICAS must be at least 1"),
+        ("ADUAN_STREAM_MAX_AGE", "a week", "ADUAN_STREAM_MAX_AGE must be a duration such as 7d"),
+        ("ADUAN_STREAM_MAX_AGE", "-1d", "ADUAN_STREAM_MAX_AGE must be a duration"),
+        ("ADUAN_STREAM_MAX_AGE", "2w", "ADUAN_STREAM_MAX_AGE must be a duration"),
     ],
 )
 def test_bad_settings_are_refused_with_the_variable_named(

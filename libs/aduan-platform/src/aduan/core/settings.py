@@ -7,6 +7,7 @@ result down; nothing else reads the environment.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,25 @@ def _int(value: str, name: str, minimum: int = 0) -> int:
     if number < minimum:
         raise SettingsError(f"{name} must be at least {minimum}, not {number}")
     return number
+
+
+_DURATION = re.compile(r"(\d+)\s*([smhd]?)")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _duration(value: str, name: str) -> int:
+    """Seconds from `90s`, `15m`, `12h`, `7d` or a bare number of seconds."""
+    match = _DURATION.fullmatch(value.strip().lower())
+    if match is None:
+        raise SettingsError(f"{name} must be a duration such as 7d, 12h, 15m or 90s, not {value!r}")
+    return int(match[1]) * _UNIT_SECONDS[match[2]]
+
+
+# How long the NATS stream keeps an event (ADUAN_STREAM_MAX_AGE). The stream is a distribution
+# channel, not a store of record: a consumer that was away longer repairs from the upstream's
+# EventLog (docs/architecture.md, "Stream"), and the envelopes carry redacted texts and masked
+# contacts that an erasure cannot reach in the stream, so they are not kept for ever.
+DEFAULT_STREAM_MAX_AGE_SECONDS = 7 * 86400
 
 
 # Readers of a service's own settings in `ServiceSettings.extra` (ADUAN_* without the prefix), for
@@ -186,6 +206,8 @@ class ServiceSettings:
     nats_tls_key: str = ""
     nats_nkeys_seed: str = ""
     stream_replicas: int = 1
+    # 0: the stream keeps events for ever.
+    stream_max_age_seconds: int = DEFAULT_STREAM_MAX_AGE_SECONDS
     peers: Mapping[str, str] = field(default_factory=dict)
     log_level: str = "INFO"
     log_format: str = "json"
@@ -239,6 +261,10 @@ class ServiceSettings:
             nats_tls_key=get("NATS_TLS_KEY"),
             nats_nkeys_seed=get("NATS_NKEYS_SEED"),
             stream_replicas=_int(get("STREAM_REPLICAS", "1"), "ADUAN_STREAM_REPLICAS", 1),
+            stream_max_age_seconds=_duration(
+                get("STREAM_MAX_AGE", f"{DEFAULT_STREAM_MAX_AGE_SECONDS}s"),
+                "ADUAN_STREAM_MAX_AGE",
+            ),
             peers=peers,
             log_level=get("LOG_LEVEL", "INFO").upper(),
             log_format=log_format,

@@ -23,7 +23,7 @@ from opentelemetry.metrics import Meter, Observation
 from opentelemetry.trace import Span, SpanKind
 
 from aduan.contract.envelopes import subject_for
-from aduan.core.settings import ServiceSettings
+from aduan.core.settings import DEFAULT_STREAM_MAX_AGE_SECONDS, ServiceSettings
 from aduan.core.telemetry import continued_span, meter, record_span_error, start_continued_span
 from aduan.eventstore.leader import Leadership
 from aduan.eventstore.store import DuplicateEventError
@@ -96,14 +96,24 @@ async def _log_reconnected() -> None:
     log.info("NATS reconnected")
 
 
-async def ensure_stream(js: JetStreamContext, replicas: int = 1) -> None:
-    """Create the ADUAN stream, or bring its configuration up to date; safe to call at every start."""
+async def ensure_stream(
+    js: JetStreamContext,
+    replicas: int = 1,
+    max_age_seconds: float = DEFAULT_STREAM_MAX_AGE_SECONDS,
+) -> None:
+    """Create the ADUAN stream, or bring its configuration up to date; safe to call at every start.
+    `max_age_seconds` 0 keeps events for ever."""
     config = StreamConfig(
         name=STREAM_NAME,
         subjects=STREAM_SUBJECTS,
         storage=StorageType.FILE,
-        max_age=0,
-        duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        max_age=max_age_seconds,
+        # JetStream refuses a duplicate window longer than the age limit.
+        duplicate_window=(
+            min(DUPLICATE_WINDOW_SECONDS, max_age_seconds)
+            if max_age_seconds
+            else DUPLICATE_WINDOW_SECONDS
+        ),
         num_replicas=replicas,
         description="Aduan integration events (aduan.v1.Envelope); rebuildable from the stores",
     )
@@ -308,7 +318,7 @@ class TrackedConsumer:
                 await self.js.add_consumer(STREAM_NAME, config)
             except NotFoundError:
                 # The stream was deleted: re-create it (the relays republish into it).
-                await ensure_stream(self.js, self.link.settings.stream_replicas)
+                await self.link.ensure_stream()
                 await self.js.add_consumer(STREAM_NAME, config)
         except BadRequestError as error:
             # An existing durable with other settings keeps its settings; say so and carry on.
@@ -714,13 +724,20 @@ class NatsLink:
         self.js = self.nc.jetstream(timeout=5.0)
         while not self._stopping.is_set():
             try:
-                await ensure_stream(self.js, self.settings.stream_replicas)
+                await self.ensure_stream()
                 break
             except Exception as error:
                 log.warning("cannot ensure the ADUAN stream yet", extra={"error": repr(error)})
                 await asyncio.sleep(1.0)
         self._ready.set()
         await self._stopping.wait()
+
+    async def ensure_stream(self) -> None:
+        """The stream as this service's settings describe it (replicas, age limit)."""
+        assert self.js is not None
+        await ensure_stream(
+            self.js, self.settings.stream_replicas, self.settings.stream_max_age_seconds
+        )
 
     def stop(self) -> None:
         self._stopping.set()
@@ -767,7 +784,7 @@ class LinkPublisher:
                 messages
             )
         except NoStreamResponseError:
-            await ensure_stream(self.link.js, self.link.settings.stream_replicas)
+            await self.link.ensure_stream()
             self._verified_at = float("-inf")
             raise StreamResetError(f"stream {STREAM_NAME} was missing; re-created") from None
 
@@ -783,7 +800,7 @@ class LinkPublisher:
         try:
             created = (await self.link.js.stream_info(STREAM_NAME)).created
         except NotFoundError:
-            await ensure_stream(self.link.js, self.link.settings.stream_replicas)
+            await self.link.ensure_stream()
             created = (await self.link.js.stream_info(STREAM_NAME)).created
             self._stream_created = created
             raise StreamResetError(f"stream {STREAM_NAME} was missing; re-created") from None
