@@ -39,7 +39,7 @@ def test_a_breach_escalates_to_the_parent_with_a_fresh_accept_clock() -> None:
     case = placed_case()
     case.collect_events()
     later = T0 + dt.timedelta(days=10)
-    POLICY.escalate_breach(case, SlaKind.ACCEPT, T0, at=later, ctx=CTX)
+    POLICY.escalate_breaches(case, [(SlaKind.ACCEPT, T0)], at=later, ctx=CTX)
     assert case.holder == "KANWIL.32"
     assert case.accept_due == POLICY.sla.accept_due(later)
     assert events(case) == ["SlaBreached", "Reassigned"]
@@ -51,7 +51,7 @@ def test_a_breach_at_the_top_is_only_recorded() -> None:
         case, ReassignmentKind.RETURN_TO_TRIAGE, "PUSAT.IP3", ReasonCode.OTHER, "", at=T0, ctx=CTX
     )
     case.collect_events()
-    POLICY.escalate_breach(case, SlaKind.ACCEPT, T0, at=T0, ctx=CTX)
+    POLICY.escalate_breaches(case, [(SlaKind.ACCEPT, T0)], at=T0, ctx=CTX)
     assert case.holder == "PUSAT.IP3"
     assert case.accept_due is None
     assert events(case) == ["SlaBreached"]

@@ -338,10 +338,10 @@ class RoutingApplication(AduanApplication):
         elif case.auto_close_is_due(now):
             case.close("no reply from the reporter after resolution", True, at=now, ctx=ctx)
         else:
-            overdue = case.overdue(now)
-            if overdue is None:
+            missed = case.overdue(now)
+            if not missed:
                 return False
-            self.policy.escalate_breach(case, *overdue, at=now, ctx=ctx)
+            self.policy.escalate_breaches(case, missed, at=now, ctx=ctx)
         self._save(case)
         return True
 

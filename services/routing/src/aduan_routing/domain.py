@@ -198,10 +198,12 @@ class Case(Aggregate):
             pending.append(self.auto_close_due)
         return min(pending) if pending else None
 
-    def overdue(self, now: datetime) -> tuple[SlaKind, datetime] | None:
-        """The earliest breached SLA at `now` that has not been recorded yet."""
+    def overdue(self, now: datetime) -> list[tuple[SlaKind, datetime]]:
+        """Every SLA breached at `now` and not recorded yet, earliest deadline first: all of them
+        were missed by the current holder (the escalation that follows is recorded at `now`), so
+        the ticker records them together, also when it catches up after an outage."""
         if self.status not in OPEN_STATUSES:
-            return None
+            return []
         candidates: list[tuple[datetime, SlaKind]] = []
         if self.status is CaseStatus.ASSIGNED and self.accept_due is not None:
             candidates.append((self.accept_due, SlaKind.ACCEPT))
@@ -213,11 +215,7 @@ class Case(Aggregate):
             candidates.append((self.response_due, SlaKind.FIRST_RESPONSE))
         if self.resolution_due is not None and SlaKind.RESOLUTION not in self.breached:
             candidates.append((self.resolution_due, SlaKind.RESOLUTION))
-        due = [(when, kind) for when, kind in candidates if now > when]
-        if not due:
-            return None
-        when, kind = min(due)
-        return kind, when
+        return [(kind, when) for when, kind in sorted(candidates) if now > when]
 
     def auto_close_is_due(self, now: datetime) -> bool:
         return (

@@ -8,6 +8,7 @@ the calendar, and passes their answers to the case's commands. The application l
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -114,23 +115,32 @@ class RoutingPolicy:
             ctx=ctx,
         )
 
-    def escalate_breach(
-        self, case: Case, sla: SlaKind, due_at: datetime, *, at: datetime, ctx: CommandContext
+    def escalate_breaches(
+        self,
+        case: Case,
+        missed: Sequence[tuple[SlaKind, datetime]],
+        *,
+        at: datetime,
+        ctx: CommandContext,
     ) -> None:
-        """Records the missed deadline and hands the case to the holder's parent office (at the
-        top, where there is none, and at the independent inspectorate, which answers to no
-        office above it, the breach is only recorded)."""
+        """Records each missed deadline against the holder, then hands the case to the holder's
+        parent office once (at the top, where there is none, and at the independent
+        inspectorate, which answers to no office above it, the breaches are only recorded)."""
+        if not missed:
+            return
         independent = self.registry.oversight.is_independent(case.holder)
         parent = None if independent else self.registry.parent(case.holder)
-        case.record_breach(sla, due_at, parent.code if parent else "", at=at, ctx=ctx)
+        for sla, due_at in missed:
+            case.record_breach(sla, due_at, parent.code if parent else "", at=at, ctx=ctx)
         if parent is None:
             return
+        deadlines = "; ".join(f"{sla.value} deadline {due.isoformat()}" for sla, due in missed)
         self.reassign(
             case,
             ReassignmentKind.ESCALATE,
             parent.code,
             ReasonCode.SLA_BREACH,
-            f"{sla.value} deadline {due_at.isoformat()} missed by {case.holder}",
+            f"{deadlines} missed by {case.holder}",
             at=at,
             ctx=ctx,
         )
