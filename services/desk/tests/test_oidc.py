@@ -366,3 +366,12 @@ def test_the_desk_refuses_to_start_with_no_sign_in_at_all() -> None:
     # Development mode without the services' shared secret offers no development sign-in.
     with pytest.raises(SettingsError, match="no sign-in configured"):
         DeskSettings.from_env({"ADUAN_AUTH_DEV": "true"})
+
+
+def test_only_pages_are_returned_to_not_their_fragments_or_streams(client: TestClient) -> None:
+    for path, headers in (
+        ("/queue/rows", {"HX-Request": "true"}),
+        ("/queue/events", {"accept": "text/event-stream"}),
+    ):
+        answer = client.get(path, headers=headers, follow_redirects=False)
+        assert (answer.status_code, answer.headers["location"]) == (303, "/signin")

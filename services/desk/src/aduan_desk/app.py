@@ -144,7 +144,11 @@ def build_app(
                 # Back to the page asked for after signing in (a GET page: not a form's POST,
                 # nor the fragments and the event stream a page loads).
                 asked = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-                page = request.method == "GET" and "HX-Request" not in request.headers
+                page = (
+                    request.method == "GET"
+                    and "HX-Request" not in request.headers
+                    and "text/event-stream" not in request.headers.get("accept", "")
+                )
                 return RedirectResponse(signin_url(asked if page else ""), status_code=303)
             try:
                 response = await handler(request)
