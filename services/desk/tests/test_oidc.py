@@ -375,3 +375,13 @@ def test_only_pages_are_returned_to_not_their_fragments_or_streams(client: TestC
     ):
         answer = client.get(path, headers=headers, follow_redirects=False)
         assert (answer.status_code, answer.headers["location"]) == (303, "/signin")
+
+
+def test_only_the_latest_pending_sign_ins_are_kept(
+    client: TestClient, idp: FakeIdentityProvider
+) -> None:
+    callbacks = [idp.sign_in(begin(client)) for _ in range(5)]
+    # The first two were dropped from the session; the latest three still come back.
+    assert come_back(client, callbacks[0]).status_code == 401
+    assert come_back(client, callbacks[4]).status_code == 303
+    assert len(client.cookies["aduan_desk"]) < 4000

@@ -36,6 +36,7 @@ PROVIDER = "idp"
 NEXT_KEY = "signin_next"
 DISCOVERY = "/.well-known/openid-configuration"
 HTTP_TIMEOUT = 10.0
+MAX_PENDING = 3
 # The desk's own roles, in the order one is shown as the user's role.
 DESK_ROLES = ("officer", "supervisor", "auditor")
 ERROR_CODE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -149,6 +150,15 @@ class OidcSignIn:
             log.warning("cannot start an OpenID Connect sign-in: %s", error)
             raise SignInError("signin.idp_unreachable") from None
         request.session[NEXT_KEY] = next_path
+        # Each pending sign-in (state, nonce, verifier) rides in the cookie: keep the latest
+        # few (another tab may be signing in too) so the cookie stays well under 4 kB.
+        prefix = f"_state_{PROVIDER}_"
+        pending = sorted(
+            (key for key in request.session if key.startswith(prefix)),
+            key=lambda key: float((request.session[key] or {}).get("exp") or 0),
+        )
+        for key in pending[:-MAX_PENDING]:
+            del request.session[key]
         return response
 
     async def finish(self, request: Request) -> dict[str, str]:
