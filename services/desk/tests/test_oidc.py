@@ -385,3 +385,15 @@ def test_only_the_latest_pending_sign_ins_are_kept(
     assert come_back(client, callbacks[0]).status_code == 401
     assert come_back(client, callbacks[4]).status_code == 303
     assert len(client.cookies["aduan_desk"]) < 4000
+
+
+def test_the_policy_takes_only_plain_origins_from_discovery(jwks_file: Path) -> None:
+    oidc = OidcSignIn(DeskSettings.from_env(oidc_env(jwks_file)))
+    assert oidc.form_origins == [ISSUER]
+    oidc.client.server_metadata.update(
+        {
+            "authorization_endpoint": "https://login.idp.example:8443/auth",
+            "end_session_endpoint": "https://x.example; script-src * /logout",
+        }
+    )
+    assert oidc.form_origins == [ISSUER, "https://login.idp.example:8443"]

@@ -1,7 +1,7 @@
-"""The desk's pages (docs/desk.md): sign-in (OpenID Connect, development), the queue with its live updates, the
-case page with its actions and time travel, health. Every page asks the services with the
-signed-in user's token; whatever they refuse, the desk shows (problems.py), and it decides
-nothing of its own about who may see or do what."""
+"""The desk's pages (docs/desk.md): sign-in (OpenID Connect in `oidc.py`, development), the
+queue with its live updates, the case page with its actions and time travel, health. Every page
+asks the services with the signed-in user's token; whatever they refuse, the desk shows
+(problems.py), and it decides nothing of its own about who may see or do what."""
 
 from __future__ import annotations
 

@@ -39,6 +39,7 @@ HTTP_TIMEOUT = 10.0
 MAX_PENDING = 3
 # The desk's own roles, in the order one is shown as the user's role.
 DESK_ROLES = ("officer", "supervisor", "auditor")
+ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 ERROR_CODE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
@@ -115,9 +116,10 @@ class OidcSignIn:
         metadata = self.client.server_metadata
         for name in ("authorization_endpoint", "end_session_endpoint"):
             url = metadata.get(name)
+            # Only a plain scheme://host[:port] goes into the header.
             if (
                 isinstance(url, str)
-                and url.startswith(("https://", "http://"))
+                and ORIGIN.fullmatch(origin(url))
                 and origin(url) not in origins
             ):
                 origins.append(origin(url))
