@@ -397,3 +397,9 @@ def test_the_policy_takes_only_plain_origins_from_discovery(jwks_file: Path) -> 
         }
     )
     assert oidc.form_origins == [ISSUER, "https://login.idp.example:8443"]
+
+
+def test_an_unreadable_jwks_file_is_a_settings_error(tmp_path: Path, backend: FakeBackend) -> None:
+    settings = DeskSettings.from_env(oidc_env(tmp_path / "missing.json"))
+    with pytest.raises(SettingsError, match="ADUAN_JWT_JWKS_FILE"):
+        build_app(settings, backend)

@@ -9,15 +9,12 @@ token they would refuse is a sign-in error here rather than a broken queue."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import httpx
-import jwt
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.starlette_client import OAuth
 from joserfc.errors import JoseError
@@ -25,8 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from aduan.core.errors import UnauthenticatedError
-from aduan.core.settings import AuthSettings, SettingsError
-from aduan.service.auth import LEEWAY_SECONDS, TokenVerifier
+from aduan.service.auth import LEEWAY_SECONDS, TokenVerifier, token_verifier
 from aduan_desk.settings import DeskSettings
 
 log = logging.getLogger("aduan.desk.oidc")
@@ -53,24 +49,6 @@ class SignInError(Exception):
         self.detail = detail
 
 
-def access_token_verifier(auth: AuthSettings) -> TokenVerifier:
-    """The verifier the services build from the same `ADUAN_JWT_*` settings (without the
-    development fallback: the desk checks real tokens only)."""
-    jwks = None
-    if auth.jwks_file:
-        try:
-            jwks = jwt.PyJWKSet.from_dict(json.loads(Path(auth.jwks_file).read_text()))
-        except (OSError, ValueError, jwt.PyJWTError) as error:
-            raise SettingsError(f"ADUAN_JWT_JWKS_FILE {auth.jwks_file!r}: {error}") from None
-    return TokenVerifier(
-        secret=auth.jwt_secret,
-        jwks=jwks,
-        jwks_client=jwt.PyJWKClient(auth.jwks_url, cache_keys=True) if auth.jwks_url else None,
-        issuer=auth.issuer,
-        audience=auth.audience,
-    )
-
-
 def origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
@@ -87,7 +65,8 @@ class OidcSignIn:
         self.settings = settings.oidc
         self.redirect_uri = settings.redirect_uri
         self.post_logout_uri = settings.public_url.rstrip("/") + "/signin"
-        self.verifier = verifier or access_token_verifier(settings.auth)
+        # The services' own verifier, from the same settings (no development fallback).
+        self.verifier = verifier or token_verifier(settings.auth, settings.auth.jwt_secret)
         client_kwargs: dict[str, Any] = {
             "scope": self.settings.scopes,
             "code_challenge_method": "S256",
