@@ -33,7 +33,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     configure_logging(SERVICE, settings.log_level, settings.log_format)
     configure_tracing(SERVICE)
     configure_metrics(SERVICE, settings.metrics_port)
-    app = build_app(settings, GrpcBackend(dict(settings.peers), settings.tls))
+    try:
+        # With OpenID Connect this reads the JWKS file the access tokens are checked with.
+        app = build_app(settings, GrpcBackend(dict(settings.peers), settings.tls))
+    except SettingsError as error:
+        sys.exit(f"aduan-desk: refusing to start: {error}")
     # No access log: request lines carry complaint ids and search words, and the desk logs no
     # personal data (docs/desk.md).
     uvicorn.run(

@@ -1,7 +1,7 @@
-"""The desk's pages (docs/desk.md): development sign-in, the queue with its live updates, the
-case page with its actions and time travel, health. Every page asks the services with the
-signed-in user's token; whatever they refuse, the desk shows (problems.py), and it decides
-nothing of its own about who may see or do what."""
+"""The desk's pages (docs/desk.md): sign-in (OpenID Connect in `oidc.py`, development), the
+queue with its live updates, the case page with its actions and time travel, health. Every page
+asks the services with the signed-in user's token; whatever they refuse, the desk shows
+(problems.py), and it decides nothing of its own about who may see or do what."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any
+from urllib.parse import urlencode
 
 import grpc
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -38,10 +39,17 @@ from aduan.v1 import common_pb2, intake_pb2, query_pb2, routing_pb2
 from aduan_desk import views
 from aduan_desk.backend import COMMANDS, Backend, consistency
 from aduan_desk.i18n import catalogue
+from aduan_desk.oidc import NEXT_KEY, OidcSignIn, SignInError
 from aduan_desk.problems import Problem, problem_for
 from aduan_desk.settings import LANGUAGES, DeskSettings
 from aduan_desk.tracing import RequestSpans
-from aduan_desk.web import SecurityHeaders, csrf_ok, csrf_token, local_path
+from aduan_desk.web import (
+    SecurityHeaders,
+    content_security_policy,
+    csrf_ok,
+    csrf_token,
+    local_path,
+)
 
 log = logging.getLogger("aduan.desk")
 
@@ -65,8 +73,12 @@ def build_app(
     backend: Backend,
     registry: OfficeRegistry | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    oidc: OidcSignIn | None = None,
 ) -> Starlette:
+    """`oidc`: the OpenID Connect sign-in (built from the settings when they configure it)."""
     registry = registry or default_registry()
+    if oidc is None and settings.oidc.enabled:
+        oidc = OidcSignIn(settings)
     tokens = DevTokens(
         settings.auth.jwt_secret, issuer=settings.auth.issuer, audience=settings.auth.audience
     )
@@ -105,11 +117,23 @@ def build_app(
         )
         return response
 
+    def signin_url(next_path: str) -> str:
+        target = local_path(next_path)
+        return "/signin" if target == "/queue" else "/signin?" + urlencode({"next": target})
+
     def problem_page(request: Request, problem: Problem, back: str = "") -> HTMLResponse:
+        signin_again = ""
         if problem.sign_in:
             request.session.pop("user", None)
+            here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            signin_again = signin_url(here if request.method == "GET" else case_path(here))
         return render(
-            request, "error.html", problem.http_status, problem=problem, back=back or "/queue"
+            request,
+            "error.html",
+            problem.http_status,
+            problem=problem,
+            back=back or "/queue",
+            signin_again=signin_again,
         )
 
     def signed_in(handler: Handler) -> Handler:
@@ -118,7 +142,15 @@ def build_app(
 
         async def wrapper(request: Request) -> Response:
             if not request.session.get("user"):
-                return RedirectResponse("/signin", status_code=303)
+                # Back to the page asked for after signing in (a GET page: not a form's POST,
+                # nor the fragments and the event stream a page loads).
+                asked = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                page = (
+                    request.method == "GET"
+                    and "HX-Request" not in request.headers
+                    and "text/event-stream" not in request.headers.get("accept", "")
+                )
+                return RedirectResponse(signin_url(asked if page else ""), status_code=303)
             try:
                 response = await handler(request)
             except grpc.aio.AioRpcError as error:
@@ -140,9 +172,23 @@ def build_app(
 
     # -- sign-in ------------------------------------------------------------------------------
 
+    def signin_page(request: Request, status_code: int = 200, **context: Any) -> HTMLResponse:
+        return render(
+            request,
+            "signin.html",
+            status_code,
+            roles=DEV_ROLES,
+            dev=settings.dev_sign_in,
+            oidc=oidc is not None,
+            next=local_path(request.query_params.get("next", "")),
+            **{"error": "", "detail": "", **context},
+        )
+
     async def signin(request: Request) -> Response:
         if request.method == "GET":
-            return render(request, "signin.html", roles=DEV_ROLES, error="")
+            return signin_page(request)
+        if not settings.dev_sign_in:
+            return problem_page(request, Problem(404, "error.not_found_page"))
         form = await request.form()
         if not csrf_ok(request, form):
             return problem_page(request, Problem(403, "error.csrf"), back="/signin")
@@ -155,7 +201,7 @@ def build_app(
             and (not name or USER_NAME.fullmatch(name) is not None)
         )
         if not valid:
-            return render(request, "signin.html", 400, roles=DEV_ROLES, error="signin.invalid")
+            return signin_page(request, 400, error="signin.invalid")
         subject = f"{role}:{name}" if name else ""
         user_token = tokens.issue(role, office, subject, TOKEN_TTL)
         request.session.clear()
@@ -165,12 +211,44 @@ def build_app(
             "office": office,
             "sub": subject or f"dev:{role}" + (f"@{office}" if office else ""),
         }
-        return RedirectResponse("/queue", status_code=303)
+        return RedirectResponse(local_path(str(form.get("next", ""))), status_code=303)
+
+    async def signin_oidc(request: Request) -> Response:
+        """Off to the identity provider (a link, so no form posts anywhere)."""
+        if oidc is None:
+            return problem_page(request, Problem(404, "error.not_found_page"))
+        try:
+            return await oidc.start(request, local_path(request.query_params.get("next", "")))
+        except SignInError as error:
+            return signin_page(request, 502, error=error.message, detail=error.detail)
+
+    async def signin_callback(request: Request) -> Response:
+        """Back from the identity provider with a code (or its refusal)."""
+        if oidc is None:
+            return problem_page(request, Problem(404, "error.not_found_page"))
+        next_path = local_path(str(request.session.pop(NEXT_KEY, "") or ""))
+        try:
+            user = await oidc.finish(request)
+        except SignInError as error:
+            status = 502 if error.message == "signin.idp_unreachable" else 401
+            return signin_page(request, status, error=error.message, detail=error.detail)
+        language_chosen = request.session.get("lang")
+        request.session.clear()
+        if language_chosen:
+            request.session["lang"] = language_chosen
+        request.session["user"] = user
+        return RedirectResponse(next_path, status_code=303)
 
     async def signout(request: Request) -> Response:
         form = await request.form()
-        if csrf_ok(request, form):
-            request.session.clear()
+        if not csrf_ok(request, form):
+            return RedirectResponse("/signin", status_code=303)
+        user = request.session.get("user") or {}
+        request.session.clear()
+        if oidc is not None and user.get("via") == "oidc":
+            end_session = await oidc.end_session_url()
+            if end_session:
+                return RedirectResponse(end_session, status_code=303)
         return RedirectResponse("/signin", status_code=303)
 
     async def choose_language(request: Request) -> Response:
@@ -440,6 +518,8 @@ def build_app(
     routes = [
         Route("/", home),
         Route("/signin", signin, methods=["GET", "POST"]),
+        Route("/signin/oidc", signin_oidc),
+        Route("/signin/callback", signin_callback),
         Route("/signout", signout, methods=["POST"]),
         Route("/language", choose_language, methods=["POST"]),
         Route("/queue", queue),
@@ -461,7 +541,14 @@ def build_app(
         routes=routes,
         middleware=[
             Middleware(RequestSpans),
-            Middleware(SecurityHeaders),
+            Middleware(
+                SecurityHeaders,
+                policy=(
+                    (lambda: content_security_policy(oidc.form_origins))
+                    if oidc is not None
+                    else content_security_policy
+                ),
+            ),
             Middleware(
                 SessionMiddleware,
                 secret_key=settings.session_secret,

@@ -11,6 +11,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aduan.core.settings import (
@@ -26,6 +27,66 @@ DEFAULT_DESK_METRICS_PORT = 9468
 # The services the desk calls, with the user's token.
 PEERS = ("intake", "routing", "query")
 LANGUAGES = ("id", "en")
+DEFAULT_OIDC_SCOPES = "openid profile"
+CALLBACK_PATH = "/signin/callback"
+
+
+@dataclass(frozen=True)
+class OidcSettings:
+    """Production sign-in by OpenID Connect (authorization code + PKCE) at the ministry's
+    identity provider. Empty `issuer`: not configured."""
+
+    issuer: str = ""
+    client_id: str = ""
+    # Empty for a public client (PKCE alone).
+    client_secret: str = field(default="", repr=False)
+    scopes: str = DEFAULT_OIDC_SCOPES
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.issuer)
+
+    @property
+    def origin(self) -> str:
+        """The issuer's origin (scheme://host[:port]), which the desk's pages may send forms
+        to (sign-out goes on to its end-session endpoint)."""
+        parts = urlsplit(self.issuer)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @classmethod
+    def from_extra(cls, extra: Mapping[str, str]) -> OidcSettings:
+        def get(name: str) -> str:
+            return extra.get(name, "").strip()
+
+        issuer = get("DESK_OIDC_ISSUER")
+        client_id = get("DESK_OIDC_CLIENT_ID")
+        scopes = " ".join(get("DESK_OIDC_SCOPES").replace(",", " ").split())
+        client_secret = extra_secret(extra, "DESK_OIDC_CLIENT_SECRET")
+        if not issuer:
+            if client_id or client_secret or scopes:
+                raise SettingsError(
+                    "ADUAN_DESK_OIDC_CLIENT_ID, _CLIENT_SECRET and _SCOPES need "
+                    "ADUAN_DESK_OIDC_ISSUER (the identity provider's issuer URL)"
+                )
+            return cls()
+        parts = urlsplit(issuer)
+        if parts.scheme not in ("https", "http") or not parts.netloc or parts.query:
+            raise SettingsError(
+                f"ADUAN_DESK_OIDC_ISSUER must be the identity provider's issuer URL, not {issuer!r}"
+            )
+        if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+            raise SettingsError(
+                "ADUAN_DESK_OIDC_ISSUER must be an https URL (plain http only on this machine)"
+            )
+        if not client_id:
+            raise SettingsError(
+                "ADUAN_DESK_OIDC_CLIENT_ID is required with ADUAN_DESK_OIDC_ISSUER (the desk's "
+                "client id at the identity provider)"
+            )
+        scopes = scopes or DEFAULT_OIDC_SCOPES
+        if "openid" not in scopes.split():
+            raise SettingsError(f"ADUAN_DESK_OIDC_SCOPES must include openid, not {scopes!r}")
+        return cls(issuer=issuer, client_id=client_id, client_secret=client_secret, scopes=scopes)
 
 
 @dataclass(frozen=True)
@@ -38,6 +99,7 @@ class DeskSettings:
     peers: Mapping[str, str] = field(default_factory=dict)
     tls: TlsSettings = field(default_factory=TlsSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
+    oidc: OidcSettings = field(default_factory=OidcSettings)
     # Signs the session cookie. Development generates one per process.
     session_secret: str = field(default="", repr=False)
     # Times are shown, and a date-time picker's value is read, in this zone.
@@ -51,6 +113,11 @@ class DeskSettings:
         """The development sign-in (pick a role and an office) is offered only where the
         services themselves run in development mode with a shared HS256 secret (`make up`)."""
         return self.auth.dev and bool(self.auth.jwt_secret)
+
+    @property
+    def redirect_uri(self) -> str:
+        """Where the identity provider sends the user back (register it there)."""
+        return self.public_url.rstrip("/") + CALLBACK_PATH
 
     @property
     def secure_cookies(self) -> bool:
@@ -95,6 +162,7 @@ class DeskSettings:
             },
             tls=TlsSettings.from_env(env),
             auth=auth,
+            oidc=OidcSettings.from_extra(extra),
             session_secret=session_secret,
             timezone=get("DESK_TIMEZONE", "Asia/Jakarta"),
             language=get("DESK_LANGUAGE", "id"),
@@ -109,11 +177,38 @@ class DeskSettings:
             ) from None
         if settings.language not in LANGUAGES:
             raise SettingsError(f"ADUAN_DESK_LANGUAGE must be one of {', '.join(LANGUAGES)}")
-        if not settings.dev_sign_in:
-            # Production sign-in (OpenID Connect) is not built yet (docs/desk.md); without it
-            # nobody could sign in, so the desk refuses to start rather than serve a dead end.
+        if settings.oidc.enabled:
+            check_oidc(settings)
+        elif not settings.dev_sign_in:
+            # Nobody could sign in: refuse to start rather than serve a dead end.
             raise SettingsError(
-                "the desk signs users in only in development (ADUAN_AUTH_DEV=true with "
-                "ADUAN_JWT_SECRET); OpenID Connect sign-in is not built yet"
+                "no sign-in configured: set ADUAN_DESK_OIDC_ISSUER and ADUAN_DESK_OIDC_CLIENT_ID "
+                "(OpenID Connect, production), or run in development (ADUAN_AUTH_DEV=true with "
+                "ADUAN_JWT_SECRET) for the development sign-in"
             )
         return settings
+
+
+def check_oidc(settings: DeskSettings) -> None:
+    """What OpenID Connect sign-in needs besides the client: where users come back to, and the
+    keys the services verify the identity provider's access tokens with (the desk checks the
+    token with them before accepting a sign-in)."""
+    public = urlsplit(settings.public_url)
+    if public.scheme not in ("https", "http") or not public.netloc or public.query:
+        raise SettingsError(
+            "ADUAN_DESK_PUBLIC_URL (how users reach the desk, e.g. https://desk.example.go.id) "
+            "is required with OpenID Connect sign-in: the redirect URI is it + "
+            f"{CALLBACK_PATH}"
+        )
+    if public.scheme == "http" and public.hostname not in ("127.0.0.1", "localhost", "::1"):
+        raise SettingsError(
+            "ADUAN_DESK_PUBLIC_URL must be an https URL with OpenID Connect sign-in (plain http "
+            "only on this machine)"
+        )
+    auth = settings.auth
+    if not (auth.jwks_file or auth.jwks_url or auth.jwt_secret):
+        raise SettingsError(
+            "OpenID Connect sign-in checks the identity provider's access token as the services "
+            "do: set ADUAN_JWT_JWKS_URL (or ADUAN_JWT_JWKS_FILE), ADUAN_JWT_ISSUER and "
+            "ADUAN_JWT_AUDIENCE as for the services"
+        )

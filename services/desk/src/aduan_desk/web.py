@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
@@ -20,7 +20,6 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 SECURITY_HEADERS = {
-    "content-security-policy": CONTENT_SECURITY_POLICY,
     "x-content-type-options": "nosniff",
     "referrer-policy": "same-origin",
     "x-frame-options": "DENY",
@@ -28,12 +27,26 @@ SECURITY_HEADERS = {
 CSRF_FIELD = "csrf"
 
 
+def content_security_policy(form_origins: Sequence[str] = ()) -> str:
+    """The policy, with `form-action` also allowing `form_origins`: with OpenID Connect the
+    sign-out form ends at the identity provider's end-session endpoint, and browsers check
+    form-action on a form's redirects too."""
+    if not form_origins:
+        return CONTENT_SECURITY_POLICY
+    return CONTENT_SECURITY_POLICY.replace(
+        "form-action 'self'", "form-action 'self' " + " ".join(form_origins)
+    )
+
+
 class SecurityHeaders:
     """Adds the security headers to every answer, and `Cache-Control: no-store` to every page
     (they show complaints; only /static may be cached)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(
+        self, app: ASGIApp, policy: Callable[[], str] = lambda: CONTENT_SECURITY_POLICY
+    ) -> None:
         self.app = app
+        self.policy = policy
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -44,6 +57,7 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
+                headers["content-security-policy"] = self.policy()
                 for name, value in SECURITY_HEADERS.items():
                     headers[name] = value
                 if not static:
@@ -74,7 +88,14 @@ def csrf_ok(request: Request, form: Mapping[str, Any]) -> bool:
 
 
 def local_path(target: str, default: str = "/queue") -> str:
-    """`target` when it is a path on this site, else `default` (no open redirects)."""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """`target` when it is a path on this site, else `default` (no open redirects): one
+    leading slash, no backslash, no control character or space (browsers drop tabs and
+    newlines, so `/<TAB>/evil.example` would become `//evil.example`)."""
+    if (
+        target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and all(" " < char < "\x7f" for char in target)
+    ):
         return target
     return default

@@ -333,6 +333,19 @@ def _load_jwks(path: str) -> jwt.PyJWKSet:
         raise SettingsError(f"ADUAN_JWT_JWKS_FILE {path!r}: {error}") from None
 
 
+def token_verifier(auth: AuthSettings, secret: str) -> TokenVerifier:
+    """The verifier of `auth`'s JWKS (file or URL), issuer and audience, with `secret` for
+    HS256: the services' (`ServiceAuth`), and the desk's check of an identity provider's access
+    token before it accepts a sign-in."""
+    return TokenVerifier(
+        secret=secret,
+        jwks=_load_jwks(auth.jwks_file) if auth.jwks_file else None,
+        jwks_client=jwt.PyJWKClient(auth.jwks_url, cache_keys=True) if auth.jwks_url else None,
+        issuer=auth.issuer,
+        audience=auth.audience,
+    )
+
+
 @dataclass(frozen=True)
 class ServiceAuth:
     """Verifier and service identity built from the settings (the composition roots' one call)."""
@@ -368,13 +381,7 @@ class ServiceAuth:
                 "!!! ADUAN_AUTH_DEV=true: development authentication (HS256 shared secret); "
                 "not for production !!!"
             )
-        verifier = TokenVerifier(
-            secret=secret,
-            jwks=_load_jwks(auth.jwks_file) if auth.jwks_file else None,
-            jwks_client=jwt.PyJWKClient(auth.jwks_url, cache_keys=True) if auth.jwks_url else None,
-            issuer=auth.issuer,
-            audience=auth.audience,
-        )
+        verifier = token_verifier(auth, secret)
         if auth.signing_key_file:
             try:
                 pem = Path(auth.signing_key_file).read_bytes()
