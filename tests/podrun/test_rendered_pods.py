@@ -6,9 +6,10 @@ become Ready with zero restarts within its startup budget; then a slice of the e
 
 What the harness supplies, as a cluster and a site would (tests/podrun/standins.py):
 
-- Images: the ENTRYPOINT is the service's console script (the root Dockerfile links
-  /app/entrypoint to `aduan-<service>`), taken from this venv's bin directory; the image's ENV
-  and WORKDIR are read from the Dockerfile's runtime stage (PATH becomes this venv's).
+- Images: the ENTRYPOINT is the service's (or the desk's) console script (the root Dockerfile
+  links /app/entrypoint to `aduan-<service>`), taken from this venv's bin directory; the image's
+  ENV and WORKDIR are read from the Dockerfile's runtime stage (PATH becomes this venv's). Where a
+  values file enables the desk, its pod (HTTP probes /healthz, /readyz) must become Ready too.
 - Secrets: every Secret key the pods reference is generated from what consumes it (fresh
   PostgreSQL databases for DSNs, a 32-byte master key, Ed25519 checkpoint seeds, EC P-256
   service identity keys whose public halves the identity provider's JWKS serves, NATS
@@ -90,6 +91,8 @@ from aduan.service.auth import DEV_SECRET, TokenSigner
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 SHIPPED = ("defaults", "kind", "production", "external-nats", "cloudnativepg")
+# What the one Dockerfile builds (SERVICE): the four services and the desk.
+IMAGES = (*ALL_SERVICES, "desk")
 VENV_BIN = Path(sys.executable).parent
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 IPS = LoopbackIps()
@@ -145,7 +148,7 @@ def image_config(container: Mapping[str, Any]) -> ImageConfig:
     """The unified service image: ENTRYPOINT /app/entrypoint -> aduan-<service>."""
     repository = str(container["image"]).split("@")[0].rsplit(":", 1)[0].rsplit("/", 1)[-1]
     service = repository.removeprefix("aduan-")
-    if service not in ALL_SERVICES:
+    if service not in IMAGES:
         raise PodConfigError(f"no local image for {container['image']!r}")
     entrypoint = VENV_BIN / f"aduan-{service}"
     env, workdir = service_image_env()
