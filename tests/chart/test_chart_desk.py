@@ -309,7 +309,7 @@ def test_network_policy_of_the_desk() -> None:
     assert policy["podSelector"] == {"matchLabels": DESK_LABELS}
     assert policy["policyTypes"] == ["Ingress", "Egress"]
     http, scrape = policy["ingress"]
-    # HTTP from the ingress controller (and the extra peers named) only.
+    # HTTP from the ingress controller, the extra peers named and the helm test pod only.
     assert http["ports"] == [{"port": "http", "protocol": "TCP"}]
     assert http["from"] == [
         {
@@ -317,6 +317,7 @@ def test_network_policy_of_the_desk() -> None:
             "podSelector": {},
         },
         {"podSelector": {"matchLabels": {"app": "gateway"}}},
+        {"podSelector": {"matchLabels": {**DESK_LABELS, "app.kubernetes.io/component": "test"}}},
     ]
     assert scrape["ports"] == [{"port": "metrics", "protocol": "TCP"}]
     # Out: DNS, the gRPC port of each service it calls (those pods only), and the OTel collector.
@@ -349,6 +350,24 @@ def test_the_services_admit_the_desk_on_their_grpc_ports() -> None:
             )
         ]
         assert [r["ports"] for r in admitted] == [[{"port": "grpc", "protocol": "TCP"}]], peer
+
+
+def test_helm_test_checks_the_desks_readiness() -> None:
+    objs = rendered_objects("everything-on")
+    (pod,) = of_kind(objs, "Pod")
+    (container,) = pod["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["ADUAN_TEST_DESK"] == f"http://{DESK}:{DESK_PORT}"
+    assert 'urlopen(f"{desk}/readyz"' in container["args"][0]
+    policies = {p["metadata"]["name"]: p["spec"] for p in of_kind(objs, "NetworkPolicy")}
+    to_desk = [
+        rule
+        for rule in policies[f"{RELEASE}-test"]["egress"]
+        if rule["to"][0].get("podSelector", {}).get("matchLabels") == DESK_LABELS
+    ]
+    assert [r["ports"] for r in to_desk] == [[{"port": DESK_PORT, "protocol": "TCP"}]]
+    (default_pod,) = of_kind(rendered_objects("defaults"), "Pod")
+    assert "ADUAN_TEST_DESK" not in {e["name"] for e in default_pod["spec"]["containers"][0]["env"]}
 
 
 def test_an_otel_endpoint_without_an_egress_destination_is_refused_for_the_desk() -> None:
