@@ -97,11 +97,12 @@ aduan.core.settings, intake's media settings, notification's config).
 {{- $names := keys (.env | default dict) }}
 {{- range .extraEnv }}{{ $names = append $names .name }}{{ end }}
 {{- $opaque := not (empty .extraEnvFrom) }}
+{{- $dev := or $v.auth.dev (has "ADUAN_AUTH_DEV" $names) }}
 {{- if not .publicUrl }}
 {{- fail "desk.publicUrl is required: the URL users reach the desk at (e.g. https://desk.example.go.id; https makes the session cookie Secure)" }}
 {{- end }}
 {{- $sessionSecret := or .sessionSecret.existingSecret (has "ADUAN_DESK_SESSION_SECRET" $names) (has "ADUAN_DESK_SESSION_SECRET_FILE" $names) $opaque }}
-{{- if and (not $sessionSecret) (not $v.auth.dev) }}
+{{- if and (not $sessionSecret) (not $dev) }}
 {{- fail "desk cannot start: desk.sessionSecret.existingSecret is required outside development (auth.dev): an existing Secret whose key desk.sessionSecret.key holds at least 32 random characters signing the session cookie" }}
 {{- end }}
 {{- if and (not $sessionSecret) (or (gt (int .replicas) 1) .autoscaling.enabled) }}
@@ -109,7 +110,7 @@ aduan.core.settings, intake's media settings, notification's config).
 {{- end }}
 {{- /* Sign-in: development only so far (DeskSettings.dev_sign_in); OpenID Connect is not built yet. */}}
 {{- $hs256 := or (hasKey $jwtKeys "SECRET") (has "ADUAN_JWT_SECRET" $names) }}
-{{- if not (or (and (or $v.auth.dev (has "ADUAN_AUTH_DEV" $names)) $hs256) $opaque) }}
+{{- if not (or (and $dev $hs256) $opaque) }}
 {{- fail "desk cannot start: it signs users in only in development, so it needs auth.dev=true and an HS256 secret (secrets.jwt.name with keys.SECRET, or ADUAN_JWT_SECRET in desk.env); OpenID Connect sign-in is not built yet (docs/desk.md)" }}
 {{- end }}
 {{- range $peer := splitList " " (include "aduan.deskPeers" $) }}
