@@ -40,6 +40,9 @@ RELEASE = "aduan"
 NAMESPACE = "aduan"
 COMPONENTS = ("intake", "routing", "notification", "query")
 GRPC_PORTS = {"intake": 50051, "routing": 50052, "notification": 50053, "query": 50054}
+# The workloads of values.yaml: the gRPC services and the desk (HTTP, off by default).
+WORKLOADS = (*COMPONENTS, "desk")
+DESK_PORT = 8090
 # Custom resources kubernetes-validate has no schema for; checked structurally instead.
 CRD_KINDS = {
     ("monitoring.coreos.com/v1", "ServiceMonitor"),
@@ -61,6 +64,8 @@ EVERYTHING_ON: dict[str, Any] = {
         },
     },
     "auth": {
+        # The desk signs users in only in development so far (docs/desk.md).
+        "dev": True,
         "jwksUrl": "https://idp.example:8443/realms/aduan/certs",
         "issuer": "https://idp.example:8443/realms/aduan",
         "audience": "aduan",
@@ -168,6 +173,32 @@ EVERYTHING_ON: dict[str, Any] = {
         },
     },
     "query": {"service": {"type": "ClusterIP", "annotations": {"a": "b"}}},
+    "desk": {
+        "enabled": True,
+        "image": {"digest": "sha256:" + "b" * 64},
+        "publicUrl": "https://desk.aduan.example.go.id",
+        "sessionSecret": {"existingSecret": "desk-session", "key": "cookie"},
+        "timezone": "Asia/Makassar",
+        "language": "en",
+        "config": {"logLevel": "DEBUG"},
+        "env": {"ADUAN_DESK_EXTRA": 1},
+        "extraEnv": [{"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}],
+        "podLabels": {"tier": "web"},
+        "service": {"annotations": {"c": "d"}},
+        "serviceAccount": {"annotations": {"iam.gke.io/gcp-service-account": "desk@x.iam"}},
+        "autoscaling": {"enabled": True},
+        "pdb": {"enabled": True},
+        "ingress": {
+            "enabled": True,
+            "className": "nginx",
+            "hosts": ["desk.aduan.example.go.id"],
+            "tls": [{"secretName": "desk-tls", "hosts": ["desk.aduan.example.go.id"]}],
+        },
+        "httpRoute": {"enabled": True, "hostnames": ["desk.aduan.example.go.id"]},
+        "networkPolicy": {
+            "extraIngressFrom": [{"podSelector": {"matchLabels": {"app": "gateway"}}}]
+        },
+    },
 }
 
 

@@ -22,12 +22,14 @@ from chart.render import (
     CHART_DIR,
     COMPONENTS,
     CRD_KINDS,
+    DESK_PORT,
     GRPC_PORTS,
     KUBE_VERSIONS,
     NAMESPACE,
     RELEASE,
     REPO_ROOT,
     VALUE_SETS,
+    WORKLOADS,
     HelmError,
     containers,
     lint,
@@ -41,6 +43,8 @@ from chart.render import (
     string_leaves,
     validate_k8s,
 )
+
+from aduan_desk.settings import PEERS as DESK_PEERS
 
 SETS = sorted(VALUE_SETS)
 SCHEMA = json.loads((CHART_DIR / "values.schema.json").read_text())
@@ -215,13 +219,16 @@ def test_names_and_labels(value_set: str) -> None:
 def test_one_deployment_service_and_account_per_component(value_set: str) -> None:
     objs = rendered_objects(value_set)
     values = merged_values(VALUE_SETS[value_set].values())
+    # The four services always; the desk where desk.enabled.
+    enabled = sorted(c for c in WORKLOADS if values[c]["enabled"])
+    assert set(COMPONENTS) <= set(enabled)
     for kind in ("Deployment", "Service"):
         components = sorted(
             o["metadata"]["labels"]["app.kubernetes.io/component"] for o in of_kind(objs, kind)
         )
-        assert components == sorted(COMPONENTS), kind
-    # Each service runs as its own account unless serviceAccount.create is false.
-    own = sorted(c for c in COMPONENTS if values[c]["serviceAccount"]["create"])
+        assert components == enabled, kind
+    # Each workload runs as its own account unless serviceAccount.create is false.
+    own = sorted(c for c in enabled if values[c]["serviceAccount"]["create"])
     accounts = of_kind(objs, "ServiceAccount")
     assert sorted(a["metadata"]["labels"]["app.kubernetes.io/component"] for a in accounts) == own
     for account in accounts:
@@ -265,6 +272,10 @@ def test_service_ports(value_set: str) -> None:
     for service in of_kind(rendered_objects(value_set), "Service"):
         component = service["metadata"]["labels"]["app.kubernetes.io/component"]
         ports = {p["name"]: p["port"] for p in service["spec"]["ports"]}
+        if component == "desk":
+            # HTTP only: the desk serves no gRPC.
+            assert ports == {"http": DESK_PORT, "metrics": 9464}
+            continue
         assert ports["grpc"] == GRPC_PORTS[component]
         assert ports["metrics"] == 9464
         assert ("http-webhook" in ports) == (component == "intake")
@@ -287,16 +298,27 @@ def test_containers_have_probes_resources_and_restricted_security(value_set: str
         assert pod_security["seccompProfile"] == {"type": "RuntimeDefault"}
         assert spec["automountServiceAccountToken"] is False
         mounts_tmp = False
+        desk = deployment["metadata"]["labels"]["app.kubernetes.io/component"] == "desk"
         for container in containers(spec):
-            grpc_port = next(p["containerPort"] for p in container["ports"] if p["name"] == "grpc")
-            # Behind TLS the kubelet probes the plaintext health-only port.
-            probed = next(
-                (p["containerPort"] for p in container["ports"] if p["name"] == "grpc-health"),
-                grpc_port,
-            )
-            for probe in ("readiness", "liveness", "startup"):
-                # One health service name per probe, on the probe port.
-                assert container[f"{probe}Probe"]["grpc"] == {"port": probed, "service": probe}
+            env = {e["name"]: e for e in container["env"]}
+            assert env["TMPDIR"]["value"] == "/tmp"
+            if desk:
+                # The desk's probes are HTTP (tests/chart/test_chart_desk.py checks them).
+                assert {"startupProbe", "readinessProbe", "livenessProbe"} <= set(container)
+                assert env["ADUAN_DESK_PORT"]["value"] == str(DESK_PORT)
+            else:
+                grpc_port = next(
+                    p["containerPort"] for p in container["ports"] if p["name"] == "grpc"
+                )
+                # Behind TLS the kubelet probes the plaintext health-only port.
+                probed = next(
+                    (p["containerPort"] for p in container["ports"] if p["name"] == "grpc-health"),
+                    grpc_port,
+                )
+                for probe in ("readiness", "liveness", "startup"):
+                    # One health service name per probe, on the probe port.
+                    assert container[f"{probe}Probe"]["grpc"] == {"port": probed, "service": probe}
+                assert env["ADUAN_GRPC_PORT"]["value"] == str(grpc_port)
             for part in ("requests", "limits"):
                 assert {"cpu", "memory"} <= set(container["resources"][part]), part
             security = container["securityContext"]
@@ -308,9 +330,6 @@ def test_containers_have_probes_resources_and_restricted_security(value_set: str
             mounts_tmp = mounts_tmp or any(
                 m["mountPath"] == "/tmp" for m in container.get("volumeMounts", [])
             )
-            env = {e["name"]: e for e in container["env"]}
-            assert env["TMPDIR"]["value"] == "/tmp"
-            assert env["ADUAN_GRPC_PORT"]["value"] == str(grpc_port)
         assert mounts_tmp
         tmp = next(v for v in spec["volumes"] if v["name"] == "tmp")
         assert "emptyDir" in tmp
@@ -320,13 +339,18 @@ def test_containers_have_probes_resources_and_restricted_security(value_set: str
 def test_peer_addresses_point_at_services(value_set: str) -> None:
     objs = rendered_objects(value_set)
     services = {
-        s["metadata"]["name"]: next(p["port"] for p in s["spec"]["ports"] if p["name"] == "grpc")
+        s["metadata"]["name"]: p["port"]
         for s in of_kind(objs, "Service")
+        for p in s["spec"]["ports"]
+        if p["name"] == "grpc"
     }
     for deployment in of_kind(objs, "Deployment"):
         env = {e["name"]: e.get("value") for e in pod_spec(deployment)["containers"][0]["env"]}
-        for component in COMPONENTS:
-            host, port = env[f"ADUAN_{component.upper()}_ADDR"].split(":")
+        component = deployment["metadata"]["labels"]["app.kubernetes.io/component"]
+        # The desk is given the peers it calls (tests/chart/test_chart_desk.py), the services all.
+        peers = DESK_PEERS if component == "desk" else COMPONENTS
+        for peer in peers:
+            host, port = env[f"ADUAN_{peer.upper()}_ADDR"].split(":")
             assert services[host] == int(port)
 
 
@@ -365,6 +389,11 @@ def test_embedded_sqlite_for_kind() -> None:
     for deployment in of_kind(rendered_objects("kind"), "Deployment"):
         component = deployment["metadata"]["labels"]["app.kubernetes.io/component"]
         spec = pod_spec(deployment)
+        if component == "desk":
+            # No store of its own: no SQLite, no data volume.
+            assert not any(v["name"] == "data" for v in spec["volumes"])
+            assert "ADUAN_STORE_URL" not in {e["name"] for e in spec["containers"][0]["env"]}
+            continue
         env = {e["name"]: e for e in spec["containers"][0]["env"]}
         assert env["ADUAN_STORE_URL"]["value"] == f"sqlite:////data/{component}.sqlite"
         assert any(v["name"] == "data" and "emptyDir" in v for v in spec["volumes"])
@@ -494,7 +523,8 @@ def test_network_policy_default_deny_spares_the_nats_subchart() -> None:
 def test_service_monitors() -> None:
     objs = rendered_objects("everything-on")
     monitors = of_kind(objs, "ServiceMonitor")
-    assert len(monitors) == len(COMPONENTS)
+    # The four services and the desk (everything-on enables it).
+    assert len(monitors) == len(WORKLOADS)
     services = of_kind(objs, "Service")
     for monitor in monitors:
         assert monitor["apiVersion"] == "monitoring.coreos.com/v1"

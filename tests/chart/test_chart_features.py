@@ -85,7 +85,8 @@ def test_gateway_api_routes() -> None:
         s["metadata"]["name"]: {p["port"] for p in s["spec"]["ports"]}
         for s in of_kind(objs, "Service")
     }
-    (http,) = of_kind(objs, "HTTPRoute")
+    # The webhook's; the desk's has its own test (tests/chart/test_chart_desk.py).
+    (http,) = [r for r in of_kind(objs, "HTTPRoute") if r["metadata"]["name"].endswith("-webhook")]
     _gateway_route_checks(http, "HTTPRoute")
     assert http["spec"]["hostnames"] == ["aduan.example.go.id"]
     (rule,) = http["spec"]["rules"]

@@ -4,7 +4,8 @@
 (Secret references replaced by stand-in values, the identity key and JWKS by real files that
 `aduan keys` writes) goes through
 ServiceSettings.from_env, ServiceAuth.from_settings, and intake's and notification's settings
-readers, which raise SettingsError exactly where the service would refuse to start.
+readers (the desk's through DeskSettings.from_env), which raise SettingsError exactly where the
+service would refuse to start.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from chart.render import VALUE_SETS, HelmError, objects, of_kind, render, render
 
 from aduan.core.settings import ServiceSettings, SettingsError
 from aduan.service.auth import ServiceAuth
+from aduan_desk.settings import DeskSettings
 from aduan_devtools.keygen import JWKS_FILE, write_service_keys
 from aduan_intake.media import media_store_from_settings
 from aduan_intake.webhook import WebhookSettings
@@ -47,6 +49,9 @@ def container_env(deployment: dict[str, Any], key_dir: Path) -> dict[str, str]:
 
 def start(component: str, env: dict[str, str]) -> None:
     """The configuration checks the service runs at start; raises SettingsError like it does."""
+    if component == "desk":
+        DeskSettings.from_env(env)
+        return
     settings = ServiceSettings.from_env(component, env)
     ServiceAuth.from_settings(settings)
     if component == "intake":

@@ -1,4 +1,4 @@
-"""skaffold.yaml agrees with the repository: the four artifacts build from the one Dockerfile at
+"""skaffold.yaml agrees with the repository: the five artifacts (four services, the desk) build from the one Dockerfile at
 the root with the build argument SERVICE, releases point at the chart and its value files, and
 every value Skaffold sets exists in values.yaml."""
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from chart.render import CHART_DIR, COMPONENTS, REPO_ROOT
+from chart.render import CHART_DIR, REPO_ROOT, WORKLOADS
 
 SKAFFOLD = yaml.safe_load((REPO_ROOT / "skaffold.yaml").read_text())
 DEFAULT_VALUES = yaml.safe_load((CHART_DIR / "values.yaml").read_text())
@@ -36,11 +36,11 @@ def test_schema_version_and_kind() -> None:
 
 def test_artifacts_build_each_service_from_the_root_dockerfile() -> None:
     artifacts = {a["image"]: a for a in SKAFFOLD["build"]["artifacts"]}
-    assert set(artifacts) == {f"aduan-{c}" for c in COMPONENTS}
+    assert set(artifacts) == {f"aduan-{c}" for c in WORKLOADS}
     dockerfile = REPO_ROOT / "Dockerfile"
     # The Dockerfile takes SERVICE as a global build argument.
     assert re.search(r"^ARG SERVICE=\w+$", dockerfile.read_text(), re.MULTILINE)
-    for component in COMPONENTS:
+    for component in WORKLOADS:
         artifact = artifacts[f"aduan-{component}"]
         context = REPO_ROOT / artifact["context"]
         assert context.resolve() == REPO_ROOT
@@ -85,7 +85,7 @@ def test_set_values_exist_in_values_yaml(where: str, release: dict[str, Any]) ->
         lookup(DEFAULT_VALUES, key)
         for name in TEMPLATE_VAR.findall(str(template)):
             assert name in artifacts, f"{where}: {template} names no artifact"
-    for component in COMPONENTS:
+    for component in WORKLOADS:
         repository = release["setValueTemplates"][f"{component}.image.repository"]
         assert repository == f"{{{{.IMAGE_REPO_aduan_{component}}}}}"
         assert release["setValueTemplates"][f"{component}.image.tag"].startswith(

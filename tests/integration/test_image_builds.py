@@ -18,7 +18,8 @@ import pytest
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ["intake", "routing", "notification", "query"]
+# The four services and the desk, all built from the one Dockerfile.
+SERVICES = ["intake", "routing", "notification", "query", "desk"]
 DOCKERFILE = ROOT / "Dockerfile"
 DEV_ONLY = re.compile(
     r"nats[-_]server[-_]bin|pytest.*|ruff|mypy.*|hypothesis|moto|helm[-_].*|grpcio[-_]tools",

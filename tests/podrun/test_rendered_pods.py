@@ -6,9 +6,12 @@ become Ready with zero restarts within its startup budget; then a slice of the e
 
 What the harness supplies, as a cluster and a site would (tests/podrun/standins.py):
 
-- Images: the ENTRYPOINT is the service's console script (the root Dockerfile links
-  /app/entrypoint to `aduan-<service>`), taken from this venv's bin directory; the image's ENV
-  and WORKDIR are read from the Dockerfile's runtime stage (PATH becomes this venv's).
+- Images: the ENTRYPOINT is the service's (or the desk's) console script (the root Dockerfile
+  links /app/entrypoint to `aduan-<service>`), taken from this venv's bin directory; the image's
+  ENV and WORKDIR are read from the Dockerfile's runtime stage (PATH becomes this venv's). Where a
+  values file enables the desk, its pod (HTTP probes /healthz, /readyz) must become Ready too, and
+  after the e2e slice an officer signs in on it and gets the queue (query answers the desk's
+  token).
 - Secrets: every Secret key the pods reference is generated from what consumes it (fresh
   PostgreSQL databases for DSNs, a 32-byte master key, Ed25519 checkpoint seeds, EC P-256
   service identity keys whose public halves the identity provider's JWKS serves, NATS
@@ -37,12 +40,17 @@ render fails here with helm's message.
 
 from __future__ import annotations
 
+import html
+import http.cookiejar
 import os
 import re
 import shlex
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -86,10 +94,13 @@ from podrun.standins import (
 
 from aduan.core.settings import ALL_SERVICES
 from aduan.service.auth import DEV_SECRET, TokenSigner
+from aduan_desk.web import CSRF_FIELD
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 SHIPPED = ("defaults", "kind", "production", "external-nats", "cloudnativepg")
+# What the one Dockerfile builds (SERVICE): the four services and the desk.
+IMAGES = (*ALL_SERVICES, "desk")
 VENV_BIN = Path(sys.executable).parent
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 IPS = LoopbackIps()
@@ -145,7 +156,7 @@ def image_config(container: Mapping[str, Any]) -> ImageConfig:
     """The unified service image: ENTRYPOINT /app/entrypoint -> aduan-<service>."""
     repository = str(container["image"]).split("@")[0].rsplit(":", 1)[0].rsplit("/", 1)[-1]
     service = repository.removeprefix("aduan-")
-    if service not in ALL_SERVICES:
+    if service not in IMAGES:
         raise PodConfigError(f"no local image for {container['image']!r}")
     entrypoint = VENV_BIN / f"aduan-{service}"
     env, workdir = service_image_env()
@@ -261,6 +272,28 @@ def operator_token(
     else:
         signer = TokenSigner.hs256(DEV_SECRET, issuer=issuer, audience=audience)
     return signer.issue(sub, list(roles), OPERATOR_OFFICE)
+
+
+def desk_queue(pod: PodRun) -> tuple[int, str]:
+    """Sign in on a desk pod as an officer (the development sign-in) and load the queue, which
+    the desk asks query for with the token it minted: (HTTP status, page)."""
+    base = f"http://{pod.ip}:{pod.containers[0].port('http')}"
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    )
+    with opener.open(f"{base}/signin", timeout=10) as answer:
+        page = answer.read().decode()
+    found = re.search(rf'name="{CSRF_FIELD}" value="([^"]+)"', page)
+    if found is None:
+        return 0, page
+    form = {CSRF_FIELD: html.unescape(found.group(1)), "role": "officer"}
+    form["office"] = OPERATOR_OFFICE
+    data = urllib.parse.urlencode(form).encode()
+    try:
+        with opener.open(f"{base}/signin", data=data, timeout=10) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
 
 
 def selected(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
@@ -540,6 +573,20 @@ def test_shipped_values_start_and_serve(value_set: str, tmp_path: Path) -> None:
                 ),
                 pytrace=False,
             )
+        # The desk, where the values enable it: an officer signs in and sees the queue.
+        if "desk" in first:
+            status, page = desk_queue(first["desk"])
+            # The queue page, signed in: its live rows and the sign-out form.
+            if status != 200 or 'data-events="/queue/events' not in page or "/signout" not in page:
+                pytest.fail(
+                    describe_failure(
+                        f"{value_set}: the desk's queue answered {status}",
+                        [first["desk"]],
+                        [page[-3000:]],
+                        notes,
+                    ),
+                    pytrace=False,
+                )
         restarted = [f"{p.name}: {p.restarts}" for p in pods if p.restarts]
         if restarted:
             pytest.fail(

@@ -69,14 +69,7 @@ Only references to existing Secrets carry secret material; nothing secret is rea
 {{- end }}
 {{- end }}
 {{- include "aduan.peerEnv" . }}
-- name: OTEL_SERVICE_NAME
-  value: {{ printf "aduan-%s" $component | quote }}
-{{- with $v.global.otel.endpoint }}
-- name: OTEL_EXPORTER_OTLP_ENDPOINT
-  value: {{ . | quote }}
-{{- end }}
-- name: OTEL_RESOURCE_ATTRIBUTES
-  value: {{ printf "service.namespace=aduan,service.version=%s,k8s.namespace.name=%s%s" $root.Chart.AppVersion $root.Release.Namespace (ternary (printf ",%s" $v.global.otel.resourceAttributes) "" (ne $v.global.otel.resourceAttributes "")) | quote }}
+{{- include "aduan.otelEnv" . }}
 {{- if eq $component "intake" }}
 - name: ADUAN_WEBHOOK_HOST
   value: "0.0.0.0"
@@ -234,12 +227,82 @@ Only references to existing Secrets carry secret material; nothing secret is rea
 {{- end }}
 {{- end }}
 {{- end }}
-{{- range $name, $value := $svc.env }}
+{{- include "aduan.extraEnv" . }}
+{{- end }}
+
+{{/*
+Environment of the desk's container (aduan_desk.settings.DeskSettings.from_env). Call with
+(dict "root" $ "component" "desk" "svc" $.Values.desk).
+*/}}
+{{- define "aduan.deskEnv" -}}
+{{- $root := .root }}
+{{- $v := .root.Values }}
+{{- $svc := .svc -}}
+- name: TMPDIR
+  value: /tmp
+- name: ADUAN_DESK_HOST
+  value: "0.0.0.0"
+- name: ADUAN_DESK_PORT
+  value: {{ $svc.httpPort | quote }}
+- name: ADUAN_METRICS_HOST
+  value: "0.0.0.0"
+- name: ADUAN_METRICS_PORT
+  value: {{ $v.metrics.port | quote }}
+- name: ADUAN_LOG_LEVEL
+  value: {{ $svc.config.logLevel | default $v.global.logLevel | quote }}
+- name: ADUAN_LOG_FORMAT
+  value: {{ $v.global.logFormat | quote }}
+- name: ADUAN_DESK_PUBLIC_URL
+  value: {{ $svc.publicUrl | quote }}
+{{- with $svc.sessionSecret }}
+{{- if .existingSecret }}
+- name: ADUAN_DESK_SESSION_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ .existingSecret }}
+      key: {{ .key }}
+{{- end }}
+{{- end }}
+- name: ADUAN_DESK_TIMEZONE
+  value: {{ $svc.timezone | quote }}
+- name: ADUAN_DESK_LANGUAGE
+  value: {{ $svc.language | quote }}
+{{- include "aduan.authEnv" . }}
+{{- include "aduan.tlsEnv" . }}
+{{- range $peer := splitList " " (include "aduan.deskPeers" $root) }}
+- name: {{ printf "ADUAN_%s_ADDR" (upper $peer) }}
+  value: {{ include "aduan.grpcAddr" (dict "root" $root "component" $peer) | quote }}
+{{- end }}
+{{- include "aduan.otelEnv" . }}
+{{- include "aduan.extraEnv" . }}
+{{- end }}
+
+{{/*
+OpenTelemetry: the service name, the collector (global.otel) and the resource attributes.
+*/}}
+{{- define "aduan.otelEnv" -}}
+{{- $root := .root }}
+{{- $v := .root.Values }}
+- name: OTEL_SERVICE_NAME
+  value: {{ printf "aduan-%s" .component | quote }}
+{{- with $v.global.otel.endpoint }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ . | quote }}
+{{- end }}
+- name: OTEL_RESOURCE_ATTRIBUTES
+  value: {{ printf "service.namespace=aduan,service.version=%s,k8s.namespace.name=%s%s" $root.Chart.AppVersion $root.Release.Namespace (ternary (printf ",%s" $v.global.otel.resourceAttributes) "" (ne $v.global.otel.resourceAttributes "")) | quote }}
+{{- end }}
+
+{{/*
+A workload's own variables: env (NAME: value) and extraEnv (EnvVar objects), last so they win.
+*/}}
+{{- define "aduan.extraEnv" -}}
+{{- range $name, $value := .svc.env }}
 - name: {{ $name }}
   {{- /* Whole numbers as integers (8388608, not 8.388608e+06). */}}
   value: {{ ternary ($value | int64) $value (and (kindIs "float64" $value) (eq $value (floor $value))) | toString | quote }}
 {{- end }}
-{{- with $svc.extraEnv }}
+{{- with .svc.extraEnv }}
 {{ toYaml . }}
 {{- end }}
 {{- end }}
@@ -268,8 +331,9 @@ Authentication of callers and this service's own identity for its peers (docs/se
 - name: ADUAN_JWT_AUDIENCE
   value: {{ . | quote }}
 {{- end }}
+{{- /* The desk presents its users' tokens, never its own: no service identity. */}}
 {{- with $v.secrets.serviceIdentity }}
-{{- if .name }}
+{{- if and .name (ne $component "desk") }}
 - name: ADUAN_JWT_SIGNING_KEY_FILE
   value: /etc/aduan/identity/key.pem
 - name: ADUAN_JWT_KID
@@ -300,7 +364,22 @@ gRPC over TLS: the mounted kubernetes.io/tls Secret, and the plaintext health-on
 {{- $root := .root }}
 {{- $v := .root.Values }}
 {{- $component := .component }}
-{{- if $v.tls.enabled }}
+{{- if and $v.tls.enabled (eq $component "desk") }}
+{{- /* The desk only calls gRPC over TLS (it serves HTTP behind the ingress): the CA, and its
+certificate as the client's when the services require one. */}}
+- name: ADUAN_TLS_CA
+  value: /etc/aduan/tls/ca.crt
+{{- if eq $v.tls.clientAuth "require" }}
+- name: ADUAN_TLS_CLIENT_CERT
+  value: /etc/aduan/tls/tls.crt
+- name: ADUAN_TLS_CLIENT_KEY
+  value: /etc/aduan/tls/tls.key
+{{- end }}
+{{- with $v.tls.serverName }}
+- name: ADUAN_TLS_SERVER_NAME
+  value: {{ . | quote }}
+{{- end }}
+{{- else if $v.tls.enabled }}
 - name: ADUAN_TLS_CERT
   value: /etc/aduan/tls/tls.crt
 - name: ADUAN_TLS_KEY

@@ -6,6 +6,23 @@ intake routing notification query
 {{- end }}
 
 {{/*
+Every workload block of values.yaml: the four services and the desk (the web workplace, HTTP).
+Templates common to all of them (ServiceAccount, HPA, PDB, ServiceMonitor, Deployment, Service)
+range over these; what only the gRPC services have ranges over aduan.components.
+*/}}
+{{- define "aduan.workloads" -}}
+{{ include "aduan.components" . }} desk
+{{- end }}
+
+{{/*
+The services the desk calls with the signed-in user's token (aduan_desk.settings.PEERS): its
+ADUAN_<PEER>_ADDR and its NetworkPolicy egress.
+*/}}
+{{- define "aduan.deskPeers" -}}
+intake routing query
+{{- end }}
+
+{{/*
 Chart name, overridable with nameOverride.
 */}}
 {{- define "aduan.name" -}}
@@ -208,19 +225,29 @@ left out, e.g. runAsUser and fsGroup on OpenShift, which assigns a random UID).
 {{- end }}
 
 {{/*
-The three gRPC probes. The kubelet asks a health service name each: startup (start-up work done),
-readiness (this replica can serve its own API), liveness (the process and its event loop are
-alive, never a dependency). Call with the component context.
+The three probes. For a gRPC service the kubelet asks a health service name each: startup (start-up
+work done), readiness (this replica can serve its own API), liveness (the process and its event
+loop are alive, never a dependency); the desk answers the same questions over HTTP. Timings from
+values probes for every workload. Call with the component context.
 */}}
 {{- define "aduan.probes" -}}
 {{- $probes := .root.Values.probes }}
-{{- $port := include "aduan.probePort" . | int }}
+{{- $desk := eq .component "desk" }}
+{{- $port := ternary 0 (include "aduan.probePort" . | int) $desk }}
+{{- /* The desk answers HTTP: /healthz (the process answers), /readyz (query and routing answer). */}}
+{{- $paths := dict "startup" "/healthz" "readiness" "/readyz" "liveness" "/healthz" }}
 {{- range $probe := list "startup" "readiness" "liveness" }}
 {{- $timing := index $probes $probe }}
 {{ $probe }}Probe:
+  {{- if $desk }}
+  httpGet:
+    path: {{ index $paths $probe }}
+    port: http
+  {{- else }}
   grpc:
     port: {{ $port }}
     service: {{ $probe }}
+  {{- end }}
   periodSeconds: {{ $timing.periodSeconds }}
   failureThreshold: {{ $timing.failureThreshold }}
   timeoutSeconds: {{ $timing.timeoutSeconds }}
@@ -301,7 +328,8 @@ allow each to networkPolicy.egress.<key>.cidrs/.to on its port (refused when nei
 {{- $out = append $out (dict "key" "mediaStore" "what" "the S3 media bucket" "url" $s3 "port" (include "aduan.urlPort" (dict "url" $s3 "default" 443)) "components" (list "intake")) }}
 {{- end }}
 {{- with $v.global.otel.endpoint }}
-{{- $out = append $out (dict "key" "otel" "what" "the OpenTelemetry collector" "url" . "port" (include "aduan.urlPort" (dict "url" . "default" 4317)) "components" $all) }}
+{{- $traced := ternary (append $all "desk") $all $v.desk.enabled }}
+{{- $out = append $out (dict "key" "otel" "what" "the OpenTelemetry collector" "url" . "port" (include "aduan.urlPort" (dict "url" . "default" 4317)) "components" $traced) }}
 {{- end }}
 {{- toYaml $out }}
 {{- end }}

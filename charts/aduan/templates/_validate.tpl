@@ -45,6 +45,13 @@ aduan.core.settings, intake's media settings, notification's config).
 {{- fail (printf "%s: store.embeddedSqlite keeps SQLite on a per-pod emptyDir, so it needs replicas <= 1 and autoscaling off" $component) }}
 {{- end }}
 
+{{- end }}
+{{- end }}
+
+{{- /* Every workload (the services and the desk). */}}
+{{- range $component := splitList " " (include "aduan.workloads" .) }}
+{{- $svc := index $v $component }}
+{{- if $svc.enabled }}
 {{- /* Selector labels are the chart's: a podLabels entry would change or break the selector. */}}
 {{- range $label := list "app.kubernetes.io/name" "app.kubernetes.io/instance" "app.kubernetes.io/component" }}
 {{- if hasKey ($svc.podLabels | default dict) $label }}
@@ -80,6 +87,45 @@ aduan.core.settings, intake's media settings, notification's config).
 {{- end }}
 {{- if and .config.officeWebhookUrl (not $v.secrets.officeWebhook.name) }}
 {{- fail "notification cannot start: notification.config.officeWebhookUrl needs secrets.officeWebhook.name (the Secret with the webhook's HMAC key)" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- /* The desk (aduan_desk.settings.DeskSettings.from_env). */}}
+{{- with $v.desk }}
+{{- if .enabled }}
+{{- $names := keys (.env | default dict) }}
+{{- range .extraEnv }}{{ $names = append $names .name }}{{ end }}
+{{- $opaque := not (empty .extraEnvFrom) }}
+{{- $dev := or $v.auth.dev (has "ADUAN_AUTH_DEV" $names) }}
+{{- if not .publicUrl }}
+{{- fail "desk.publicUrl is required: the URL users reach the desk at (e.g. https://desk.example.go.id; https makes the session cookie Secure)" }}
+{{- end }}
+{{- $sessionSecret := or .sessionSecret.existingSecret (has "ADUAN_DESK_SESSION_SECRET" $names) (has "ADUAN_DESK_SESSION_SECRET_FILE" $names) $opaque }}
+{{- if and (not $sessionSecret) (not $dev) }}
+{{- fail "desk cannot start: desk.sessionSecret.existingSecret is required outside development (auth.dev): an existing Secret whose key desk.sessionSecret.key holds at least 32 random characters signing the session cookie" }}
+{{- end }}
+{{- if and (not $sessionSecret) (or (gt (int .replicas) 1) .autoscaling.enabled) }}
+{{- fail "desk runs more than one replica without desk.sessionSecret.existingSecret: each pod would sign sessions with a random secret of its own and refuse the others' cookies. Set desk.sessionSecret.existingSecret" }}
+{{- end }}
+{{- /* Sign-in: development only so far (DeskSettings.dev_sign_in); OpenID Connect is not built yet. */}}
+{{- $hs256 := or (hasKey $jwtKeys "SECRET") (has "ADUAN_JWT_SECRET" $names) }}
+{{- if not (or (and $dev $hs256) $opaque) }}
+{{- fail "desk cannot start: it signs users in only in development, so it needs auth.dev=true and an HS256 secret (secrets.jwt.name with keys.SECRET, or ADUAN_JWT_SECRET in desk.env); OpenID Connect sign-in is not built yet (docs/desk.md)" }}
+{{- end }}
+{{- range $peer := splitList " " (include "aduan.deskPeers" $) }}
+{{- if not (index $v $peer).enabled }}
+{{- fail (printf "desk calls %s: set %s.enabled=true (or disable the desk)" $peer $peer) }}
+{{- end }}
+{{- end }}
+{{- if eq (int .httpPort) (int $v.metrics.port) }}
+{{- fail (printf "desk cannot start: desk.httpPort and metrics.port (%d) must differ" (int .httpPort)) }}
+{{- end }}
+{{- if and .ingress.enabled (not .ingress.hosts) }}
+{{- fail "desk.ingress.enabled needs desk.ingress.hosts (the host names it answers)" }}
+{{- end }}
+{{- if and .httpRoute.enabled (not $v.gatewayApi.parentRefs) }}
+{{- fail "desk.httpRoute.enabled needs gatewayApi.parentRefs (the Gateway, e.g. [{name: public, namespace: gateway}])" }}
 {{- end }}
 {{- end }}
 {{- end }}
