@@ -64,6 +64,9 @@ class Size:
     converge_seconds: float
     # Check convergence after every fault of a multi-fault scenario, or only after the last.
     converge_each: bool
+    # How long NATS stays down under the probes (tests/e2e/test_probes_outage.py): longer than
+    # the default liveness budget (periodSeconds 10 x failureThreshold 3) either way.
+    nats_outage_seconds: float
 
 
 SIZES = {
@@ -75,6 +78,7 @@ SIZES = {
         webhook_messages=12,
         converge_seconds=120.0,
         converge_each=False,
+        nats_outage_seconds=40.0,
     ),
     "full": Size(
         "full",
@@ -84,6 +88,7 @@ SIZES = {
         webhook_messages=120,
         converge_seconds=300.0,
         converge_each=True,
+        nats_outage_seconds=90.0,
     ),
 }
 
