@@ -32,11 +32,12 @@ KANWIL = "KANWIL.32"
 DELEGATE_TO = "KANTAH.32.04"
 
 
-def file_complaint(stack: LocalStack) -> intake_pb2.FileComplaintResponse:
-    """Filed through the gRPC API, as a channel gateway does."""
+def file_complaint(stack: LocalStack, token: str = "") -> intake_pb2.FileComplaintResponse:
+    """Filed through the gRPC API, as a channel gateway does (with `token`, else a development
+    gateway token)."""
     channel = with_bearer(
         grpc.insecure_channel(stack.services["intake"].address),
-        stack.token("gateway", sub="gateway:browser-test"),
+        token or stack.token("gateway", sub="gateway:browser-test"),
     )
     with channel:
         response: intake_pb2.FileComplaintResponse = intake_pb2_grpc.IntakeStub(

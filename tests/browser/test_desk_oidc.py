@@ -13,12 +13,11 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import grpc
 import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
+from browser.conftest import WAIT_MS
+from browser.test_desk_flow import file_complaint
+from playwright.sync_api import Browser, expect
 
-from aduan.service.auth import with_bearer
-from aduan.v1 import common_pb2, intake_pb2, intake_pb2_grpc
 from aduan_devtools.natsserver import free_port
 from aduan_devtools.stack import LocalStack
 from aduan_devtools.testing.oidc import FakeIdentityProvider
@@ -28,7 +27,6 @@ pytestmark = pytest.mark.e2e
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "desk"
 CLIENT = "aduan-desk"
 AUDIENCE = "aduan"
-WAIT_MS = 20_000
 
 
 @pytest.fixture(scope="module")
@@ -61,36 +59,6 @@ def oidc_stack(
         data_dir, desk_port=free_port(), env=token_settings, service_env={"desk": desk}
     ) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path: str) -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium_path, headless=True)
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-def file_complaint(stack: LocalStack, token: str) -> intake_pb2.FileComplaintResponse:
-    channel = with_bearer(grpc.insecure_channel(stack.services["intake"].address), token)
-    with channel:
-        response: intake_pb2.FileComplaintResponse = intake_pb2_grpc.IntakeStub(
-            channel
-        ).FileComplaint(
-            intake_pb2.FileComplaintRequest(
-                idempotency_key=f"desk-oidc-{uuid.uuid4()}",
-                channel=common_pb2.CHANNEL_WEB,
-                reporter=intake_pb2.Reporter(name="Dewi Lestari", phone="081234567890"),
-                category=common_pb2.CATEGORY_LAND_SERVICE,
-                location=common_pb2.Location(province_code="32", regency_code="32.73"),
-                subject="Sertifikat belum terbit",
-                description="Permohonan sertifikat saya sudah enam bulan belum terbit.",
-            ),
-            timeout=10,
-        )
-    return response
 
 
 def test_an_officer_signs_in_at_the_identity_provider_and_sees_their_queue(

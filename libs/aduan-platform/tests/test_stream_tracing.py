@@ -13,8 +13,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
@@ -22,6 +21,7 @@ from aduan.core import errors, telemetry
 from aduan.core.settings import ServiceSettings
 from aduan.service.auth import ADMIN, DevTokens, access, bearer_metadata, policy
 from aduan.service.runtime import ServiceRuntime
+from aduan_devtools.testing.tracing import record_spans
 
 SECRET = "stream-tracing-tests-secret-0123456789"
 TOKEN = DevTokens(SECRET).issue(ADMIN)
@@ -69,13 +69,8 @@ HANDLERS = {
 
 @pytest.fixture
 def spans(monkeypatch: pytest.MonkeyPatch) -> InMemorySpanExporter:
-    # The process's tracer provider is global and set once; the runtime's interceptor takes its
-    # tracer from `telemetry.tracer`, so this test records into its own provider.
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    monkeypatch.setattr(telemetry, "tracer", lambda: provider.get_tracer("test"))
-    return exporter
+    # The runtime's interceptor takes its tracer from `telemetry.tracer`.
+    return record_spans(monkeypatch)
 
 
 @pytest.fixture

@@ -8,15 +8,13 @@ from typing import Any
 
 import pytest
 from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from starlette.testclient import TestClient
 
-from aduan.core import telemetry
 from aduan_desk.app import build_app
 from aduan_desk.settings import DeskSettings
 from aduan_devtools.testing.desk import NOW, FakeBackend
+from aduan_devtools.testing.tracing import record_spans
 
 SECRET = "s" * 40
 
@@ -34,13 +32,8 @@ class SpanNotingBackend(FakeBackend):
 
 @pytest.fixture
 def spans(monkeypatch: pytest.MonkeyPatch) -> InMemorySpanExporter:
-    # The process's tracer provider is global and set once; the desk takes its tracer from
-    # `telemetry.tracer`, so this test records into its own provider.
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    monkeypatch.setattr(telemetry, "tracer", lambda: provider.get_tracer("test"))
-    return exporter
+    # The desk takes its tracer from `telemetry.tracer`.
+    return record_spans(monkeypatch)
 
 
 @pytest.fixture
