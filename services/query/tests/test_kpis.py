@@ -285,9 +285,7 @@ def test_roll_up_counts_the_offices_below() -> None:
     )
     period = Period(None, None, at(100))
     own = everything(office_figures([kantah_case, kanwil_case], period, bool))
-    rolled = everything(
-        office_figures([kantah_case, kanwil_case], period, bool, roll_up=chain)
-    )
+    rolled = everything(office_figures([kantah_case, kanwil_case], period, bool, roll_up=chain))
     assert (own[KANWIL].backlog, own[KANWIL].accept_breaches) == (1, 0)
     assert (rolled[KANWIL].backlog, rolled[KANWIL].accept_breaches) == (2, 1)
     assert (rolled[KANWIL].accepted, rolled[KANWIL].overdue) == (1, 1)

@@ -324,9 +324,12 @@ def _overdue(case: CaseKpis, stint: Stint, moment: datetime) -> bool:
     if stint.accepted_at is None:
         if stint.accept_due is not None and stint.accept_due < moment:
             return True
-    elif case.first_response_at is None and case.response_due is not None:
-        if case.response_due < moment:
-            return True
+    elif (
+        case.first_response_at is None
+        and case.response_due is not None
+        and case.response_due < moment
+    ):
+        return True
     return case.resolution_due is not None and case.resolution_due < moment
 
 
@@ -364,9 +367,7 @@ def office_figures(
     moment_in_period = period.end is None or period.as_of < period.end
     for facts in cases:
         case = facts.kpis
-        for stint, t in (
-            (stint, t) for stint in case.stints for t in tallies_of(stint.office, facts)
-        ):
+        for stint, t in ((s, t) for s in case.stints for t in tallies_of(s.office, facts)):
             f = t.figures
             t.held += period.overlap(stint.received_at, stint.left_at)
             if period.contains(stint.received_at):

@@ -9,7 +9,7 @@ in history order, so "as of T" is what the system had recorded by T.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Engine, and_, or_, select
