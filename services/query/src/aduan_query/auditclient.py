@@ -10,7 +10,7 @@ from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from aduan.contract.auditview import entry_row
+from aduan.contract.auditrows import entry_row
 from aduan.core.settings import TlsSettings
 from aduan.service.auth import bearer_interceptors
 from aduan.service.tls import aio_channel
