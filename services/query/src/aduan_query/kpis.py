@@ -255,7 +255,7 @@ class OfficeFigures:
     resolution_breaches: int = 0
     ratings: int = 0
     mean_rating: float = 0.0
-    # At the moment (as_of), when it lies in the period: the open cases the office holds, and
+    # At the moment (as_of), when it lies in the period or is its end: the open cases the office holds, and
     # those of them past a deadline that still applies (query's `overdue` rule).
     backlog: int = 0
     overdue: int = 0
@@ -364,7 +364,10 @@ def office_figures(
         chain = (office,) if roll_up is None or not office else tuple(roll_up(office))
         return [t for t in (one(code, facts) for code in chain) if t is not None]
 
-    moment_in_period = period.end is None or period.as_of < period.end
+    # Backlog is counted at the moment when it lies in the period or is its end.
+    moment_in_period = (period.start is None or period.start <= period.as_of) and (
+        period.end is None or period.as_of <= period.end
+    )
     for facts in cases:
         case = facts.kpis
         for stint, t in ((s, t) for s in case.stints for t in tallies_of(s.office, facts)):
