@@ -18,7 +18,7 @@ import pytest
 from aduan.core.settings import TlsSettings
 from aduan.service.auth import AuthInterceptor, DevTokens, TokenVerifier, bearer_metadata
 from aduan.service.grpcerrors import ErrorMappingInterceptor
-from aduan.v1 import common_pb2, events_pb2, query_pb2, query_pb2_grpc
+from aduan.v1 import common_pb2, events_pb2, query_pb2_grpc
 from aduan_desk import supervision
 from aduan_desk.app import build_app
 from aduan_desk.backend import GrpcBackend
@@ -100,7 +100,7 @@ class Desk:
     async def stats(self, role: str, office_code: str, **fields: object) -> dict[str, object]:
         token = DevTokens(SECRET).issue(role, office_code)
         start = NOW - timedelta(weeks=supervision.DEFAULT_WEEKS)
-        request = supervision.stats_request(office_code, start, NOW)
+        request = supervision.stats_request(office_code, start, NOW, NOW)
         response = await self.query.GetStats(request, metadata=bearer_metadata(token))
         return {row.office_code: row for row in response.offices}
 

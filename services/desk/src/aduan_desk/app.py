@@ -434,8 +434,9 @@ def build_app(
         now = clock()
         periods = supervision.weeks(now, weeks)
         user_token = token(request)
+        # As of the desk's now, the period's end: the backlog is counted at that moment.
         whole = await backend.get_stats(
-            user_token, supervision.stats_request(office, periods[0][0], now)
+            user_token, supervision.stats_request(office, periods[0][0], now, now)
         )
         weekly = await asyncio.gather(
             *(
