@@ -131,7 +131,7 @@ def test_supervisor_sees_offices_and_auditor_verifies_and_exports(
     expect(tile_map.locator(f'rect[data-tile="{BANDUNG}"]')).to_have_class("tile band-good")
     expect(tile_map.locator(f'rect[data-tile="{KAB_BANDUNG}"]')).to_have_class("tile band-none")
     expect(supervisor.get_by_test_id("trend")).to_be_visible()
-    # The map with the rows of the two Kantah and the Kanwil's own line above it.
+    # The map section: a tile per Kantah coloured by its compliance, and the legend.
     supervisor.goto(f"/offices?office={KANWIL}#h-map")
     supervisor.locator("section", has=supervisor.locator("#h-map")).screenshot(
         path=str(SCREENSHOTS / "supervisor.png")
