@@ -245,7 +245,7 @@ def test_the_offices_page_shows_what_query_answers(
         assert page.status_code == HTTP_FOR[code], (asked, role, office)
         if code != grpc.StatusCode.OK:
             continue
-        below = [asked] + re.findall(r'<tr data-office="([^"]+)"', page.text)
+        below = [asked, *re.findall(r'<tr data-office="([^"]+)"', page.text)]
         for shown in set(below):
             cells = shown_kpis(page.text, shown)
             want = expected_kpis(rows.get(shown))
