@@ -137,6 +137,19 @@ def test_supervisor_sees_offices_and_auditor_verifies_and_exports(
         path=str(SCREENSHOTS / "supervisor.png")
     )
 
+    # The triage desk's supervisor: the map of Indonesia by province, Jawa Barat coloured by
+    # KANWIL.32's compliance (its Kantah's included), and a link down to the Kanwil.
+    triage = signed_in(browser, desk, "supervisor", "PUSAT.IP3", "rina")
+    triage.goto("/offices")
+    provinces = triage.get_by_test_id("map")
+    expect(provinces.locator("rect[data-tile]")).to_have_count(38)
+    expect(provinces.locator('rect[data-tile="32"]')).to_have_class("tile band-good")
+    triage.locator("section", has=triage.locator("#h-map")).screenshot(
+        path=str(SCREENSHOTS / "offices-map.png")
+    )
+    provinces.get_by_role("link", name="Jawa Barat: 100%").click()
+    expect(triage.get_by_role("heading", level=1)).to_contain_text(KANWIL)
+
     # The auditor: from the case page to its verification, then an export download.
     auditor = signed_in(browser, desk, "auditor", "", "ani")
     auditor.goto(f"/cases/{accepted}")
