@@ -11,8 +11,10 @@ import json
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import grpc
 import pytest
@@ -27,12 +29,16 @@ from aduan.core.settings import TlsSettings
 from aduan.eventstore.chain import Finding, LogReport
 from aduan.eventstore.checkpoint import CheckpointSealer, load_signer
 from aduan.eventstore.store import AduanApplication, store_env
+from aduan.service.auth import DevTokens, bearer_metadata
 from aduan.v1 import common_pb2, eventlog_pb2_grpc, events_pb2, query_pb2
 from aduan_desk.app import build_app
 from aduan_desk.backend import GrpcBackend, timestamp
 from aduan_desk.settings import DeskSettings
 from aduan_devtools.natsserver import free_port
 from aduan_devtools.testing.desk import NOW, FakeBackend, refusal
+from aduan_devtools.testing.deskquery import BANDUNG, KANWIL, Desk, served_desk
+from aduan_devtools.testing.deskquery import NOW as DESK_NOW
+from aduan_devtools.testing.deskquery import SECRET as DESK_SECRET
 
 SECRET = "s" * 40
 CTX = CommandContext(actor=Actor.system("tests"))
@@ -232,3 +238,45 @@ async def test_the_platforms_rule_over_real_eventlogs(eventlog: tuple[Path, str]
         assert [f.kind for f in tampered.touching] == ["altered"]
     finally:
         await backend.close()
+
+
+# -- against the real query service in-process ---------------------------------------------------
+
+
+@pytest.fixture
+async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
+    async with served_desk(tmp_path) as served:
+        yield served
+
+
+async def test_the_export_is_querys_audit_listing_for_the_token(desk: Desk) -> None:
+    await desk.sign_in("auditor", "")
+    answer = await desk.client.get("/audit/export", params={"format": "csv"})
+    assert answer.status_code == 200, answer.text
+    rows = list(csv.DictReader(io.StringIO(answer.text)))
+    token = DevTokens(DESK_SECRET).issue("auditor", "")
+    listed = await desk.query.ListAuditEvents(
+        query_pb2.ListAuditEventsRequest(page=common_pb2.PageRequest(page_size=500)),
+        metadata=bearer_metadata(token),
+    )
+    assert [r["event_id"] for r in rows] == [e.event_id for e in listed.entries]
+    assert len(rows) > 5  # every event of the three complaints
+    assert len({r["complaint_id"] for r in rows}) == 3
+    # Query keeps the listing to auditors and administrators; the desk shows its refusal.
+    await desk.sign_in("officer", BANDUNG)
+    refused = await desk.client.get("/audit/export", params={"format": "jsonl"})
+    assert refused.status_code == 403
+
+
+async def test_the_queue_as_of_before_the_escalation(desk: Desk) -> None:
+    await desk.sign_in("supervisor", KANWIL)
+    before = (DESK_NOW - timedelta(days=4, hours=1)).astimezone(ZoneInfo("Asia/Jakarta"))
+    then = await desk.client.get(
+        "/queue",
+        params={"office": BANDUNG, "as_of": before.strftime("%Y-%m-%dT%H:%M:%S")},
+    )
+    assert then.status_code == 200, then.text
+    assert "ADU-UP" in then.text  # Kota Bandung still held it then
+    now = await desk.client.get("/queue", params={"office": BANDUNG})
+    assert "ADU-UP" not in now.text
+    assert "ADU-LATE" in now.text
