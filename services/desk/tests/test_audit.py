@@ -1,7 +1,8 @@
 """The auditor's page: a complaint's history verified by the platform's rule over real EventLog
-servers (a real store with a signed checkpoint, then one changed byte), the export streamed in the
-CLI's format with the user's token, a refusal before the download starts, and the queue as of a
-moment."""
+servers (a real store with a signed checkpoint, then one changed byte); the export streamed in the
+CLI's format, page by page, and equal to the real query service's audit listing for the token
+(refused for an officer, before the download starts); the queue as of a moment, against the real
+query service too."""
 
 from __future__ import annotations
 

@@ -149,9 +149,11 @@ class Table:
 def office_table(
     registry: OfficeRegistry, office: str, rows: Mapping[str, query_pb2.OfficeKpis]
 ) -> Table:
-    """The office's own line and one per office directly below it."""
+    """The office's own line and one per office directly below it (a link down when that one
+    has offices below it too)."""
+    parents = {o.parent_code for o in registry.offices.values()}
     lines = [
-        office_line(registry, code, rows.get(code), drill=bool(below(registry, code)))
+        office_line(registry, code, rows.get(code), drill=code in parents)
         for code in below(registry, office)
     ]
     return Table(office_line(registry, office, rows.get(office)), lines)
