@@ -2,8 +2,9 @@
 (keyboard, labels, contrast); usable on a laptop and a phone"), in a real headless Chromium:
 
 - axe-core, the field's stock rules engine (vendored in `vendor/axe-core`), finds no WCAG 2.1 A
-  or AA violation on the sign-in page, the queue, a case page and its time travel, in Indonesian
-  and in English, on a laptop and on a phone;
+  or AA violation on the sign-in page, the queue, a case page and its time travel (in Indonesian
+  and in English), the supervisors' office figures and map and the auditor's verification page,
+  on a laptop and on a phone;
 - the sign-in works from the keyboard alone, starting at the skip link;
 - on a phone no page is wider than the screen (wide tables scroll inside their own box).
 """
@@ -111,6 +112,18 @@ def test_no_wcag_violation_on_any_page_in_either_language(
             expect(officer.locator("main h1")).to_be_visible()
             found[f"{name} ({language})"] = violations(officer, axe_source)
             overflow[f"{name} ({language})"] = page_width_overflow(officer)
+    # The supervisor's office figures and map, and the auditor's verification and exports.
+    for role, office, path in (
+        ("supervisor", "KANWIL.32", "/offices"),
+        ("supervisor", "PUSAT.IP3", "/offices"),
+        ("auditor", "", f"/audit?complaint={case_id}"),
+    ):
+        page = signed_in(browser, desk, role, office, f"a11y-{role}", viewport=viewport)
+        page.goto(path)
+        expect(page.locator("main h1")).to_be_visible()
+        found[f"{path} ({role} {office})"] = violations(page, axe_source)
+        overflow[f"{path} ({role} {office})"] = page_width_overflow(page)
+        page.context.close()
     broken = {page: v for page, v in found.items() if v}
     assert not broken, json.dumps(broken, indent=2, ensure_ascii=False)
     # On a phone (and a laptop) the page itself never scrolls sideways.

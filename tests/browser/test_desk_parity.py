@@ -4,9 +4,11 @@ the same token called directly over gRPC. Needs no browser."""
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 
 import grpc
 import httpx
@@ -23,6 +25,7 @@ from aduan.v1 import (
     routing_pb2,
     routing_pb2_grpc,
 )
+from aduan_desk import supervision
 from aduan_devtools.stack import LocalStack
 
 pytestmark = pytest.mark.e2e
@@ -180,3 +183,76 @@ def test_the_desk_answers_as_the_services_do(
         # The matrix holds admissions and both refusals: the holder sees its case, the sealed
         # one does not exist for it, and another Kanwil's queue is refused.
         assert seen == [200, 404, 200, 403, 403]
+
+
+def direct_stats(
+    stack: LocalStack, token: str, office: str
+) -> tuple[grpc.StatusCode, dict[str, query_pb2.OfficeKpis]]:
+    """GetStats as the desk's /offices asks it (office KPIs rolled up, the last four weeks)."""
+    now = datetime.now(UTC)
+    request = supervision.stats_request(
+        office, now - timedelta(weeks=supervision.DEFAULT_WEEKS), now, now
+    )
+    with grpc.insecure_channel(stack.services["query"].address) as channel:
+        try:
+            response = query_pb2_grpc.QueryStub(channel).GetStats(
+                request, metadata=bearer_metadata(token), timeout=15
+            )
+        except grpc.RpcError as error:
+            return error.code(), {}
+    return grpc.StatusCode.OK, {row.office_code: row for row in response.offices}
+
+
+def shown_kpis(html: str, office: str) -> dict[str, str]:
+    """The figures of one office's row of /offices (`data-kpi` cells, text only)."""
+    row = re.search(rf'<tr data-office="{re.escape(office)}"[^>]*>(.*?)</tr>', html, re.S)
+    assert row, f"/offices shows no row for {office}"
+    return {
+        name: re.sub(r"<[^>]+>", "", value).strip()
+        for name, value in re.findall(r'<td data-kpi="(\w+)"[^>]*>(.*?)</td>', row[1], re.S)
+    }
+
+
+def expected_kpis(kpis: query_pb2.OfficeKpis | None) -> dict[str, str]:
+    """The cells that query's row means (zeros when query reports no row for the office)."""
+    kpis = kpis or query_pb2.OfficeKpis()
+    breaches = (kpis.accept_breaches, kpis.first_response_breaches, kpis.resolution_breaches)
+    return {
+        "backlog": str(kpis.backlog),
+        "overdue": str(kpis.overdue),
+        "compliance": (
+            f"{kpis.sla_compliance * 100:.0f}%" if kpis.HasField("sla_compliance") else "-"
+        ),
+        "bounced": str(kpis.bounced_out),
+        "breaches": f"{sum(breaches)} ({breaches[0]}/{breaches[1]}/{breaches[2]})",
+    }
+
+
+@pytest.mark.parametrize(("role", "office", "name"), USERS)
+def test_the_offices_page_shows_what_query_answers(
+    desk_stack: LocalStack,
+    complaints: dict[str, str],
+    desk_client: httpx.Client,
+    role: str,
+    office: str,
+    name: str,
+) -> None:
+    sign_in(desk_client, role, office, name)
+    token = desk_stack.token(role, office, sub=f"{role}:{name}")
+    for asked in ("KANWIL.32", "KANTAH.32.73", "PUSAT.IP3"):
+        code, rows = direct_stats(desk_stack, token, asked)
+        page = desk_client.get("/offices", params={"office": asked})
+        assert page.status_code == HTTP_FOR[code], (asked, role, office)
+        if code != grpc.StatusCode.OK:
+            continue
+        below = [asked, *re.findall(r'<tr data-office="([^"]+)"', page.text)]
+        for shown in set(below):
+            cells = shown_kpis(page.text, shown)
+            want = expected_kpis(rows.get(shown))
+            if want["compliance"] == "-":
+                want["compliance"] = cells["compliance"]  # the page's word for "none"
+                assert not re.search(r"\d", cells["compliance"]), (shown, cells)
+            assert {k: cells[k] for k in want} == want, (asked, shown, role, office)
+    if (role, office) == ("supervisor", "KANWIL.32"):
+        page = desk_client.get("/offices")
+        assert shown_kpis(page.text, "KANTAH.32.73")["backlog"] != "0"

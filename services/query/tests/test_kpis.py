@@ -244,3 +244,51 @@ def test_only_reported_offices_appear(office: str) -> None:
         lambda code: code == office,
     )
     assert [f.office_code for f in figures] == [office]
+
+
+def test_backlog_overdue_and_compliance_at_the_moment() -> None:
+    # Routed to the Kantah (accept by +72h), accepted late at +80h: one breach, no act in time.
+    late = [opened(), routed(), CaseEvent(at(80), "accepted", due=at(200))]
+    figures = figures_of(late, at(100))[KANTAH]
+    assert (figures.backlog, figures.overdue) == (1, 0)
+    assert (figures.met, figures.missed, figures.sla_compliance) == (0, 1, 0.0)
+    # Not yet accepted at +100h: in the backlog and overdue.
+    waiting = figures_of([opened(), routed()], at(100))[KANTAH]
+    assert (waiting.backlog, waiting.overdue) == (1, 1)
+    # Accepted in time and resolved: no backlog, both deadlines met.
+    done = [
+        opened(),
+        routed(),
+        CaseEvent(at(1), "accepted", due=at(200)),
+        CaseEvent(at(2), "resolved"),
+    ]
+    figures = figures_of(done, at(100))[KANTAH]
+    assert (figures.backlog, figures.overdue) == (0, 0)
+    assert figures.sla_compliance == 1.0
+    # A moment outside the period: no backlog is reported for it.
+    assert figures_of([opened(), routed()], at(100), end=at(50))[KANTAH].backlog == 0
+
+
+def test_no_deadline_met_or_missed_has_no_compliance() -> None:
+    assert figures_of([opened(), routed()], at(1))[KANTAH].sla_compliance is None
+
+
+def test_roll_up_counts_the_offices_below() -> None:
+    def chain(code: str) -> tuple[str, ...]:
+        return {KANTAH: (KANTAH, KANWIL, PUSAT), KANWIL: (KANWIL, PUSAT)}.get(code, (code,))
+
+    kantah_case = CaseFacts(fold_case([opened(), routed()], at(100)), "WEB", "LAND_SERVICE")
+    kanwil_case = CaseFacts(
+        fold_case([opened(), routed(KANWIL), CaseEvent(at(1), "accepted")], at(100)),
+        "WEB",
+        "LAND_SERVICE",
+    )
+    period = Period(None, None, at(100))
+    own = everything(office_figures([kantah_case, kanwil_case], period, bool))
+    rolled = everything(office_figures([kantah_case, kanwil_case], period, bool, roll_up=chain))
+    assert (own[KANWIL].backlog, own[KANWIL].accept_breaches) == (1, 0)
+    assert (rolled[KANWIL].backlog, rolled[KANWIL].accept_breaches) == (2, 1)
+    assert (rolled[KANWIL].accepted, rolled[KANWIL].overdue) == (1, 1)
+    assert rolled[KANTAH] == own[KANTAH]
+    assert rolled[PUSAT].backlog == 2
+    assert PUSAT not in own

@@ -289,3 +289,22 @@ async def test_monthly_report_as_csv_and_xlsx_through_getstats(
     monkeypatch.setenv("ADUAN_TOKEN", TOKENS.issue("supervisor", KANTAH))
     refused = [*base, "--office", KANWIL, "--out", str(tmp_path / "x.csv")]
     assert await asyncio.to_thread(main, refused) == 2
+
+
+async def test_backlog_compliance_and_roll_up(served: Served) -> None:
+    auditor = served.stub("auditor", "")
+    now = await offices(auditor)
+    kantah, kanwil = now[KANTAH], now[KANWIL]
+    # The Kantah met no deadline and missed two; the Kanwil met its five.
+    assert kantah.HasField("sla_compliance")
+    assert kantah.sla_compliance == 0.0
+    met = kanwil.accepted_in_time + kanwil.responded_in_time + kanwil.resolved_in_time
+    missed = kanwil.accept_breaches + kanwil.first_response_breaches + kanwil.resolution_breaches
+    assert kanwil.sla_compliance == pytest.approx(met / (met + missed))
+    assert (kantah.backlog, kantah.overdue) == (0, 0)  # both went up to the Kanwil
+    # Rolled up, the Kanwil's row answers for its Kantah too.
+    rolled = await offices(auditor, roll_up=True)
+    assert rolled[KANWIL].accept_breaches == kanwil.accept_breaches + kantah.accept_breaches
+    assert rolled[KANWIL].received == kanwil.received + kantah.received
+    assert rolled[KANWIL].backlog == kanwil.backlog + kantah.backlog
+    assert rolled[KANTAH] == kantah

@@ -36,8 +36,9 @@ from aduan.core.telemetry import meter
 from aduan.reference.offices import OfficeRegistry, default_registry
 from aduan.service.auth import DevTokens
 from aduan.v1 import common_pb2, intake_pb2, query_pb2, routing_pb2
-from aduan_desk import views
+from aduan_desk import audit, supervision, views
 from aduan_desk.backend import COMMANDS, Backend, consistency
+from aduan_desk.backend import timestamp as backend_timestamp
 from aduan_desk.i18n import catalogue
 from aduan_desk.oidc import NEXT_KEY, OidcSignIn, SignInError
 from aduan_desk.problems import Problem, problem_for
@@ -270,6 +271,7 @@ def build_app(
             "category": params.get("category", ""),
             "overdue": params.get("overdue", "") == "1",
             "text": params.get("text", "").strip(),
+            "as_of": params.get("as_of", "").strip(),
         }
         flt = query_pb2.ComplaintFilter(
             office_code=chosen["office"],
@@ -289,18 +291,21 @@ def build_app(
 
     async def queue_context(request: Request) -> dict[str, Any]:
         flt, chosen = queue_filter(request)
-        response = await backend.list_complaints(
-            token(request),
-            query_pb2.ListComplaintsRequest(
-                filter=flt,
-                page=common_pb2.PageRequest(
-                    page_size=QUEUE_PAGE, page_token=request.query_params.get("page", "")
-                ),
-                consistency=consistency(take_after(request)),
+        list_request = query_pb2.ListComplaintsRequest(
+            filter=flt,
+            page=common_pb2.PageRequest(
+                page_size=QUEUE_PAGE, page_token=request.query_params.get("page", "")
             ),
+            consistency=consistency(take_after(request)),
         )
+        # The queue as of a moment (query's as_of; the auditor's page links here).
+        as_of = parse_as_of(chosen["as_of"]) if chosen["as_of"] else None
+        if as_of is not None:
+            list_request.as_of.CopyFrom(backend_timestamp(as_of))
+        response = await backend.list_complaints(token(request), list_request)
         return {
-            "rows": views.queue_rows(response.complaints, clock()),
+            "as_of": as_of,
+            "rows": views.queue_rows(response.complaints, as_of or clock()),
             "next_page": response.page.next_page_token,
             "chosen": chosen,
             "query": request.url.query,
@@ -308,6 +313,9 @@ def build_app(
 
     @signed_in
     async def queue(request: Request) -> Response:
+        raw_as_of = request.query_params.get("as_of", "").strip()
+        if raw_as_of and parse_as_of(raw_as_of) is None:
+            return problem_page(request, Problem(400, "error.bad_time"))
         context = await queue_context(request)
         return render(
             request,
@@ -491,6 +499,98 @@ def build_app(
         )
         return render(request, "reveal.html", complaint_id=complaint_id, contact=contact)
 
+    # -- the supervisor's view and the auditor's page (supervision.py, audit.py) -------------
+
+    @signed_in
+    async def offices(request: Request) -> Response:
+        """The office and the offices below it, as query's office KPIs answer the user's token
+        (the office asked for: `?office=`, default the user's own; query decides if they may)."""
+        user = request.session["user"]
+        office = request.query_params.get("office", user["office"]).strip().upper()
+        raw_weeks = request.query_params.get("weeks", "")
+        weeks = int(raw_weeks) if raw_weeks.isdigit() else supervision.DEFAULT_WEEKS
+        if weeks not in supervision.PERIOD_WEEKS:
+            weeks = supervision.DEFAULT_WEEKS
+        now = clock()
+        periods = supervision.weeks(now, weeks)
+        user_token = token(request)
+        # As of the desk's now, the period's end: the backlog is counted at that moment.
+        whole = await backend.get_stats(
+            user_token, supervision.stats_request(office, periods[0][0], now, now)
+        )
+        weekly = await asyncio.gather(
+            *(
+                backend.get_stats(user_token, supervision.stats_request(office, start, end, end))
+                for start, end in periods
+            )
+        )
+        table = supervision.office_table(registry, office, supervision.by_office(whole))
+        found = registry.get(office)
+        parent = registry.parent(office)
+        return render(
+            request,
+            "offices.html",
+            office=office,
+            office_name=found.name if found is not None else office,
+            parent=parent.code if parent is not None and user["office"] != office else "",
+            weeks=weeks,
+            period_weeks=supervision.PERIOD_WEEKS,
+            start=periods[0][0],
+            end=now,
+            table=table,
+            tile_map=supervision.office_map(registry, office, table),
+            trend=supervision.trend(registry, office, periods, weekly),
+            tile_size=supervision.TILE,
+        )
+
+    @signed_in
+    async def audit_page(request: Request) -> Response:
+        complaint_id = request.query_params.get("complaint", "").strip()
+        result = None
+        view = None
+        if complaint_id:
+            view, result = await audit.verify_complaint(backend, token(request), complaint_id)
+        return render(
+            request,
+            "audit.html",
+            complaint_id=complaint_id,
+            complaint=view,
+            result=result,
+            formats=audit.MEDIA_TYPES,
+        )
+
+    @signed_in
+    async def audit_export(request: Request) -> Response:
+        """A download of every complaint's events in a period (query's ListAuditEvents with the
+        user's token, page by page), in the CLI's format."""
+        params = request.query_params
+        format_ = params.get("format", "jsonl")
+        bounds = []
+        for name in ("since", "until"):
+            raw = params.get(name, "").strip()
+            moment = parse_as_of(raw) if raw else None
+            if raw and moment is None:
+                return problem_page(request, Problem(400, "error.bad_time"), back="/audit")
+            bounds.append(moment)
+        since, until = bounds
+        if format_ not in audit.MEDIA_TYPES:
+            return problem_page(request, Problem(400, "error.bad_format"), back="/audit")
+        lines = audit.export_stream(backend, token(request), registry, format_, since, until)
+        # The first page before the answer starts: a refusal becomes its page, not a broken file.
+        first = await lines.__anext__()
+
+        async def body() -> AsyncIterator[bytes]:
+            yield first.encode()
+            async for line in lines:
+                yield line.encode()
+
+        name = audit.export_filename(format_, since, until)
+        return StreamingResponse(
+            body(),
+            media_type=audit.MEDIA_TYPES[format_],
+            headers={"content-disposition": f'attachment; filename="{name}"'},
+        )
+
     # -- health --------------------------------------------------------------------------------
 
     async def healthz(request: Request) -> Response:
@@ -533,6 +633,9 @@ def build_app(
             act,
             methods=["POST"],
         ),
+        Route("/offices", offices),
+        Route("/audit", audit_page),
+        Route("/audit/export", audit_export),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Mount("/static", StaticFiles(directory=package_dir("static")), name="static"),

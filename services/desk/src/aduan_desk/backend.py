@@ -12,9 +12,11 @@ import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from aduan.core.settings import TlsSettings
+from aduan.contract.verification import HistoryVerdict, verify_complaint_history
+from aduan.core.settings import WRITE_SERVICES, TlsSettings
 from aduan.core.telemetry import client_interceptors
 from aduan.service.auth import bearer_metadata
+from aduan.service.peers import AuthenticatedEventLogReader
 from aduan.service.tls import aio_channel
 from aduan.v1 import (
     common_pb2,
@@ -76,6 +78,18 @@ class Backend(Protocol):
     async def reveal_contact(
         self, token: str, request: intake_pb2.GetReporterContactRequest
     ) -> intake_pb2.GetReporterContactResponse: ...
+
+    async def get_stats(
+        self, token: str, request: query_pb2.GetStatsRequest
+    ) -> query_pb2.GetStatsResponse: ...
+
+    async def list_audit_events(
+        self, token: str, request: query_pb2.ListAuditEventsRequest
+    ) -> query_pb2.ListAuditEventsResponse: ...
+
+    async def verify_history(
+        self, token: str, events: Sequence[tuple[str, int]]
+    ) -> HistoryVerdict: ...
 
     async def ready(self) -> bool: ...
 
@@ -192,6 +206,35 @@ class GrpcBackend:
             request, metadata=bearer_metadata(token), timeout=CALL_TIMEOUT
         )
         return response
+
+    async def get_stats(
+        self, token: str, request: query_pb2.GetStatsRequest
+    ) -> query_pb2.GetStatsResponse:
+        response: query_pb2.GetStatsResponse = await self.query.GetStats(
+            request, metadata=bearer_metadata(token), timeout=CALL_TIMEOUT
+        )
+        return response
+
+    async def list_audit_events(
+        self, token: str, request: query_pb2.ListAuditEventsRequest
+    ) -> query_pb2.ListAuditEventsResponse:
+        response: query_pb2.ListAuditEventsResponse = await self.query.ListAuditEvents(
+            request, metadata=bearer_metadata(token), timeout=CALL_TIMEOUT
+        )
+        return response
+
+    async def verify_history(self, token: str, events: Sequence[tuple[str, int]]) -> HistoryVerdict:
+        """The platform's verification of the EventLogs that hold `events`, read with the
+        user's token (the write services' EventLog decides who may read it)."""
+        reader = AuthenticatedEventLogReader(
+            {name: self.peers[name] for name in WRITE_SERVICES if name in self.peers},
+            lambda: token,
+            self.tls,
+        )
+        try:
+            return await verify_complaint_history(reader, events)
+        finally:
+            await reader.close()
 
     async def ready(self) -> bool:
         """The services the desk reads from answer their readiness."""

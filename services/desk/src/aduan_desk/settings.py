@@ -25,7 +25,7 @@ from aduan.core.settings import (
 DEFAULT_DESK_PORT = 8090
 DEFAULT_DESK_METRICS_PORT = 9468
 # The services the desk calls, with the user's token.
-PEERS = ("intake", "routing", "query")
+PEERS = ("intake", "routing", "query", "notification")
 LANGUAGES = ("id", "en")
 DEFAULT_OIDC_SCOPES = "openid profile"
 CALLBACK_PATH = "/signin/callback"

@@ -10,6 +10,7 @@ from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from aduan.contract.auditrows import entry_row
 from aduan.core.settings import TlsSettings
 from aduan.service.auth import bearer_interceptors
 from aduan.service.tls import aio_channel
@@ -48,31 +49,6 @@ async def _every_page(
 def _enum(enum: Any, value: int, prefix: str) -> str:
     """The read models' form of an enum value: its name without prefix, "" for UNSPECIFIED."""
     return "" if value == 0 else enum_name(enum, value, prefix)
-
-
-def entry_row(entry: query_pb2.AuditEntry) -> Row:
-    return {
-        "event_id": entry.event_id,
-        "complaint_id": entry.complaint_id,
-        "service": entry.service,
-        "position": entry.position,
-        "event_type": entry.event_type,
-        "occurred_at": stamp(entry.occurred_at),
-        "actor_id": entry.actor.id,
-        "actor_kind": _enum(common_pb2.ActorKind, entry.actor.kind, "ACTOR_KIND_"),
-        "actor_role": entry.actor.role,
-        "actor_office": entry.actor.office_code,
-        "from_office": entry.from_office.code,
-        "to_office": entry.to_office.code,
-        "reason_code": _enum(common_pb2.ReasonCode, entry.reason_code, "REASON_CODE_"),
-        "rule_id": entry.rule_id,
-        "ruleset_version": entry.ruleset_version,
-        "note": entry.note,
-        "summary": entry.summary,
-        "aggregate_version": entry.aggregate_version,
-        "correlation_id": entry.correlation_id,
-        "causation_id": entry.causation_id,
-    }
 
 
 def custody_row(segment: query_pb2.CustodySegment) -> Row:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import json
 import os
 import sys
@@ -49,10 +48,10 @@ from aduan.service.tls import aio_channel
 from aduan.v1 import common_pb2, query_pb2, query_pb2_grpc
 from aduan_query.auditclient import QueryClient
 from aduan_query.auditview import (
-    EXPORT_COLUMNS,
     REPLAY_COLUMNS,
     Places,
-    export_record,
+    export_header,
+    export_line,
     replay_cells,
     replay_record,
     shown,
@@ -211,18 +210,11 @@ def cmd_trail(args: argparse.Namespace) -> int:
 async def write_export(
     rows: AsyncIterator[Mapping[str, Any]], format_: str, out: TextIO, places: Places
 ) -> int:
-    """Write the rows as JSON Lines or CSV (`auditview.EXPORT_COLUMNS`); how many."""
+    """Write the rows as JSON Lines or CSV (`auditview.export_line`); how many."""
     written = 0
-    writer = None
-    if format_ == "csv":
-        writer = csv.DictWriter(out, fieldnames=list(EXPORT_COLUMNS))
-        writer.writeheader()
+    out.write(export_header(format_))
     async for row in rows:
-        record = export_record(row, places)
-        if writer is not None:
-            writer.writerow(record)
-        else:
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        out.write(export_line(row, format_, places))
         written += 1
     return written
 

@@ -95,6 +95,8 @@ class CaseKpis:
     resolution_due: datetime | None = None
     response_due: datetime | None = None
     first_response_at: datetime | None = None
+    # Whether the case awaited an office's work at the fold's moment (`as_of`).
+    open_at_end: bool = False
 
     def holder_at(self, moment: datetime) -> str:
         """The office that held the case at `moment` ("" when none did)."""
@@ -160,6 +162,7 @@ def fold_case(events: Iterable[CaseEvent], as_of: datetime) -> CaseKpis:
         elif kind == "rated" and resolver:
             case.ratings.append(Rating(resolver, event.at, event.rating))
     case.breaches = _breaches(case, openness, as_of)
+    case.open_at_end = _open_at(openness, as_of)
     return case
 
 
@@ -252,6 +255,26 @@ class OfficeFigures:
     resolution_breaches: int = 0
     ratings: int = 0
     mean_rating: float = 0.0
+    # At the moment (as_of), when it lies in the period or is its end: the open cases the office holds, and
+    # those of them past a deadline that still applies (query's `overdue` rule).
+    backlog: int = 0
+    overdue: int = 0
+
+    @property
+    def met(self) -> int:
+        """Deadlines the office met by its acts in the period."""
+        return self.accepted_in_time + self.responded_in_time + self.resolved_in_time
+
+    @property
+    def missed(self) -> int:
+        """Deadlines that passed in the period while the office held the case."""
+        return self.accept_breaches + self.first_response_breaches + self.resolution_breaches
+
+    @property
+    def sla_compliance(self) -> float | None:
+        """Met over met and missed, 0..1; None when no deadline was met or missed."""
+        total = self.met + self.missed
+        return self.met / total if total else None
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -295,19 +318,36 @@ def _seconds(later: datetime, earlier: datetime) -> float:
     return max((later - earlier).total_seconds(), 0.0)
 
 
+def _overdue(case: CaseKpis, stint: Stint, moment: datetime) -> bool:
+    """Query's `overdue` rule for the holder's stint: accept while not accepted, first response
+    while accepted without one, resolution while open."""
+    if stint.accepted_at is None:
+        if stint.accept_due is not None and stint.accept_due < moment:
+            return True
+    elif (
+        case.first_response_at is None
+        and case.response_due is not None
+        and case.response_due < moment
+    ):
+        return True
+    return case.resolution_due is not None and case.resolution_due < moment
+
+
 def office_figures(
     cases: Iterable[CaseFacts],
     period: Period,
     reported: Callable[[str], bool],
     split_channel: bool = False,
     split_category: bool = False,
+    roll_up: Callable[[str], Iterable[str]] | None = None,
 ) -> list[OfficeFigures]:
     """Every office's figures over the cases, for the offices `reported` accepts; one row per
     office (and channel and/or category when split), sorted. Each figure counts what happened
-    in the period (docs/query.md, "Office KPIs")."""
+    in the period (docs/query.md, "Office KPIs"). With `roll_up` (an office's chain: itself
+    and the offices above it), each office's figures also count those of the offices below it."""
     tallies: dict[tuple[str, str, str], _Tally] = {}
 
-    def tally(office: str, facts: CaseFacts) -> _Tally | None:
+    def one(office: str, facts: CaseFacts) -> _Tally | None:
         if not office or not reported(office):
             return None
         key = (
@@ -320,12 +360,17 @@ def office_figures(
             found = tallies[key] = _Tally(OfficeFigures(*key))
         return found
 
+    def tallies_of(office: str, facts: CaseFacts) -> list[_Tally]:
+        chain = (office,) if roll_up is None or not office else tuple(roll_up(office))
+        return [t for t in (one(code, facts) for code in chain) if t is not None]
+
+    # Backlog is counted at the moment when it lies in the period or is its end.
+    moment_in_period = (period.start is None or period.start <= period.as_of) and (
+        period.end is None or period.as_of <= period.end
+    )
     for facts in cases:
         case = facts.kpis
-        for stint in case.stints:
-            t = tally(stint.office, facts)
-            if t is None:
-                continue
+        for stint, t in ((s, t) for s in case.stints for t in tallies_of(s.office, facts)):
             f = t.figures
             t.held += period.overlap(stint.received_at, stint.left_at)
             if period.contains(stint.received_at):
@@ -352,23 +397,26 @@ def office_figures(
                     case.resolution_due is None or stint.resolved_at <= case.resolution_due
                 )
                 t.to_resolve.append(_seconds(stint.resolved_at, stint.received_at))
+            if moment_in_period and case.open_at_end and stint.holds_at(period.as_of):
+                f.backlog += 1
+                f.overdue += _overdue(case, stint, period.as_of)
         for breach in case.breaches:
-            t = tally(breach.office, facts)
-            if t is None or not period.contains(breach.due):
-                continue
-            f = t.figures
-            if breach.sla == ACCEPT:
-                f.accept_breaches += 1
-            elif breach.sla == FIRST_RESPONSE:
-                f.first_response_breaches += 1
-            else:
-                f.resolution_breaches += 1
+            for t in tallies_of(breach.office, facts):
+                if not period.contains(breach.due):
+                    continue
+                f = t.figures
+                if breach.sla == ACCEPT:
+                    f.accept_breaches += 1
+                elif breach.sla == FIRST_RESPONSE:
+                    f.first_response_breaches += 1
+                else:
+                    f.resolution_breaches += 1
         for rating in case.ratings:
-            t = tally(rating.office, facts)
-            if t is None or not period.contains(rating.at):
-                continue
-            t.figures.ratings += 1
-            t.rating_sum += rating.rating
+            for t in tallies_of(rating.office, facts):
+                if not period.contains(rating.at):
+                    continue
+                t.figures.ratings += 1
+                t.rating_sum += rating.rating
     finished = (tallies[key].finish() for key in sorted(tallies))
     # An office whose stints all lie outside the period has nothing to report.
     return [f for f in finished if f != OfficeFigures(*f.key)]

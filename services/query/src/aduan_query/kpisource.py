@@ -9,7 +9,7 @@ in history order, so "as of T" is what the system had recorded by T.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Engine, and_, or_, select
@@ -204,6 +204,7 @@ def office_kpis(
     historical: bool,
     split_channel: bool = False,
     split_category: bool = False,
+    roll_up: Callable[[str], Iterable[str]] | None = None,
 ) -> list[OfficeFigures]:
     """Every reported office's figures for the period, as of `period.as_of`. `historical`: the
     moment was asked for (the complaints' channel, category and seals as they were then),
@@ -215,4 +216,6 @@ def office_kpis(
         CaseFacts(fold_case(events, period.as_of), *dimensions[complaint_id])
         for complaint_id, events in _case_events(engine, t, sorted(dimensions), period.as_of)
     )
-    return office_figures(cases, period, scope.reported, split_channel, split_category)
+    return office_figures(
+        cases, period, scope.reported, split_channel, split_category, roll_up=roll_up
+    )

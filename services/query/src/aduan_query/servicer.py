@@ -316,7 +316,11 @@ def office_kpis_message(figures: OfficeFigures) -> query_pb2.OfficeKpis:
         resolution_breaches=figures.resolution_breaches,
         ratings=figures.ratings,
         mean_rating=figures.mean_rating,
+        backlog=figures.backlog,
+        overdue=figures.overdue,
     )
+    if figures.sla_compliance is not None:
+        message.sla_compliance = figures.sla_compliance
     for name in (
         "median_time_to_accept",
         "median_time_to_first_response",
@@ -637,6 +641,7 @@ class QueryServicer(query_pb2_grpc.QueryServicer):
                 historical=as_of is not None,
                 split_channel=request.split_by_channel,
                 split_category=request.split_by_category,
+                roll_up=self.registry.holding_chain if request.roll_up else None,
             )
             response.offices.extend(office_kpis_message(f) for f in figures)
         return response

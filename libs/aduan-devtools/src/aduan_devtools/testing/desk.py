@@ -10,6 +10,8 @@ from typing import Any
 
 import grpc
 
+from aduan.contract.verification import HistoryVerdict
+from aduan.eventstore.chain import LogReport
 from aduan.v1 import common_pb2, intake_pb2, query_pb2, routing_pb2
 from aduan_desk.backend import timestamp
 
@@ -48,6 +50,10 @@ class FakeBackend:
     calls: list[tuple[str, str, Any]] = field(default_factory=list)
     version: int = 3
     is_ready: bool = True
+    # GetStats answers in turn (the last one repeats); ListAuditEvents pages in turn.
+    stats: list[query_pb2.GetStatsResponse] = field(default_factory=list)
+    audit_pages: list[query_pb2.ListAuditEventsResponse] = field(default_factory=list)
+    reports: list[LogReport] = field(default_factory=list)
 
     def _call(self, kind: str, token: str, request: Any) -> None:
         self.calls.append((kind, token, request))
@@ -98,6 +104,26 @@ class FakeBackend:
     ) -> intake_pb2.GetReporterContactResponse:
         self._call("reveal", token, request)
         return intake_pb2.GetReporterContactResponse(name="Budi", phone="081234567890")
+
+    async def get_stats(
+        self, token: str, request: query_pb2.GetStatsRequest
+    ) -> query_pb2.GetStatsResponse:
+        self._call("stats", token, request)
+        answered = sum(1 for call in self.calls if call[0] == "stats") - 1
+        if not self.stats:
+            return query_pb2.GetStatsResponse()
+        return self.stats[min(answered, len(self.stats) - 1)]
+
+    async def list_audit_events(
+        self, token: str, request: query_pb2.ListAuditEventsRequest
+    ) -> query_pb2.ListAuditEventsResponse:
+        self._call("audit_events", token, request)
+        index = int(request.page.page_token or "0")
+        return self.audit_pages[index] if self.audit_pages else query_pb2.ListAuditEventsResponse()
+
+    async def verify_history(self, token: str, events: Sequence[tuple[str, int]]) -> HistoryVerdict:
+        self._call("verify", token, tuple(events))
+        return HistoryVerdict(tuple(self.reports), tuple(sorted(set(events))))
 
     async def ready(self) -> bool:
         return self.is_ready

@@ -258,7 +258,7 @@ class ComplaintChange(_message.Message):
     def __init__(self, complaint: _Optional[_Union[ComplaintView, _Mapping]] = ..., event_type: _Optional[str] = ..., event_id: _Optional[str] = ..., removed: _Optional[bool] = ...) -> None: ...
 
 class GetStatsRequest(_message.Message):
-    __slots__ = ("period", "office_code", "as_of", "channel", "category", "office_kpis", "split_by_channel", "split_by_category")
+    __slots__ = ("period", "office_code", "as_of", "channel", "category", "office_kpis", "split_by_channel", "split_by_category", "roll_up")
     PERIOD_FIELD_NUMBER: _ClassVar[int]
     OFFICE_CODE_FIELD_NUMBER: _ClassVar[int]
     AS_OF_FIELD_NUMBER: _ClassVar[int]
@@ -267,6 +267,7 @@ class GetStatsRequest(_message.Message):
     OFFICE_KPIS_FIELD_NUMBER: _ClassVar[int]
     SPLIT_BY_CHANNEL_FIELD_NUMBER: _ClassVar[int]
     SPLIT_BY_CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    ROLL_UP_FIELD_NUMBER: _ClassVar[int]
     period: _common_pb2.TimeRange
     office_code: str
     as_of: _timestamp_pb2.Timestamp
@@ -275,10 +276,11 @@ class GetStatsRequest(_message.Message):
     office_kpis: bool
     split_by_channel: bool
     split_by_category: bool
-    def __init__(self, period: _Optional[_Union[_common_pb2.TimeRange, _Mapping]] = ..., office_code: _Optional[str] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., channel: _Optional[_Union[_common_pb2.Channel, str]] = ..., category: _Optional[_Union[_common_pb2.Category, str]] = ..., office_kpis: _Optional[bool] = ..., split_by_channel: _Optional[bool] = ..., split_by_category: _Optional[bool] = ...) -> None: ...
+    roll_up: bool
+    def __init__(self, period: _Optional[_Union[_common_pb2.TimeRange, _Mapping]] = ..., office_code: _Optional[str] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., channel: _Optional[_Union[_common_pb2.Channel, str]] = ..., category: _Optional[_Union[_common_pb2.Category, str]] = ..., office_kpis: _Optional[bool] = ..., split_by_channel: _Optional[bool] = ..., split_by_category: _Optional[bool] = ..., roll_up: _Optional[bool] = ...) -> None: ...
 
 class OfficeKpis(_message.Message):
-    __slots__ = ("office_code", "channel", "category", "received", "accepted", "accepted_in_time", "responded", "responded_in_time", "resolved", "resolved_in_time", "median_time_to_accept", "median_time_to_first_response", "median_time_to_resolve", "time_held", "bounced_out", "bounced_in", "escalated_by_sla", "accept_breaches", "first_response_breaches", "resolution_breaches", "ratings", "mean_rating")
+    __slots__ = ("office_code", "channel", "category", "received", "accepted", "accepted_in_time", "responded", "responded_in_time", "resolved", "resolved_in_time", "median_time_to_accept", "median_time_to_first_response", "median_time_to_resolve", "time_held", "bounced_out", "bounced_in", "escalated_by_sla", "accept_breaches", "first_response_breaches", "resolution_breaches", "ratings", "mean_rating", "backlog", "overdue", "sla_compliance")
     OFFICE_CODE_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
@@ -301,6 +303,9 @@ class OfficeKpis(_message.Message):
     RESOLUTION_BREACHES_FIELD_NUMBER: _ClassVar[int]
     RATINGS_FIELD_NUMBER: _ClassVar[int]
     MEAN_RATING_FIELD_NUMBER: _ClassVar[int]
+    BACKLOG_FIELD_NUMBER: _ClassVar[int]
+    OVERDUE_FIELD_NUMBER: _ClassVar[int]
+    SLA_COMPLIANCE_FIELD_NUMBER: _ClassVar[int]
     office_code: str
     channel: _common_pb2.Channel
     category: _common_pb2.Category
@@ -323,7 +328,10 @@ class OfficeKpis(_message.Message):
     resolution_breaches: int
     ratings: int
     mean_rating: float
-    def __init__(self, office_code: _Optional[str] = ..., channel: _Optional[_Union[_common_pb2.Channel, str]] = ..., category: _Optional[_Union[_common_pb2.Category, str]] = ..., received: _Optional[int] = ..., accepted: _Optional[int] = ..., accepted_in_time: _Optional[int] = ..., responded: _Optional[int] = ..., responded_in_time: _Optional[int] = ..., resolved: _Optional[int] = ..., resolved_in_time: _Optional[int] = ..., median_time_to_accept: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., median_time_to_first_response: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., median_time_to_resolve: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., time_held: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., bounced_out: _Optional[int] = ..., bounced_in: _Optional[int] = ..., escalated_by_sla: _Optional[int] = ..., accept_breaches: _Optional[int] = ..., first_response_breaches: _Optional[int] = ..., resolution_breaches: _Optional[int] = ..., ratings: _Optional[int] = ..., mean_rating: _Optional[float] = ...) -> None: ...
+    backlog: int
+    overdue: int
+    sla_compliance: float
+    def __init__(self, office_code: _Optional[str] = ..., channel: _Optional[_Union[_common_pb2.Channel, str]] = ..., category: _Optional[_Union[_common_pb2.Category, str]] = ..., received: _Optional[int] = ..., accepted: _Optional[int] = ..., accepted_in_time: _Optional[int] = ..., responded: _Optional[int] = ..., responded_in_time: _Optional[int] = ..., resolved: _Optional[int] = ..., resolved_in_time: _Optional[int] = ..., median_time_to_accept: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., median_time_to_first_response: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., median_time_to_resolve: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., time_held: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., bounced_out: _Optional[int] = ..., bounced_in: _Optional[int] = ..., escalated_by_sla: _Optional[int] = ..., accept_breaches: _Optional[int] = ..., first_response_breaches: _Optional[int] = ..., resolution_breaches: _Optional[int] = ..., ratings: _Optional[int] = ..., mean_rating: _Optional[float] = ..., backlog: _Optional[int] = ..., overdue: _Optional[int] = ..., sla_compliance: _Optional[float] = ...) -> None: ...
 
 class CountByKey(_message.Message):
     __slots__ = ("key", "count")

@@ -4,7 +4,8 @@
 (function () {
   "use strict";
   var rows = document.getElementById("queue-rows");
-  if (!rows || !window.EventSource) {
+  // A queue as of a past moment does not change: it has no event stream.
+  if (!rows || !window.EventSource || !rows.getAttribute("data-events")) {
     return;
   }
   var source = new EventSource(rows.getAttribute("data-events"));
