@@ -19,7 +19,7 @@ The services the desk calls with the signed-in user's token (aduan_desk.settings
 ADUAN_<PEER>_ADDR and its NetworkPolicy egress.
 */}}
 {{- define "aduan.deskPeers" -}}
-intake routing query
+intake routing query notification
 {{- end }}
 
 {{/*
