@@ -316,7 +316,7 @@ OpenID Connect sign-in also its issuer (discovery, authorization code exchange, 
 {{- if $idp }}
 {{- $idpPorts := list }}
 {{- range $idpUrls }}{{ $idpPorts = append $idpPorts (include "aduan.urlPort" (dict "url" . "default" 443)) }}{{ end }}
-{{- $out = append $out (dict "key" "identityProvider" "what" (ternary "the identity provider's JWKS" "the identity provider" (and $v.auth.jwksUrl (eq (len $idpUrls) 1))) "url" (join ", " $idpUrls) "ports" (uniq $idpPorts) "components" $idp) }}
+{{- $out = append $out (dict "key" "identityProvider" "what" (ternary "the identity provider's JWKS" "the identity provider" (and (ne $v.auth.jwksUrl "") (eq (len $idpUrls) 1))) "url" (join ", " $idpUrls) "ports" (uniq $idpPorts) "components" $idp) }}
 {{- end }}
 {{- $wa := list }}
 {{- $waUrl := "" }}
