@@ -645,7 +645,10 @@ def test_the_desk_reaches_the_identity_provider_through_the_services_rule() -> N
     policy = one(desk_objects(VALUE_SETS["production"].values()), "NetworkPolicy")["spec"]
     to_idp = [r for r in policy["egress"] if {"ipBlock": {"cidr": "192.0.2.10/32"}} in r["to"]]
     assert to_idp == [
-        {"to": [{"ipBlock": {"cidr": "192.0.2.10/32"}}], "ports": [{"port": 443, "protocol": "TCP"}]}
+        {
+            "to": [{"ipBlock": {"cidr": "192.0.2.10/32"}}],
+            "ports": [{"port": 443, "protocol": "TCP"}],
+        }
     ]
     values = deep_merge(
         OIDC,
@@ -722,3 +725,9 @@ def test_notes_give_the_desk_url() -> None:
     text = notes(MINIMAL)
     assert "The desk (web workplace): https://desk.example.go.id" in text
     assert f"port-forward svc/{DESK} {DESK_PORT}:http" in text
+    assert "sign-in: OpenID Connect" not in text
+    assert (
+        f"  sign-in: OpenID Connect at {IDP}, client aduan-desk; register redirect URI "
+        "https://desk.example.go.id/signin/callback and post-logout redirect URI "
+        "https://desk.example.go.id/signin there"
+    ) in notes(OIDC)

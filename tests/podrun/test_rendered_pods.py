@@ -11,7 +11,9 @@ What the harness supplies, as a cluster and a site would (tests/podrun/standins.
   ENV and WORKDIR are read from the Dockerfile's runtime stage (PATH becomes this venv's). Where a
   values file enables the desk, its pod (HTTP probes /healthz, /readyz) must become Ready too, and
   after the e2e slice an officer signs in on it and gets the queue (query answers the desk's
-  token).
+  token) where it offers the development sign-in; where it signs in with OpenID Connect
+  (production), its sign-in page must send officers to the identity provider and offer no
+  development sign-in (the identity provider is not contacted before a sign-in starts).
 - Secrets: every Secret key the pods reference is generated from what consumes it (fresh
   PostgreSQL databases for DSNs, a 32-byte master key, Ed25519 checkpoint seeds, EC P-256
   service identity keys whose public halves the identity provider's JWKS serves, NATS
@@ -296,6 +298,16 @@ def desk_queue(pod: PodRun) -> tuple[int, str]:
         return error.code, error.read().decode()
 
 
+def desk_signin_page(pod: PodRun) -> tuple[int, str]:
+    """The desk's sign-in page: (HTTP status, page)."""
+    base = f"http://{pod.ip}:{pod.containers[0].port('http')}"
+    try:
+        with urllib.request.urlopen(f"{base}/signin", timeout=10) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
 def selected(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
 
@@ -573,8 +585,27 @@ def test_shipped_values_start_and_serve(value_set: str, tmp_path: Path) -> None:
                 ),
                 pytrace=False,
             )
-        # The desk, where the values enable it: an officer signs in and sees the queue.
-        if "desk" in first:
+        # The desk, where the values enable it with the development sign-in: an officer signs
+        # in and sees the queue. With OpenID Connect: its sign-in page leads to the identity
+        # provider only.
+        if "desk" in first and first["desk"].containers[0].env.get("ADUAN_DESK_OIDC_ISSUER"):
+            status, page = desk_signin_page(first["desk"])
+            if (
+                status != 200
+                or 'href="/signin/oidc' not in page
+                or 'name="role"' in page
+                or "devmode" in page
+            ):
+                pytest.fail(
+                    describe_failure(
+                        f"{value_set}: the desk's OpenID Connect sign-in page answered {status}",
+                        [first["desk"]],
+                        [page[-3000:]],
+                        notes,
+                    ),
+                    pytrace=False,
+                )
+        elif "desk" in first:
             status, page = desk_queue(first["desk"])
             # The queue page, signed in: its live rows and the sign-out form.
             if status != 200 or 'data-events="/queue/events' not in page or "/signout" not in page:
