@@ -11,9 +11,8 @@ What the harness supplies, as a cluster and a site would (tests/podrun/standins.
   ENV and WORKDIR are read from the Dockerfile's runtime stage (PATH becomes this venv's). Where a
   values file enables the desk, its pod (HTTP probes /healthz, /readyz) must become Ready too, and
   after the e2e slice an officer signs in on it and gets the queue (query answers the desk's
-  token) where it offers the development sign-in; where it signs in with OpenID Connect
-  (production), its sign-in page must send officers to the identity provider and offer no
-  development sign-in (the identity provider is not contacted before a sign-in starts).
+  token), through the development sign-in or, where the values configure it (production),
+  OpenID Connect at the identity provider's stand-in.
 - Secrets: every Secret key the pods reference is generated from what consumes it (fresh
   PostgreSQL databases for DSNs, a 32-byte master key, Ed25519 checkpoint seeds, EC P-256
   service identity keys whose public halves the identity provider's JWKS serves, NATS
@@ -47,6 +46,7 @@ import http.cookiejar
 import os
 import re
 import shlex
+import socket
 import subprocess
 import sys
 import time
@@ -109,10 +109,12 @@ IPS = LoopbackIps()
 
 # The site's endpoints per value set, pointed at the stand-ins: {idp}, {otel}, {whatsapp},
 # {office}, {s3}, {smtp_host} and {smtp_port} are their addresses (URL paths kept). Only keys the
-# shipped file sets.
+# shipped file sets. {idp_local} is the same identity provider on 127.0.0.1 (a port of its own):
+# the desk's OpenID Connect issuer, which the desk and the chart accept as plain http only there.
 SITE_OVERLAYS: dict[str, dict[str, Any]] = {
     "production": {
         "auth": {"jwksUrl": "{idp}/realms/atrbpn/protocol/openid-connect/certs"},
+        "desk": {"oidc": {"issuer": "{idp_local}/realms/atrbpn"}},
         "global": {"otel": {"endpoint": "{otel}"}},
         "intake": {"config": {"media": {"s3Endpoint": "{s3}"}}},
         "notification": {
@@ -298,14 +300,64 @@ def desk_queue(pod: PodRun) -> tuple[int, str]:
         return error.code, error.read().decode()
 
 
-def desk_signin_page(pod: PodRun) -> tuple[int, str]:
-    """The desk's sign-in page: (HTTP status, page)."""
+def free_port(ip: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((ip, 0))
+        return int(probe.getsockname()[1])
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def desk_oidc_queue(pod: PodRun, idp: IdentityProvider) -> tuple[int, str]:
+    """Sign in on a desk pod as an officer with OpenID Connect and load the queue: the desk's
+    sign-in page offers the identity provider (and no development sign-in), its redirect there
+    is an authorization code request with PKCE, the provider's code comes back to the desk's
+    callback, which redeems it at the provider's token endpoint, and query answers the desk with
+    the provider's access token: (HTTP status, page).
+
+    The session cookie is Secure (publicUrl is https) while the test reaches the pod over plain
+    HTTP, so the cookie is carried by hand rather than by a cookie jar."""
     base = f"http://{pod.ip}:{pod.containers[0].port('http')}"
-    try:
-        with urllib.request.urlopen(f"{base}/signin", timeout=10) as answer:
-            return answer.status, answer.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
+    env = pod.containers[0].env
+    idp.issuer = env["ADUAN_DESK_OIDC_ISSUER"]
+    opener = urllib.request.build_opener(NoRedirect())
+    cookies: dict[str, str] = {}
+
+    def get(path: str) -> tuple[int, str, str]:
+        request = urllib.request.Request(f"{base}{path}")
+        if cookies:
+            request.add_header("Cookie", "; ".join(f"{k}={v}" for k, v in cookies.items()))
+        try:
+            answer = opener.open(request, timeout=10)
+        except urllib.error.HTTPError as error:
+            answer = error
+        with answer:
+            for header in answer.headers.get_all("Set-Cookie") or []:
+                name, _, rest = header.partition("=")
+                cookies[name.strip()] = rest.split(";", 1)[0]
+            return answer.status, answer.headers.get("Location", ""), answer.read().decode()
+
+    status, _, page = get("/signin")
+    if status != 200 or 'href="/signin/oidc' not in page or 'name="role"' in page:
+        return status, f"the sign-in page offers no OpenID Connect sign-in only:\n{page}"
+    status, location, page = get("/signin/oidc")
+    parts = urllib.parse.urlsplit(location)
+    if status not in (302, 303, 307) or not location.startswith(idp.issuer + "/"):
+        return status, f"/signin/oidc did not send the browser to the provider: {location}\n{page}"
+    params = dict(urllib.parse.parse_qsl(parts.query))
+    if params.get("redirect_uri") != env["ADUAN_DESK_PUBLIC_URL"].rstrip("/") + "/signin/callback":
+        return status, f"unexpected redirect URI in {location}"
+    token = operator_token(env, idp, ["officer"], "podrun:officer")
+    code = idp.authorize(params, token)
+    callback = urllib.parse.urlencode({"code": code, "state": params.get("state", "")})
+    status, location, page = get(f"/signin/callback?{callback}")
+    if status != 303 or location != "/queue":
+        return status, f"the callback did not sign in ({location}):\n{page}"
+    status, _, page = get("/queue")
+    return status, page
 
 
 def selected(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
@@ -331,6 +383,10 @@ def test_shipped_values_start_and_serve(value_set: str, tmp_path: Path) -> None:
         if "{idp}" in text:
             addresses["idp"], _ = stack.enter_context(
                 http_server(IPS.take(), 8080, idp.handle, "idp")
+            )
+        if "{idp_local}" in text:
+            addresses["idp_local"], _ = stack.enter_context(
+                http_server("127.0.0.1", free_port("127.0.0.1"), idp.handle, "idp-local")
             )
         if "{whatsapp}" in text:
             addresses["whatsapp"], _ = stack.enter_context(
@@ -585,28 +641,14 @@ def test_shipped_values_start_and_serve(value_set: str, tmp_path: Path) -> None:
                 ),
                 pytrace=False,
             )
-        # The desk, where the values enable it with the development sign-in: an officer signs
-        # in and sees the queue. With OpenID Connect: its sign-in page leads to the identity
-        # provider only.
-        if "desk" in first and first["desk"].containers[0].env.get("ADUAN_DESK_OIDC_ISSUER"):
-            status, page = desk_signin_page(first["desk"])
-            if (
-                status != 200
-                or 'href="/signin/oidc' not in page
-                or 'name="role"' in page
-                or "devmode" in page
-            ):
-                pytest.fail(
-                    describe_failure(
-                        f"{value_set}: the desk's OpenID Connect sign-in page answered {status}",
-                        [first["desk"]],
-                        [page[-3000:]],
-                        notes,
-                    ),
-                    pytrace=False,
-                )
-        elif "desk" in first:
-            status, page = desk_queue(first["desk"])
+        # The desk, where the values enable it: an officer signs in (with OpenID Connect at the
+        # identity provider where the values configure it, else the development sign-in) and
+        # sees the queue.
+        if "desk" in first:
+            if first["desk"].containers[0].env.get("ADUAN_DESK_OIDC_ISSUER"):
+                status, page = desk_oidc_queue(first["desk"], idp)
+            else:
+                status, page = desk_queue(first["desk"])
             # The queue page, signed in: its live rows and the sign-out form.
             if status != 200 or 'data-events="/queue/events' not in page or "/signout" not in page:
                 pytest.fail(
