@@ -1,7 +1,6 @@
 """What a cluster and a site provide around the chart's pods, as local stand-ins on loopback IPs:
 NATS JetStream (in place of the NATS subchart's StatefulSet or an external NATS), the identity
-provider (its JWKS; its discovery document and token endpoint for the desk's OpenID Connect
-sign-in), the WhatsApp Cloud API, an SMTP relay, an OpenTelemetry collector, fresh
+provider's JWKS, the WhatsApp Cloud API, an SMTP relay, an OpenTelemetry collector, fresh
 PostgreSQL databases, and the key material of the Secrets the values name (what an operator
 creates with the commands in docs/deploy.md before installing).
 """
@@ -21,7 +20,6 @@ import subprocess
 import tempfile
 import threading
 import time
-import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator, Mapping
@@ -32,7 +30,6 @@ from typing import Any
 from urllib.parse import urlparse, urlunparse
 
 import grpc
-import jwt as pyjwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
@@ -208,17 +205,9 @@ def jwk(kid: str, public: ec.EllipticCurvePublicKey) -> dict[str, Any]:
 
 
 class IdentityProvider:
-    """The site's identity provider, reduced to what the services and the desk use: a JWKS URL
-    and, for the desk's OpenID Connect sign-in, the discovery document and the token endpoint.
-    It holds an RS256 key of its own (for the operator's token, and the desk's ID and access
-    tokens) and the public keys of the services' identities (secrets.serviceIdentity), under
-    their key ids.
-
-    The authorization endpoint is the user's browser at the provider: the test reads the desk's
-    redirect to it and calls `authorize` (the user signed in), which hands out the code the
-    browser takes back to the desk's callback. The token endpoint then checks that code, the
-    redirect URI and the PKCE verifier, and answers with an ID token for the desk's client (its
-    nonce) and an access token as the services verify it (ADUAN_JWT_ISSUER/_AUDIENCE)."""
+    """The site's identity provider, reduced to what the services use: a JWKS URL. It holds an
+    RS256 key of its own (for the operator's token) and the public keys of the services'
+    identities (secrets.serviceIdentity), under their key ids."""
 
     def __init__(self) -> None:
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -226,77 +215,6 @@ class IdentityProvider:
         jwk: dict[str, Any] = RSAAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
         jwk.update({"kid": self.kid, "use": "sig", "alg": "RS256"})
         self.keys: list[dict[str, Any]] = [jwk]
-        # OpenID Connect: the issuer URL the desk is configured with (set by the test once the
-        # provider's address is known), and the codes handed out, by code.
-        self.issuer = ""
-        self.codes: dict[str, dict[str, Any]] = {}
-        self.lock = threading.Lock()
-
-    def discovery(self) -> dict[str, Any]:
-        return {
-            "issuer": self.issuer,
-            "authorization_endpoint": f"{self.issuer}/protocol/openid-connect/auth",
-            "token_endpoint": f"{self.issuer}/protocol/openid-connect/token",
-            "jwks_uri": f"{self.issuer}/protocol/openid-connect/certs",
-            "end_session_endpoint": f"{self.issuer}/protocol/openid-connect/logout",
-            "response_types_supported": ["code"],
-            "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["RS256"],
-            "code_challenge_methods_supported": ["S256"],
-        }
-
-    def authorize(
-        self, params: Mapping[str, str], access_token: str, sub: str = "podrun:officer"
-    ) -> str:
-        """The user signed in at the provider for the authorization request `params`: the code
-        for the desk's callback, redeemable once for `access_token`."""
-        if params.get("response_type") != "code" or params.get("code_challenge_method") != "S256":
-            raise ValueError(f"not an authorization code request with PKCE: {dict(params)}")
-        code = secrets.token_urlsafe(24)
-        with self.lock:
-            self.codes[code] = {
-                "client_id": params["client_id"],
-                "redirect_uri": params["redirect_uri"],
-                "nonce": params.get("nonce", ""),
-                "challenge": params["code_challenge"],
-                "access_token": access_token,
-                "sub": sub,
-            }
-        return code
-
-    def token(self, body: bytes) -> tuple[int, Any]:
-        form = dict(urllib.parse.parse_qsl(body.decode()))
-        with self.lock:
-            grant = self.codes.pop(form.get("code", ""), None)
-        verifier = form.get("code_verifier", "").encode()
-        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier).digest()).rstrip(b"=")
-        if (
-            grant is None
-            or form.get("grant_type") != "authorization_code"
-            or form.get("redirect_uri") != grant["redirect_uri"]
-            or challenge.decode() != grant["challenge"]
-        ):
-            return 400, {"error": "invalid_grant"}
-        now = int(time.time())
-        id_token = pyjwt.encode(
-            {
-                "iss": self.issuer,
-                "sub": grant["sub"],
-                "aud": grant["client_id"],
-                "iat": now,
-                "exp": now + 300,
-                "nonce": grant["nonce"],
-            },
-            self.key,
-            algorithm="RS256",
-            headers={"kid": self.kid},
-        )
-        return 200, {
-            "access_token": grant["access_token"],
-            "id_token": id_token,
-            "token_type": "Bearer",
-            "expires_in": 300,
-        }
 
     def jwks(self) -> dict[str, Any]:
         return {"keys": list(self.keys)}
@@ -310,10 +228,6 @@ class IdentityProvider:
         return TokenSigner.from_pem(pem, self.kid, issuer=issuer, audience=audience)
 
     def handle(self, method: str, path: str, body: bytes) -> tuple[int, Any]:
-        if path.endswith("/.well-known/openid-configuration") and self.issuer:
-            return 200, self.discovery()
-        if method == "POST" and path.endswith("/protocol/openid-connect/token") and self.issuer:
-            return self.token(body)
         return 200, self.jwks()
 
 
