@@ -474,8 +474,9 @@ def test_nats_url() -> None:
 
 def test_production_has_hpa_pdb_and_network_policies() -> None:
     objs = rendered_objects("production")
-    assert len(of_kind(objs, "HorizontalPodAutoscaler")) == len(COMPONENTS)
-    assert len(of_kind(objs, "PodDisruptionBudget")) == len(COMPONENTS)
+    # The four services and the desk.
+    assert len(of_kind(objs, "HorizontalPodAutoscaler")) == len(WORKLOADS)
+    assert len(of_kind(objs, "PodDisruptionBudget")) == len(WORKLOADS)
     for deployment in of_kind(objs, "Deployment"):
         assert "replicas" not in deployment["spec"], "the HPA owns the replica count"
     policies = {p["metadata"]["name"]: p for p in of_kind(objs, "NetworkPolicy")}
@@ -681,8 +682,19 @@ def test_production_nats_servers_get_the_password_their_config_names() -> None:
     }
 
 
+def services(deployments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The services' Deployments (the desk has no identity of its own)."""
+    return [
+        d
+        for d in deployments
+        if d["metadata"]["labels"]["app.kubernetes.io/component"] in COMPONENTS
+    ]
+
+
 def test_service_identity_brings_the_jwks_its_peers_trust() -> None:
-    for deployment in of_kind(rendered_objects("production"), "Deployment"):
+    deployments = services(of_kind(rendered_objects("production"), "Deployment"))
+    assert len(deployments) == len(COMPONENTS)
+    for deployment in deployments:
         spec = pod_spec(deployment)
         env = {e["name"]: e.get("value") for e in spec["containers"][0]["env"]}
         assert env["ADUAN_JWT_SIGNING_KEY_FILE"] == "/etc/aduan/identity/key.pem"

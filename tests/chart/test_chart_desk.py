@@ -8,6 +8,8 @@ raises SettingsError exactly where the desk would refuse to start."""
 from __future__ import annotations
 
 import re
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -55,11 +57,34 @@ MINIMAL: dict[str, Any] = {
         "sessionSecret": {"existingSecret": "aduan-desk"},
     },
 }
+# Production sign-in: OpenID Connect at the identity provider whose JWKS the services trust.
+IDP = "https://sso.example.go.id/realms/atrbpn"
+OIDC: dict[str, Any] = {
+    "auth": {
+        "jwksUrl": f"{IDP}/protocol/openid-connect/certs",
+        "issuer": IDP,
+        "audience": "aduan",
+    },
+    "secrets": {"jwt": {"name": ""}, "serviceIdentity": {"name": "aduan-identity"}},
+    "desk": {
+        "enabled": True,
+        "publicUrl": "https://desk.example.go.id",
+        "sessionSecret": {"existingSecret": "aduan-desk"},
+        "oidc": {
+            "issuer": IDP,
+            "clientId": "aduan-desk",
+            "clientSecret": {"existingSecret": "aduan-desk-oidc", "key": "secret"},
+            "scopes": "openid profile email",
+        },
+    },
+}
 # The value sets with the desk on: shipped ones and the chart tests' own.
 DESK_SETS: dict[str, dict[str, Any]] = {
     "kind": VALUE_SETS["kind"].values(),
+    "production": VALUE_SETS["production"].values(),
     "everything-on": VALUE_SETS["everything-on"].values(),
     "minimal": MINIMAL,
+    "oidc": OIDC,
     "tls-and-identity": deep_merge(VALUE_SETS["tls-and-identity"].values(), MINIMAL),
 }
 
@@ -94,8 +119,27 @@ def container_env(container: dict[str, Any]) -> dict[str, str]:
 
 
 def desk_settings(values: dict[str, Any]) -> DeskSettings:
-    """The desk's own start-up reading of its rendered environment."""
-    return DeskSettings.from_env(container_env(desk_container(values)))
+    """The desk's own start-up reading of its rendered environment. A secret it reads from a
+    file at start (ADUAN_*_FILE naming an item of a mounted Secret) is such a file holding a
+    stand-in value, under a temporary directory instead of the mount path."""
+    deployment = one(desk_objects(values), "Deployment")
+    spec = deployment["spec"]["template"]["spec"]
+    (container,) = spec["containers"]
+    env = container_env(container)
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    with tempfile.TemporaryDirectory(prefix="aduan-desk-") as root:
+        for mount in container["volumeMounts"]:
+            secret = volumes[mount["name"]].get("secret")
+            for item in (secret or {}).get("items", []):
+                path = f"{mount['mountPath']}/{item['path']}"
+                local = Path(root) / path.lstrip("/")
+                local.parent.mkdir(parents=True, exist_ok=True)
+                local.write_text(STAND_IN)
+                env = {
+                    k: (str(local) if v == path and k.endswith("_FILE") else v)
+                    for k, v in env.items()
+                }
+        return DeskSettings.from_env(env)
 
 
 # --- Off by default, lint, schemas, pod security ----------------------------------------------
@@ -181,7 +225,9 @@ def test_the_rendered_environment_passes_the_desks_own_settings_reader(value_set
     assert settings.public_url == desk["publicUrl"]
     assert settings.timezone == desk["timezone"]
     assert settings.language == desk["language"]
-    assert settings.dev_sign_in
+    # OpenID Connect where the values configure it, else the development sign-in.
+    assert settings.oidc.enabled == bool(desk["oidc"]["issuer"])
+    assert settings.dev_sign_in != settings.oidc.enabled
     assert settings.peers == {p: f"{RELEASE}-{p}:{GRPC_PORTS[p]}" for p in PEERS}
     assert settings.secure_cookies == desk["publicUrl"].startswith("https://")
 
@@ -382,9 +428,25 @@ def test_an_otel_endpoint_without_an_egress_destination_is_refused_for_the_desk(
 # --- Refusals ---------------------------------------------------------------------------------
 
 SIGN_IN = (
-    "desk cannot start: it signs users in only in development, so it needs auth.dev=true and an "
-    "HS256 secret (secrets.jwt.name with keys.SECRET, or ADUAN_JWT_SECRET in desk.env); OpenID "
-    "Connect sign-in is not built yet (docs/desk.md)"
+    "desk cannot start: no sign-in configured. Set desk.oidc.issuer and desk.oidc.clientId "
+    "(OpenID Connect at the identity provider, production; with auth.jwksUrl), or auth.dev=true "
+    "with an HS256 secret (secrets.jwt.name with keys.SECRET, or ADUAN_JWT_SECRET in desk.env) "
+    "for the development sign-in (docs/desk.md)"
+)
+NO_JWKS = (
+    "desk cannot start: OpenID Connect sign-in checks the identity provider's access token as "
+    "the services do. Set auth.jwksUrl (the identity provider's JWKS; or ADUAN_JWT_JWKS_FILE in "
+    "desk.env with the file in desk.extraVolumes), with auth.issuer and auth.audience as for the "
+    "services"
+)
+# OpenID Connect with HS256 service tokens: the services need no JWKS, so only the desk's check
+# is left to refuse it.
+OIDC_WITHOUT_JWKS = deep_merge(
+    OIDC,
+    {
+        "auth": {"jwksUrl": ""},
+        "secrets": {"jwt": {"name": "aduan-jwt"}, "serviceIdentity": {"name": ""}},
+    },
 )
 
 
@@ -412,6 +474,33 @@ SIGN_IN = (
         ),
         (deep_merge(MINIMAL, {"auth": {"dev": False}}), SIGN_IN),
         (deep_merge(MINIMAL, {"secrets": {"jwt": {"name": ""}}}), SIGN_IN),
+        (
+            deep_merge(OIDC, {"desk": {"oidc": {"clientId": ""}}}),
+            "desk.oidc.clientId is required with desk.oidc.issuer: the desk's client id at the "
+            "identity provider",
+        ),
+        (
+            deep_merge(MINIMAL, {"desk": {"oidc": {"clientId": "aduan-desk"}}}),
+            "desk.oidc.clientId, clientSecret and scopes need desk.oidc.issuer (the identity "
+            "provider's issuer URL)",
+        ),
+        (
+            deep_merge(OIDC, {"desk": {"oidc": {"issuer": "http://sso.example.go.id/realms/x"}}}),
+            "desk.oidc.issuer must be an https URL (plain http only on this machine), not "
+            "http://sso.example.go.id/realms/x",
+        ),
+        (
+            deep_merge(OIDC, {"desk": {"oidc": {"scopes": "profile email"}}}),
+            'desk.oidc.scopes must include openid, not "profile email"',
+        ),
+        (
+            deep_merge(OIDC, {"desk": {"publicUrl": "http://desk.example.go.id"}}),
+            "desk.publicUrl must be an https URL with OpenID Connect sign-in (desk.oidc.issuer; "
+            "plain http only on this machine): the identity provider sends users back to it + "
+            "/signin/callback, not to http://desk.example.go.id",
+        ),
+        (deep_merge(OIDC, {"desk": {"publicUrl": ""}}), "desk.publicUrl is required"),
+        (OIDC_WITHOUT_JWKS, NO_JWKS),
         (
             deep_merge(MINIMAL, {"query": {"enabled": False}}),
             "desk calls query: set query.enabled=true (or disable the desk)",
@@ -442,31 +531,173 @@ def test_what_the_desk_cannot_do_is_refused_at_render_time(
         render(values)
 
 
-def test_production_example_shows_the_desk_refused_only_for_its_sign_in() -> None:
-    """values-production.yaml carries the desk's production settings but leaves it off: switched
-    on, the one refusal is the missing production sign-in; with the development sign-in it
-    renders, and the desk's settings reader accepts it."""
+def test_production_example_enables_the_desk_with_openid_connect() -> None:
+    """values-production.yaml signs officers in at the identity provider whose JWKS the services
+    trust: the desk renders with it, and its settings reader accepts the rendered environment
+    (client secret from the mounted Secret, the services' token checks)."""
     production = VALUE_SETS["production"].values()
     desk = production["desk"]
-    assert desk["enabled"] is False
+    assert desk["enabled"] is True
     assert desk["publicUrl"].startswith("https://")
     assert desk["sessionSecret"]["existingSecret"]
     assert desk["ingress"]["enabled"]
     assert desk["ingress"]["tls"]
-    switched_on = deep_merge(production, {"desk": {"enabled": True}})
-    with pytest.raises(HelmError, match=re.escape(SIGN_IN)):
-        render(switched_on)
-    dev_sign_in = deep_merge(
-        switched_on,
-        {"auth": {"dev": True}, "secrets": {"jwt": {"name": "aduan-jwt"}}},
-    )
-    objs = desk_objects(dev_sign_in)
+    # The same identity provider (realm) as the services' tokens.
+    assert desk["oidc"]["issuer"] == production["auth"]["issuer"]
+    assert production["auth"]["jwksUrl"].startswith(desk["oidc"]["issuer"] + "/")
+    assert "auth" not in production or not production["auth"].get("dev")
+    objs = desk_objects(production)
     assert {"Deployment", "Service", "Ingress", "NetworkPolicy", "HorizontalPodAutoscaler"} <= {
         o["kind"] for o in objs
     }
-    settings = desk_settings(dev_sign_in)
+    settings = desk_settings(production)
+    assert settings.oidc.issuer == desk["oidc"]["issuer"]
+    assert settings.oidc.client_id == desk["oidc"]["clientId"]
+    assert settings.oidc.client_secret == STAND_IN
+    assert settings.auth.jwks_url == production["auth"]["jwksUrl"]
+    assert settings.auth.issuer == production["auth"]["issuer"]
+    assert settings.auth.audience == production["auth"]["audience"]
+    assert not settings.dev_sign_in
+    assert settings.redirect_uri == "https://desk.aduan.example.go.id/signin/callback"
     assert settings.secure_cookies
     assert settings.tls.ca == "/etc/aduan/tls/ca.crt"
+
+
+# --- OpenID Connect sign-in ---------------------------------------------------------------------
+
+
+def test_openid_connect_values_reach_the_desk() -> None:
+    container = desk_container(OIDC)
+    env = container_env(container)
+    assert env["ADUAN_DESK_OIDC_ISSUER"] == IDP
+    assert env["ADUAN_DESK_OIDC_CLIENT_ID"] == "aduan-desk"
+    assert env["ADUAN_DESK_OIDC_SCOPES"] == "openid profile email"
+    # The client secret is a file from the named Secret, never a value in the pod spec.
+    assert env["ADUAN_DESK_OIDC_CLIENT_SECRET_FILE"] == "/etc/aduan/oidc/client-secret"
+    assert "ADUAN_DESK_OIDC_CLIENT_SECRET" not in env
+    assert {"name": "oidc", "mountPath": "/etc/aduan/oidc", "readOnly": True} in container[
+        "volumeMounts"
+    ]
+    spec = one(desk_objects(OIDC), "Deployment")["spec"]["template"]["spec"]
+    (volume,) = [v for v in spec["volumes"] if v["name"] == "oidc"]
+    assert volume["secret"] == {
+        "secretName": "aduan-desk-oidc",
+        "defaultMode": 0o440,
+        "items": [{"key": "secret", "path": "client-secret"}],
+    }
+    # The services' token checks (ADUAN_JWT_*), no service identity of its own.
+    assert env["ADUAN_JWT_JWKS_URL"] == OIDC["auth"]["jwksUrl"]
+    assert env["ADUAN_JWT_ISSUER"] == IDP
+    assert env["ADUAN_JWT_AUDIENCE"] == "aduan"
+    assert "ADUAN_JWT_SIGNING_KEY_FILE" not in env
+    assert "identity" not in {v["name"] for v in spec["volumes"]}
+    settings = desk_settings(OIDC)
+    assert settings.oidc.enabled
+    assert settings.oidc.client_secret == STAND_IN
+    assert settings.oidc.scopes == "openid profile email"
+    assert not settings.dev_sign_in
+    assert settings.redirect_uri == "https://desk.example.go.id/signin/callback"
+
+
+def test_a_public_client_has_no_secret_and_the_default_scopes() -> None:
+    values = deep_merge(
+        OIDC, {"desk": {"oidc": {"clientSecret": {"existingSecret": ""}, "scopes": ""}}}
+    )
+    container = desk_container(values)
+    env = container_env(container)
+    assert not {"ADUAN_DESK_OIDC_CLIENT_SECRET_FILE", "ADUAN_DESK_OIDC_SCOPES"} & set(env)
+    assert [m["mountPath"] for m in container["volumeMounts"]] == ["/tmp"]
+    settings = desk_settings(values)
+    assert settings.oidc.client_secret == ""
+    assert settings.oidc.scopes == "openid profile"
+
+
+def test_openid_connect_and_the_development_sign_in_together() -> None:
+    """Both configured (a staging desk): the desk offers both."""
+    values = deep_merge(OIDC, {"auth": {"dev": True}, "secrets": {"jwt": {"name": "aduan-jwt"}}})
+    settings = desk_settings(values)
+    assert settings.oidc.enabled
+    assert settings.dev_sign_in
+
+
+def test_the_desk_refuses_openid_connect_without_a_jwks_as_the_chart_does() -> None:
+    """The chart's JWKS refusal is the desk's own check_oidc: without ADUAN_JWT_JWKS_URL (or
+    _FILE) DeskSettings.from_env raises, with the JWKS from desk.env it starts."""
+    env = container_env(desk_container(OIDC))
+    env.pop("ADUAN_DESK_OIDC_CLIENT_SECRET_FILE")
+    DeskSettings.from_env(env)
+    del env["ADUAN_JWT_JWKS_URL"]
+    with pytest.raises(SettingsError, match=re.escape("set ADUAN_JWT_JWKS_URL")):
+        DeskSettings.from_env(env)
+    # A JWKS file of the desk's own (desk.env, the file from desk.extraVolumes) counts.
+    with_file = deep_merge(
+        OIDC_WITHOUT_JWKS, {"desk": {"env": {"ADUAN_JWT_JWKS_FILE": "/etc/aduan/idp/jwks.json"}}}
+    )
+    assert container_env(desk_container(with_file))["ADUAN_JWT_JWKS_FILE"] == (
+        "/etc/aduan/idp/jwks.json"
+    )
+
+
+def test_the_desk_reaches_the_identity_provider_through_the_services_rule() -> None:
+    """With OpenID Connect the desk's NetworkPolicy gets the one identityProvider destination the
+    services' JWKS already uses (networkPolicy.egress.identityProvider), on the ports of both the
+    JWKS URL and the issuer; without it the desk has no way out to the provider."""
+    policy = one(desk_objects(VALUE_SETS["production"].values()), "NetworkPolicy")["spec"]
+    to_idp = [r for r in policy["egress"] if {"ipBlock": {"cidr": "192.0.2.10/32"}} in r["to"]]
+    assert to_idp == [
+        {
+            "to": [{"ipBlock": {"cidr": "192.0.2.10/32"}}],
+            "ports": [{"port": 443, "protocol": "TCP"}],
+        }
+    ]
+    values = deep_merge(
+        OIDC,
+        {
+            "desk": {"oidc": {"issuer": "https://login.example.go.id:8443/realms/atrbpn"}},
+            "networkPolicy": {
+                "enabled": True,
+                "egress": {"identityProvider": {"cidrs": ["192.0.2.10/32", "192.0.2.11/32"]}},
+            },
+        },
+    )
+    objs = objects(render(values), subcharts=False)
+    policies = {p["metadata"]["name"]: p["spec"] for p in of_kind(objs, "NetworkPolicy")}
+    idp_rule = {
+        "to": [{"ipBlock": {"cidr": "192.0.2.10/32"}}, {"ipBlock": {"cidr": "192.0.2.11/32"}}],
+        "ports": [{"port": 443, "protocol": "TCP"}, {"port": 8443, "protocol": "TCP"}],
+    }
+    for name in (DESK, f"{RELEASE}-intake", f"{RELEASE}-query"):
+        assert policies[name]["egress"].count(idp_rule) == 1, name
+    # The development sign-in: no identity provider for the desk (everything-on has a JWKS URL
+    # for the services).
+    dev = one(desk_objects(VALUE_SETS["everything-on"].values()), "NetworkPolicy")["spec"]
+    assert not [r for r in dev["egress"] if {"ipBlock": {"cidr": "192.0.2.10/32"}} in r["to"]]
+
+
+def test_openid_connect_without_an_identity_provider_destination_is_refused() -> None:
+    values = deep_merge(OIDC, {"networkPolicy": {"enabled": True}})
+    with pytest.raises(
+        HelmError,
+        match=re.escape(
+            "networkPolicy.enabled and intake/routing/notification/query/desk reaches the "
+            f"identity provider ({OIDC['auth']['jwksUrl']}, {IDP}, port 443): set "
+            "networkPolicy.egress.identityProvider.cidrs (or .to)"
+        ),
+    ):
+        render(values)
+    # The desk alone (HS256 service tokens, a JWKS file for the desk): still refused.
+    alone = deep_merge(
+        OIDC_WITHOUT_JWKS,
+        {
+            "networkPolicy": {"enabled": True},
+            "desk": {"env": {"ADUAN_JWT_JWKS_FILE": "/etc/aduan/idp/jwks.json"}},
+        },
+    )
+    with pytest.raises(
+        HelmError,
+        match=re.escape(f"desk reaches the identity provider ({IDP}, port 443)"),
+    ):
+        render(alone)
 
 
 @pytest.mark.parametrize(
@@ -494,3 +725,9 @@ def test_notes_give_the_desk_url() -> None:
     text = notes(MINIMAL)
     assert "The desk (web workplace): https://desk.example.go.id" in text
     assert f"port-forward svc/{DESK} {DESK_PORT}:http" in text
+    assert "sign-in: OpenID Connect" not in text
+    assert (
+        f"  sign-in: OpenID Connect at {IDP}, client aduan-desk; register redirect URI "
+        "https://desk.example.go.id/signin/callback and post-logout redirect URI "
+        "https://desk.example.go.id/signin there"
+    ) in notes(OIDC)

@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chart.render import VALUE_SETS, HelmError, objects, of_kind, render, rendered_objects
+from chart.render import (
+    COMPONENTS,
+    VALUE_SETS,
+    HelmError,
+    objects,
+    of_kind,
+    render,
+    rendered_objects,
+)
 
 from aduan.core.settings import ServiceSettings, SettingsError
 from aduan.service.auth import ServiceAuth
@@ -27,6 +35,8 @@ from aduan_notification.config import NotificationConfig
 SETS = sorted(VALUE_SETS)
 SHIPPED = ("defaults", "kind", "production", "external-nats", "cloudnativepg")
 STAND_IN = "s" * 48  # what a Secret holds: long enough for ADUAN_JWT_SECRET's 32-byte minimum
+# The desk's OpenID Connect client secret, mounted as a file (desk.oidc.clientSecret).
+OIDC_CLIENT_SECRET = "desk-oidc-client-secret"
 
 
 def container_env(deployment: dict[str, Any], key_dir: Path) -> dict[str, str]:
@@ -44,6 +54,8 @@ def container_env(deployment: dict[str, Any], key_dir: Path) -> dict[str, str]:
         env["ADUAN_JWT_SIGNING_KEY_FILE"] = str(key_dir / f"{component}.pem")
     if "ADUAN_JWT_JWKS_FILE" in env:
         env["ADUAN_JWT_JWKS_FILE"] = str(key_dir / JWKS_FILE)
+    if "ADUAN_DESK_OIDC_CLIENT_SECRET_FILE" in env:
+        env["ADUAN_DESK_OIDC_CLIENT_SECRET_FILE"] = str(key_dir / OIDC_CLIENT_SECRET)
     return env
 
 
@@ -63,9 +75,11 @@ def start(component: str, env: dict[str, str]) -> None:
 
 @pytest.fixture(scope="module")
 def key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A directory with every service's identity key and their JWKS, as `aduan keys` writes it."""
+    """A directory with every service's identity key and their JWKS, as `aduan keys` writes it
+    (and the desk's client secret, as its mounted Secret holds it)."""
     directory = tmp_path_factory.mktemp("identity")
     write_service_keys(directory)
+    (directory / OIDC_CLIENT_SECRET).write_text(STAND_IN)
     return directory
 
 
@@ -91,6 +105,46 @@ def test_the_start_check_catches_what_the_services_refuse(key_file: Path) -> Non
     env["ADUAN_JWT_JWKS_URL"] = "https://idp.example/certs"
     with pytest.raises(SettingsError, match="cannot call its peers"):
         start("query", env)
+
+
+@pytest.mark.parametrize("value_set", SETS)
+def test_every_service_is_given_the_streams_max_age(value_set: str, key_file: Path) -> None:
+    """natsConnection.streamMaxAge reaches every service as ADUAN_STREAM_MAX_AGE, next to
+    ADUAN_STREAM_REPLICAS, and their settings reader accepts it (7d by default)."""
+    deployments = [
+        d
+        for d in of_kind(rendered_objects(value_set), "Deployment")
+        if d["metadata"]["labels"]["app.kubernetes.io/component"] in COMPONENTS
+    ]
+    assert {d["metadata"]["labels"]["app.kubernetes.io/component"] for d in deployments} == set(
+        COMPONENTS
+    )
+    for deployment in deployments:
+        component = deployment["metadata"]["labels"]["app.kubernetes.io/component"]
+        env = container_env(deployment, key_file)
+        assert env["ADUAN_STREAM_MAX_AGE"] == "7d", component
+        names = [v["name"] for v in deployment["spec"]["template"]["spec"]["containers"][0]["env"]]
+        assert names.index("ADUAN_STREAM_MAX_AGE") == names.index("ADUAN_STREAM_REPLICAS") + 1
+        settings = ServiceSettings.from_env(component, env)
+        assert settings.stream_max_age_seconds == 7 * 86400
+
+
+@pytest.mark.parametrize(("max_age", "seconds"), [("12h", 12 * 3600), ("90", 90), ("0", 0)])
+def test_stream_max_age_values_reach_the_services(
+    max_age: str, seconds: int, key_file: Path
+) -> None:
+    objs = objects(render({"natsConnection": {"streamMaxAge": max_age}}), subcharts=False)
+    for deployment in of_kind(objs, "Deployment"):
+        component = deployment["metadata"]["labels"]["app.kubernetes.io/component"]
+        env = container_env(deployment, key_file)
+        assert env["ADUAN_STREAM_MAX_AGE"] == max_age
+        assert ServiceSettings.from_env(component, env).stream_max_age_seconds == seconds
+
+
+@pytest.mark.parametrize("max_age", ["7 days", "1w", "-1d", "", 7])
+def test_a_stream_max_age_the_services_would_refuse_fails_the_schema(max_age: object) -> None:
+    with pytest.raises(HelmError, match="streamMaxAge"):
+        render({"natsConnection": {"streamMaxAge": max_age}})
 
 
 def test_shipped_values_files_are_the_ones_tested() -> None:

@@ -11,7 +11,9 @@ What the harness supplies, as a cluster and a site would (tests/podrun/standins.
   ENV and WORKDIR are read from the Dockerfile's runtime stage (PATH becomes this venv's). Where a
   values file enables the desk, its pod (HTTP probes /healthz, /readyz) must become Ready too, and
   after the e2e slice an officer signs in on it and gets the queue (query answers the desk's
-  token).
+  token), through the development sign-in or, where the values configure it (production),
+  OpenID Connect at the devtools' fake identity provider (aduan_devtools.testing.oidc), which
+  checks the PKCE verifier and the client secret from the desk's mounted Secret.
 - Secrets: every Secret key the pods reference is generated from what consumes it (fresh
   PostgreSQL databases for DSNs, a 32-byte master key, Ed25519 checkpoint seeds, EC P-256
   service identity keys whose public halves the identity provider's JWKS serves, NATS
@@ -45,6 +47,7 @@ import http.cookiejar
 import os
 import re
 import shlex
+import socket
 import subprocess
 import sys
 import time
@@ -95,6 +98,7 @@ from podrun.standins import (
 from aduan.core.settings import ALL_SERVICES
 from aduan.service.auth import DEV_SECRET, TokenSigner
 from aduan_desk.web import CSRF_FIELD
+from aduan_devtools.testing.oidc import FakeIdentityProvider, FakeUser
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -107,10 +111,13 @@ IPS = LoopbackIps()
 
 # The site's endpoints per value set, pointed at the stand-ins: {idp}, {otel}, {whatsapp},
 # {office}, {s3}, {smtp_host} and {smtp_port} are their addresses (URL paths kept). Only keys the
-# shipped file sets.
+# shipped file sets. {oidc} is the desk's OpenID Connect issuer: the devtools' fake identity
+# provider on 127.0.0.1 (a port of its own; the desk and the chart accept plain http only there),
+# whose signing key the services' JWKS ({idp}) publishes too.
 SITE_OVERLAYS: dict[str, dict[str, Any]] = {
     "production": {
         "auth": {"jwksUrl": "{idp}/realms/atrbpn/protocol/openid-connect/certs"},
+        "desk": {"oidc": {"issuer": "{oidc}"}},
         "global": {"otel": {"endpoint": "{otel}"}},
         "intake": {"config": {"media": {"s3Endpoint": "{s3}"}}},
         "notification": {
@@ -296,6 +303,63 @@ def desk_queue(pod: PodRun) -> tuple[int, str]:
         return error.code, error.read().decode()
 
 
+def free_port(ip: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((ip, 0))
+        return int(probe.getsockname()[1])
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def desk_oidc_queue(pod: PodRun, oidc: FakeIdentityProvider) -> tuple[int, str]:
+    """Sign in on a desk pod as an officer with OpenID Connect and load the queue: the desk's
+    sign-in page offers the identity provider (and no development sign-in), its redirect there
+    is an authorization code request with PKCE, the officer signs in at the provider, whose code
+    comes back to the desk's callback; the desk redeems it at the token endpoint (with the client
+    secret of its mounted Secret), checks the ID token and the access token, and query answers
+    the desk with that access token: (HTTP status, page).
+
+    The session cookie is Secure (publicUrl is https) while the test reaches the pod over plain
+    HTTP, so the cookie is carried by hand rather than by a cookie jar."""
+    base = f"http://{pod.ip}:{pod.containers[0].port('http')}"
+    env = pod.containers[0].env
+    opener = urllib.request.build_opener(NoRedirect())
+    cookies: dict[str, str] = {}
+
+    def get(path: str) -> tuple[int, str, str]:
+        request = urllib.request.Request(f"{base}{path}")
+        if cookies:
+            request.add_header("Cookie", "; ".join(f"{k}={v}" for k, v in cookies.items()))
+        try:
+            answer = opener.open(request, timeout=10)
+        except urllib.error.HTTPError as error:
+            answer = error
+        with answer:
+            for header in answer.headers.get_all("Set-Cookie") or []:
+                name, _, rest = header.partition("=")
+                cookies[name.strip()] = rest.split(";", 1)[0]
+            return answer.status, answer.headers.get("Location", ""), answer.read().decode()
+
+    status, _, page = get("/signin")
+    if status != 200 or 'href="/signin/oidc' not in page or 'name="role"' in page:
+        return status, f"the sign-in page does not offer OpenID Connect sign-in only:\n{page}"
+    status, location, page = get("/signin/oidc")
+    if status not in (302, 303, 307) or not location.startswith(f"{oidc.issuer}/authorize?"):
+        return status, f"/signin/oidc did not send the browser to the provider: {location}\n{page}"
+    callback = urllib.parse.urlsplit(oidc.sign_in(location, "officer"))
+    public = env["ADUAN_DESK_PUBLIC_URL"].rstrip("/")
+    if f"{callback.scheme}://{callback.netloc}{callback.path}" != f"{public}/signin/callback":
+        return 0, f"the provider sent the browser elsewhere: {callback.geturl()}"
+    status, location, page = get(f"{callback.path}?{callback.query}")
+    if status != 303 or location != "/queue":
+        return status, f"the callback did not sign in ({location}):\n{page}"
+    status, _, page = get("/queue")
+    return status, page
+
+
 def selected(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
 
@@ -320,6 +384,18 @@ def test_shipped_values_start_and_serve(value_set: str, tmp_path: Path) -> None:
             addresses["idp"], _ = stack.enter_context(
                 http_server(IPS.take(), 8080, idp.handle, "idp")
             )
+        oidc: FakeIdentityProvider | None = None
+        if "{oidc}" in text:
+            port = free_port("127.0.0.1")
+            oidc = FakeIdentityProvider(
+                f"http://127.0.0.1:{port}",
+                users={"officer": FakeUser("podrun:officer", ("officer",), OPERATOR_OFFICE)},
+            )
+            stack.enter_context(oidc.serve(port))
+            addresses["oidc"] = oidc.issuer
+            # The services verify the access tokens it issues to the desk: its key is in their
+            # JWKS.
+            idp.keys.extend(oidc.jwks()["keys"])
         if "{whatsapp}" in text:
             addresses["whatsapp"], _ = stack.enter_context(
                 http_server(IPS.take(), 8080, whatsapp_api, "whatsapp")
@@ -573,9 +649,23 @@ def test_shipped_values_start_and_serve(value_set: str, tmp_path: Path) -> None:
                 ),
                 pytrace=False,
             )
-        # The desk, where the values enable it: an officer signs in and sees the queue.
+        # The desk, where the values enable it: an officer signs in (with OpenID Connect at the
+        # identity provider where the values configure it, else the development sign-in) and
+        # sees the queue.
         if "desk" in first:
-            status, page = desk_queue(first["desk"])
+            if first["desk"].containers[0].env.get("ADUAN_DESK_OIDC_ISSUER"):
+                assert oidc is not None, "the desk's issuer is not the stand-in's"
+                # A confidential client: the provider wants the secret of the desk's Secret.
+                oidc.client_id = first["desk"].containers[0].env["ADUAN_DESK_OIDC_CLIENT_ID"]
+                oidc.client_secret = keys.by_purpose["ADUAN_DESK_OIDC_CLIENT_SECRET_FILE"].decode()
+                # The access token is the services': their issuer and audience.
+                oidc.audience = first["desk"].containers[0].env["ADUAN_JWT_AUDIENCE"]
+                oidc.access_token_claims = {
+                    "iss": first["desk"].containers[0].env["ADUAN_JWT_ISSUER"]
+                }
+                status, page = desk_oidc_queue(first["desk"], oidc)
+            else:
+                status, page = desk_queue(first["desk"])
             # The queue page, signed in: its live rows and the sign-out form.
             if status != 200 or 'data-events="/queue/events' not in page or "/signout" not in page:
                 pytest.fail(

@@ -48,6 +48,8 @@ Only references to existing Secrets carry secret material; nothing secret is rea
   value: {{ include "aduan.natsUrl" $root | quote }}
 - name: ADUAN_STREAM_REPLICAS
   value: {{ $v.natsConnection.streamReplicas | quote }}
+- name: ADUAN_STREAM_MAX_AGE
+  value: {{ $v.natsConnection.streamMaxAge | quote }}
 {{- with $v.natsConnection.auth }}
 {{- if and .existingSecret .userKey }}
 - name: ADUAN_NATS_USER
@@ -261,6 +263,22 @@ Environment of the desk's container (aduan_desk.settings.DeskSettings.from_env).
     secretKeyRef:
       name: {{ .existingSecret }}
       key: {{ .key }}
+{{- end }}
+{{- end }}
+{{- with $svc.oidc }}
+{{- if .issuer }}
+- name: ADUAN_DESK_OIDC_ISSUER
+  value: {{ .issuer | quote }}
+- name: ADUAN_DESK_OIDC_CLIENT_ID
+  value: {{ .clientId | quote }}
+{{- with .scopes }}
+- name: ADUAN_DESK_OIDC_SCOPES
+  value: {{ . | quote }}
+{{- end }}
+{{- if .clientSecret.existingSecret }}
+- name: ADUAN_DESK_OIDC_CLIENT_SECRET_FILE
+  value: /etc/aduan/oidc/client-secret
+{{- end }}
 {{- end }}
 {{- end }}
 - name: ADUAN_DESK_TIMEZONE

@@ -292,8 +292,8 @@ The component's kubernetes.io/tls Secret as the volume "tls", and its identity k
 
 {{/*
 The outbound calls the configuration implies, beyond DNS, NATS, PostgreSQL and the peers: a YAML
-list of {key (under networkPolicy.egress), what, url, port, components}. The network policies
-allow each to networkPolicy.egress.<key>.cidrs/.to on its port (refused when neither is set).
+list of {key (under networkPolicy.egress), what, url, ports, components}. The network policies
+allow each to networkPolicy.egress.<key>.cidrs/.to on its ports (refused when neither is set).
 */}}
 {{- define "aduan.egressDestinations" -}}
 {{- $v := .Values }}
@@ -301,8 +301,22 @@ allow each to networkPolicy.egress.<key>.cidrs/.to on its port (refused when nei
 {{- range $c := splitList " " (include "aduan.components" .) }}{{ if (index $v $c).enabled }}{{ $all = append $all $c }}{{ end }}{{ end }}
 {{- $live := and $v.notification.enabled (eq $v.notification.config.channelMode "live") }}
 {{- $out := list }}
+{{- /* The identity provider: its JWKS for every service (auth.jwksUrl); for the desk with
+OpenID Connect sign-in also its issuer (discovery, authorization code exchange, end session). */}}
+{{- $idp := list }}
+{{- $idpUrls := list }}
 {{- with $v.auth.jwksUrl }}
-{{- $out = append $out (dict "key" "identityProvider" "what" "the identity provider's JWKS" "url" . "port" (include "aduan.urlPort" (dict "url" . "default" 443)) "components" $all) }}
+{{- $idp = $all }}
+{{- $idpUrls = append $idpUrls . }}
+{{- end }}
+{{- if and $v.desk.enabled $v.desk.oidc.issuer }}
+{{- $idp = append $idp "desk" }}
+{{- $idpUrls = append $idpUrls $v.desk.oidc.issuer }}
+{{- end }}
+{{- if $idp }}
+{{- $idpPorts := list }}
+{{- range $idpUrls }}{{ $idpPorts = append $idpPorts (include "aduan.urlPort" (dict "url" . "default" 443)) }}{{ end }}
+{{- $out = append $out (dict "key" "identityProvider" "what" (ternary "the identity provider's JWKS" "the identity provider" (and (ne $v.auth.jwksUrl "") (eq (len $idpUrls) 1))) "url" (join ", " $idpUrls) "ports" (uniq $idpPorts) "components" $idp) }}
 {{- end }}
 {{- $wa := list }}
 {{- $waUrl := "" }}
@@ -315,21 +329,21 @@ allow each to networkPolicy.egress.<key>.cidrs/.to on its port (refused when nei
 {{- $waUrl = $v.intake.config.whatsappBaseUrl | default $waUrl | default "https://graph.facebook.com" }}
 {{- end }}
 {{- if $wa }}
-{{- $out = append $out (dict "key" "whatsapp" "what" "the WhatsApp Cloud API" "url" $waUrl "port" (include "aduan.urlPort" (dict "url" $waUrl "default" 443)) "components" $wa) }}
+{{- $out = append $out (dict "key" "whatsapp" "what" "the WhatsApp Cloud API" "url" $waUrl "ports" (list (include "aduan.urlPort" (dict "url" $waUrl "default" 443))) "components" $wa) }}
 {{- end }}
 {{- if and $live $v.notification.config.smtpHost }}
-{{- $out = append $out (dict "key" "smtp" "what" "the SMTP relay" "url" $v.notification.config.smtpHost "port" (toString $v.notification.config.smtpPort) "components" (list "notification")) }}
+{{- $out = append $out (dict "key" "smtp" "what" "the SMTP relay" "url" $v.notification.config.smtpHost "ports" (list (toString $v.notification.config.smtpPort)) "components" (list "notification")) }}
 {{- end }}
 {{- if and $live $v.notification.config.officeWebhookUrl }}
-{{- $out = append $out (dict "key" "officeWebhook" "what" "the office webhook" "url" $v.notification.config.officeWebhookUrl "port" (include "aduan.urlPort" (dict "url" $v.notification.config.officeWebhookUrl "default" 443)) "components" (list "notification")) }}
+{{- $out = append $out (dict "key" "officeWebhook" "what" "the office webhook" "url" $v.notification.config.officeWebhookUrl "ports" (list (include "aduan.urlPort" (dict "url" $v.notification.config.officeWebhookUrl "default" 443))) "components" (list "notification")) }}
 {{- end }}
 {{- if and $v.intake.enabled (eq $v.intake.config.media.store "s3") }}
 {{- $s3 := $v.intake.config.media.s3Endpoint | default "https://s3.amazonaws.com" }}
-{{- $out = append $out (dict "key" "mediaStore" "what" "the S3 media bucket" "url" $s3 "port" (include "aduan.urlPort" (dict "url" $s3 "default" 443)) "components" (list "intake")) }}
+{{- $out = append $out (dict "key" "mediaStore" "what" "the S3 media bucket" "url" $s3 "ports" (list (include "aduan.urlPort" (dict "url" $s3 "default" 443))) "components" (list "intake")) }}
 {{- end }}
 {{- with $v.global.otel.endpoint }}
 {{- $traced := ternary (append $all "desk") $all $v.desk.enabled }}
-{{- $out = append $out (dict "key" "otel" "what" "the OpenTelemetry collector" "url" . "port" (include "aduan.urlPort" (dict "url" . "default" 4317)) "components" $traced) }}
+{{- $out = append $out (dict "key" "otel" "what" "the OpenTelemetry collector" "url" . "ports" (list (include "aduan.urlPort" (dict "url" . "default" 4317))) "components" $traced) }}
 {{- end }}
 {{- toYaml $out }}
 {{- end }}

@@ -108,10 +108,39 @@ aduan.core.settings, intake's media settings, notification's config).
 {{- if and (not $sessionSecret) (or (gt (int .replicas) 1) .autoscaling.enabled) }}
 {{- fail "desk runs more than one replica without desk.sessionSecret.existingSecret: each pod would sign sessions with a random secret of its own and refuse the others' cookies. Set desk.sessionSecret.existingSecret" }}
 {{- end }}
-{{- /* Sign-in: development only so far (DeskSettings.dev_sign_in); OpenID Connect is not built yet. */}}
+{{- /* Sign-in: OpenID Connect (aduan_desk.settings.OidcSettings, check_oidc) or the development
+sign-in (DeskSettings.dev_sign_in: auth.dev with an HS256 secret). */}}
 {{- $hs256 := or (hasKey $jwtKeys "SECRET") (has "ADUAN_JWT_SECRET" $names) }}
-{{- if not (or (and $dev $hs256) $opaque) }}
-{{- fail "desk cannot start: it signs users in only in development, so it needs auth.dev=true and an HS256 secret (secrets.jwt.name with keys.SECRET, or ADUAN_JWT_SECRET in desk.env); OpenID Connect sign-in is not built yet (docs/desk.md)" }}
+{{- $oidc := or .oidc.issuer (has "ADUAN_DESK_OIDC_ISSUER" $names) }}
+{{- if not (or $oidc (and $dev $hs256) $opaque) }}
+{{- fail "desk cannot start: no sign-in configured. Set desk.oidc.issuer and desk.oidc.clientId (OpenID Connect at the identity provider, production; with auth.jwksUrl), or auth.dev=true with an HS256 secret (secrets.jwt.name with keys.SECRET, or ADUAN_JWT_SECRET in desk.env) for the development sign-in (docs/desk.md)" }}
+{{- end }}
+{{- with .oidc }}
+{{- if and (not .issuer) (or .clientId .clientSecret.existingSecret .scopes) }}
+{{- fail "desk.oidc.clientId, clientSecret and scopes need desk.oidc.issuer (the identity provider's issuer URL)" }}
+{{- end }}
+{{- if .issuer }}
+{{- $issuer := urlParse .issuer }}
+{{- if and (ne $issuer.scheme "https") (not (has (regexReplaceAll ":[0-9]+$" $issuer.host "") (list "127.0.0.1" "localhost"))) }}
+{{- fail (printf "desk.oidc.issuer must be an https URL (plain http only on this machine), not %s" .issuer) }}
+{{- end }}
+{{- if not .clientId }}
+{{- fail "desk.oidc.clientId is required with desk.oidc.issuer: the desk's client id at the identity provider" }}
+{{- end }}
+{{- if and .scopes (not (has "openid" (splitList " " (replace "," " " .scopes)))) }}
+{{- fail (printf "desk.oidc.scopes must include openid, not %q" .scopes) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if $oidc }}
+{{- $public := urlParse .publicUrl }}
+{{- if and (ne $public.scheme "https") (not (has (regexReplaceAll ":[0-9]+$" $public.host "") (list "127.0.0.1" "localhost"))) }}
+{{- fail (printf "desk.publicUrl must be an https URL with OpenID Connect sign-in (desk.oidc.issuer; plain http only on this machine): the identity provider sends users back to it + /signin/callback, not to %s" .publicUrl) }}
+{{- end }}
+{{- $jwks := or $v.auth.jwksUrl (has "ADUAN_JWT_JWKS_URL" $names) (has "ADUAN_JWT_JWKS_FILE" $names) $opaque }}
+{{- if not $jwks }}
+{{- fail "desk cannot start: OpenID Connect sign-in checks the identity provider's access token as the services do. Set auth.jwksUrl (the identity provider's JWKS; or ADUAN_JWT_JWKS_FILE in desk.env with the file in desk.extraVolumes), with auth.issuer and auth.audience as for the services" }}
+{{- end }}
 {{- end }}
 {{- range $peer := splitList " " (include "aduan.deskPeers" $) }}
 {{- if not (index $v $peer).enabled }}
@@ -170,7 +199,7 @@ aduan.core.settings, intake's media settings, notification's config).
 {{- range $dest := include "aduan.egressDestinations" . | fromYamlArray }}
 {{- $to := index $v.networkPolicy.egress $dest.key }}
 {{- if not (or $to.cidrs $to.to) }}
-{{- fail (printf "networkPolicy.enabled and %s reaches %s (%s, port %v): set networkPolicy.egress.%s.cidrs (or .to); NetworkPolicy matches addresses, not host names" (join "/" $dest.components) $dest.what $dest.url $dest.port $dest.key) }}
+{{- fail (printf "networkPolicy.enabled and %s reaches %s (%s, port %v): set networkPolicy.egress.%s.cidrs (or .to); NetworkPolicy matches addresses, not host names" (join "/" $dest.components) $dest.what $dest.url (join ", " $dest.ports) $dest.key) }}
 {{- end }}
 {{- end }}
 {{- end }}
