@@ -7,6 +7,7 @@ images leave out (they connect to an external NATS): nothing a service runs impo
 from __future__ import annotations
 
 import contextlib
+import random
 import shutil
 import signal
 import socket
@@ -38,10 +39,37 @@ def nats_server_binary() -> Path:
     return Path(found)
 
 
+# Where listening ports for tests and `make up` are picked when the kernel's ephemeral range
+# cannot be read (Linux's default range starts at 32768).
+_LISTEN_PORTS = (20_000, 32_767)
+_handed_out: set[int] = set()
+
+
+def ephemeral_ports() -> tuple[int, int]:
+    """The kernel's range of local ports for outgoing connections (Linux: ip_local_port_range)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32_768, 65_535
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A loopback port a server can listen on, below the kernel's ephemeral range.
+
+    Not the kernel's pick (bind to port 0): that comes from the ephemeral range, which outgoing
+    connections also draw their local ports from, so between this call and the server's bind any
+    connection to PostgreSQL, NATS or a peer could take the port ("Address already in use"). Below
+    the range only servers bind; a port is handed out once per process."""
+    low, high = _LISTEN_PORTS
+    ephemeral_low, _ = ephemeral_ports()
+    high = min(high, ephemeral_low - 1)
+    for _ in range(1000):
+        port = random.randint(low, high)
+        if port not in _handed_out and port_is_free(port):
+            _handed_out.add(port)
+            return port
+    raise RuntimeError(f"no free port between {low} and {high}")
 
 
 def port_is_free(port: int) -> bool:
