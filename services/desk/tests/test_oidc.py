@@ -403,3 +403,80 @@ def test_an_unreadable_jwks_file_is_a_settings_error(tmp_path: Path, backend: Fa
     settings = DeskSettings.from_env(oidc_env(tmp_path / "missing.json"))
     with pytest.raises(SettingsError, match="ADUAN_JWT_JWKS_FILE"):
         build_app(settings, backend)
+
+
+@pytest.fixture
+def live_client(
+    idp: FakeIdentityProvider, jwks_file: Path, backend: FakeBackend
+) -> Iterator[TestClient]:
+    """The desk on the real clock (token expiry is real time)."""
+    settings = DeskSettings.from_env(oidc_env(jwks_file))
+    oidc = OidcSignIn(settings, transport=idp.transport())
+    app = build_app(settings, backend, oidc=oidc)
+    with TestClient(app, base_url=PUBLIC) as test_client:
+        yield test_client
+
+
+def test_a_token_about_to_expire_is_renewed_before_the_page_calls_the_services(
+    live_client: TestClient, idp: FakeIdentityProvider, backend: FakeBackend
+) -> None:
+    """Identity providers often issue access tokens for minutes: an officer working all day
+    keeps working, the services always get a token they accept, and the refresh token is
+    rotated as the provider hands out new ones."""
+    idp.access_ttl = 30  # inside the renewal margin from the start
+    assert sign_in(live_client, idp).status_code == 303
+    first = idp.token_requests[-1]
+    assert first["grant_type"] == "authorization_code"
+    assert live_client.get("/queue").status_code == 200
+    renewal = idp.token_requests[-1]
+    assert renewal["grant_type"] == "refresh_token"
+    assert renewal["client_id"] == CLIENT
+    tokens = [call[1] for call in backend.calls if call[0] == "list"]
+    assert live_client.get("/queue").status_code == 200
+    tokens.append([call[1] for call in backend.calls if call[0] == "list"][-1])
+    # Each page got a freshly issued token; the one used at sign-in was never sent again.
+    assert len(set(tokens)) == len(tokens) == 2
+    assert [r["grant_type"] for r in idp.token_requests].count("refresh_token") == 2
+    assert len(idp.refresh_tokens) == 1  # the used ones are gone
+    # The session cookie carries both tokens and stays within what browsers keep (4 kB).
+    assert len(live_client.cookies["aduan_desk"]) < 4000
+
+
+def test_a_token_far_from_expiry_is_not_renewed(
+    live_client: TestClient, idp: FakeIdentityProvider
+) -> None:
+    assert sign_in(live_client, idp).status_code == 303
+    for _ in range(3):
+        assert live_client.get("/queue").status_code == 200
+    assert [r["grant_type"] for r in idp.token_requests] == ["authorization_code"]
+
+
+def test_when_the_provider_ends_the_session_the_desk_asks_to_sign_in_again(
+    live_client: TestClient, idp: FakeIdentityProvider, backend: FakeBackend
+) -> None:
+    """A refused renewal keeps the current token until the services refuse it; then the user is
+    told the session ended, as for any expired token."""
+    idp.access_ttl = 30
+    assert sign_in(live_client, idp).status_code == 303
+    idp.refresh_tokens.clear()
+    assert live_client.get("/queue").status_code == 200
+    assert idp.token_requests[-1]["grant_type"] == "refresh_token"
+    backend.refuse["list"] = refusal(grpc.StatusCode.UNAUTHENTICATED, "token expired")
+    page = live_client.get("/queue")
+    assert page.status_code == 401
+    assert "Sesi Anda telah kedaluwarsa; silakan masuk lagi." in page.text
+    assert signed_out(live_client)
+
+
+def test_a_renewed_token_for_another_subject_is_not_used(
+    live_client: TestClient, idp: FakeIdentityProvider, backend: FakeBackend
+) -> None:
+    idp.access_ttl = 30
+    assert sign_in(live_client, idp).status_code == 303
+    idp.access_token_claims["sub"] = "officer:someone-else"
+    assert live_client.get("/queue").status_code == 200
+    sent = [call[1] for call in backend.calls if call[0] == "list"][-1]
+    verifier = TokenVerifier(
+        jwks=jwt.PyJWKSet.from_dict(idp.jwks()), issuer=ISSUER, audience=AUDIENCE
+    )
+    assert verifier.verify(sent).sub == "officer:siti"

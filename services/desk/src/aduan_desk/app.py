@@ -152,6 +152,11 @@ def build_app(
                     and "text/event-stream" not in request.headers.get("accept", "")
                 )
                 return RedirectResponse(signin_url(asked if page else ""), status_code=303)
+            user = request.session["user"]
+            if oidc is not None and oidc.due_for_refresh(user, clock().timestamp()):
+                renewed = await oidc.refresh(user)
+                if renewed is not None:
+                    request.session["user"] = renewed
             try:
                 response = await handler(request)
             except grpc.aio.AioRpcError as error:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -33,6 +34,12 @@ NEXT_KEY = "signin_next"
 DISCOVERY = "/.well-known/openid-configuration"
 HTTP_TIMEOUT = 10.0
 MAX_PENDING = 3
+# An access token this close to its expiry is renewed with the refresh token before a page is
+# served (identity providers often issue tokens for only five minutes).
+REFRESH_MARGIN_SECONDS = 60
+# A refresh token longer than this is not kept: the session cookie holds it beside the access
+# token and must stay under the browsers' 4 kB.
+MAX_REFRESH_TOKEN_CHARS = 1200
 # The desk's own roles, in the order one is shown as the user's role.
 DESK_ROLES = ("officer", "supervisor", "auditor")
 ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
@@ -176,6 +183,15 @@ class OidcSignIn:
         access_token = token.get("access_token")
         if not isinstance(access_token, str) or not access_token:
             raise SignInError("signin.failed", "access_token")
+        return await self._user(token)
+
+    async def _user(self, token: Mapping[str, Any], kept_refresh: str = "") -> dict[str, Any]:
+        """The session's user from a token response, once the services' verifier accepts its
+        access token: role, office and subject as the services will see them, the expiry and
+        the refresh token (the previous one when the provider did not rotate it)."""
+        access_token = token.get("access_token")
+        if not isinstance(access_token, str) or not access_token:
+            raise SignInError("signin.failed", "access_token")
         try:
             if self.verifier.blocking:
                 principal = await asyncio.to_thread(self.verifier.verify, access_token)
@@ -187,13 +203,41 @@ class OidcSignIn:
         role = next((r for r in DESK_ROLES if r in principal.roles), "")
         if not role:
             raise SignInError("signin.no_role")
+        refresh = token.get("refresh_token") or kept_refresh
+        if not isinstance(refresh, str) or len(refresh) > MAX_REFRESH_TOKEN_CHARS:
+            refresh = ""
         return {
             "token": access_token,
             "role": role,
             "office": principal.office,
             "sub": principal.sub,
             "via": "oidc",
+            "expires_at": int(token.get("expires_at") or 0),
+            "refresh": refresh,
         }
+
+    @staticmethod
+    def due_for_refresh(user: Mapping[str, Any], now: float) -> bool:
+        expires_at = int(user.get("expires_at") or 0)
+        return bool(user.get("refresh")) and 0 < expires_at - now < REFRESH_MARGIN_SECONDS
+
+    async def refresh(self, user: Mapping[str, Any]) -> dict[str, Any] | None:
+        """A renewed user (new access token) from the refresh token, or None when the provider
+        refuses (its session ended) or cannot be reached: then the current token serves until
+        the services refuse it, and the user signs in again. The renewed token passes the same
+        checks as at sign-in; a changed subject is refused."""
+        try:
+            token = await self.client.fetch_access_token(
+                grant_type="refresh_token", refresh_token=str(user["refresh"])
+            )
+            renewed = await self._user(token, kept_refresh=str(user["refresh"]))
+        except (OAuthError, httpx.HTTPError, ValueError, SignInError) as error:
+            log.info("the access token could not be renewed: %s", type(error).__name__)
+            return None
+        if renewed["sub"] != user.get("sub"):
+            log.warning("the renewed access token names another subject; not used")
+            return None
+        return renewed
 
     async def end_session_url(self) -> str:
         """The provider's end-session endpoint (RP-initiated logout) when it has one."""

@@ -81,6 +81,8 @@ class FakeIdentityProvider:
     def __post_init__(self) -> None:
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.codes: dict[str, dict[str, str]] = {}
+        # Refresh token -> user key; each use rotates it. Clearing it ends every session.
+        self.refresh_tokens: dict[str, str] = {}
         self.app = Starlette(
             routes=[
                 Route("/.well-known/openid-configuration", self.discovery),
@@ -225,6 +227,11 @@ class FakeIdentityProvider:
                 return self.refuse("invalid_client", 401)
         if client_id != self.client_id:
             return self.refuse("invalid_client", 401)
+        if form.get("grant_type") == "refresh_token":
+            held = self.refresh_tokens.pop(form.get("refresh_token", ""), None)
+            if held is None:
+                return self.refuse("invalid_grant")
+            return self.tokens(self.users[held], held)
         if form.get("grant_type") != "authorization_code":
             return self.refuse("unsupported_grant_type")
         grant = self.codes.pop(form.get("code", ""), None)
@@ -233,16 +240,22 @@ class FakeIdentityProvider:
         # PKCE (RFC 7636 4.6): the verifier must hash to the challenge of the authorization.
         if s256(form.get("code_verifier", "")) != grant["challenge"]:
             return self.refuse("invalid_grant")
-        user = self.users[grant["user"]]
-        return JSONResponse(
-            {
-                "access_token": self.access_token(user.sub, user.roles, user.office),
-                "id_token": self.id_token(user, grant["nonce"]),
-                "token_type": "Bearer",
-                "expires_in": self.access_ttl,
-            },
-            headers={"cache-control": "no-store"},
-        )
+        return self.tokens(self.users[grant["user"]], grant["user"], grant["nonce"])
+
+    def tokens(self, user: FakeUser, key: str, nonce: str = "") -> Response:
+        """A token response: an access token, a fresh refresh token and, for a sign-in, the ID
+        token with the authorization's nonce."""
+        refresh = secrets.token_urlsafe(32)
+        self.refresh_tokens[refresh] = key
+        body: dict[str, Any] = {
+            "access_token": self.access_token(user.sub, user.roles, user.office),
+            "token_type": "Bearer",
+            "expires_in": self.access_ttl,
+            "refresh_token": refresh,
+        }
+        if nonce:
+            body["id_token"] = self.id_token(user, nonce)
+        return JSONResponse(body, headers={"cache-control": "no-store"})
 
     @staticmethod
     def refuse(error: str, status: int = 400) -> Response:
