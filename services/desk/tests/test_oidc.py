@@ -9,6 +9,7 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import grpc
@@ -64,14 +65,19 @@ def backend() -> FakeBackend:
     return FakeBackend()
 
 
+def desk(
+    idp: FakeIdentityProvider, jwks_file: Path, backend: FakeBackend, **clock: Any
+) -> TestClient:
+    settings = DeskSettings.from_env(oidc_env(jwks_file))
+    oidc = OidcSignIn(settings, transport=idp.transport())
+    return TestClient(build_app(settings, backend, oidc=oidc, **clock), base_url=PUBLIC)
+
+
 @pytest.fixture
 def client(
     idp: FakeIdentityProvider, jwks_file: Path, backend: FakeBackend
 ) -> Iterator[TestClient]:
-    settings = DeskSettings.from_env(oidc_env(jwks_file))
-    oidc = OidcSignIn(settings, transport=idp.transport())
-    app = build_app(settings, backend, clock=lambda: NOW, oidc=oidc)
-    with TestClient(app, base_url=PUBLIC) as test_client:
+    with desk(idp, jwks_file, backend, clock=lambda: NOW) as test_client:
         yield test_client
 
 
@@ -410,10 +416,7 @@ def live_client(
     idp: FakeIdentityProvider, jwks_file: Path, backend: FakeBackend
 ) -> Iterator[TestClient]:
     """The desk on the real clock (token expiry is real time)."""
-    settings = DeskSettings.from_env(oidc_env(jwks_file))
-    oidc = OidcSignIn(settings, transport=idp.transport())
-    app = build_app(settings, backend, oidc=oidc)
-    with TestClient(app, base_url=PUBLIC) as test_client:
+    with desk(idp, jwks_file, backend) as test_client:
         yield test_client
 
 
