@@ -519,15 +519,16 @@ def build_app(
         now = clock()
         periods = supervision.weeks(now, weeks)
         user_token = token(request)
-        # As of the desk's now, the period's end: the backlog is counted at that moment.
-        whole = await backend.get_stats(
-            user_token, supervision.stats_request(office, periods[0][0], now, now)
-        )
-        weekly = await asyncio.gather(
+        # The whole period and each week, asked at once; each as of its end (the desk's now for
+        # the whole period), the moment the backlog is counted at.
+        whole, *weekly = await asyncio.gather(
+            backend.get_stats(
+                user_token, supervision.stats_request(office, periods[0][0], now, now)
+            ),
             *(
                 backend.get_stats(user_token, supervision.stats_request(office, start, end, end))
                 for start, end in periods
-            )
+            ),
         )
         table = supervision.office_table(registry, office, supervision.by_office(whole))
         found = registry.get(office)

@@ -127,11 +127,16 @@ class GrpcBackend:
         self.routing = routing_pb2_grpc.RoutingStub(self.channels["routing"])
         self.intake = intake_pb2_grpc.IntakeStub(self.channels["intake"])
 
+    @staticmethod
+    async def _call(method: Any, request: Any, token: str) -> Any:
+        """One unary call of a service with the signed-in user's token."""
+        return await method(request, metadata=bearer_metadata(token), timeout=CALL_TIMEOUT)
+
     async def list_complaints(
         self, token: str, request: query_pb2.ListComplaintsRequest
     ) -> query_pb2.ListComplaintsResponse:
-        response: query_pb2.ListComplaintsResponse = await self.query.ListComplaints(
-            request, metadata=bearer_metadata(token), timeout=CALL_TIMEOUT
+        response: query_pb2.ListComplaintsResponse = await self._call(
+            self.query.ListComplaints, request, token
         )
         return response
 
@@ -157,9 +162,7 @@ class GrpcBackend:
         )
         if as_of is not None:
             request.as_of.CopyFrom(timestamp(as_of))
-        response = await self.query.GetComplaint(
-            request, metadata=bearer_metadata(token), timeout=CALL_TIMEOUT
-        )
+        response = await self._call(self.query.GetComplaint, request, token)
         view: query_pb2.ComplaintView = response.complaint
         return view
 
@@ -169,14 +172,14 @@ class GrpcBackend:
         entries: list[query_pb2.AuditEntry] = []
         page_token = ""
         while True:
-            response = await self.query.GetAuditTrail(
+            response = await self._call(
+                self.query.GetAuditTrail,
                 query_pb2.GetAuditTrailRequest(
                     complaint_id=complaint_id,
                     page=common_pb2.PageRequest(page_size=TRAIL_PAGE, page_token=page_token),
                     consistency=consistency(after),
                 ),
-                metadata=bearer_metadata(token),
-                timeout=CALL_TIMEOUT,
+                token,
             )
             entries.extend(response.entries)
             page_token = response.page.next_page_token
@@ -184,42 +187,37 @@ class GrpcBackend:
                 return entries
 
     async def get_case(self, token: str, complaint_id: str) -> routing_pb2.CaseState:
-        response = await self.routing.GetCase(
-            routing_pb2.GetCaseRequest(complaint_id=complaint_id),
-            metadata=bearer_metadata(token),
-            timeout=CALL_TIMEOUT,
+        response = await self._call(
+            self.routing.GetCase, routing_pb2.GetCaseRequest(complaint_id=complaint_id), token
         )
         state: routing_pb2.CaseState = response.state
         return state
 
     async def command(self, token: str, name: str, request: Any) -> routing_pb2.CaseCommandResponse:
-        method = getattr(self.routing, COMMANDS[name])
-        response: routing_pb2.CaseCommandResponse = await method(
-            request, metadata=bearer_metadata(token), timeout=CALL_TIMEOUT
+        response: routing_pb2.CaseCommandResponse = await self._call(
+            getattr(self.routing, COMMANDS[name]), request, token
         )
         return response
 
     async def reveal_contact(
         self, token: str, request: intake_pb2.GetReporterContactRequest
     ) -> intake_pb2.GetReporterContactResponse:
-        response: intake_pb2.GetReporterContactResponse = await self.intake.GetReporterContact(
-            request, metadata=bearer_metadata(token), timeout=CALL_TIMEOUT
+        response: intake_pb2.GetReporterContactResponse = await self._call(
+            self.intake.GetReporterContact, request, token
         )
         return response
 
     async def get_stats(
         self, token: str, request: query_pb2.GetStatsRequest
     ) -> query_pb2.GetStatsResponse:
-        response: query_pb2.GetStatsResponse = await self.query.GetStats(
-            request, metadata=bearer_metadata(token), timeout=CALL_TIMEOUT
-        )
+        response: query_pb2.GetStatsResponse = await self._call(self.query.GetStats, request, token)
         return response
 
     async def list_audit_events(
         self, token: str, request: query_pb2.ListAuditEventsRequest
     ) -> query_pb2.ListAuditEventsResponse:
-        response: query_pb2.ListAuditEventsResponse = await self.query.ListAuditEvents(
-            request, metadata=bearer_metadata(token), timeout=CALL_TIMEOUT
+        response: query_pb2.ListAuditEventsResponse = await self._call(
+            self.query.ListAuditEvents, request, token
         )
         return response
 
